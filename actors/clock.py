@@ -1,0 +1,120 @@
+"""Injected time: a real clock with one timer thread, and a manual clock for tests."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from typing import Callable
+
+__all__ = ["Clock", "RealClock", "ManualClock", "Timer"]
+
+
+class Timer:
+    """A scheduled callback; ``cancel()`` stops it if it has not fired."""
+
+    __slots__ = ("when", "fn", "cancelled")
+
+    def __init__(self, when: float, fn: Callable[[], None]) -> None:
+        self.when = when
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """Time as the runtime sees it. Subclasses keep a heap of timers."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._lock = threading.Condition()
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> Timer:
+        timer = Timer(self.now() + max(0.0, seconds), fn)
+        with self._lock:
+            heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
+            self._lock.notify()
+        return timer
+
+    def _pop_due(self, now: float) -> list[Timer]:
+        due: list[Timer] = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                timer = heapq.heappop(self._heap)[2]
+                if not timer.cancelled:
+                    due.append(timer)
+        return due
+
+
+class RealClock(Clock):
+    """Wall-clock time (monotonic); one daemon thread fires every timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread: threading.Thread | None = None
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> Timer:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="clock", daemon=True)
+                    self._thread.start()
+        return super().call_later(seconds, fn)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._heap:
+                    self._lock.wait()
+                delay = self._heap[0][0] - self.now()
+                if delay > 0:
+                    self._lock.wait(delay)
+            for timer in self._pop_due(self.now()):
+                _fire(timer)
+
+
+class ManualClock(Clock):
+    """Time that moves only when a test calls ``advance``; due timers fire in order."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        super().__init__()
+        self._now = start
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, firing (on this thread) every timer that comes due."""
+        target = self._now + seconds
+        while True:
+            with self._lock:
+                if not self._heap or self._heap[0][0] > target:
+                    break
+                when, _, timer = heapq.heappop(self._heap)
+            self._now = max(self._now, when)
+            if not timer.cancelled:
+                _fire(timer)
+        self._now = target
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(1 for _, _, t in self._heap if not t.cancelled)
+
+
+def _fire(timer: Timer) -> None:
+    try:
+        timer.fn()
+    except Exception:  # a timer's failure is the timer's, not the clock's
+        import structlog
+
+        structlog.get_logger(__name__).exception("timer_failed")

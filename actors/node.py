@@ -1,0 +1,272 @@
+"""A node: the runtime of one OS process (or one test cluster) around one endpoint.
+
+It names processes ``name@host:port``, delivers envelopes to local processes
+without the socket (or through the codec when ``force_encoding`` is set),
+hands others to the endpoint, and keeps the link table: who must be told when
+a process exits, locally or across nodes (heartbeats find dead nodes).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pykka
+import structlog
+
+from actors.clock import Clock, RealClock
+from actors.errors import NameTaken
+from actors.filters import apply_filters
+from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, encode_envelope, join_frame
+from transport.counters import Counters
+from transport.endpoint import Endpoint
+from transport.errors import DecodeError, PIDError
+from transport.messages import Exited, Link, RequestFailed
+from transport.pid import PID
+from transport.schema import Message
+
+if TYPE_CHECKING:
+    from actors.process import Process
+
+__all__ = ["Node", "PeerExitedNotice", "default_node"]
+
+log = structlog.get_logger(__name__)
+
+
+class PeerExitedNotice:
+    """Delivered to a linker's mailbox: ``pid`` has exited."""
+
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: PID) -> None:
+        self.pid = pid
+
+
+class Node:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Clock | None = None,
+        force_encoding: bool = False,
+        heartbeat_interval: float = 0.5,
+        heartbeat_timeout: float = 3.0,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        batch: bool = True,
+    ) -> None:
+        self.clock = clock or RealClock()
+        self.force_encoding = force_encoding
+        self.max_frame_bytes = max_frame_bytes
+        self.counters = Counters()
+        self.endpoint = Endpoint(
+            host,
+            port,
+            on_envelope=self._from_wire,
+            on_peer_lost=self._peer_lost,
+            max_frame_bytes=max_frame_bytes,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_timeout=heartbeat_timeout,
+            batch=batch,
+        )
+        self._processes: dict[str, pykka.ActorRef[Any]] = {}
+        self._links: dict[PID, set[PID]] = {}
+        self._lock = threading.RLock()
+        self._started = False
+
+    # --- life cycle -------------------------------------------------------
+
+    def start(self) -> Node:
+        if not self._started:
+            self.endpoint.start()
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop every process of this node, then the endpoint."""
+        with self._lock:
+            refs = list(self._processes.values())
+        for ref in refs:
+            try:
+                ref.stop(timeout=5)
+            except (pykka.ActorDeadError, pykka.Timeout):
+                pass
+        self.endpoint.stop()
+
+    def __enter__(self) -> Node:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    @property
+    def address(self) -> str:
+        return self.endpoint.address
+
+    def pid(self, name: str) -> PID:
+        return PID(name, self.host, self.port)
+
+    def is_local(self, pid: PID) -> bool:
+        return pid.port == self.endpoint.port and pid.host == self.endpoint.host
+
+    # --- registry -----------------------------------------------------------
+
+    def register(self, name: str, ref: pykka.ActorRef[Any]) -> PID:
+        if not self._started:
+            raise RuntimeError(f"node {self.address} is not started")
+        with self._lock:
+            if name in self._processes:
+                raise NameTaken(f"a process named {name!r} already runs on {self.address}")
+            self._processes[name] = ref
+        return self.pid(name)
+
+    def unregister(self, pid: PID) -> None:
+        """Forget a stopped process and tell everyone linked to it."""
+        with self._lock:
+            self._processes.pop(pid.name, None)
+            linkers = self._links.pop(pid, set())
+        for linker in linkers:
+            self._notify_exit(linker, pid)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._processes)
+
+    def lookup(self, name: str) -> pykka.ActorRef[Any] | None:
+        return self._processes.get(name)
+
+    # --- delivery -------------------------------------------------------------
+
+    def route(self, sender: PID, receiver: PID, msg: Message, correlation: int = 0) -> None:
+        """Deliver locally, or queue for the receiver's node."""
+        if self.is_local(receiver):
+            if not self.force_encoding:
+                self.deliver(Envelope(sender, receiver, msg, correlation))
+                return
+            frame = join_frame([encode_envelope(sender, receiver, msg, correlation)])
+            for item in decode_frame(frame, self.max_frame_bytes):
+                if isinstance(item, DecodeError):
+                    self.counters.incr("rejected", item.reason)
+                    log.error("local_message_rejected", error=str(item))
+                else:
+                    self._from_wire(item)
+            return
+        self.endpoint.send(receiver.address, encode_envelope(sender, receiver, msg, correlation))
+
+    def deliver(self, env: Envelope) -> None:
+        """Hand an envelope to a local process, after the test filters."""
+        if apply_filters(env):
+            self.counters.incr("dropped", "filtered")
+            log.debug("message_filtered", type=type(env.message).__name__, to=str(env.receiver))
+            return
+        ref = self._processes.get(env.receiver.name)
+        if ref is not None:
+            try:
+                ref.tell(env)
+                return
+            except pykka.ActorDeadError:
+                pass
+        type_name = type(env.message).__name__
+        self.counters.incr("dropped", "unknown_process")
+        log.info("message_dropped", reason="unknown_process", to=str(env.receiver), type=type_name)
+        if env.correlation > 0:
+            self.route(
+                env.receiver,
+                env.sender,
+                RequestFailed(error=f"no process {env.receiver} to answer {type_name}"),
+                -env.correlation,
+            )
+
+    def _from_wire(self, env: Envelope) -> None:
+        msg = env.message
+        if type(msg) is Link:
+            self._remote_link(env.sender, env.receiver)
+        elif type(msg) is Exited:
+            try:
+                exited = PID.parse(msg.pid)
+            except PIDError as e:
+                self.counters.incr("rejected", "bad_fields")
+                log.warning("message_rejected", reason="bad_fields", detail=str(e))
+                return
+            self._remote_exited(exited, env.receiver)
+        else:
+            self.deliver(env)
+
+    # --- links ------------------------------------------------------------
+
+    def link(self, linker: PID, target: PID) -> None:
+        """Arrange for ``linker`` to be told (once) when ``target`` exits."""
+        if self.is_local(target):
+            with self._lock:
+                alive = target.name in self._processes
+                if alive:
+                    self._links.setdefault(target, set()).add(linker)
+            if not alive:
+                self._notify_exit(linker, target)
+            return
+        with self._lock:
+            linkers = self._links.setdefault(target, set())
+            first = not linkers
+            linkers.add(linker)
+        if first:
+            self.endpoint.watch(target.address)
+            self.route(linker, target, Link())
+
+    def _remote_exited(self, target: PID, linker: PID) -> None:
+        """A remote node says ``target`` is gone: tell every local linker, once."""
+        with self._lock:
+            linkers = self._links.pop(target, None)
+        if linkers is not None:
+            self.endpoint.unwatch(target.address)
+        for each in (linkers or set()) | {linker}:
+            self._notify_exit(each, target)
+
+    def _remote_link(self, linker: PID, target: PID) -> None:
+        with self._lock:
+            alive = target.name in self._processes
+            if alive:
+                self._links.setdefault(target, set()).add(linker)
+        if not alive:
+            self.route(target, linker, Exited(pid=str(target)))
+
+    def _notify_exit(self, linker: PID, target: PID) -> None:
+        if self.is_local(linker):
+            ref = self._processes.get(linker.name)
+            if ref is not None:
+                try:
+                    ref.tell(PeerExitedNotice(target))
+                except pykka.ActorDeadError:
+                    pass
+        else:
+            self.route(target, linker, Exited(pid=str(target)))
+
+    def _peer_lost(self, address: str) -> None:
+        with self._lock:
+            lost = [t for t in self._links if t.address == address]
+            notices = [(linker, t) for t in lost for linker in self._links.pop(t)]
+            for linkers in self._links.values():  # forget remote linkers on the dead node
+                for linker in [p for p in linkers if p.address == address]:
+                    linkers.discard(linker)
+        for linker, target in notices:
+            self._notify_exit(linker, target)
+
+
+_default: Node | None = None
+_default_lock = threading.Lock()
+
+
+def default_node() -> Node:
+    """This OS process's shared node on 127.0.0.1 and a free port, started on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Node().start()
+        return _default

@@ -1,0 +1,236 @@
+"""The Process base: a pykka actor with an address, typed handlers and timers.
+
+A subclass installs one handler per message type (``install``); a handler is
+called on the actor's thread with ``(sender, message)``. For a request the
+handler's return value (a Message, or a Future of one) is the response.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable, TypeVar
+
+import pykka
+import structlog
+
+from actors.clock import Timer
+from actors.errors import PeerExited, ProcessStopped, RemoteError, RequestTimeout
+from actors.node import Node, PeerExitedNotice
+from transport.codec import Envelope
+from transport.counters import Counters
+from transport.messages import RequestFailed
+from transport.pid import PID
+from transport.schema import Message
+
+__all__ = ["Process", "Handler"]
+
+M = TypeVar("M", bound=Message)
+Handler = Callable[[PID, Any], Any]
+
+
+class _Call:
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+
+
+class Process(pykka.ThreadingActor):
+    """Base of every mesopy actor. ``Process.spawn(node, name, ...)`` starts one."""
+
+    def __init__(self, node: Node, name: str) -> None:
+        super().__init__()
+        self.node = node
+        self.clock = node.clock
+        self.counters = Counters()
+        self._handlers: dict[type[Message], Handler] = {}
+        self._links: set[PID] = set()
+        self._monitored: set[PID] = set()
+        self._pending: dict[int, tuple[PID, Future[Any]]] = {}
+        self._pending_lock = threading.Lock()
+        self._correlation = itertools.count(1)
+        self._timers: set[Timer] = set()
+        self._stopped = False
+        self.pid = node.register(name, self.actor_ref)
+        self.log = structlog.get_logger(type(self).__module__).bind(pid=str(self.pid))
+
+    @classmethod
+    def spawn(cls, node: Node, *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
+        """Start an instance on ``node``; its first argument after node is its name."""
+        return cls.start(node, *args, **kwargs)
+
+    # --- hooks for subclasses ------------------------------------------------
+
+    def initialize(self) -> None:
+        """Runs on the actor's thread before the first message."""
+
+    def finalize(self) -> None:
+        """Runs on the actor's thread after the last message."""
+
+    def exited(self, pid: PID) -> None:
+        """A linked process stopped or its node died. Called once per link."""
+
+    # --- pykka plumbing ------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.initialize()
+
+    def on_stop(self) -> None:
+        try:
+            self.finalize()
+        finally:
+            self._shutdown()
+
+    def on_failure(self, *exc: Any) -> None:
+        self.log.error("process_failed", exc_info=exc)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._stopped = True
+        for timer in list(self._timers):
+            timer.cancel()
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for target, future in pending.values():
+            future.set_exception(ProcessStopped(f"{self.pid} stopped before {target} answered"))
+        self.node.unregister(self.pid)
+
+    def on_receive(self, item: Any) -> Any:
+        kind = type(item)
+        if kind is Envelope:
+            self._handle(item)
+        elif kind is _Call:
+            item.fn(*item.args)
+        elif kind is PeerExitedNotice:
+            self._peer_exited(item.pid)
+        else:
+            self.log.warning("unexpected_item", item=repr(item)[:100])
+        return None
+
+    # --- messaging -----------------------------------------------------------
+
+    def install(self, message_type: type[M], handler: Callable[[PID, M], Any]) -> None:
+        """Call ``handler(sender, message)`` for each ``message_type`` received."""
+        self._handlers[message_type] = handler
+
+    def send(self, to: PID, msg: Message) -> None:
+        """Fire and forget: at most once, in order per sender/receiver pair."""
+        self.counters.incr("sent", type(msg).__name__)
+        self.node.route(self.pid, to, msg)
+
+    def request(self, to: PID, msg: Message, timeout: float | None = 10.0) -> Future[Any]:
+        """Send ``msg`` and return a future of the response (any thread may call it).
+
+        The future fails with RequestTimeout after ``timeout`` seconds of this
+        node's clock, PeerExited if ``to`` exits first, ProcessStopped if we
+        stop first, RemoteError if the receiver could not answer.
+        """
+        correlation = next(self._correlation)
+        future: Future[Any] = Future()
+        with self._pending_lock:
+            if self._stopped:
+                future.set_exception(ProcessStopped(f"{self.pid} is stopped"))
+                return future
+            self._pending[correlation] = (to, future)
+        if to not in self._monitored:
+            self._monitored.add(to)
+            self.node.link(self.pid, to)
+        if timeout is not None:
+            self.clock.call_later(timeout, lambda: self._expire(correlation, timeout))
+        self.counters.incr("sent", type(msg).__name__)
+        self.node.route(self.pid, to, msg, correlation)
+        return future
+
+    def _expire(self, correlation: int, timeout: float) -> None:
+        with self._pending_lock:
+            entry = self._pending.pop(correlation, None)
+        if entry is not None:
+            entry[1].set_exception(RequestTimeout(f"{entry[0]} did not answer within {timeout} s"))
+
+    def _handle(self, env: Envelope) -> None:
+        msg = env.message
+        type_name = type(msg).__name__
+        if env.correlation < 0:
+            with self._pending_lock:
+                entry = self._pending.pop(-env.correlation, None)
+            if entry is None:
+                self.counters.incr("dropped", type_name)
+                return
+            self.counters.incr("received", type_name)
+            if type(msg) is RequestFailed:
+                entry[1].set_exception(RemoteError(msg.error))
+            else:
+                entry[1].set_result(msg)
+            return
+        handler = self._handlers.get(type(msg))
+        if handler is None:
+            self.counters.incr("rejected", type_name)
+            self.log.warning("message_unhandled", type=type_name, sender=str(env.sender))
+            if env.correlation > 0:
+                self._reply(env, RequestFailed(error=f"{self.pid} does not handle {type_name}"))
+            return
+        self.counters.incr("received", type_name)
+        try:
+            result = handler(env.sender, msg)
+        except Exception as e:
+            self.log.exception("handler_failed", type=type_name, sender=str(env.sender))
+            if env.correlation > 0:
+                self._reply(env, RequestFailed(error=f"{type_name} failed: {e}"))
+            return
+        if env.correlation > 0:
+            self._reply(env, result)
+
+    def _reply(self, env: Envelope, result: Any) -> None:
+        if isinstance(result, Future):
+            result.add_done_callback(lambda f: self._reply(env, _outcome(f)))
+            return
+        if not isinstance(result, Message):
+            result = RequestFailed(error=f"{type(env.message).__name__} has no response")
+        self.node.route(self.pid, env.sender, result, -env.correlation)
+
+    # --- links and timers ------------------------------------------------------
+
+    def link(self, pid: PID) -> None:
+        """``exited(pid)`` will be called once when ``pid`` stops or its node dies."""
+        self._links.add(pid)
+        self._monitored.add(pid)
+        self.node.link(self.pid, pid)
+
+    def _peer_exited(self, pid: PID) -> None:
+        self._monitored.discard(pid)
+        with self._pending_lock:
+            failed = [c for c, (to, _) in self._pending.items() if to == pid]
+            futures = [self._pending.pop(c)[1] for c in failed]
+        for future in futures:
+            future.set_exception(PeerExited(f"{pid} exited before answering"))
+        if pid in self._links:
+            self._links.discard(pid)
+            self.exited(pid)
+
+    def delay(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``fn(*args)`` on this actor's thread after ``seconds`` of the node's clock."""
+
+        def fire() -> None:
+            self._timers.discard(timer)
+            self.run(fn, *args)
+
+        timer = self.clock.call_later(seconds, fire)
+        self._timers.add(timer)
+        return timer
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on this actor's thread (from any thread); ignored once stopped."""
+        try:
+            self.actor_ref.tell(_Call(fn, args))
+        except pykka.ActorDeadError:
+            pass
+
+
+def _outcome(future: Future[Any]) -> Any:
+    error = future.exception()
+    if error is not None:
+        return RequestFailed(error=str(error))
+    return future.result()

@@ -1,0 +1,131 @@
+"""The msgpack codec.
+
+An envelope is ``[sender, receiver, type, body, correlation]``: two process
+ids as text, the message type name, the record's fields as a map, and an int
+linking requests to responses (0: none, n > 0: request n, -n: response to n).
+A ZeroMQ frame holds a msgpack array of one or more envelopes, so a busy
+sender can batch many messages into one frame.
+
+Every decoding failure raises :class:`~transport.errors.DecodeError`; a batch
+is decoded envelope by envelope, so one bad envelope costs only itself.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from transport.errors import DecodeError, PIDError, SchemaError
+from transport.pid import PID
+from transport.schema import Message, from_body, to_body
+
+__all__ = [
+    "Envelope",
+    "encode_envelope",
+    "join_frame",
+    "decode_frame",
+    "decode_envelope",
+    "encode_frame",
+    "DEFAULT_MAX_FRAME_BYTES",
+]
+
+DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+_packb = msgpack.Packer(use_bin_type=True).pack
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message in flight: who sent it, to whom, and the record."""
+
+    sender: PID
+    receiver: PID
+    message: Message
+    correlation: int = 0
+
+
+def encode_envelope(sender: PID | str, receiver: PID | str, msg: Message, correlation: int = 0) -> bytes:
+    """Pack one envelope (not yet a frame: see :func:`join_frame`)."""
+    return _packb([str(sender), str(receiver), type(msg).__name__, to_body(msg), correlation])
+
+
+def join_frame(packed: list[bytes]) -> bytes:
+    """A frame from packed envelopes: a msgpack array header, then the envelopes."""
+    n = len(packed)
+    if n < 16:
+        header = bytes((0x90 | n,))
+    elif n < 0x10000:
+        header = b"\xdc" + struct.pack(">H", n)
+    else:
+        header = b"\xdd" + struct.pack(">I", n)
+    return header + b"".join(packed)
+
+
+def encode_frame(envelopes: list[Envelope]) -> bytes:
+    """Encode whole envelopes into one frame (tests and tools)."""
+    return join_frame(
+        [encode_envelope(e.sender, e.receiver, e.message, e.correlation) for e in envelopes]
+    )
+
+
+_pid_cache: dict[str, PID] = {}
+
+
+def _pid(text: Any, role: str) -> PID:
+    pid = _pid_cache.get(text) if isinstance(text, str) else None
+    if pid is None:
+        try:
+            pid = PID.parse(text)
+        except PIDError as e:
+            raise DecodeError("bad_envelope", f"{role}: {e}") from None
+        if len(_pid_cache) > 10_000:
+            _pid_cache.clear()
+        _pid_cache[text] = pid
+    return pid
+
+
+def decode_envelope(raw: Any) -> Envelope:
+    """Validate one unpacked envelope and build its record."""
+    if not isinstance(raw, list) or len(raw) not in (4, 5):
+        raise DecodeError("bad_envelope", "envelope must be [sender, receiver, type, body, correlation]")
+    sender = _pid(raw[0], "sender")
+    receiver = _pid(raw[1], "receiver")
+    type_name = raw[2]
+    if not isinstance(type_name, str):
+        raise DecodeError("bad_envelope", f"message type must be text, got {type(type_name).__name__}")
+    correlation = raw[4] if len(raw) == 5 else 0
+    if type(correlation) is not int:
+        raise DecodeError("bad_envelope", f"correlation must be an int, got {correlation!r}")
+    try:
+        msg = from_body(type_name, raw[3])
+    except SchemaError as e:
+        reason = "unknown_type" if str(e).startswith("unknown message type") else "bad_fields"
+        raise DecodeError(reason, str(e)) from None
+    except TypeError as e:  # a record's own __post_init__ checks
+        raise DecodeError("bad_fields", f"{type_name}: {e}") from None
+    return Envelope(sender, receiver, msg, correlation)
+
+
+def decode_frame(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> list[Envelope | DecodeError]:
+    """Decode a frame into its envelopes, each an Envelope or the DecodeError it raised.
+
+    A frame that is oversized or not a msgpack array of envelopes raises DecodeError.
+    """
+    if len(frame) > max_bytes:
+        raise DecodeError("oversized", f"frame of {len(frame)} bytes exceeds the limit of {max_bytes}")
+    try:
+        raw = msgpack.unpackb(frame, raw=False, use_list=True)
+    except (ValueError, TypeError) as e:
+        raise DecodeError("garbage", f"not msgpack: {e}") from None
+    if not isinstance(raw, list) or not raw:
+        raise DecodeError("garbage", "frame must be a non-empty array of envelopes")
+    out: list[Envelope | DecodeError] = []
+    for item in raw:
+        try:
+            out.append(decode_envelope(item))
+        except DecodeError as e:
+            out.append(e)
+    return out

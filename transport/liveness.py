@@ -1,0 +1,60 @@
+"""Heartbeat bookkeeping for watched peers (pure: ``now`` is passed in).
+
+ZeroMQ reconnects silently and hides a dead peer, so the endpoint pings every
+watched address each ``interval`` and declares it lost when no answer has come
+for ``timeout`` seconds. A lost address is reported once and forgotten; watch
+it again to follow a restarted peer.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Liveness"]
+
+
+class Liveness:
+    def __init__(self, interval: float, timeout: float) -> None:
+        if interval <= 0 or timeout <= interval:
+            raise ValueError(f"need 0 < heartbeat interval < timeout, got {interval} and {timeout}")
+        self.interval = interval
+        self.timeout = timeout
+        self._last_seen: dict[str, float] = {}
+        self._watchers: dict[str, int] = {}
+        self._next_ping = 0.0
+
+    def watch(self, address: str, now: float) -> None:
+        self._watchers[address] = self._watchers.get(address, 0) + 1
+        self._last_seen.setdefault(address, now)
+
+    def unwatch(self, address: str) -> None:
+        left = self._watchers.get(address, 0) - 1
+        if left <= 0:
+            self._watchers.pop(address, None)
+            self._last_seen.pop(address, None)
+        else:
+            self._watchers[address] = left
+
+    def watched(self) -> list[str]:
+        return list(self._watchers)
+
+    def heard_from(self, address: str, now: float) -> None:
+        if address in self._last_seen:
+            self._last_seen[address] = now
+
+    def tick(self, now: float) -> tuple[list[str], list[str]]:
+        """(addresses to ping now, addresses just lost)."""
+        lost = [a for a, seen in self._last_seen.items() if now - seen >= self.timeout]
+        for address in lost:
+            self._last_seen.pop(address, None)
+            self._watchers.pop(address, None)
+        ping: list[str] = []
+        if now >= self._next_ping:
+            ping = list(self._last_seen)
+            self._next_ping = now + self.interval
+        return ping, lost
+
+    def next_deadline(self, now: float) -> float:
+        """Seconds until tick() has something to do."""
+        if not self._last_seen:
+            return self.interval
+        oldest = min(self._last_seen.values())
+        return max(0.0, min(self._next_ping, oldest + self.timeout) - now)
