@@ -20,7 +20,7 @@ class Counters:
 
     def get(self, kind: str, key: str | None = None) -> int:
         """One count, or the total of a kind when ``key`` is None."""
-        table = self._data.get(kind, {})
+        table: dict[str, int] = self._data.get(kind, {})
         return sum(table.values()) if key is None else table.get(key, 0)
 
     def snapshot(self) -> dict[str, dict[str, int]]:

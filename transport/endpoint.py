@@ -167,7 +167,7 @@ class Endpoint:
             while True:
                 with self._liveness_lock:
                     timeout = self._liveness.next_deadline(time.monotonic())
-                events = dict(poller.poll(timeout * 1000))
+                events = dict(poller.poll(int(timeout * 1000) + 1))
                 if self._wake_r in events:
                     self._drain_wake()
                 self._flush_outbox(poller)
@@ -214,13 +214,13 @@ class Endpoint:
         while outbox:
             address, packed = outbox.popleft()
             by_peer.setdefault(address, []).append(packed)
-        for address, packed in by_peer.items():
+        for address, queued in by_peer.items():
             try:
                 sock = self._dealer(address, poller)
             except zmq.ZMQError as e:
-                self._count_drop(address, len(packed), f"bad_address: {e}")
+                self._count_drop(address, len(queued), f"bad_address: {e}")
                 continue
-            for frame_items in self._batches(packed):
+            for frame_items in self._batches(queued):
                 try:
                     sock.send(join_frame(frame_items), zmq.NOBLOCK)
                     self.counters.incr("sent", "frames")

@@ -33,6 +33,7 @@ class Message:
 REGISTRY: dict[str, type[Message]] = {}
 
 
+@typing.dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def message(cls: type[M]) -> type[M]:
     """Make ``cls`` a frozen dataclass and register it by its class name."""
     name = cls.__name__
@@ -42,7 +43,7 @@ def message(cls: type[M]) -> type[M]:
         raise SchemaError(f"message {name!r} needs a docstring naming 'sender -> receiver'")
     dc = dataclasses.dataclass(frozen=True, slots=True)(cls)
     hints = typing.get_type_hints(dc)
-    fields = dataclasses.fields(dc)
+    fields = dataclasses.fields(dc)  # type: ignore[arg-type]
     dc._fields = tuple(f.name for f in fields)
     dc._validators = {f.name: _compile(hints[f.name]) for f in fields}
     dc._required = frozenset(

@@ -1,10 +1,4 @@
-"""Every wire message of mesopy, in one place (Mesos' messages.proto).
-
-Each record names its sender and receiver in its docstring. Fields hold plain
-data: text, numbers, bytes, and Mesos v1 JSON shapes as dicts (resources,
-task infos, statuses) so that what a framework passes in travels unchanged.
-Mesos' names are kept, with Agent for Slave.
-"""
+"""Messages of the runtime itself: links, exits, failed requests, echo."""
 
 from __future__ import annotations
 
@@ -12,15 +6,9 @@ from typing import Any
 
 from transport.schema import Message, message
 
-__all__ = [
-    # runtime
-    "Link", "Exited", "RequestFailed", "Echo",
-]
+__all__ = ["Link", "Exited", "RequestFailed", "Echo"]
 
 Dict = dict[str, Any]
-
-
-# --- runtime ------------------------------------------------------------------
 
 
 @message
