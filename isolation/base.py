@@ -1,0 +1,136 @@
+"""The isolator interface and the records it exchanges with the agent."""
+
+from __future__ import annotations
+
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from isolation.errors import IsolationValueError
+
+__all__ = [
+    "REASON_CONTAINER_LIMITATION_MEMORY",
+    "Isolator",
+    "Limitation",
+    "LimitationCallback",
+    "Limits",
+    "Usage",
+    "check_container_id",
+]
+
+REASON_CONTAINER_LIMITATION_MEMORY = "REASON_CONTAINER_LIMITATION_MEMORY"
+
+LimitationCallback = Callable[[str, "Limitation"], None]
+
+_CONTAINER_ID = re.compile(r"^[A-Za-z0-9_.:@+=-]{1,200}$")
+
+
+def check_container_id(container_id: str) -> str:
+    """Return ``container_id`` if it is usable as one cgroup directory name."""
+    if not isinstance(container_id, str) or not _CONTAINER_ID.match(container_id) or container_id in (".", ".."):
+        raise IsolationValueError(
+            f"container id must be 1-200 characters of [A-Za-z0-9_.:@+=-] and not '.' or '..', got {container_id!r}"
+        )
+    return container_id
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a container may use: the executor's resources plus its tasks'."""
+
+    cpus: float
+    mem_mb: float
+
+    def __post_init__(self) -> None:
+        for name in ("cpus", "mem_mb"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise IsolationValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A container's resource usage, named like Mesos' ResourceStatistics."""
+
+    cpus_user_time_secs: float
+    cpus_system_time_secs: float
+    cpus_limit: float | None
+    mem_rss_bytes: int
+    mem_limit_bytes: int | None
+    timestamp: float
+    mem_total_bytes: int | None = None
+    mem_cache_bytes: int | None = None
+    mem_soft_limit_bytes: int | None = None
+    cpus_nr_periods: int | None = None
+    cpus_nr_throttled: int | None = None
+    cpus_throttled_time_secs: float | None = None
+    processes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that are known, as in Mesos' JSON (unset fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Limitation:
+    """A limit the container ran into; ``reason`` is a Mesos TaskStatus reason."""
+
+    reason: str
+    message: str
+
+
+class Isolator(ABC):
+    """Contains executors. Safe to call from several threads.
+
+    Life of a container: ``prepare`` -> launch ``wrap(argv)`` -> ``isolate(pid)``
+    -> ``update``/``usage``/``limitation`` -> ``cleanup``. ``watch`` callbacks
+    run on the isolator's watcher thread.
+    """
+
+    name: str = "isolator"
+
+    @abstractmethod
+    def prepare(self, container_id: str, limits: Limits) -> None:
+        """Create the container's cgroups (or bookkeeping) and apply ``limits``."""
+
+    @abstractmethod
+    def wrap(self, container_id: str, argv: list[str]) -> list[str]:
+        """The argv to launch instead of ``argv``: joins the container, then execs ``argv``."""
+
+    @abstractmethod
+    def isolate(self, container_id: str, pid: int) -> None:
+        """Tell the isolator the pid of the launched process (a session leader)."""
+
+    @abstractmethod
+    def update(self, container_id: str, limits: Limits) -> None:
+        """Apply new limits (a task was added or removed)."""
+
+    @abstractmethod
+    def usage(self, container_id: str) -> Usage:
+        """Current usage of the container."""
+
+    @abstractmethod
+    def limitation(self, container_id: str) -> Limitation | None:
+        """The limit the container hit (e.g. an OOM kill), also after it exited; None if none
+        or the container is unknown."""
+
+    @abstractmethod
+    def watch(self, container_id: str, callback: LimitationCallback) -> None:
+        """Call ``callback(container_id, limitation)`` once, from the watcher thread, when
+        the container hits a limit."""
+
+    @abstractmethod
+    def cleanup(self, container_id: str) -> None:
+        """Kill what is left in the container and remove it. Idempotent."""
+
+    @abstractmethod
+    def recover(self, known: set[str]) -> list[str]:
+        """At agent start: adopt the ``known`` containers, destroy the others; returns
+        the ids destroyed."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop the watcher thread; the containers are left as they are."""

@@ -1,0 +1,190 @@
+"""Low-level cgroup v1 filesystem helpers: finding mounts, reading and writing
+control files, killing a cgroup's processes and removing it.
+
+cgroupspy is used for typed access to control files: a controller object is
+built for one cgroup directory (``controller_for``) instead of a ``Tree()``,
+which would walk the whole hierarchy on every call. Directories are created
+and removed with plain ``os.mkdir``/``os.rmdir`` (all that cgroupspy's
+``create_cgroup``/``delete_cgroup`` do, minus their bytes/str quirks), and
+``cgroup.procs`` is read with plain file I/O so that a vanished cgroup is an
+empty list rather than an exception.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from typing import TypeVar
+
+import structlog
+from cgroupspy.controllers import Controller
+from cgroupspy.nodes import Node
+
+from isolation.errors import IsolationError
+
+__all__ = [
+    "controller_for",
+    "destroy_cgroup",
+    "find_mounts",
+    "make_dirs",
+    "read_int",
+    "read_keyed",
+    "read_procs",
+]
+
+log = structlog.get_logger(__name__)
+
+C = TypeVar("C", bound=Controller)
+
+_KILL_ROUNDS = 200          # bounded: 200 rounds x up to 10 ms back-off ~ 2 s
+_RMDIR_ROUNDS = 100
+
+
+def _unescape_mount(field: str) -> str:
+    """/proc/mounts writes space, tab, newline and backslash as octal escapes."""
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(code, char)
+    return field
+
+
+def find_mounts(hierarchy: str, controllers: set[str], mounts_file: str = "/proc/mounts") -> dict[str, str]:
+    """Map each of ``controllers`` (kernel names: cpu, cpuacct, memory) to the
+    directory of its cgroup v1 mount.
+
+    Mounts under ``hierarchy`` listed in /proc/mounts win, so co-mounted
+    controllers (``cpu,cpuacct``) share one directory; otherwise
+    ``<hierarchy>/<controller>`` is used if it looks like that controller's
+    mount. Raises IsolationError naming the path when a controller is missing.
+    """
+    hierarchy = os.path.realpath(hierarchy)
+    found: dict[str, str] = {}
+    try:
+        with open(mounts_file) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 4 or parts[2] != "cgroup":
+            continue
+        mountpoint = _unescape_mount(parts[1])
+        if os.path.commonpath([hierarchy, mountpoint]) != hierarchy:
+            continue
+        for option in parts[3].split(","):
+            if option in controllers and option not in found:
+                found[option] = mountpoint
+    probe = {"cpu": "cpu.shares", "cpuacct": "cpuacct.stat", "memory": "memory.limit_in_bytes"}
+    for name in sorted(controllers - set(found)):
+        candidate = os.path.join(hierarchy, name)
+        if os.path.exists(os.path.join(candidate, probe.get(name, "cgroup.procs"))):
+            found[name] = os.path.realpath(candidate)
+        else:
+            raise IsolationError(
+                f"cgroup v1 controller {name!r} is not mounted under {hierarchy!r} (no {candidate!r} in /proc/mounts)"
+            )
+    for name, path in found.items():
+        if not os.access(path, os.W_OK):
+            raise IsolationError(f"cgroup hierarchy {path!r} for controller {name!r} is not writable")
+    return found
+
+
+def controller_for(cls: type[C], path: str) -> C:
+    """A cgroupspy controller bound to the single cgroup directory ``path``.
+
+    A parentless Node's full path is its name, so this touches only ``path``.
+    """
+    return cls(Node(path))
+
+
+def read_int(path: str) -> int | None:
+    """An integer control file; None if it does not exist (any more)."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except FileNotFoundError:
+        return None
+
+
+def read_keyed(path: str) -> dict[str, int]:
+    """A ``key value`` per line control file (memory.stat, cpuacct.stat,
+    memory.oom_control); empty if it does not exist (any more)."""
+    result: dict[str, int] = {}
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return result
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            result[parts[0]] = int(parts[1])
+    return result
+
+
+def read_procs(path: str) -> list[int]:
+    """The pids in the cgroup at ``path``; empty if the cgroup is gone."""
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENODEV):
+            return []
+        raise IsolationError(f"cannot read {path!r}/cgroup.procs: {exc.strerror}") from exc
+
+
+def make_dirs(path: str) -> bool:
+    """Create the cgroup directory ``path`` and its parents; True if it was new."""
+    try:
+        os.makedirs(path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise IsolationError(f"cannot create cgroup {path!r}: {exc.strerror}") from exc
+
+
+def _kill_all(path: str) -> list[int]:
+    """SIGKILL every process in the cgroup until it is empty (bounded)."""
+    killed: set[int] = set()
+    for round_no in range(_KILL_ROUNDS):
+        pids = read_procs(path)
+        if not pids:
+            return sorted(killed)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except ProcessLookupError:
+                pass
+        time.sleep(min(0.01, 0.001 * (round_no + 1)))
+    raise IsolationError(f"processes {read_procs(path)} still in cgroup {path!r} after {_KILL_ROUNDS} SIGKILL rounds")
+
+
+def _rmdir(path: str) -> None:
+    for round_no in range(_RMDIR_ROUNDS):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise IsolationError(f"cannot remove cgroup {path!r}: {exc.strerror}") from exc
+            _kill_all(path)
+            time.sleep(min(0.01, 0.001 * (round_no + 1)))
+    raise IsolationError(f"cannot remove cgroup {path!r}: still busy after {_RMDIR_ROUNDS} attempts")
+
+
+def destroy_cgroup(path: str) -> list[int]:
+    """Kill every process in the cgroup at ``path`` and its sub-cgroups, then
+    remove the directories (deepest first). Returns the pids killed.
+    Nothing to do if ``path`` does not exist."""
+    if not os.path.isdir(path):
+        return []
+    killed: list[int] = []
+    for dirpath, _dirnames, _files in os.walk(path, topdown=False):
+        killed.extend(_kill_all(dirpath))
+        _rmdir(dirpath)
+    return killed

@@ -1,0 +1,171 @@
+"""The posix isolator: no limits, usage summed over the container's session.
+
+The agent starts each executor as a session leader (``start_new_session``)
+and tells the isolator its pid through ``isolate``; every process whose
+session id is that pid belongs to the container.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from isolation.base import (
+    Isolator,
+    Limitation,
+    LimitationCallback,
+    Limits,
+    Usage,
+    check_container_id,
+)
+from isolation.errors import IsolationError, IsolationValueError
+
+__all__ = ["PosixIsolator", "ProcStat", "session_processes"]
+
+log = structlog.get_logger(__name__)
+
+_KILL_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """What the posix isolator reads of one process in /proc."""
+
+    pid: int
+    state: str             # R, S, D, Z, ...
+    session: int
+    utime_ticks: int       # own user time plus that of its reaped children
+    stime_ticks: int       # own system time plus that of its reaped children
+    rss_bytes: int
+
+
+def _read_stat(pid: int, page_size: int) -> ProcStat | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/statm") as f:
+            statm = f.read().split()
+    except OSError:
+        return None  # exited meanwhile
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rfind(")") + 2:].split()
+    # fields[0] is field 3 (state): field N of proc(5) is fields[N - 3].
+    return ProcStat(
+        pid=pid,
+        state=fields[0],
+        session=int(fields[3]),
+        utime_ticks=int(fields[11]) + int(fields[13]),
+        stime_ticks=int(fields[12]) + int(fields[14]),
+        rss_bytes=int(statm[1]) * page_size,
+    )
+
+
+def session_processes(session: int) -> list[ProcStat]:
+    """Every live process whose session id is ``session``."""
+    page_size = os.sysconf("SC_PAGE_SIZE")
+    result = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _read_stat(int(entry), page_size)
+            if stat is not None and stat.session == session:
+                result.append(stat)
+    return result
+
+
+@dataclass
+class _Container:
+    limits: Limits
+    pid: int | None = None
+
+
+class PosixIsolator(Isolator):
+    """Runs executors without resource limits; reports their usage from /proc."""
+
+    name = "posix"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._containers: dict[str, _Container] = {}
+        self._clk_tck = os.sysconf("SC_CLK_TCK")
+        log.warning("posix_isolation_no_limits", detail="tasks run without cpu or memory limits (posix isolator)")
+
+    def _get(self, container_id: str) -> _Container:
+        with self._lock:
+            container = self._containers.get(container_id)
+        if container is None:
+            raise IsolationError(f"unknown container {container_id!r}: not prepared or already cleaned up")
+        return container
+
+    def prepare(self, container_id: str, limits: Limits) -> None:
+        check_container_id(container_id)
+        with self._lock:
+            if container_id in self._containers:
+                raise IsolationError(f"container {container_id!r} is already prepared")
+            self._containers[container_id] = _Container(limits=limits)
+
+    def wrap(self, container_id: str, argv: list[str]) -> list[str]:
+        if not argv:
+            raise IsolationValueError(f"argv to launch in container {container_id!r} is empty")
+        self._get(container_id)
+        return list(argv)
+
+    def isolate(self, container_id: str, pid: int) -> None:
+        if pid <= 0:
+            raise IsolationValueError(f"pid must be > 0, got {pid}")
+        container = self._get(container_id)
+        with self._lock:
+            container.pid = pid
+
+    def update(self, container_id: str, limits: Limits) -> None:
+        container = self._get(container_id)
+        with self._lock:
+            container.limits = limits
+
+    def usage(self, container_id: str) -> Usage:
+        container = self._get(container_id)
+        now = time.time()
+        procs = session_processes(container.pid) if container.pid is not None else []
+        return Usage(
+            cpus_user_time_secs=sum(p.utime_ticks for p in procs) / self._clk_tck,
+            cpus_system_time_secs=sum(p.stime_ticks for p in procs) / self._clk_tck,
+            cpus_limit=None,
+            mem_rss_bytes=sum(p.rss_bytes for p in procs),
+            mem_limit_bytes=None,
+            timestamp=now,
+            processes=len(procs),
+        )
+
+    def limitation(self, container_id: str) -> Limitation | None:
+        return None
+
+    def watch(self, container_id: str, callback: LimitationCallback) -> None:
+        self._get(container_id)  # nothing is limited, so nothing ever fires
+
+    def cleanup(self, container_id: str) -> None:
+        """SIGKILL what is left of the container's session, then forget it."""
+        with self._lock:
+            container = self._containers.pop(container_id, None)
+        if container is None or container.pid is None:
+            return
+        for round_no in range(_KILL_ROUNDS):
+            procs = [p for p in session_processes(container.pid) if p.state != "Z"]
+            if not procs:
+                return
+            for proc in procs:
+                try:
+                    os.kill(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            log.info("session_processes_killed", container_id=container_id, pids=[p.pid for p in procs])
+            time.sleep(min(0.01, 0.001 * (round_no + 1)))
+
+    def recover(self, known: set[str]) -> list[str]:
+        return []  # nothing on disk to find or remove
+
+    def close(self) -> None:
+        pass
