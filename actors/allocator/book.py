@@ -1,0 +1,164 @@
+"""Allocation bookkeeping shared by every allocator core (internal).
+
+``AllocationBook`` records frameworks, agents, what is allocated to whom (per
+framework, agent and role), refusal filters, the set of agents holding
+allocatable resources, and the DRF sorter's totals and shares. The public
+calls that drive it live in ``AllocatorCore``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+from actors.allocator.errors import AllocatorError
+from actors.allocator.sorter import DRFSorter, dominant_share
+from actors.resources import EMPTY, Resources, is_allocatable
+
+__all__ = ["AgentState", "AllocationBook", "FrameworkState"]
+
+
+class FrameworkState:
+    """A framework as the allocator sees it: roles, suppressed roles, active, registration order."""
+
+    __slots__ = ("active", "roles", "seq", "suppressed")
+
+    def __init__(self, roles: list[str], suppressed: set[str], active: bool, seq: int) -> None:
+        self.roles, self.suppressed, self.active, self.seq = roles, suppressed, active, seq
+
+
+class AgentState:
+    """An agent's total resources and the part of them not allocated."""
+
+    __slots__ = ("available", "total")
+
+    def __init__(self, total: Resources) -> None:
+        self.total = self.available = total
+
+
+class AllocationBook:
+    """State and record keeping of an allocator; see the module docstring."""
+
+    def __init__(self, min_allocatable: tuple[Mapping[str, float], ...] | None = None) -> None:
+        self._min = min_allocatable
+        self._seq = itertools.count()
+        self._frameworks: dict[str, FrameworkState] = {}
+        self._agents: dict[str, AgentState] = {}
+        # framework -> agent -> role -> allocated; also for frameworks not (yet) added
+        self._alloc: dict[str, dict[str, dict[str, Resources]]] = {}
+        self._agent_fws: dict[str, set[str]] = {}  # agent -> frameworks holding some of it
+        self._filters: dict[str, dict[str, list[tuple[Resources, float]]]] = {}
+        self._avail: dict[str, None] = {}  # agents with allocatable resources (ordered set)
+        self._sorter = DRFSorter()
+
+    def available(self, agent_id: str) -> Resources:
+        """The agent's unallocated resources (empty if unknown)."""
+        agent = self._agents.get(agent_id)
+        return agent.available if agent else EMPTY
+
+    def _filtered(self, framework_id: str, agent_id: str, offer: Resources, now: float) -> bool:
+        per_agent = self._filters.get(framework_id)
+        if not per_agent:
+            return False
+        flist = per_agent.get(agent_id)
+        if not flist:
+            return False
+        live = [f for f in flist if f[1] > now]
+        if len(live) != len(flist):
+            if live:
+                per_agent[agent_id] = live
+            else:
+                del per_agent[agent_id]
+        return any(refused.contains(offer) for refused, _ in live)
+
+    # ------------------------------------------------------- allocation records
+    def _attribute(self, framework_id: str, res: Resources) -> dict[str, Resources]:
+        """Split resources among the framework's roles: reserved ones to their
+        own role if it is one of them, the rest to its first role."""
+        f = self._frameworks.get(framework_id)
+        first = f.roles[0] if f else "*"
+        if not res.has_reservations():
+            return {first: res} if res else {}
+        out: dict[str, Resources] = {}
+        for r in res.roles():
+            part = res.unreserved() if r == "*" else res.reserved(r)
+            target = r if f is None or r in f.roles else first
+            out[target] = out.get(target, EMPTY) + part
+        return out
+
+    def _track(self, framework_id: str, agent_id: str, res: Resources) -> None:
+        known = framework_id in self._frameworks
+        for role, part in self._attribute(framework_id, res).items():
+            by_role = self._alloc.setdefault(framework_id, {}).setdefault(agent_id, {})
+            by_role[role] = by_role.get(role, EMPTY) + part
+            if known:
+                self._sorter.allocate(framework_id, role, part.quantities())
+        if res:
+            self._agent_fws.setdefault(agent_id, set()).add(framework_id)
+
+    def _untrack(self, framework_id: str, agent_id: str, role: str, res: Resources, known: bool) -> None:
+        per_agent = self._alloc[framework_id]
+        by_role = per_agent[agent_id]
+        left = by_role[role] - res
+        if left:
+            by_role[role] = left
+        else:
+            del by_role[role]
+            if not by_role:
+                del per_agent[agent_id]
+                self._agent_fws[agent_id].discard(framework_id)
+                if not per_agent:
+                    del self._alloc[framework_id]
+        if known:
+            self._sorter.unallocate(framework_id, role, res.quantities())
+
+    def _untrack_all(self, framework_id: str, agent_id: str, by_role: dict[str, Resources],
+                     known: bool = True) -> Resources:
+        known = known and framework_id in self._frameworks
+        total = EMPTY
+        for role, res in list(by_role.items()):
+            self._untrack(framework_id, agent_id, role, res, known)
+            total = total + res
+        return total
+
+    def _set_used(self, framework_id: str, agent_id: str, res: Resources) -> None:
+        if not isinstance(res, Resources):
+            raise AllocatorError(f"used resources of {framework_id!r} on {agent_id!r} must be Resources, got {res!r}")
+        old = self._alloc.get(framework_id, {}).get(agent_id)
+        if old:
+            self._release(framework_id, agent_id, self._untrack_all(framework_id, agent_id, old))
+        agent = self._agents[agent_id]
+        agent.available = agent.available - res
+        self._track(framework_id, agent_id, res)
+        self._refresh(agent_id)
+
+    def _release(self, framework_id: str, agent_id: str, res: Resources) -> None:
+        agent = self._agents.get(agent_id)
+        if agent is not None and res:
+            agent.available = agent.available + res
+            self._refresh(agent_id)
+
+    def _refresh(self, agent_id: str) -> None:
+        if is_allocatable(self._agents[agent_id].available, self._min):
+            self._avail[agent_id] = None
+        else:
+            self._avail.pop(agent_id, None)
+
+    # ----------------------------------------------------------------- queries
+    def allocated(self, framework_id: str) -> dict[str, Resources]:
+        """agent_id -> resources allocated to the framework (offered or in use)."""
+        return {aid: sum(by_role.values(), EMPTY) for aid, by_role in self._alloc.get(framework_id, {}).items()}
+
+    def shares(self) -> dict[str, float]:
+        """framework_id -> dominant share of its allocation over all its roles."""
+        acc: dict[str, dict[str, float]] = {fid: {} for fid in self._frameworks}
+        for (fid, _), q in self._sorter.clients.items():
+            if fid in acc:
+                for name, v in q.items():
+                    acc[fid][name] = acc[fid].get(name, 0.0) + v
+        return {fid: dominant_share(q, self._sorter.total) for fid, q in acc.items()}
+
+    def role_shares(self) -> dict[str, float]:
+        """role -> dominant share (unweighted) of all allocations in that role."""
+        roles = {r for f in self._frameworks.values() for r in f.roles} | set(self._sorter.roles)
+        return {r: self._sorter.role_share(r) for r in sorted(roles)}

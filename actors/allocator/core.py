@@ -1,0 +1,324 @@
+"""The allocator core: hierarchical DRF (the default), pure and sans-IO.
+
+``AllocatorCore`` is both the base class of pluggable allocators and the
+hierarchical DRF allocator. It is driven by method calls (time is passed in
+as ``now``) and ``allocate(now)`` returns the offers to make; the actor shell
+sends them. Its model, following Mesos' hierarchical allocator:
+
+- An agent has a total and an available pool. Resources *allocated* to a
+  framework (offered, or used by its tasks) leave the pool and count toward
+  its DRF share until ``recover_resources`` gives them back.
+- A client is one (framework, role). Each cycle, for every agent with
+  allocatable resources (in a seeded shuffled order, as Mesos shuffles), the
+  roles are tried by weighted dominant share (share / weight, lowest first),
+  and within a role its clients by dominant share (then registration order).
+  The first client that is active, not suppressed in that role, and not
+  filtered on that agent gets all of the agent's available resources that
+  the role may use (unreserved plus reserved to the role), if they are
+  allocatable (``actors.resources.is_allocatable``). Resources reserved to
+  other roles stay for those roles' clients in the same cycle.
+- Shares are kept incrementally; roles and clients sit in heaps, rebuilt once
+  per cycle (cluster totals may change between cycles). A cycle with no agent
+  holding allocatable resources costs nothing.
+- Filters: ``recover_resources(..., refuse_seconds=s)`` with s > 0 keeps the
+  framework from being offered, on that agent, resources that the refused ones
+  contain, until ``now + s`` (capped at 365 days; a negative or NaN ``s``
+  means ``default_refuse_seconds``, as Mesos). ``revive`` and
+  ``deactivate_framework`` clear a framework's filters.
+
+Subclasses change the order by overriding ``_role_entry`` / ``_client_entry``
+(see ``StrictPriorityAllocator``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from actors.allocator.book import AgentState, AllocationBook, FrameworkState
+from actors.allocator.errors import AllocatorError
+from actors.resources import EMPTY, Resources, is_allocatable
+
+__all__ = ["MAX_REFUSE_SECONDS", "AllocatorCore", "HierarchicalDRFAllocator"]
+
+MAX_REFUSE_SECONDS = 365 * 24 * 3600.0
+Offers = dict[str, dict[str, Resources]]
+
+
+def _check_id(kind: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise AllocatorError(f"{kind} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_roles(roles: Iterable[str], what: str = "role") -> list[str]:
+    if isinstance(roles, str):
+        raise AllocatorError(f"{what}s must be a list of strings, got {roles!r}")
+    out: list[str] = []
+    for role in roles:
+        if not isinstance(role, str) or not role or any(c in role for c in "/ \t\n()"):
+            raise AllocatorError(f"bad {what} {role!r}")
+        if role not in out:
+            out.append(role)
+    return out
+
+
+class AllocatorCore(AllocationBook):
+    """Hierarchical DRF allocator core; see the module docstring.
+
+    ``weights``: role -> weight (> 0, default 1). ``default_refuse_seconds``:
+    the filter duration the shell should use when a decline carries no filter
+    (kept as ``self.default_refuse_seconds``). ``seed``: the agent shuffle's
+    seed. ``min_allocatable``: Mesos' ``--min_allocatable_resources`` as parsed
+    by ``actors.resources.parse_min_allocatable`` (default cpus:0.01|mem:32).
+    Unknown framework or agent ids are ignored by every call but the ``add_*``
+    ones (the thing was removed meanwhile).
+    """
+
+    def __init__(self, *, weights: dict[str, float] | None = None, default_refuse_seconds: float = 5.0,
+                 seed: int = 0, min_allocatable: Iterable[Mapping[str, float]] | None = None) -> None:
+        if not isinstance(default_refuse_seconds, (int, float)) or not 0 <= default_refuse_seconds < math.inf:
+            raise AllocatorError(f"default_refuse_seconds must be >= 0, got {default_refuse_seconds!r}")
+        self.default_refuse_seconds = float(default_refuse_seconds)
+        self._weights: dict[str, float] = {}
+        self.set_weights(weights or {})
+        self._rng = random.Random(seed)
+        AllocationBook.__init__(self, None if min_allocatable is None else tuple(min_allocatable))
+
+    # ------------------------------------------------------------ roles, weights
+    def set_weights(self, weights: dict[str, float]) -> None:
+        """Set the weights of the given roles (others keep theirs; default 1)."""
+        for role, w in weights.items():
+            _check_roles([role])
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w < math.inf:
+                raise AllocatorError(f"weight of role {role!r} must be > 0, got {w!r}")
+        self._weights.update({r: float(w) for r, w in weights.items()})
+
+    def weight(self, role: str) -> float:
+        return self._weights.get(role, 1.0)
+
+    # ---------------------------------------------------------------- frameworks
+    def add_framework(self, framework_id: str, roles: list[str], *, suppressed_roles: list[str] | None = None,
+                      active: bool = True, used: dict[str, Resources] | None = None) -> None:
+        """Add a framework subscribed to ``roles`` (empty: ``["*"]``). ``used``:
+        agent_id -> resources its tasks hold there; each pair replaces what an
+        earlier ``add_agent(used=...)`` reported for it (never counted twice)."""
+        _check_id("framework_id", framework_id)
+        if framework_id in self._frameworks:
+            raise AllocatorError(f"framework {framework_id!r} is already added")
+        role_list = _check_roles(roles) or ["*"]
+        suppressed = set(_check_roles(suppressed_roles or [], "suppressed role"))
+        if not suppressed <= set(role_list):
+            raise AllocatorError(f"suppressed roles {sorted(suppressed - set(role_list))} are not in {role_list}")
+        self._frameworks[framework_id] = FrameworkState(role_list, suppressed, bool(active), next(self._seq))
+        for agent_id, by_role in list(self._alloc.get(framework_id, {}).items()):
+            self._track(framework_id, agent_id, self._untrack_all(framework_id, agent_id, by_role, known=False))
+        for agent_id, res in (used or {}).items():
+            if agent_id in self._agents:
+                self._set_used(framework_id, agent_id, res)
+
+    def update_framework_roles(self, framework_id: str, roles: list[str], *,
+                               suppressed_roles: list[str] | None = None) -> None:
+        """Change the roles; allocations made in dropped roles count there until
+        recovered. ``suppressed_roles`` None keeps suppression of kept roles."""
+        f = self._frameworks.get(framework_id)
+        if f is None:
+            return
+        role_list = _check_roles(roles) or ["*"]
+        suppressed = f.suppressed if suppressed_roles is None else set(_check_roles(suppressed_roles))
+        f.roles, f.suppressed = role_list, suppressed & set(role_list)
+
+    def remove_framework(self, framework_id: str) -> None:
+        """Forget the framework; everything allocated to it returns to its agents
+        (also what agents reported for it if it was never added)."""
+        for agent_id, by_role in list(self._alloc.get(framework_id, {}).items()):
+            self._release(framework_id, agent_id, self._untrack_all(framework_id, agent_id, by_role))
+        self._frameworks.pop(framework_id, None)
+        self._filters.pop(framework_id, None)
+
+    def activate_framework(self, framework_id: str) -> None:
+        f = self._frameworks.get(framework_id)
+        if f is not None:
+            f.active = True
+
+    def deactivate_framework(self, framework_id: str) -> None:
+        """No offers while inactive; clears its filters (as Mesos)."""
+        f = self._frameworks.get(framework_id)
+        if f is not None:
+            f.active = False
+            self._filters.pop(framework_id, None)
+
+    def revive(self, framework_id: str, roles: list[str] | None = None) -> None:
+        """Clear all the framework's filters; unsuppress ``roles`` (all if None)."""
+        f = self._frameworks.get(framework_id)
+        if f is not None:
+            self._filters.pop(framework_id, None)
+            f.suppressed -= set(self._own_roles(f, roles))
+
+    def suppress(self, framework_id: str, roles: list[str] | None = None) -> None:
+        """No offers in ``roles`` (all if None) until revived."""
+        f = self._frameworks.get(framework_id)
+        if f is not None:
+            f.suppressed |= set(self._own_roles(f, roles))
+
+    @staticmethod
+    def _own_roles(f: FrameworkState, roles: list[str] | None) -> list[str]:
+        if roles is None:
+            return f.roles
+        bad = [r for r in roles if r not in f.roles]
+        if bad:
+            raise AllocatorError(f"roles {bad} are not among the framework's roles {f.roles}")
+        return roles
+
+    # -------------------------------------------------------------------- agents
+    def add_agent(self, agent_id: str, total: Resources, *, used: dict[str, Resources] | None = None) -> None:
+        """Add an agent; ``used``: framework_id -> resources its tasks hold there
+        (frameworks not added yet are tracked and counted when they are)."""
+        _check_id("agent_id", agent_id)
+        if agent_id in self._agents:
+            raise AllocatorError(f"agent {agent_id!r} is already added")
+        if not isinstance(total, Resources):
+            raise AllocatorError(f"total of agent {agent_id!r} must be Resources, got {total!r}")
+        self._agents[agent_id] = AgentState(total)
+        self._sorter.add_total(total.quantities())
+        for framework_id, res in (used or {}).items():
+            self._set_used(_check_id("framework_id", framework_id), agent_id, res)
+        self._refresh(agent_id)
+
+    def remove_agent(self, agent_id: str) -> None:
+        """Forget the agent and every allocation on it."""
+        agent = self._agents.pop(agent_id, None)
+        if agent is None:
+            return
+        for framework_id in list(self._agent_fws.get(agent_id, ())):
+            self._untrack_all(framework_id, agent_id, self._alloc[framework_id][agent_id])
+        self._agent_fws.pop(agent_id, None)
+        self._sorter.remove_total(agent.total.quantities())
+        self._avail.pop(agent_id, None)
+        for per_agent in self._filters.values():
+            per_agent.pop(agent_id, None)
+
+    # ---------------------------------------------------------------- recovery
+    def recover_resources(self, framework_id: str, agent_id: str, resources: Resources, *,
+                          refuse_seconds: float | None = None, now: float = 0.0, role: str | None = None) -> None:
+        """Return resources allocated to the framework on the agent to the pool.
+        Only what is allocated there is recovered (the rest is ignored); ``role``
+        says which role's allocation to take from first (default: all, in order).
+        ``refuse_seconds`` > 0 installs a filter (see the module docstring)."""
+        if refuse_seconds is not None and (isinstance(refuse_seconds, bool)
+                                           or not isinstance(refuse_seconds, (int, float))):
+            raise AllocatorError(f"refuse_seconds must be a number, got {refuse_seconds!r}")
+        agent = self._agents.get(agent_id)
+        by_role = self._alloc.get(framework_id, {}).get(agent_id)
+        if agent is None or by_role is None:
+            return
+        known = framework_id in self._frameworks
+        roles = sorted(by_role, key=lambda r: r != role)
+        remaining, recovered = resources, EMPTY
+        for r in roles:
+            held = by_role[r]
+            take = held if held == remaining else held & remaining
+            if take:
+                self._untrack(framework_id, agent_id, r, take, known)
+                recovered, remaining = recovered + take, remaining - take
+                if not remaining:
+                    break
+        self._release(framework_id, agent_id, recovered)
+        if refuse_seconds is None or not known or refuse_seconds == 0:
+            return
+        if math.isnan(refuse_seconds) or refuse_seconds < 0:
+            refuse_seconds = self.default_refuse_seconds
+        if refuse_seconds > 0:
+            expiry = now + min(float(refuse_seconds), MAX_REFUSE_SECONDS)
+            self._filters.setdefault(framework_id, {}).setdefault(agent_id, []).append((resources, expiry))
+
+    # ---------------------------------------------------------------- ordering
+    def _role_entry(self, role: str) -> tuple[Any, ...]:
+        """Heap entry of a role, lowest first; the role is the last item."""
+        return (self._sorter.role_share(role) / self._weights.get(role, 1.0), role)
+
+    def _client_entry(self, framework_id: str, role: str, seq: int) -> tuple[Any, ...]:
+        """Heap entry of a client in its role, lowest first; the id is the last item."""
+        return (self._sorter.client_share(framework_id, role), seq, framework_id)
+
+    # -------------------------------------------------------------- allocation
+    def allocate(self, now: float) -> Offers:
+        """One cycle: framework_id -> {agent_id -> resources offered}; those are
+        now allocated to the framework until recovered."""
+        if not self._avail:
+            return {}
+        heaps: dict[str, list[tuple[Any, ...]]] = {}
+        for fid, f in self._frameworks.items():
+            if f.active:
+                for role in f.roles:
+                    if role not in f.suppressed:
+                        heaps.setdefault(role, []).append(self._client_entry(fid, role, f.seq))
+        if not heaps:
+            return {}
+        for h in heaps.values():
+            heapq.heapify(h)
+        role_heap = [self._role_entry(r) for r in heaps]
+        heapq.heapify(role_heap)
+        order = list(self._avail)
+        self._rng.shuffle(order)
+        pop, push, mn = heapq.heappop, heapq.heappush, self._min
+        filters, frameworks, alloc, agent_fws = self._filters, self._frameworks, self._alloc, self._agent_fws
+        allocate_q = self._sorter.allocate
+        offers: Offers = {}
+        for aid in order:
+            agent = self._agents[aid]
+            avail = agent.available
+            tried = []
+            while role_heap and avail:
+                rentry = pop(role_heap)
+                role = rentry[-1]
+                offer = avail.for_role(role)
+                chosen = None
+                if is_allocatable(offer, mn):
+                    fheap, skipped = heaps[role], []
+                    while fheap:
+                        fentry = pop(fheap)
+                        if filters and fentry[-1] in filters and self._filtered(fentry[-1], aid, offer, now):
+                            skipped.append(fentry)
+                            continue
+                        chosen = fentry[-1]
+                        break
+                    for e in skipped:
+                        push(fheap, e)
+                if chosen is None:
+                    tried.append(rentry)
+                    continue
+                avail = avail - offer
+                by_agent = alloc.get(chosen)
+                if by_agent is None:
+                    by_agent = alloc[chosen] = {}
+                by_role = by_agent.get(aid)
+                if by_role is None:
+                    by_role = by_agent[aid] = {}
+                    fws = agent_fws.get(aid)
+                    if fws is None:
+                        fws = agent_fws[aid] = set()
+                    fws.add(chosen)
+                prev = by_role.get(role)
+                by_role[role] = offer if prev is None else prev + offer
+                allocate_q(chosen, role, offer.quantities())
+                mine = offers.get(chosen)
+                if mine is None:
+                    mine = offers[chosen] = {}
+                prev = mine.get(aid)
+                mine[aid] = offer if prev is None else prev + offer
+                push(heaps[role], self._client_entry(chosen, role, frameworks[chosen].seq))
+                push(role_heap, self._role_entry(role))
+            for e in tried:
+                push(role_heap, e)
+            agent.available = avail
+            if not is_allocatable(avail, mn):
+                del self._avail[aid]
+        return offers
+
+
+class HierarchicalDRFAllocator(AllocatorCore):
+    """The default allocator: hierarchical DRF, exactly ``AllocatorCore``."""

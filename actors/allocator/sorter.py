@@ -1,0 +1,102 @@
+"""Dominant Resource Fairness bookkeeping for the hierarchical allocator.
+
+Pure. Holds the cluster's scalar totals, and the scalar allocations of every
+role and of every client, a client being one (framework, role) pair. A
+dominant share is the largest ``allocated / total`` over the scalar resource
+names the cluster has (cpus, mem, disk and any other scalar; ranges such as
+ports do not count, as in Mesos' sorter). All amounts are kept rounded to 3
+decimals, as the resources themselves are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["DRFSorter", "dominant_share"]
+
+Client = tuple[str, str]
+
+
+def dominant_share(alloc: Mapping[str, float], total: Mapping[str, float]) -> float:
+    """max over names of ``alloc[name] / total[name]`` (names with no total skipped)."""
+    best = 0.0
+    for name, value in alloc.items():
+        t = total.get(name, 0.0)
+        if t > 0.0:
+            s = value / t
+            if s > best:  # noqa: PLR1730 (faster than max())
+                best = s
+    return best
+
+
+def _acc(into: dict[str, float], q: Mapping[str, float], sign: float) -> None:
+    for name, value in q.items():
+        nv = round(into.get(name, 0.0) + sign * value, 3)
+        if nv > 0.0:
+            into[name] = nv
+        else:
+            into.pop(name, None)
+
+
+class DRFSorter:
+    """Totals and allocations by role and by client, and their dominant shares.
+
+    ``total``: scalar name -> cluster total; ``roles``: role -> scalar name ->
+    allocated; ``clients``: (framework_id, role) -> scalar name -> allocated.
+    Empty allocations are dropped. Quantities are ``Resources.quantities()``.
+    """
+
+    __slots__ = ("clients", "roles", "total")
+
+    def __init__(self) -> None:
+        self.total: dict[str, float] = {}
+        self.roles: dict[str, dict[str, float]] = {}
+        self.clients: dict[Client, dict[str, float]] = {}
+
+    def add_total(self, q: Mapping[str, float]) -> None:
+        _acc(self.total, q, 1.0)
+
+    def remove_total(self, q: Mapping[str, float]) -> None:
+        _acc(self.total, q, -1.0)
+
+    def allocate(self, framework_id: str, role: str, q: Mapping[str, float]) -> None:
+        """Count ``q`` as allocated to the client and its role."""
+        client = (framework_id, role)
+        c = self.clients.get(client)
+        if c is None:
+            c = self.clients[client] = {}
+        _acc(c, q, 1.0)
+        r = self.roles.get(role)
+        if r is None:
+            r = self.roles[role] = {}
+        _acc(r, q, 1.0)
+
+    def unallocate(self, framework_id: str, role: str, q: Mapping[str, float]) -> None:
+        """Stop counting ``q`` (amounts floor at 0; empty entries are dropped)."""
+        client = (framework_id, role)
+        c = self.clients.get(client)
+        if c is not None:
+            _acc(c, q, -1.0)
+            if not c:
+                del self.clients[client]
+        r = self.roles.get(role)
+        if r is not None:
+            _acc(r, q, -1.0)
+            if not r:
+                del self.roles[role]
+
+    def client_share(self, framework_id: str, role: str) -> float:
+        c = self.clients.get((framework_id, role))
+        return dominant_share(c, self.total) if c else 0.0
+
+    def role_share(self, role: str) -> float:
+        r = self.roles.get(role)
+        return dominant_share(r, self.total) if r else 0.0
+
+    def framework_share(self, framework_id: str) -> float:
+        """Dominant share of the framework's allocation summed over its roles."""
+        acc: dict[str, float] = {}
+        for (fid, _), q in self.clients.items():
+            if fid == framework_id:
+                _acc(acc, q, 1.0)
+        return dominant_share(acc, self.total)

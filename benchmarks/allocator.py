@@ -1,0 +1,158 @@
+"""Allocator benchmark: one allocation cycle of the pure core at scale.
+
+Run ``python benchmarks/allocator.py [--json] [--quick]``.
+
+For each size (agents x frameworks, every agent ``cpus:16;mem:65536;
+disk:1000000;ports:[31000-32000]``, frameworks spread over 10 roles):
+
+- first cycle: everything is available; time of ``allocate(now)`` and offers
+  per second (offers produced / cycle time);
+- steady cycle: every framework declines everything (``recover_resources``
+  with refuse_seconds=0, timed apart) and the cycle runs again;
+- empty cycle: nothing is available (should cost next to nothing);
+- baseline, measured in the same run: a naive Python loop doing the least
+  work per agent (each agent to a round-robin framework with a dict insert).
+  The ratio is cycle / baseline.
+
+Each figure is the best of ``repeats`` runs (1 with --quick, which also
+drops the largest size). ``allocation_figures(sizes, quick)`` returns the
+figures; a master part can sit beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import time
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from actors.allocator import AllocatorCore
+from actors.resources import Resources
+
+__all__ = ["SIZES", "allocation_figures", "main"]
+
+SIZES: list[tuple[int, int]] = [(1_000, 10), (10_000, 100), (50_000, 200)]
+AGENT_RESOURCES = "cpus:16;mem:65536;disk:1000000;ports:[31000-32000]"
+ROLES = 10
+
+
+def _key(agents: int, frameworks: int) -> str:
+    return f"{agents}x{frameworks}"
+
+
+def _build(agents: int, frameworks: int) -> AllocatorCore:
+    al = AllocatorCore(seed=1)
+    for f in range(frameworks):
+        al.add_framework(f"fw-{f}", [f"role-{f % ROLES}"])
+    total = Resources.parse(AGENT_RESOURCES)
+    for a in range(agents):
+        al.add_agent(f"agent-{a}", total)
+    return al
+
+
+def _timed(fn: Any, *args: Any) -> tuple[float, Any]:
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def _baseline(agents: int, frameworks: int) -> float:
+    """The naive loop: each agent to a round-robin framework, one dict insert."""
+    agent_ids = [f"agent-{a}" for a in range(agents)]
+    fw_ids = [f"fw-{f}" for f in range(frameworks)]
+    res = Resources.parse(AGENT_RESOURCES)
+
+    def loop() -> dict[str, dict[str, Resources]]:
+        out: dict[str, dict[str, Resources]] = {fid: {} for fid in fw_ids}
+        n = len(fw_ids)
+        for i, aid in enumerate(agent_ids):
+            out[fw_ids[i % n]][aid] = res
+        return out
+
+    return _timed(loop)[0]
+
+
+def _decline_all(al: AllocatorCore, offers: dict[str, dict[str, Resources]], now: float) -> None:
+    for fid, per_agent in offers.items():
+        for aid, res in per_agent.items():
+            al.recover_resources(fid, aid, res, refuse_seconds=0.0, now=now)
+
+
+def _one_run(agents: int, frameworks: int) -> dict[str, float]:
+    al = _build(agents, frameworks)
+    first_s, offers = _timed(al.allocate, 0.0)
+    n_offers = sum(len(v) for v in offers.values())
+    if n_offers != agents:
+        raise RuntimeError(f"expected {agents} offers, got {n_offers}")
+    empty_s, none = _timed(al.allocate, 0.5)
+    if none:
+        raise RuntimeError(f"expected an empty cycle, got offers to {len(none)} frameworks")
+    recover_s, _ = _timed(_decline_all, al, offers, 1.0)
+    steady_s, again = _timed(al.allocate, 1.0)
+    if sum(len(v) for v in again.values()) != agents:
+        raise RuntimeError("steady cycle did not offer every agent again")
+    return {"first_s": first_s, "offers": float(n_offers), "empty_s": empty_s,
+            "recover_s": recover_s, "steady_s": steady_s}
+
+
+def allocation_figures(sizes: list[tuple[int, int]] | None = None, quick: bool = False) -> dict[str, Any]:
+    """Run the allocator figures; returns a JSON-able dict keyed like
+    ``{"allocation_cycle_s": {"1000x10": ...}, "allocator_offers_per_s": {...}, ...}``."""
+    sizes = list(SIZES if sizes is None else sizes)
+    if quick:
+        sizes = [s for s in sizes if s[0] * s[1] < 10_000_000] or sizes[:1]
+    repeats = 1 if quick else 3
+    figs: dict[str, dict[str, float]] = {k: {} for k in (
+        "allocation_cycle_s", "allocator_offers_per_s", "allocation_steady_cycle_s", "allocation_empty_cycle_s",
+        "allocation_recover_all_s", "allocation_baseline_s", "allocation_cycle_vs_baseline")}
+    for agents, frameworks in sizes:
+        key = _key(agents, frameworks)
+        runs = [_one_run(agents, frameworks) for _ in range(repeats)]
+        base = min(_baseline(agents, frameworks) for _ in range(repeats))
+        first = min(r["first_s"] for r in runs)
+        figs["allocation_cycle_s"][key] = first
+        figs["allocator_offers_per_s"][key] = runs[0]["offers"] / first
+        figs["allocation_steady_cycle_s"][key] = min(r["steady_s"] for r in runs)
+        figs["allocation_empty_cycle_s"][key] = min(r["empty_s"] for r in runs)
+        figs["allocation_recover_all_s"][key] = min(r["recover_s"] for r in runs)
+        figs["allocation_baseline_s"][key] = base
+        figs["allocation_cycle_vs_baseline"][key] = first / base
+    return figs
+
+
+def _table(figs: dict[str, Any]) -> str:
+    head = (f"{'agents x fws':>13} {'cycle s':>9} {'offers/s':>10} {'steady s':>9} {'recover s':>10} "
+            f"{'empty us':>9} {'baseline s':>11} {'ratio':>7}")
+    lines = ["allocator: one allocation cycle of the pure core (best of runs)", head, "-" * len(head)]
+    for key in figs["allocation_cycle_s"]:
+        lines.append(
+            f"{key:>13} {figs['allocation_cycle_s'][key]:>9.4f} {figs['allocator_offers_per_s'][key]:>10.0f} "
+            f"{figs['allocation_steady_cycle_s'][key]:>9.4f} {figs['allocation_recover_all_s'][key]:>10.4f} "
+            f"{figs['allocation_empty_cycle_s'][key] * 1e6:>9.1f} {figs['allocation_baseline_s'][key]:>11.5f} "
+            f"{figs['allocation_cycle_vs_baseline'][key]:>6.1f}x")
+    lines.append("baseline: naive loop giving each agent to a round-robin framework (one dict insert); "
+                 "ratio = cycle / baseline")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    parser.add_argument("--quick", action="store_true", help="one run each, without the largest size")
+    args = parser.parse_args(argv)
+    figs = allocation_figures(SIZES, args.quick)
+    print(_table(figs), flush=True)
+    if args.json:
+        print(json.dumps(figs, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
