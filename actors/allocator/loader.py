@@ -13,6 +13,7 @@ __all__ = ["ALLOCATORS", "load_allocator"]
 ALLOCATORS: dict[str, type[AllocatorCore]] = {
     "drf": HierarchicalDRFAllocator,
     "hierarchical": HierarchicalDRFAllocator,
+    "hierarchical_drf": HierarchicalDRFAllocator,
     "strict": StrictPriorityAllocator,
     "priority": StrictPriorityAllocator,
 }

@@ -1,0 +1,242 @@
+"""Agents in the master core: register, re-register (keeping tasks), pings, disconnection, removal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from actors.master.model import (
+    TERMINAL_STATES,
+    Agent,
+    Effect,
+    Framework,
+    LinkTo,
+    Send,
+    Task,
+    ToAllocator,
+    id_value,
+)
+from actors.resources import EMPTY, Resources, ResourcesError
+from transport import messages as m
+
+if TYPE_CHECKING:
+    from actors.master.core import MasterCore
+
+__all__ = ["disconnect", "ping", "pong", "register", "remove", "reregister", "unregister"]
+
+log = structlog.get_logger(__name__)
+Dict = dict[str, Any]
+
+
+def _total(info: Dict) -> Resources:
+    items = info.get("resources")
+    if isinstance(items, str):
+        return Resources.parse(items)
+    if not isinstance(items, list):
+        raise ResourcesError(f"agent resources must be a list of resource dicts, got {items!r}")
+    return Resources.from_dicts(items)
+
+
+def _add(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
+    core.agents[agent.agent_id] = agent
+    core.agent_pids[agent.pid] = agent.agent_id
+    agent.next_ping = now + core.config.agent_ping_timeout
+    agent.pong_pending, agent.missed_pings = False, 0
+    out.append(LinkTo(agent.pid))
+    out.append(ToAllocator("add_agent", {"agent_id": agent.agent_id, "total": agent.total,
+                                         "used": agent.used_by()}))
+
+
+def register(core: MasterCore, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:
+    known = core.agent_pids.get(sender)
+    if known is not None and known in core.agents:
+        agent = core.agents[known]
+        if not agent.connected:
+            agent.connected = True
+            out.append(ToAllocator("add_agent", {"agent_id": known, "total": agent.total, "used": agent.used_by()}))
+        out.append(Send(sender, m.AgentRegistered(agent_id=known, master_info=core.master_info(),
+                                                  ping_interval=core.config.agent_ping_timeout)))
+        return
+    info = dict(msg.agent) if isinstance(msg.agent, dict) else {}
+    try:
+        total = _total(info)
+    except ResourcesError as e:
+        out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
+        return
+    aid = core.new_agent_id()
+    info["id"] = {"value": aid}
+    _add(core, Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now), now, out)
+    out.append(Send(sender, m.AgentRegistered(agent_id=aid, master_info=core.master_info(),
+                                              ping_interval=core.config.agent_ping_timeout)))
+    log.info("agent_registered", agent_id=aid, pid=sender, resources=str(total))
+
+
+def _task_from(core: MasterCore, aid: str, data: Any) -> Task | None:
+    if not isinstance(data, dict):
+        return None
+    tid, fid = id_value(data.get("task_id")), id_value(data.get("framework_id"))
+    if not tid or not fid:
+        return None
+    try:
+        res = Resources.from_dicts(data.get("resources") or [])
+    except ResourcesError:
+        res = EMPTY
+    raw_state = data.get("state")
+    state = raw_state if isinstance(raw_state, str) and raw_state else "TASK_STAGING"
+    executor_id = id_value(data.get("executor_id")) or id_value((data.get("executor") or {}).get("executor_id"))
+    task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(data.get("name", "")), resources=res,
+                state=state, executor_id=executor_id, info=data)
+    statuses = data.get("statuses")
+    task.statuses = [s for s in statuses if isinstance(s, dict)] if isinstance(statuses, list) else []
+    if not task.statuses:
+        task.statuses.append(core.make_status(tid, state, agent_id=aid))
+    return task
+
+
+def reregister(core: MasterCore, sender: str, msg: m.ReregisterAgent, now: float, out: list[Effect]) -> None:
+    info = dict(msg.agent) if isinstance(msg.agent, dict) else {}
+    aid = id_value(info.get("id"))
+    if not aid:
+        out.append(Send(sender, m.ShutdownAgent(message="Agent re-registering without an id")))
+        return
+    if aid in core.removed_agents:
+        out.append(Send(sender, m.ShutdownAgent(message=f"Agent {aid} was removed; register afresh")))
+        return
+    agent = core.agents.get(aid)
+    if agent is None:
+        try:
+            total = _total(info)
+        except ResourcesError as e:
+            out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
+            return
+        agent = Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now)
+    elif agent.connected:
+        # Re-registering without a disconnection seen: start over in the allocator.
+        for oid in list(agent.offers):
+            if oid in core.offers:
+                core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+        out.append(ToAllocator("remove_agent", {"agent_id": aid}))
+    core.agent_pids.pop(agent.pid, None)
+    agent.pid, agent.connected = sender, True
+    agent.info.update({k: v for k, v in info.items() if k != "resources"})
+    frameworks_info = {id_value(f.get("id")): f for f in msg.frameworks if isinstance(f, dict)}
+    reported: set[tuple[str, str]] = set()
+    shutdown: set[str] = set()
+    for data in msg.tasks:
+        task = _task_from(core, aid, data)
+        if task is None:
+            continue
+        key = (task.framework_id, task.task_id)
+        reported.add(key)
+        if task.framework_id in core.removed_frameworks:
+            shutdown.add(task.framework_id)
+            continue
+        if key in agent.tasks or task.state in TERMINAL_STATES:
+            continue
+        fw = core.frameworks.get(task.framework_id)
+        if fw is None:
+            finfo = dict(frameworks_info.get(task.framework_id) or {"name": "", "user": ""})
+            finfo["id"] = {"value": task.framework_id}
+            fw = Framework(framework_id=task.framework_id, info=finfo, pid="", registered_time=now,
+                           connected=False, active=False, recovered=True)
+            core.frameworks[fw.framework_id] = fw
+        agent.tasks[key] = fw.tasks[task.task_id] = task
+        log.info("task_recovered", task_id=task.task_id, framework_id=task.framework_id, agent_id=aid)
+    for key, task in list(agent.tasks.items()):
+        if key not in reported and task.state not in TERMINAL_STATES:
+            fw = core.frameworks.get(task.framework_id)
+            state = "TASK_DROPPED" if fw is not None and fw.partition_aware else "TASK_LOST"
+            status = core.make_status(task.task_id, state, reason="REASON_TASK_UNKNOWN",
+                                      message="Task is unknown to the agent", agent_id=aid, now=now)
+            core.update_task(task, status, now, out, recover=False)
+            core.send_status(task.framework_id, status, out)
+    _add(core, agent, now, out)
+    for fid in sorted(shutdown):
+        out.append(Send(sender, m.ShutdownFramework(framework_id=fid)))
+    out.append(Send(sender, m.AgentReregistered(agent_id=aid, master_info=core.master_info(),
+                                                ping_interval=core.config.agent_ping_timeout)))
+    for fid in sorted({f for f, _ in agent.tasks}):
+        fw = core.frameworks.get(fid)
+        if fw is not None and fw.connected:
+            out.append(Send(sender, m.UpdateFramework(framework_id=fid, framework_pid=fw.pid)))
+    log.info("agent_reregistered", agent_id=aid, pid=sender, tasks=len(agent.tasks))
+
+
+def unregister(core: MasterCore, sender: str, msg: m.UnregisterAgent, now: float, out: list[Effect]) -> None:
+    agent = core.agents.get(msg.agent_id)
+    if agent is None or agent.pid != sender:
+        log.warning("agent_unregister_ignored", agent_id=msg.agent_id, sender=sender)
+        return
+    remove(core, agent, now, out, message="Agent unregistered", unreachable=False, shutdown=False)
+
+
+def pong(core: MasterCore, sender: str, msg: m.PongAgent, now: float, out: list[Effect]) -> None:
+    aid = core.agent_pids.get(sender)
+    agent = core.agents.get(aid) if aid else None
+    if agent is not None:
+        agent.pong_pending, agent.missed_pings = False, 0
+
+
+def ping(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
+    """Due: count a missed pong, remove the agent after too many, else ping again."""
+    if agent.pong_pending:
+        agent.missed_pings += 1
+        log.info("agent_ping_missed", agent_id=agent.agent_id, missed=agent.missed_pings)
+        if agent.missed_pings >= core.config.max_agent_ping_timeouts:
+            remove(core, agent, now, out, message="health check timed out", unreachable=True, shutdown=True)
+            return
+    agent.pong_pending = True
+    agent.next_ping = now + core.config.agent_ping_timeout
+    out.append(Send(agent.pid, m.PingAgent(connected=agent.connected)))
+
+
+def disconnect(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
+    """The agent's process is gone: kept (with its tasks) until pings fail, but not offered."""
+    if not agent.connected:
+        return
+    agent.connected = False
+    for oid in list(agent.offers):
+        if oid in core.offers:
+            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    out.append(ToAllocator("remove_agent", {"agent_id": agent.agent_id}))
+    log.info("agent_disconnected", agent_id=agent.agent_id)
+
+
+def remove(core: MasterCore, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
+           shutdown: bool) -> None:
+    """Remove the agent: its tasks lost, its offers rescinded, every framework told (slaveLost)."""
+    aid = agent.agent_id
+    for oid in list(agent.offers):
+        if oid in core.offers:
+            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    for task in list(agent.tasks.values()):
+        if task.state in TERMINAL_STATES:
+            continue
+        fw = core.frameworks.get(task.framework_id)
+        pa = fw is not None and fw.partition_aware
+        state = ("TASK_UNREACHABLE" if unreachable else "TASK_GONE") if pa else "TASK_LOST"
+        status = core.make_status(task.task_id, state, reason="REASON_AGENT_REMOVED",
+                                  message=f"Agent {aid} removed: {message}", agent_id=aid, now=now)
+        core.update_task(task, status, now, out, recover=False)
+        if task.state != state:
+            task.state = state
+        fw_tasks = fw.tasks if fw is not None else {}
+        if fw is not None and fw_tasks.get(task.task_id) is task:  # TASK_UNREACHABLE is not terminal
+            del fw_tasks[task.task_id]
+            fw.add_completed(task, core.config.max_completed_tasks_per_framework)
+        core.send_status(task.framework_id, status, out)
+    agent.tasks.clear()
+    agent.executors.clear()
+    out.append(ToAllocator("remove_agent", {"agent_id": aid}))
+    for fw in core.frameworks.values():
+        if fw.connected:
+            out.append(Send(fw.pid, m.AgentLost(agent_id=aid)))
+    if shutdown:
+        out.append(Send(agent.pid, m.ShutdownAgent(message=f"Agent removed: {message}")))
+    del core.agents[aid]
+    if core.agent_pids.get(agent.pid) == aid:
+        del core.agent_pids[agent.pid]
+    core.removed_agents.add(aid)
+    log.info("agent_removed", agent_id=aid, reason=message)
+

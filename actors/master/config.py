@@ -1,0 +1,126 @@
+"""The master's flags (Mesos names), with their defaults and validation."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields
+
+__all__ = ["ConfigError", "MasterConfig", "parse_roles", "parse_weights"]
+
+_ROLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+_BUILTIN_ALLOCATORS = ("hierarchical_drf", "drf", "hierarchical", "strict", "priority")
+
+
+class ConfigError(ValueError):
+    """A bad master flag; the message names the flag and the bad value."""
+
+
+def _check_role(flag: str, role: str, text: str) -> None:
+    if role == "*":
+        return
+    if not _ROLE.fullmatch(role) or role in (".", "..") or "/." in role or "//" in role or role.endswith("/"):
+        raise ConfigError(f"--{flag}: bad role {role!r} in {text!r}")
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    """``"a,b"`` -> {"a", "b"}; empty text means any role (the empty set)."""
+    roles = [r.strip() for r in text.split(",") if r.strip()]
+    for role in roles:
+        _check_role("roles", role, text)
+    return frozenset(roles)
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """``"role1=2,role2=1"`` -> {"role1": 2.0, "role2": 1.0}; weights must be > 0."""
+    out: dict[str, float] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        role, sep, value = (x.strip() for x in entry.partition("="))
+        if not sep or not role:
+            raise ConfigError(f"--weights: bad entry {entry!r} in {text!r}; expected role=weight")
+        _check_role("weights", role, text)
+        try:
+            weight = float(value)
+        except ValueError:
+            raise ConfigError(f"--weights: weight {value!r} of role {role!r} is not a number") from None
+        if not math.isfinite(weight) or weight <= 0:
+            raise ConfigError(f"--weights: weight of role {role!r} must be > 0, got {value!r}")
+        out[role] = weight
+    return out
+
+
+@dataclass
+class MasterConfig:
+    """The master's flags; field names are Mesos' flag names."""
+
+    ip: str = field(default="127.0.0.1", metadata={"help": "IP address to listen on"})
+    port: int = field(default=5050, metadata={"help": "port to listen on"})
+    hostname: str = field(default="", metadata={"help": "hostname the master advertises (default: --ip)"})
+    allocation_interval: float = field(
+        default=1.0, metadata={"help": "seconds between batch allocations (allocation also runs on events)"}
+    )
+    allocator: str = field(
+        default="hierarchical_drf",
+        metadata={"help": "allocator: hierarchical_drf, strict, or a dotted path to an AllocatorCore class"},
+    )
+    roles: str = field(default="", metadata={"help": "comma-separated roles frameworks may use (empty: any)"})
+    weights: str = field(default="", metadata={"help": "role weights, as role1=2,role2=1"})
+    agent_ping_timeout: float = field(
+        default=15.0, metadata={"help": "seconds between pings of an agent, and to wait for its pong"}
+    )
+    max_agent_ping_timeouts: int = field(
+        default=5, metadata={"help": "missed pongs in a row after which an agent is removed"}
+    )
+    offer_timeout: float = field(
+        default=0.0, metadata={"help": "seconds after which an offer is rescinded (0: never)"}
+    )
+    agent_reregister_timeout: float = field(
+        default=600.0, metadata={"help": "seconds agents have to re-register after a master failover"}
+    )
+    max_completed_tasks_per_framework: int = field(
+        default=1000, metadata={"help": "completed tasks kept per framework for the state endpoint"}
+    )
+    work_dir: str = field(default="", metadata={"help": "directory for the master's registry (unused for now)"})
+
+    @property
+    def advertised_hostname(self) -> str:
+        return self.hostname or self.ip
+
+    def validate(self) -> MasterConfig:
+        """Check every flag; raises ConfigError naming the flag and its value. Returns self."""
+        if not self.ip:
+            raise ConfigError("--ip must not be empty")
+        if not 0 <= self.port < 65536:
+            raise ConfigError(f"--port must be in 0-65535, got {self.port!r}")
+        for name in ("allocation_interval", "agent_ping_timeout"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"--{name} must be > 0, got {value!r}")
+        for name in ("offer_timeout", "agent_reregister_timeout"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"--{name} must be >= 0, got {value!r}")
+        if self.max_agent_ping_timeouts < 1:
+            raise ConfigError(f"--max_agent_ping_timeouts must be >= 1, got {self.max_agent_ping_timeouts!r}")
+        if self.max_completed_tasks_per_framework < 0:
+            raise ConfigError(
+                f"--max_completed_tasks_per_framework must be >= 0, got {self.max_completed_tasks_per_framework!r}"
+            )
+        if not self.allocator or (self.allocator not in _BUILTIN_ALLOCATORS and "." not in self.allocator):
+            raise ConfigError(
+                f"--allocator must be hierarchical_drf, strict or a dotted path pkg.mod.Class, got {self.allocator!r}"
+            )
+        parse_roles(self.roles)
+        weights = parse_weights(self.weights)
+        allowed = parse_roles(self.roles)
+        if allowed:
+            unknown = sorted(set(weights) - allowed)
+            if unknown:
+                raise ConfigError(f"--weights: role {unknown[0]!r} is not in --roles {self.roles!r}")
+        return self
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

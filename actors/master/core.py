@@ -1,0 +1,251 @@
+"""The master's pure core: bookkeeping driven by messages and ``now``, returning effects.
+
+``MasterCore.handle(sender, message, now)`` dispatches one wire message from
+the process ``sender`` (text pid) and returns the effects (``Send``,
+``LinkTo``, ``ToAllocator``) for the actor shell to carry out. Time-driven
+work (agent pings, failover timeouts, offer timeouts) runs in ``tick(now)``;
+``next_deadline()`` says when that is next due. Allocations from the
+allocator come in through ``offer(allocation, now)``. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from actors.master import agents, frameworks, offers, tasks
+from actors.master.config import MasterConfig, parse_roles
+from actors.master.model import (
+    TERMINAL_STATES,
+    Agent,
+    Effect,
+    Framework,
+    Offer,
+    Send,
+    Task,
+    ToAllocator,
+)
+from actors.master.state_json import build_state
+from actors.resources import Resources
+from transport import messages as m
+from transport.schema import Message
+
+__all__ = ["MAX_COMPLETED_FRAMEWORKS", "MasterCore"]
+
+log = structlog.get_logger(__name__)
+Dict = dict[str, Any]
+Handler = Callable[["MasterCore", str, Any, float, list[Effect]], None]
+MAX_COMPLETED_FRAMEWORKS = 50
+
+_HANDLERS: dict[type[Message], Handler] = {
+    m.RegisterFramework: frameworks.register,
+    m.ReregisterFramework: frameworks.reregister,
+    m.UnregisterFramework: frameworks.unregister,
+    m.DeactivateFramework: frameworks.deactivate_message,
+    m.AcceptOffers: offers.accept,
+    m.DeclineOffers: offers.decline,
+    m.ReviveOffers: offers.revive,
+    m.SuppressOffers: offers.suppress,
+    m.ResourceRequest: offers.request_resources,
+    m.KillTask: tasks.kill,
+    m.ReconcileTasks: tasks.reconcile,
+    m.StatusUpdateAcknowledgement: tasks.acknowledge,
+    m.FrameworkToExecutor: tasks.framework_to_executor,
+    m.RegisterAgent: agents.register,
+    m.ReregisterAgent: agents.reregister,
+    m.UnregisterAgent: agents.unregister,
+    m.PongAgent: agents.pong,
+    m.StatusUpdate: tasks.status_update,
+    m.ExecutorToFramework: tasks.executor_to_framework,
+    m.ExitedExecutor: tasks.exited_executor,
+}
+
+
+class MasterCore:
+    """The master's state machine. ``master_id`` is a uuid text; ``pid`` the master's pid text."""
+
+    message_types = tuple(_HANDLERS)
+
+    def __init__(self, config: MasterConfig, master_id: str, pid: str, *, version: str = "0.1.0",
+                 start_time: float = 0.0) -> None:
+        self.config = config
+        self.master_id = master_id
+        self.pid = pid
+        self.version = version
+        self.start_time = start_time
+        self.epoch_offset = 0.0  # added to ``now`` for status timestamps (the shell sets it)
+        self.allowed_roles = parse_roles(config.roles)
+        self.frameworks: dict[str, Framework] = {}
+        self.completed_frameworks: deque[Framework] = deque(maxlen=MAX_COMPLETED_FRAMEWORKS)
+        self.removed_frameworks: set[str] = set()
+        self.framework_pids: dict[str, str] = {}
+        self.agents: dict[str, Agent] = {}
+        self.removed_agents: set[str] = set()
+        self.agent_pids: dict[str, str] = {}
+        self.offers: dict[str, Offer] = {}
+        self._next_framework = 0
+        self._next_agent = 0
+        self._next_offer = 0
+
+    # --- entry points ---------------------------------------------------------
+
+    def handle(self, sender: str, msg: Message, now: float) -> list[Effect]:
+        out: list[Effect] = []
+        handler = _HANDLERS.get(type(msg))
+        if handler is None:
+            log.warning("master_message_unhandled", type=type(msg).__name__, sender=sender)
+            return out
+        handler(self, sender, msg, now, out)
+        return out
+
+    def exited(self, pid: str, now: float) -> list[Effect]:
+        """A linked process (framework driver or agent) is gone."""
+        out: list[Effect] = []
+        fid = self.framework_pids.get(pid)
+        if fid is not None and fid in self.frameworks:
+            frameworks.disconnect(self, self.frameworks[fid], now, out)
+        aid = self.agent_pids.get(pid)
+        if aid is not None and aid in self.agents:
+            agents.disconnect(self, self.agents[aid], now, out)
+        return out
+
+    def offer(self, allocation: dict[str, dict[str, Resources]], now: float) -> list[Effect]:
+        """Turn an allocation (framework_id -> agent_id -> resources) into offers."""
+        out: list[Effect] = []
+        offers.make_offers(self, allocation, now, out)
+        return out
+
+    def tick(self, now: float) -> list[Effect]:
+        """Run what is due: failover timeouts, agent pings and removals, offer timeouts."""
+        out: list[Effect] = []
+        for fw in [f for f in self.frameworks.values() if f.failover_deadline is not None]:
+            if fw.failover_deadline is not None and fw.failover_deadline <= now:
+                log.info("framework_failover_timeout", framework_id=fw.framework_id)
+                frameworks.remove(self, fw, now, out)
+        for agent in list(self.agents.values()):
+            if agent.next_ping <= now:
+                agents.ping(self, agent, now, out)
+        for offer in [o for o in self.offers.values() if o.expires is not None and o.expires <= now]:
+            log.info("offer_timeout", offer_id=offer.offer_id, framework_id=offer.framework_id)
+            self.remove_offer(offer, out, rescind=True, recover=True, now=now)
+        return out
+
+    def next_deadline(self) -> float | None:
+        times = [f.failover_deadline for f in self.frameworks.values() if f.failover_deadline is not None]
+        times.extend(a.next_ping for a in self.agents.values())
+        times.extend(o.expires for o in self.offers.values() if o.expires is not None)
+        return min(times) if times else None
+
+    def state(self, now: float) -> Dict:
+        """The /master/state dict."""
+        return build_state(self, now)
+
+    # --- shared helpers ---------------------------------------------------------
+
+    def master_info(self) -> Dict:
+        host, _, port = self.pid.rpartition("@")[2].rpartition(":")
+        hostname = self.config.advertised_hostname
+        return {
+            "id": self.master_id, "pid": self.pid, "ip": host, "port": int(port or 0),
+            "hostname": hostname, "version": self.version,
+            "address": {"ip": host, "hostname": hostname, "port": int(port or 0)},
+        }
+
+    def new_framework_id(self) -> str:
+        while True:
+            fid = f"{self.master_id}-{self._next_framework:04d}"
+            self._next_framework += 1
+            if fid not in self.frameworks and fid not in self.removed_frameworks:
+                return fid
+
+    def new_agent_id(self) -> str:
+        while True:
+            aid = f"{self.master_id}-S{self._next_agent}"
+            self._next_agent += 1
+            if aid not in self.agents and aid not in self.removed_agents:
+                return aid
+
+    def new_offer_id(self) -> str:
+        oid = f"{self.master_id}-O{self._next_offer}"
+        self._next_offer += 1
+        return oid
+
+    def framework_from(self, sender: str, framework_id: str, out: list[Effect]) -> Framework | None:
+        """The framework ``framework_id`` if ``sender`` is its scheduler; FrameworkError if removed."""
+        fw = self.frameworks.get(framework_id)
+        if fw is None:
+            if framework_id in self.removed_frameworks:
+                out.append(Send(sender, m.FrameworkError(message=f"Framework {framework_id} has been removed")))
+            else:
+                log.info("framework_unknown", framework_id=framework_id, sender=sender)
+            return None
+        if fw.pid != sender:
+            log.warning("framework_wrong_pid", framework_id=framework_id, sender=sender, pid=fw.pid)
+            return None
+        return fw
+
+    def make_status(self, task_id: str, state: str, *, reason: str = "", message: str = "", agent_id: str = "",
+                    executor_id: str = "", now: float = 0.0) -> Dict:
+        status: Dict = {"task_id": {"value": task_id}, "state": state, "source": "SOURCE_MASTER",
+                        "timestamp": now + self.epoch_offset}
+        if reason:
+            status["reason"] = reason
+        if message:
+            status["message"] = message
+        if agent_id:
+            status["agent_id"] = {"value": agent_id}
+        if executor_id:
+            status["executor_id"] = {"value": executor_id}
+        return status
+
+    def send_status(self, framework_id: str, status: Dict, out: list[Effect]) -> None:
+        """Send a master-made status (no uuid, no ack) to the framework if it is connected."""
+        fw = self.frameworks.get(framework_id)
+        if fw is None or not fw.connected:
+            return
+        agent_id = status.get("agent_id", {}).get("value", "") if isinstance(status.get("agent_id"), dict) else ""
+        out.append(Send(fw.pid, m.StatusUpdate(framework_id=framework_id, status=status, agent_id=agent_id,
+                                               timestamp=float(status.get("timestamp", 0.0)))))
+
+    def update_task(self, task: Task, status: Dict, now: float, out: list[Effect], *, recover: bool = True) -> None:
+        """Record ``status`` on ``task``; a terminal one frees its resources and completes it."""
+        was_terminal = task.state in TERMINAL_STATES
+        state = status.get("state")
+        if isinstance(state, str) and state:
+            task.state = state
+        task.statuses.append(status)
+        if was_terminal or task.state not in TERMINAL_STATES:
+            return
+        agent = self.agents.get(task.agent_id)
+        if agent is not None:
+            agent.tasks.pop((task.framework_id, task.task_id), None)
+            if recover and agent.connected:
+                out.append(ToAllocator("recover_resources", {
+                    "framework_id": task.framework_id, "agent_id": task.agent_id,
+                    "resources": task.resources, "now": now}))
+        fw = self.frameworks.get(task.framework_id)
+        if fw is not None and fw.tasks.get(task.task_id) is task:
+            del fw.tasks[task.task_id]
+            fw.add_completed(task, self.config.max_completed_tasks_per_framework)
+        log.info("task_terminal", task_id=task.task_id, framework_id=task.framework_id, state=task.state)
+
+    def remove_offer(self, offer: Offer, out: list[Effect], *, rescind: bool, recover: bool,
+                     refuse_seconds: float | None = None, now: float = 0.0) -> None:
+        self.offers.pop(offer.offer_id, None)
+        fw = self.frameworks.get(offer.framework_id)
+        if fw is not None:
+            fw.offers.discard(offer.offer_id)
+            if rescind and fw.connected:
+                out.append(Send(fw.pid, m.RescindResourceOffer(offer_id=offer.offer_id)))
+        agent = self.agents.get(offer.agent_id)
+        if agent is not None:
+            agent.offers.discard(offer.offer_id)
+        if recover:
+            kwargs: Dict = {"framework_id": offer.framework_id, "agent_id": offer.agent_id,
+                            "resources": offer.resources, "now": now, "role": offer.role}
+            if refuse_seconds is not None:
+                kwargs["refuse_seconds"] = refuse_seconds
+            out.append(ToAllocator("recover_resources", kwargs))

@@ -1,0 +1,198 @@
+"""Framework life cycle in the master core: register, re-register, disconnect, failover, removal."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from actors.master.config import ConfigError, _check_role
+from actors.master.model import (
+    TERMINAL_STATES,
+    Effect,
+    Framework,
+    LinkTo,
+    Send,
+    ToAllocator,
+    framework_roles,
+    id_value,
+)
+from actors.resources import EMPTY, Resources
+from transport import messages as m
+
+if TYPE_CHECKING:
+    from actors.master.core import MasterCore
+
+__all__ = ["deactivate", "deactivate_message", "disconnect", "register", "remove", "reregister", "unregister"]
+
+log = structlog.get_logger(__name__)
+Dict = dict[str, Any]
+
+
+def _role_error(core: MasterCore, info: Dict) -> str | None:
+    roles = framework_roles(info)
+    for role in roles:
+        try:
+            _check_role("roles", role, role)
+        except ConfigError:
+            return f"Role '{role}' is not a valid role name"
+        if core.allowed_roles and role != "*" and role not in core.allowed_roles:
+            return f"Role '{role}' is not present in the master's --roles"
+    return None
+
+
+def _used_by_agent(core: MasterCore, fid: str) -> dict[str, Resources]:
+    out: dict[str, Resources] = {}
+    for agent in core.agents.values():
+        if agent.connected:
+            res = agent.used_by().get(fid, EMPTY)
+            if res:
+                out[agent.agent_id] = res
+    return out
+
+
+def register(core: MasterCore, sender: str, msg: m.RegisterFramework, now: float, out: list[Effect]) -> None:
+    info = dict(msg.framework) if isinstance(msg.framework, dict) else {}
+    if id_value(info.get("id")):
+        reregister(core, sender, m.ReregisterFramework(framework=info), now, out)
+        return
+    known = core.framework_pids.get(sender)
+    if known is not None and known in core.frameworks and core.frameworks[known].connected:
+        # A retry of the driver: answer again with the same id.
+        out.append(Send(sender, m.FrameworkRegistered(framework_id=known, master_info=core.master_info())))
+        return
+    error = _role_error(core, info)
+    if error:
+        out.append(Send(sender, m.FrameworkError(message=error)))
+        return
+    fid = core.new_framework_id()
+    info["id"] = {"value": fid}
+    fw = Framework(framework_id=fid, info=info, pid=sender, registered_time=now)
+    core.frameworks[fid] = fw
+    core.framework_pids[sender] = fid
+    out.append(LinkTo(sender))
+    out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles}))
+    out.append(Send(sender, m.FrameworkRegistered(framework_id=fid, master_info=core.master_info())))
+    log.info("framework_registered", framework_id=fid, name=info.get("name", ""), pid=sender)
+
+
+def reregister(core: MasterCore, sender: str, msg: m.ReregisterFramework, now: float, out: list[Effect]) -> None:
+    info = dict(msg.framework) if isinstance(msg.framework, dict) else {}
+    fid = id_value(info.get("id"))
+    if not fid:
+        out.append(Send(sender, m.FrameworkError(message="Framework re-registering without an id")))
+        return
+    if fid in core.removed_frameworks:
+        out.append(Send(sender, m.FrameworkError(message=f"Framework {fid} has been removed")))
+        return
+    error = _role_error(core, info)
+    if error:
+        out.append(Send(sender, m.FrameworkError(message=error)))
+        return
+    info["id"] = {"value": fid}
+    fw = core.frameworks.get(fid)
+    if fw is None:
+        fw = Framework(framework_id=fid, info=info, pid=sender, registered_time=now)
+        core.frameworks[fid] = fw
+        out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles,
+                                                  "used": _used_by_agent(core, fid)}))
+    else:
+        if fw.pid != sender:
+            if fw.connected:
+                out.append(Send(fw.pid, m.FrameworkError(message="Framework failed over")))
+            core.framework_pids.pop(fw.pid, None)
+        old_roles = fw.roles
+        fw.info, fw.pid = info, sender
+        fw.failover_deadline = None
+        if fw.recovered:
+            fw.recovered = False
+            out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles}))
+        else:
+            if fw.roles != old_roles:
+                out.append(ToAllocator("update_framework_roles", {"framework_id": fid, "roles": fw.roles}))
+            out.append(ToAllocator("activate_framework", {"framework_id": fid}))
+        for agent in core.agents.values():
+            if agent.connected and any(f == fid for f, _ in agent.tasks):
+                out.append(Send(agent.pid, m.UpdateFramework(framework_id=fid, framework_pid=sender)))
+    fw.connected = fw.active = True
+    core.framework_pids[sender] = fid
+    out.append(LinkTo(sender))
+    out.append(Send(sender, m.FrameworkReregistered(framework_id=fid, master_info=core.master_info())))
+    log.info("framework_reregistered", framework_id=fid, pid=sender)
+
+
+def unregister(core: MasterCore, sender: str, msg: m.UnregisterFramework, now: float, out: list[Effect]) -> None:
+    fw = core.framework_from(sender, msg.framework_id, out)
+    if fw is not None:
+        log.info("framework_unregistered", framework_id=fw.framework_id)
+        remove(core, fw, now, out)
+
+
+def deactivate_message(core: MasterCore, sender: str, msg: m.DeactivateFramework, now: float,
+                       out: list[Effect]) -> None:
+    fw = core.framework_from(sender, msg.framework_id, out)
+    if fw is not None:
+        disconnect(core, fw, now, out)
+
+
+def deactivate(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:
+    """No more offers: outstanding ones are taken back."""
+    if fw.active:
+        fw.active = False
+        out.append(ToAllocator("deactivate_framework", {"framework_id": fw.framework_id}))
+    for oid in list(fw.offers):
+        offer = core.offers.get(oid)
+        if offer is not None:
+            core.remove_offer(offer, out, rescind=fw.connected, recover=True, now=now)
+    fw.offers.clear()
+
+
+def disconnect(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:
+    """The scheduler is gone: deactivate and start the failover timer (0: remove now)."""
+    if not fw.connected:
+        return
+    deactivate(core, fw, now, out)
+    fw.connected = False
+    timeout = fw.info.get("failover_timeout", 0.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout < 0:
+        timeout = 0.0
+    log.info("framework_disconnected", framework_id=fw.framework_id, failover_timeout=timeout)
+    if timeout <= 0:
+        remove(core, fw, now, out)
+    else:
+        fw.failover_deadline = now + float(timeout)
+
+
+def remove(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:
+    """Tear the framework down: its tasks are killed on their agents, its resources recovered."""
+    fid = fw.framework_id
+    for oid in list(fw.offers):
+        offer = core.offers.get(oid)
+        if offer is not None:
+            core.remove_offer(offer, out, rescind=False, recover=False, now=now)
+    for agent in core.agents.values():
+        mine = [t for (f, _), t in agent.tasks.items() if f == fid]
+        has_executor = any(f == fid for f, _ in agent.executors)
+        if (mine or has_executor) and agent.connected:
+            out.append(Send(agent.pid, m.ShutdownFramework(framework_id=fid)))
+        for task in mine:
+            del agent.tasks[(fid, task.task_id)]
+            if task.state not in TERMINAL_STATES:
+                task.state = "TASK_KILLED"
+                task.statuses.append(core.make_status(task.task_id, "TASK_KILLED", reason="REASON_FRAMEWORK_REMOVED",
+                                                      message="Framework removed", agent_id=agent.agent_id, now=now))
+            fw.add_completed(task, core.config.max_completed_tasks_per_framework)
+        for key in [k for k in agent.executors if k[0] == fid]:
+            del agent.executors[key]
+    fw.tasks.clear()
+    out.append(ToAllocator("remove_framework", {"framework_id": fid}))
+    fw.connected = fw.active = False
+    fw.failover_deadline = None
+    fw.unregistered_time = now
+    del core.frameworks[fid]
+    if core.framework_pids.get(fw.pid) == fid:
+        del core.framework_pids[fw.pid]
+    core.removed_frameworks.add(fid)
+    core.completed_frameworks.append(fw)
+    log.info("framework_removed", framework_id=fid)

@@ -1,0 +1,197 @@
+"""The master's records: frameworks, agents, tasks, offers, and the effects it emits.
+
+Plain mutable objects owned by :class:`actors.master.core.MasterCore`; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors.resources import EMPTY, Resources
+from transport.schema import Message
+
+__all__ = [
+    "TERMINAL_STATES",
+    "Agent",
+    "Effect",
+    "Framework",
+    "LinkTo",
+    "Offer",
+    "Send",
+    "Task",
+    "ToAllocator",
+    "flat_resources",
+    "framework_roles",
+    "id_value",
+    "is_partition_aware",
+]
+
+Dict = dict[str, Any]
+
+TERMINAL_STATES = frozenset({
+    "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST",
+    "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR",
+})
+
+
+@dataclass(frozen=True)
+class Send:
+    """Effect: send ``message`` to the process ``to`` (text pid)."""
+
+    to: str
+    message: Message
+
+
+@dataclass(frozen=True)
+class LinkTo:
+    """Effect: link to ``pid`` so that its exit is reported to the core."""
+
+    pid: str
+
+
+@dataclass(frozen=True)
+class ToAllocator:
+    """Effect: call ``AllocatorCore.<method>(**kwargs)`` (through the allocator actor)."""
+
+    method: str
+    kwargs: Dict = field(default_factory=dict)
+
+
+Effect = Send | LinkTo | ToAllocator
+
+
+def id_value(v: Any) -> str:
+    """``{"value": "x"}`` or ``"x"`` -> ``"x"``; anything else -> ``""``."""
+    if isinstance(v, dict):
+        v = v.get("value")
+    return v if isinstance(v, str) else ""
+
+
+def framework_roles(info: Dict) -> list[str]:
+    roles = info.get("roles")
+    if isinstance(roles, list) and roles:
+        return [r for r in roles if isinstance(r, str)]
+    role = info.get("role")
+    return [role] if isinstance(role, str) and role else ["*"]
+
+
+def is_partition_aware(info: Dict) -> bool:
+    caps = info.get("capabilities") or []
+    return any(isinstance(c, dict) and c.get("type") == "PARTITION_AWARE" for c in caps)
+
+
+@dataclass
+class Task:
+    task_id: str
+    framework_id: str
+    agent_id: str
+    name: str
+    resources: Resources
+    state: str = "TASK_STAGING"
+    executor_id: str = ""
+    statuses: list[Dict] = field(default_factory=list)
+    info: Dict = field(default_factory=dict)
+
+    def to_dict(self) -> Dict:
+        return {
+            "id": self.task_id,
+            "name": self.name,
+            "framework_id": self.framework_id,
+            "executor_id": self.executor_id,
+            "slave_id": self.agent_id,
+            "state": self.state,
+            "resources": flat_resources(self.resources),
+            "statuses": [
+                {k: v for k, v in s.items() if k in ("state", "timestamp", "reason", "message", "source")}
+                for s in self.statuses
+            ],
+        }
+
+
+@dataclass
+class Offer:
+    offer_id: str
+    framework_id: str
+    agent_id: str
+    resources: Resources
+    role: str
+    expires: float | None = None
+
+
+@dataclass
+class Framework:
+    framework_id: str
+    info: Dict
+    pid: str
+    registered_time: float
+    connected: bool = True
+    active: bool = True
+    failover_deadline: float | None = None
+    tasks: dict[str, Task] = field(default_factory=dict)
+    offers: set[str] = field(default_factory=set)
+    completed: deque[Task] = field(default_factory=deque)
+    recovered: bool = False
+    unregistered_time: float | None = None
+
+    @property
+    def roles(self) -> list[str]:
+        return framework_roles(self.info)
+
+    @property
+    def partition_aware(self) -> bool:
+        return is_partition_aware(self.info)
+
+    def add_completed(self, task: Task, limit: int) -> None:
+        self.completed.append(task)
+        while len(self.completed) > limit:
+            self.completed.popleft()
+
+
+@dataclass
+class Agent:
+    agent_id: str
+    info: Dict
+    pid: str
+    total: Resources
+    registered_time: float
+    connected: bool = True
+    tasks: dict[tuple[str, str], Task] = field(default_factory=dict)
+    executors: dict[tuple[str, str], Resources] = field(default_factory=dict)
+    offers: set[str] = field(default_factory=set)
+    next_ping: float = 0.0
+    pong_pending: bool = False
+    missed_pings: int = 0
+
+    @property
+    def hostname(self) -> str:
+        h = self.info.get("hostname")
+        return h if isinstance(h, str) and h else self.pid.rpartition("@")[2].rpartition(":")[0]
+
+    def used(self) -> Resources:
+        total = EMPTY
+        for task in self.tasks.values():
+            if task.state not in TERMINAL_STATES:
+                total = total + task.resources
+        for res in self.executors.values():
+            total = total + res
+        return total
+
+    def used_by(self) -> dict[str, Resources]:
+        out: dict[str, Resources] = {}
+        for task in self.tasks.values():
+            if task.state not in TERMINAL_STATES:
+                out[task.framework_id] = out.get(task.framework_id, EMPTY) + task.resources
+        for (fw, _), res in self.executors.items():
+            out[fw] = out.get(fw, EMPTY) + res
+        return out
+
+
+def flat_resources(res: Resources) -> Dict:
+    """The /master/state shape: ``{"cpus": 1.0, "mem": .., "disk": .., "ports": "[31000-31000]"}``."""
+    out: Dict = {"cpus": 0.0, "mem": 0.0, "disk": 0.0, "gpus": 0.0}
+    out.update(res.quantities())
+    for name in sorted(n for n in res.names() if res.ranges(n)):
+        out[name] = "[" + ",".join(f"{b}-{e}" for b, e in res.ranges(name)) + "]"
+    return out

@@ -1,0 +1,109 @@
+"""The master actor: a thin shell around ``MasterCore`` (decode, call, carry out effects)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pykka
+
+from actors.allocator.process import Allocation, AllocatorProcess, allocator_class
+from actors.clock import Timer
+from actors.master.config import MasterConfig, parse_weights
+from actors.master.core import MasterCore
+from actors.master.model import Effect, LinkTo, Send, ToAllocator
+from actors.node import Node
+from actors.process import Process
+from transport.messages import MasterState, MasterStateRequest
+from transport.pid import PID
+from transport.schema import Message
+
+__all__ = ["MasterProcess", "spawn_master"]
+
+
+class MasterProcess(Process):
+    """``MasterProcess.spawn(node, "master", config)``; starts its allocator (``allocator``) too."""
+
+    def __init__(self, node: Node, name: str, config: MasterConfig) -> None:
+        super().__init__(node, name)
+        self.config = config
+        self.core = MasterCore(config, str(uuid.uuid4()), str(self.pid), start_time=time.time())
+        self.core.epoch_offset = time.time() - self.clock.now()
+        self.allocator_ref: pykka.ActorRef[Any] | None = None
+        self._allocator: Any = None
+        self._timer: Timer | None = None
+        self._timer_at: float | None = None
+
+    def initialize(self) -> None:
+        cls = allocator_class(self.config.allocator)
+        alloc_core = cls(weights=parse_weights(self.config.weights))
+        self.allocator_ref = AllocatorProcess.spawn(
+            self.node, "allocator", alloc_core, self.config.allocation_interval, self._allocated)
+        self._allocator = self.allocator_ref.proxy()
+        for message_type in MasterCore.message_types:
+            self.install(message_type, self._on_message)
+        self.install(MasterStateRequest, self._on_state_request)
+        self.log.info("master_started", master_id=self.core.master_id, allocator=self.config.allocator)
+
+    def finalize(self) -> None:
+        if self.allocator_ref is not None:
+            try:
+                self.allocator_ref.stop(block=False)
+            except pykka.ActorDeadError:
+                pass
+
+    # --- inputs ---------------------------------------------------------------
+
+    def _on_message(self, sender: PID, msg: Message) -> None:
+        self._apply(self.core.handle(str(sender), msg, self.clock.now()))
+
+    def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState:
+        return MasterState(state=self.core.state(self.clock.now()))
+
+    def exited(self, pid: PID) -> None:
+        self._apply(self.core.exited(str(pid), self.clock.now()))
+
+    def _allocated(self, allocation: Allocation, now: float) -> None:
+        """Called on the allocator's thread: hand the allocation to our own thread."""
+        self.run(self._offer, allocation)
+
+    def _offer(self, allocation: Allocation) -> None:
+        self._apply(self.core.offer(allocation, self.clock.now()))
+
+    def _tick(self) -> None:
+        self._timer = self._timer_at = None
+        self._apply(self.core.tick(self.clock.now()))
+
+    # --- effects --------------------------------------------------------------
+
+    def _apply(self, effects: list[Effect]) -> None:
+        calls: list[tuple[str, dict[str, Any]]] = []
+        for effect in effects:
+            if isinstance(effect, Send):
+                try:
+                    self.send(PID.parse(effect.to), effect.message)
+                except Exception:
+                    self.log.exception("send_failed", to=effect.to, type=type(effect.message).__name__)
+            elif isinstance(effect, LinkTo):
+                self.link(PID.parse(effect.pid))
+            elif isinstance(effect, ToAllocator):
+                calls.append((effect.method, effect.kwargs))
+        if calls and self._allocator is not None:
+            self._allocator.apply(calls)
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        deadline = self.core.next_deadline()
+        if deadline is None or (self._timer_at is not None and self._timer_at <= deadline):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self.delay(max(0.0, deadline - self.clock.now()), self._tick)
+
+
+def spawn_master(node: Node, config: MasterConfig) -> pykka.ActorRef[Any]:
+    """Validate ``config`` and start the master (``master``) and its allocator on the started ``node``."""
+    config.validate()
+    return MasterProcess.spawn(node, "master", config)

@@ -1,0 +1,100 @@
+"""The /master/state dict (Mesos' keys) built from the master core's records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from actors.master.model import TERMINAL_STATES, Agent, Framework, flat_resources
+from actors.resources import EMPTY, Resources
+
+if TYPE_CHECKING:
+    from actors.master.core import MasterCore
+
+__all__ = ["build_state"]
+
+Dict = dict[str, Any]
+
+
+def _framework(core: MasterCore, fw: Framework) -> Dict:
+    used = sum((t.resources for t in fw.tasks.values() if t.state not in TERMINAL_STATES), EMPTY)
+    for agent in core.agents.values():
+        for (fid, _), res in agent.executors.items():
+            if fid == fw.framework_id:
+                used = used + res
+    offers = [core.offers[o] for o in sorted(fw.offers) if o in core.offers]
+    offered: Resources = sum((o.resources for o in offers), EMPTY)
+    info = fw.info
+    return {
+        "id": fw.framework_id,
+        "name": info.get("name", ""),
+        "user": info.get("user", ""),
+        "pid": fw.pid,
+        "hostname": info.get("hostname", ""),
+        "webui_url": info.get("webui_url", ""),
+        "principal": info.get("principal", ""),
+        "checkpoint": bool(info.get("checkpoint", False)),
+        "failover_timeout": info.get("failover_timeout", 0.0),
+        "capabilities": [c.get("type") for c in info.get("capabilities") or [] if isinstance(c, dict)],
+        "role": fw.roles[0],
+        "roles": fw.roles,
+        "active": fw.active,
+        "connected": fw.connected,
+        "recovered": fw.recovered,
+        "registered_time": fw.registered_time,
+        "unregistered_time": fw.unregistered_time or 0.0,
+        "tasks": [t.to_dict() for t in fw.tasks.values()],
+        "completed_tasks": [t.to_dict() for t in fw.completed],
+        "offers": [{"id": o.offer_id, "framework_id": o.framework_id, "slave_id": o.agent_id,
+                    "resources": flat_resources(o.resources)} for o in offers],
+        "used_resources": flat_resources(used),
+        "offered_resources": flat_resources(offered),
+        "resources": flat_resources(used + offered),
+    }
+
+
+def _agent(core: MasterCore, agent: Agent) -> Dict:
+    offered: Resources = sum((core.offers[o].resources for o in agent.offers if o in core.offers), EMPTY)
+    return {
+        "id": agent.agent_id,
+        "pid": agent.pid,
+        "hostname": agent.hostname,
+        "port": agent.info.get("port", 0),
+        "resources": flat_resources(agent.total),
+        "used_resources": flat_resources(agent.used()),
+        "offered_resources": flat_resources(offered),
+        "unreserved_resources": flat_resources(agent.total.unreserved()),
+        "attributes": {a.get("name"): _attr_value(a) for a in agent.info.get("attributes") or []
+                       if isinstance(a, dict)},
+        "active": agent.connected,
+        "registered_time": agent.registered_time,
+        "version": agent.info.get("version", ""),
+    }
+
+
+def _attr_value(attr: Dict) -> Any:
+    for key in ("text", "scalar"):
+        if isinstance(attr.get(key), dict):
+            return attr[key].get("value")
+    if isinstance(attr.get("ranges"), dict):
+        return "[" + ",".join(f"{r.get('begin')}-{r.get('end')}" for r in attr["ranges"].get("range", [])) + "]"
+    return None
+
+
+def build_state(core: MasterCore, now: float) -> Dict:
+    info = core.master_info()
+    active = [a for a in core.agents.values() if a.connected]
+    return {
+        "id": core.master_id,
+        "pid": core.pid,
+        "hostname": info["hostname"],
+        "version": core.version,
+        "start_time": core.start_time,
+        "elected_time": core.start_time,
+        "activated_slaves": len(active),
+        "deactivated_slaves": len(core.agents) - len(active),
+        "frameworks": [_framework(core, fw) for fw in core.frameworks.values()],
+        "completed_frameworks": [_framework(core, fw) for fw in core.completed_frameworks],
+        "slaves": [_agent(core, a) for a in core.agents.values()],
+        "unregistered_frameworks": [],
+        "flags": {k: str(v) for k, v in vars(core.config).items()},
+    }

@@ -1,0 +1,169 @@
+"""Tasks in the master core: status updates, acknowledgements, kill, reconciliation, messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from actors.master.model import Effect, Framework, Send, Task, ToAllocator, id_value
+from transport import messages as m
+
+if TYPE_CHECKING:
+    from actors.master.core import MasterCore
+
+__all__ = [
+    "acknowledge",
+    "executor_to_framework",
+    "exited_executor",
+    "framework_to_executor",
+    "kill",
+    "reconcile",
+    "reconcile_one",
+    "status_update",
+]
+
+log = structlog.get_logger(__name__)
+Dict = dict[str, Any]
+
+
+def _agent_from(core: MasterCore, sender: str, agent_id: str) -> Any:
+    aid = core.agent_pids.get(sender)
+    if aid is None or aid not in core.agents or (agent_id and agent_id != aid):
+        log.warning("agent_unknown_sender", sender=sender, agent_id=agent_id)
+        return None
+    return core.agents[aid]
+
+
+def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float, out: list[Effect]) -> None:
+    status = msg.status if isinstance(msg.status, dict) else {}
+    agent = _agent_from(core, sender, msg.agent_id or id_value(status.get("agent_id")))
+    if agent is None:
+        return
+    tid = id_value(status.get("task_id"))
+    task = agent.tasks.get((msg.framework_id, tid))
+    if task is not None:
+        core.update_task(task, dict(status), now, out)
+    fw = core.frameworks.get(msg.framework_id)
+    log.info("status_update", task_id=tid, framework_id=msg.framework_id, state=status.get("state"),
+             forwarded=bool(fw and fw.connected))
+    if fw is not None and fw.connected:
+        forward = msg if msg.agent_id else m.StatusUpdate(
+            framework_id=msg.framework_id, status=msg.status, uuid=msg.uuid, agent_id=agent.agent_id,
+            executor_id=msg.executor_id, timestamp=msg.timestamp)
+        out.append(Send(fw.pid, forward))
+
+
+def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
+                out: list[Effect]) -> None:
+    fw = core.framework_from(sender, msg.framework_id, out)
+    if fw is None:
+        return
+    agent = core.agents.get(msg.agent_id)
+    if agent is None or not agent.connected:
+        log.info("ack_agent_unavailable", agent_id=msg.agent_id, task_id=msg.task_id)
+        return
+    out.append(Send(agent.pid, msg))
+
+
+def _latest(core: MasterCore, task: Task, now: float) -> Dict:
+    last = task.statuses[-1] if task.statuses else {}
+    status = {k: v for k, v in last.items() if k not in ("uuid",)}
+    status.update(core.make_status(task.task_id, task.state, reason="REASON_RECONCILIATION",
+                                   message="Reconciliation: latest task status", agent_id=task.agent_id,
+                                   executor_id=task.executor_id, now=now))
+    return status
+
+
+def _find(fw: Framework, tid: str) -> Task | None:
+    task = fw.tasks.get(tid)
+    if task is None:
+        task = next((t for t in reversed(fw.completed) if t.task_id == tid), None)
+    return task
+
+
+def reconcile_one(core: MasterCore, fw: Framework, tid: str, aid: str, now: float) -> Dict:
+    """The master's answer for one task (Mesos' explicit reconciliation rules)."""
+    task = _find(fw, tid)
+    if task is not None:
+        return _latest(core, task, now)
+    pa = fw.partition_aware
+    if aid and aid in core.agents:
+        state, text = ("TASK_GONE" if pa else "TASK_LOST"), "Reconciliation: task is unknown to the agent"
+    elif aid and aid in core.removed_agents:
+        state, text = ("TASK_UNREACHABLE" if pa else "TASK_LOST"), "Reconciliation: agent was removed"
+    else:
+        state, text = ("TASK_UNKNOWN" if pa else "TASK_LOST"), "Reconciliation: task is unknown"
+    return core.make_status(tid, state, reason="REASON_RECONCILIATION", message=text, agent_id=aid, now=now)
+
+
+def reconcile(core: MasterCore, sender: str, msg: m.ReconcileTasks, now: float, out: list[Effect]) -> None:
+    fw = core.framework_from(sender, msg.framework_id, out)
+    if fw is None:
+        return
+    if not msg.statuses:
+        for task in list(fw.tasks.values()):
+            core.send_status(fw.framework_id, _latest(core, task, now), out)
+        log.info("reconcile_implicit", framework_id=fw.framework_id, tasks=len(fw.tasks))
+        return
+    for status in msg.statuses:
+        if not isinstance(status, dict):
+            continue
+        tid = id_value(status.get("task_id"))
+        if tid:
+            answer = reconcile_one(core, fw, tid, id_value(status.get("agent_id")), now)
+            core.send_status(fw.framework_id, answer, out)
+    log.info("reconcile_explicit", framework_id=fw.framework_id, tasks=len(msg.statuses))
+
+
+def kill(core: MasterCore, sender: str, msg: m.KillTask, now: float, out: list[Effect]) -> None:
+    fw = core.framework_from(sender, msg.framework_id, out)
+    if fw is None:
+        return
+    task = fw.tasks.get(msg.task_id)
+    if task is None:
+        log.info("kill_unknown_task", task_id=msg.task_id, framework_id=fw.framework_id)
+        core.send_status(fw.framework_id, reconcile_one(core, fw, msg.task_id, msg.agent_id, now), out)
+        return
+    agent = core.agents.get(task.agent_id)
+    if agent is None or not agent.connected:
+        log.info("kill_agent_disconnected", task_id=msg.task_id, agent_id=task.agent_id)
+        return
+    out.append(Send(agent.pid, m.KillTask(framework_id=fw.framework_id, task_id=msg.task_id,
+                                          agent_id=agent.agent_id, kill_policy=msg.kill_policy)))
+
+
+def framework_to_executor(core: MasterCore, sender: str, msg: m.FrameworkToExecutor, now: float,
+                          out: list[Effect]) -> None:
+    fw = core.framework_from(sender, msg.framework_id, out)
+    if fw is None:
+        return
+    agent = core.agents.get(msg.agent_id)
+    if agent is None or not agent.connected:
+        log.info("framework_message_dropped", agent_id=msg.agent_id, reason="agent unavailable")
+        return
+    out.append(Send(agent.pid, msg))
+
+
+def executor_to_framework(core: MasterCore, sender: str, msg: m.ExecutorToFramework, now: float,
+                          out: list[Effect]) -> None:
+    if _agent_from(core, sender, msg.agent_id) is None:
+        return
+    fw = core.frameworks.get(msg.framework_id)
+    if fw is None or not fw.connected:
+        log.info("executor_message_dropped", framework_id=msg.framework_id, reason="framework unavailable")
+        return
+    out.append(Send(fw.pid, msg))
+
+
+def exited_executor(core: MasterCore, sender: str, msg: m.ExitedExecutor, now: float, out: list[Effect]) -> None:
+    agent = _agent_from(core, sender, msg.agent_id)
+    if agent is None:
+        return
+    res = agent.executors.pop((msg.framework_id, msg.executor_id), None)
+    if res:
+        out.append(ToAllocator("recover_resources", {"framework_id": msg.framework_id, "agent_id": agent.agent_id,
+                                                      "resources": res, "now": now}))
+    fw = core.frameworks.get(msg.framework_id)
+    if fw is not None and fw.connected:
+        out.append(Send(fw.pid, msg))
