@@ -1,0 +1,302 @@
+"""The scheduler driver's actor: talks to the master, calls the framework's Scheduler.
+
+A thin shell around :class:`actors.scheduler.state.DriverCore`. It registers
+(and re-registers after a disconnection) with backoff, links to the master,
+turns master messages into Scheduler callbacks, one at a time on this actor's
+thread, and sends what the driver's methods ask for (they reach this thread
+through :meth:`submit`, so they may be called from any thread, callbacks
+included).
+
+A callback that raises aborts the driver, as Mesos' Python bindings do (their
+proxy scheduler prints the error and calls ``driver.abort()``); the event
+``scheduler_callback_failed`` carries the traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from actors.clock import Timer
+from actors.node import Node
+from actors.process import Process
+from actors.scheduler.state import DriverCore, Effects, status_for_callback
+from transport.messages import (
+    AgentLost,
+    ExecutorToFramework,
+    ExitedExecutor,
+    FrameworkError,
+    FrameworkRegistered,
+    FrameworkReregistered,
+    RescindResourceOffer,
+    ResourceOffers,
+    StatusUpdate,
+)
+from transport.pid import PID
+
+__all__ = ["DriverHooks", "SchedulerProcess"]
+
+Dict = dict[str, Any]
+
+
+class DriverHooks(Protocol):
+    """What the process needs from the public driver object (any thread may own it)."""
+
+    def running(self) -> bool:
+        """True while the driver is neither stopped nor aborted."""
+
+    def abort(self) -> Any:
+        """Abort the driver (called after a FrameworkError or a failed callback)."""
+
+    def attached(self, process: SchedulerProcess) -> None:
+        """The process exists (called from its constructor)."""
+
+    def detached(self) -> None:
+        """The process has stopped, for whatever reason."""
+
+
+class SchedulerProcess(Process):
+    """``scheduler(<8 hex>)``: one per MesosSchedulerDriver."""
+
+    def __init__(
+        self,
+        node: Node,
+        name: str,
+        *,
+        scheduler: Any,
+        driver: Any,
+        hooks: DriverHooks,
+        core: DriverCore,
+        master: PID,
+    ) -> None:
+        super().__init__(node, name)
+        self.scheduler = scheduler
+        self.driver = driver
+        self.hooks = hooks
+        self.core = core
+        self.master = master
+        self._linked = False
+        self._timer: Timer | None = None
+        self._aborted = False
+        self._thread_ident: int | None = None
+        self.finished = threading.Event()  # set once stopped and unregistered from the node
+        hooks.attached(self)
+
+    # --- life cycle ---------------------------------------------------------
+
+    def initialize(self) -> None:
+        self._thread_ident = threading.get_ident()
+        self.install(FrameworkRegistered, self._registered)
+        self.install(FrameworkReregistered, self._reregistered)
+        self.install(ResourceOffers, self._offers)
+        self.install(RescindResourceOffer, self._rescind)
+        self.install(StatusUpdate, self._status_update)
+        self.install(ExecutorToFramework, self._framework_message)
+        self.install(AgentLost, self._agent_lost)
+        self.install(ExitedExecutor, self._executor_lost)
+        self.install(FrameworkError, self._error)
+        self.log.info("scheduler_driver_started", master=str(self.master), framework=self.core.framework.get("name"))
+        self._attempt()
+
+    def finalize(self) -> None:
+        self.log.info("scheduler_driver_stopped", framework_id=self.core.framework_id)
+
+    def on_stop(self) -> None:
+        try:
+            super().on_stop()
+        finally:
+            self._finish()
+
+    def on_failure(self, *exc: Any) -> None:
+        try:
+            super().on_failure(*exc)
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        if not self.finished.is_set():
+            self.finished.set()
+            self.hooks.detached()
+
+    def on_own_thread(self) -> bool:
+        """True when called from this actor's thread (e.g. inside a callback)."""
+        return self._thread_ident == threading.get_ident()
+
+    # --- registration ---------------------------------------------------------
+
+    def _attempt(self) -> None:
+        """Send one (re)registration and arm the next; stops once connected."""
+        self._timer = None
+        if self._aborted or not self.hooks.running() or self.core.connected:
+            return
+        if not self._linked:
+            self._linked = True
+            self.link(self.master)
+        msg = self.core.registration()
+        backoff = self.core.next_backoff()
+        event = "framework_registering" if self.core.attempts == 1 else "framework_registration_retry"
+        self.log.info(
+            event,
+            master=str(self.master),
+            message=type(msg).__name__,
+            attempt=self.core.attempts,
+            next_retry_in=backoff,
+            framework_id=self.core.framework_id or None,
+        )
+        self._timer = self.delay(backoff, self._attempt)
+        self.send(self.master, msg)
+
+    def exited(self, pid: PID) -> None:
+        if pid != self.master:
+            return
+        self._linked = False
+        if self._aborted or not self.hooks.running():
+            return
+        was_connected = self.core.disconnected()
+        if was_connected:
+            self.log.warning("master_disconnected", master=str(pid), framework_id=self.core.framework_id)
+            self._callback("disconnected")
+        if self._timer is None:
+            self._timer = self.delay(self.core.next_backoff(), self._attempt)
+
+    # --- from the master -------------------------------------------------------
+
+    def _from_master(self, sender: PID, msg: object) -> bool:
+        if self._aborted or not self.hooks.running():
+            self.log.debug("message_ignored", reason="driver_not_running", type=type(msg).__name__)
+            return False
+        if sender != self.master:
+            self.log.warning("message_ignored", reason="not_from_master", type=type(msg).__name__, sender=str(sender))
+            return False
+        return True
+
+    def _registered(self, sender: PID, msg: FrameworkRegistered) -> None:
+        self._on_registered(sender, msg, "registered")
+
+    def _reregistered(self, sender: PID, msg: FrameworkReregistered) -> None:
+        self._on_registered(sender, msg, "reregistered")
+
+    def _on_registered(self, sender: PID, msg: FrameworkRegistered | FrameworkReregistered, callback: str) -> None:
+        if not self._from_master(sender, msg):
+            return
+        if not self.core.registered(msg.framework_id):
+            self.log.info("message_ignored", reason="already_connected", type=type(msg).__name__)
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.log.info("framework_" + callback, framework_id=msg.framework_id, master=str(sender))
+        if callback == "registered":
+            self._callback("registered", {"value": msg.framework_id}, dict(msg.master_info))
+        else:
+            self._callback("reregistered", dict(msg.master_info))
+
+    def _connected_from_master(self, sender: PID, msg: object) -> bool:
+        if not self._from_master(sender, msg):
+            return False
+        if not self.core.connected:
+            self.log.info("message_ignored", reason="disconnected", type=type(msg).__name__)
+            return False
+        return True
+
+    def _offers(self, sender: PID, msg: ResourceOffers) -> None:
+        if self._connected_from_master(sender, msg):
+            self._callback("resourceOffers", self.core.offers_received(msg.offers))
+
+    def _rescind(self, sender: PID, msg: RescindResourceOffer) -> None:
+        if self._connected_from_master(sender, msg):
+            self.core.rescinded(msg.offer_id)
+            self._callback("offerRescinded", {"value": msg.offer_id})
+
+    def _status_update(self, sender: PID, msg: StatusUpdate) -> None:
+        if not self._connected_from_master(sender, msg):
+            return
+        status = status_for_callback(msg)
+        if self._callback("statusUpdate", status) and self.hooks.running():
+            self._apply(self.core.implicit_ack(status))
+
+    def _framework_message(self, sender: PID, msg: ExecutorToFramework) -> None:
+        if self._connected_from_master(sender, msg):
+            self._callback("frameworkMessage", {"value": msg.executor_id}, {"value": msg.agent_id}, msg.data)
+
+    def _agent_lost(self, sender: PID, msg: AgentLost) -> None:
+        if self._connected_from_master(sender, msg):
+            self._callback("slaveLost", {"value": msg.agent_id})
+
+    def _executor_lost(self, sender: PID, msg: ExitedExecutor) -> None:
+        if self._connected_from_master(sender, msg):
+            self._callback(
+                "executorLost", {"value": msg.executor_id}, {"value": msg.agent_id}, msg.status
+            )
+
+    def _error(self, sender: PID, msg: FrameworkError) -> None:
+        if not self._from_master(sender, msg):
+            return
+        self.log.error("framework_error", message=msg.message, framework_id=self.core.framework_id)
+        self.hooks.abort()  # as Mesos: abort first, then tell the scheduler
+        self._call("error", msg.message)
+
+    # --- callbacks -------------------------------------------------------------
+
+    def _callback(self, name: str, *args: Any) -> bool:
+        """Call ``scheduler.<name>(driver, *args)`` if the driver still runs; False if not called or it raised."""
+        if self._aborted or not self.hooks.running():
+            self.log.debug("callback_skipped", callback=name, reason="driver_not_running")
+            return False
+        return self._call(name, *args)
+
+    def _call(self, name: str, *args: Any) -> bool:
+        fn = getattr(self.scheduler, name, None)
+        if fn is None:
+            return True
+        try:
+            fn(self.driver, *args)
+        except Exception as e:
+            self.log.exception("scheduler_callback_failed", callback=name, error=repr(e))
+            self.hooks.abort()
+            return False
+        return True
+
+    # --- from the driver's methods (any thread) ---------------------------------
+
+    def submit(self, call: str, fn: Callable[[DriverCore], Effects]) -> None:
+        """Run ``fn(core)`` on this actor's thread and carry out its effects."""
+        self.run(self._submitted, call, fn)
+
+    def _submitted(self, call: str, fn: Callable[[DriverCore], Effects]) -> None:
+        if self._aborted or not self.hooks.running():
+            self.log.info("driver_call_dropped", call=call, reason="driver_not_running")
+            return
+        effects = fn(self.core)
+        if not effects.send and not self.core.connected:
+            self.log.info("driver_call_dropped", call=call, reason="master_disconnected")
+        self._apply(effects)
+
+    def _apply(self, effects: Effects) -> None:
+        for msg in effects.send:
+            self.send(self.master, msg)
+        for status in effects.deliver:
+            self.log.info("task_lost_locally", task_id=status["task_id"], state=status["state"])
+            self._callback("statusUpdate", status)
+
+    def stop_driver(self, failover: bool) -> None:
+        """Any thread: teardown (or deactivate, for failover) and stop this actor."""
+        self.run(self._stop_framework, failover)
+
+    def _stop_framework(self, failover: bool) -> None:
+        self.log.info("framework_stopping", framework_id=self.core.framework_id, failover=failover)
+        self._apply(self.core.stop(failover))
+        self.stop()
+
+    def abort_driver(self) -> None:
+        """Any thread: no more callbacks; tell a connected master to deactivate the framework."""
+        self._aborted = True  # read on this actor's thread; a plain bool store is atomic
+        self.run(self._abort_framework)
+
+    def _abort_framework(self) -> None:
+        self.log.warning("framework_aborted", framework_id=self.core.framework_id)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._apply(self.core.abort())

@@ -1,0 +1,304 @@
+"""MesosSchedulerDriver: what a framework's scheduler calls (mesos / pymesos API).
+
+Every method may be called from any thread, including from inside a
+Scheduler callback: it checks the driver status under a lock and hands the
+work to the driver's actor (``actors.scheduler.process``), which sends to the
+master. Methods return the driver status, as Mesos' driver does. Calls made
+while the master is disconnected are logged and dropped, except launches,
+which come back as TASK_LOST (TASK_DROPPED for partition-aware frameworks)
+status updates, as in Mesos.
+
+Choices, where Mesos has several: ``stop(failover=True)`` sends
+DeactivateFramework (the master keeps the tasks for ``failover_timeout``);
+``abort()`` stops callbacks and, like Mesos, tells a connected master to
+deactivate the framework; a callback that raises aborts the driver (Mesos'
+Python bindings do the same).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import structlog
+
+from actors.node import Node, default_node
+from actors.scheduler.ids import as_dicts, as_texts, id_value, id_values
+from actors.scheduler.process import SchedulerProcess
+from actors.scheduler.state import (
+    DriverCore,
+    launch_operations,
+    normalize_filters,
+    normalize_framework,
+    normalize_operations,
+    normalize_statuses,
+    normalize_tasks,
+)
+from frameworks.interface import (
+    DRIVER_ABORTED,
+    DRIVER_NOT_STARTED,
+    DRIVER_RUNNING,
+    DRIVER_STOPPED,
+    STATUS_NAMES,
+)
+from transport.errors import PIDError
+from transport.pid import PID, parse_address
+
+__all__ = ["MesosSchedulerDriver", "parse_master"]
+
+log = structlog.get_logger(__name__)
+
+Dict = dict[str, Any]
+
+
+def parse_master(master: Any) -> PID:
+    """``"host:port"`` (or ``"master@host:port"``) -> the master's pid; ValueError naming bad text."""
+    if not isinstance(master, str) or not master.strip():
+        raise ValueError(f"master must be 'host:port', got {master!r}")
+    text = master.strip()
+    if text.startswith("zk://"):
+        raise ValueError(f"master {text!r}: ZooKeeper master detection (zk://) is not supported yet; give host:port")
+    try:
+        if "@" in text:
+            return PID.parse(text)
+        host, port = parse_address(text)
+    except PIDError as e:
+        raise ValueError(f"master {text!r} must be host:port ({e})") from None
+    if host == "localhost":
+        host = "127.0.0.1"
+    return PID("master", host, port)
+
+
+class _Hooks:
+    """The driver as its actor sees it (kept apart from the public method names)."""
+
+    def __init__(self, driver: MesosSchedulerDriver) -> None:
+        self._driver = driver
+
+    def running(self) -> bool:
+        return self._driver._status == DRIVER_RUNNING
+
+    def abort(self) -> Any:
+        return self._driver.abort()
+
+    def attached(self, process: SchedulerProcess) -> None:
+        self._driver._process = process
+
+    def detached(self) -> None:
+        self._driver._detached()
+
+
+class MesosSchedulerDriver:
+    """Connects a :class:`frameworks.Scheduler` to a master.
+
+    ``node`` (keyword only, for tests and embedding) is the actors Node the
+    driver's actor runs on; by default this OS process's ``default_node()``.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        framework_info: Dict,
+        master: str,
+        implicit_acknowledgements: bool = True,
+        principal: str | None = None,
+        secret: str | None = None,
+        *,
+        node: Node | None = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.framework_info = normalize_framework(framework_info, principal)
+        self.master = master
+        self.implicit_acknowledgements = bool(implicit_acknowledgements)
+        self.principal = principal
+        self.secret = secret
+        self._master_pid = parse_master(master)
+        self._node = node
+        self._cond = threading.Condition(threading.RLock())
+        self._status = DRIVER_NOT_STARTED
+        self._process: SchedulerProcess | None = None
+        self._core: DriverCore | None = None
+
+    # --- introspection -----------------------------------------------------------
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @property
+    def framework_id(self) -> Dict | None:
+        """``{"value": ...}`` once registered (or given in framework_info), else None."""
+        core = self._core
+        fid = core.framework_id if core is not None else self.framework_info.get("id", {}).get("value")
+        return {"value": fid} if fid else None
+
+    @property
+    def connected(self) -> bool:
+        core = self._core
+        return core is not None and core.connected
+
+    @property
+    def pid(self) -> PID | None:
+        """The driver actor's address once started."""
+        process = self._process
+        return process.pid if process is not None else None
+
+    # --- life cycle ------------------------------------------------------------------
+
+    def start(self) -> int:
+        """Start the driver's actor, which registers with the master until it succeeds."""
+        with self._cond:
+            if self._status != DRIVER_NOT_STARTED:
+                return self._status
+            self._status = DRIVER_RUNNING
+        if self.secret is not None:
+            log.warning("framework_authentication_not_supported", principal=self.principal)
+        try:
+            node = self._node or default_node()
+            self._core = DriverCore(dict(self.framework_info), self.implicit_acknowledgements)
+            SchedulerProcess.spawn(
+                node,
+                f"scheduler({uuid.uuid4().hex[:8]})",
+                scheduler=self.scheduler,
+                driver=self,
+                hooks=_Hooks(self),
+                core=self._core,
+                master=self._master_pid,
+            )
+        except BaseException:
+            with self._cond:
+                self._status = DRIVER_ABORTED
+                self._cond.notify_all()
+            raise
+        return DRIVER_RUNNING
+
+    def stop(self, failover: bool = False) -> int:
+        """Unregister the framework (tear it down), or with ``failover`` only deactivate it; stop the actor."""
+        with self._cond:
+            if self._status not in (DRIVER_RUNNING, DRIVER_ABORTED):
+                return self._status
+            aborted = self._status == DRIVER_ABORTED
+            self._status = DRIVER_STOPPED
+            self._cond.notify_all()
+        process = self._process
+        if process is not None:
+            process.stop_driver(bool(failover))
+        return DRIVER_ABORTED if aborted else DRIVER_STOPPED
+
+    def abort(self) -> int:
+        """Stop delivering callbacks and sending; the actor stays until ``stop()`` (as in Mesos)."""
+        with self._cond:
+            if self._status != DRIVER_RUNNING:
+                return self._status
+            self._status = DRIVER_ABORTED
+            self._cond.notify_all()
+        process = self._process
+        if process is not None:
+            process.abort_driver()
+        return DRIVER_ABORTED
+
+    def join(self, timeout: float | None = None) -> int:
+        """Block until the driver is stopped or aborted; return its status.
+
+        After ``stop()``, also waits (outside the driver's own thread) for the
+        actor to finish, so that the teardown has been sent when this returns.
+        """
+        with self._cond:
+            if self._status == DRIVER_NOT_STARTED:
+                return self._status
+            self._cond.wait_for(lambda: self._status != DRIVER_RUNNING, timeout)
+            status = self._status
+        process = self._process
+        if status == DRIVER_STOPPED and process is not None and not process.on_own_thread():
+            process.finished.wait(5.0 if timeout is None else timeout)
+        return status
+
+    def run(self) -> int:
+        """``start()`` then ``join()``."""
+        status = self.start()
+        return status if status != DRIVER_RUNNING else self.join()
+
+    def _detached(self) -> None:
+        """The actor stopped; if nobody asked it to, the driver is aborted."""
+        with self._cond:
+            if self._status == DRIVER_RUNNING:
+                log.warning("scheduler_driver_process_gone", framework_id=self.framework_id)
+                self._status = DRIVER_ABORTED
+            self._cond.notify_all()
+
+    # --- calls -------------------------------------------------------------------------
+
+    def _submit(self, call: str, fn: Any) -> int:
+        with self._cond:
+            status = self._status
+        process = self._process
+        if status != DRIVER_RUNNING or process is None:
+            log.info("driver_call_dropped", call=call, status=STATUS_NAMES.get(status, status))
+            return status
+        process.submit(call, fn)
+        return status
+
+    def launchTasks(self, offer_ids: Any, tasks: Any, filters: Dict | None = None) -> int:
+        """Launch ``tasks`` (one dict or a list) on the offers; no tasks declines them."""
+        ids = id_values(offer_ids, "offer_id")
+        operations = launch_operations(normalize_tasks(tasks))
+        f = normalize_filters(filters)
+        return self._submit("launchTasks", lambda core: core.accept(ids, operations, f))
+
+    def acceptOffers(self, offer_ids: Any, operations: Any, filters: Dict | None = None) -> int:
+        ids = id_values(offer_ids, "offer_id")
+        ops = normalize_operations(operations)
+        f = normalize_filters(filters)
+        return self._submit("acceptOffers", lambda core: core.accept(ids, ops, f))
+
+    def declineOffer(self, offer_ids: Any, filters: Dict | None = None) -> int:
+        ids = id_values(offer_ids, "offer_id")
+        f = normalize_filters(filters)
+        return self._submit("declineOffer", lambda core: core.decline(ids, f))
+
+    def killTask(self, task_id: Any) -> int:
+        value = id_value(task_id, "task_id")
+        return self._submit("killTask", lambda core: core.kill(value))
+
+    def reviveOffers(self, roles: Any = None) -> int:
+        names = as_texts(roles, "roles")
+        return self._submit("reviveOffers", lambda core: core.revive(names))
+
+    def suppressOffers(self, roles: Any = None) -> int:
+        names = as_texts(roles, "roles")
+        return self._submit("suppressOffers", lambda core: core.suppress(names))
+
+    def acknowledgeStatusUpdate(self, status: Dict) -> int:
+        """Acknowledge an update received by ``statusUpdate`` (with implicit_acknowledgements=False)."""
+        if not hasattr(status, "keys"):
+            raise ValueError(f"status must be a TaskStatus dict, got {type(status).__name__} {status!r}")
+        copy = dict(status)
+        return self._submit("acknowledgeStatusUpdate", lambda core: core.acknowledge(copy))
+
+    def reconcileTasks(self, statuses: Any) -> int:
+        """Explicit reconciliation of the given statuses; an empty list asks for all (implicit)."""
+        items = normalize_statuses(statuses)
+        return self._submit("reconcileTasks", lambda core: core.reconcile(items))
+
+    def sendFrameworkMessage(self, executor_id: Any, agent_id: Any, data: bytes | str) -> int:
+        executor = id_value(executor_id, "executor_id")
+        agent = id_value(agent_id, "agent_id")
+        payload = _as_bytes(data)
+        return self._submit("sendFrameworkMessage", lambda core: core.framework_message(executor, agent, payload))
+
+    def requestResources(self, requests: Any) -> int:
+        items = as_dicts(requests, "requests")
+        return self._submit("requestResources", lambda core: core.request_resources(items))
+
+    def __repr__(self) -> str:
+        return f"MesosSchedulerDriver(master={self.master!r}, status={STATUS_NAMES.get(self._status)})"
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    raise ValueError(f"framework message data must be bytes, got {type(data).__name__} {data!r}")
+
