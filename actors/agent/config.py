@@ -1,0 +1,116 @@
+"""The agent's flags (Mesos names), with their defaults and validation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from actors.resources import Resources, ResourcesError
+
+__all__ = ["AgentConfig", "ConfigError", "parse_attributes"]
+
+
+class ConfigError(ValueError):
+    """A bad agent flag; the message names the flag and the bad value."""
+
+
+def parse_attributes(text: str) -> list[dict[str, object]]:
+    """``"rack:a;zone:b;level:2"`` -> v1 Attribute dicts (SCALAR when the value is a number, else TEXT)."""
+    out: list[dict[str, object]] = []
+    for item in (x.strip() for x in text.split(";")):
+        if not item:
+            continue
+        name, sep, value = (p.strip() for p in item.partition(":"))
+        if not sep or not name or not value:
+            raise ConfigError(f"--attributes: bad attribute {item!r} in {text!r}; expected name:value")
+        try:
+            number = float(value)
+        except ValueError:
+            out.append({"name": name, "type": "TEXT", "text": {"value": value}})
+        else:
+            if not math.isfinite(number):
+                raise ConfigError(f"--attributes: value of {name!r} must be finite, got {value!r}")
+            out.append({"name": name, "type": "SCALAR", "scalar": {"value": number}})
+    return out
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class AgentConfig:
+    """The agent's flags; field names are Mesos' flag names (``slave`` -> ``agent``)."""
+
+    master: str = field(default="", metadata=_help("the master to register with, host:port"))
+    ip: str = field(default="127.0.0.1", metadata=_help("IP address to listen on"))
+    port: int = field(default=5051, metadata=_help("port to listen on (0: any free port)"))
+    hostname: str = field(default="", metadata=_help("hostname the agent advertises (default: --ip)"))
+    resources: str = field(default="", metadata=_help(
+        "total resources, e.g. 'cpus:4;mem:4096;disk:10240;ports:[31000-32000]' or a JSON list; "
+        "those not named are detected (cpus, mem less a reserve, disk of --work_dir less a reserve, ports)"))
+    attributes: str = field(default="", metadata=_help("attributes of the agent, e.g. 'rack:a;zone:b'"))
+    work_dir: str = field(default="/tmp/mesopy", metadata=_help(
+        "directory holding executor sandboxes (work_dir/slaves/<agent_id>/frameworks/...)"))
+    isolation: str = field(default="posix/cpu,posix/mem", metadata=_help(
+        "isolators: cgroups/cpu,cgroups/mem (cgroup v1) or posix/cpu,posix/mem (no limits)"))
+    cgroups_root: str = field(default="mesopy", metadata=_help("cgroup under each hierarchy holding the executors' cgroups"))
+    cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help("where the cgroup v1 hierarchies are mounted"))
+    cgroups_enable_cfs: bool = field(default=False, metadata=_help("cap cpu with a CFS quota, not only shares"))
+    executor_registration_timeout: float = field(default=60.0, metadata=_help(
+        "seconds an executor has to register before it is killed"))
+    executor_shutdown_grace_period: float = field(default=5.0, metadata=_help(
+        "seconds an executor has to exit after ShutdownExecutor before it is killed"))
+    task_kill_grace_period: float = field(default=3.0, metadata=_help(
+        "seconds between SIGTERM and SIGKILL when the command executor kills a task without a kill_policy"))
+    status_update_retry_interval: float = field(default=10.0, metadata=_help(
+        "first retry interval of unacknowledged status updates (doubles up to status_update_retry_max)"))
+    status_update_retry_max: float = field(default=600.0, metadata=_help(
+        "longest retry interval of unacknowledged status updates"))
+    registration_backoff_factor: float = field(default=1.0, metadata=_help(
+        "initial (re-)registration backoff in seconds, doubled on each retry up to 60 s"))
+    shutdown_executors_on_stop: bool = field(default=True, metadata=_help(
+        "when the agent stops, shut its executors down (false: leave them running)"))
+    executor_environment: str = field(default="", metadata=_help(
+        "extra environment for executors, 'NAME=value;NAME2=value2'"))
+
+    def validate(self) -> AgentConfig:
+        """Check every flag; raises ConfigError naming the first bad one. Returns self."""
+        if self.master:
+            host, sep, port = self.master.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(f"--master must be host:port, got {self.master!r}")
+        if not 0 <= self.port < 65536:
+            raise ConfigError(f"--port must be in 0-65535, got {self.port}")
+        if not self.ip:
+            raise ConfigError("--ip must not be empty")
+        if not self.work_dir:
+            raise ConfigError("--work_dir must not be empty")
+        try:
+            Resources.parse(self.resources)
+        except ResourcesError as e:
+            raise ConfigError(f"--resources: {e}") from None
+        parse_attributes(self.attributes)
+        try:
+            from isolation import parse_isolation
+
+            parse_isolation(self.isolation)
+        except ValueError as e:
+            raise ConfigError(f"--isolation: {e}") from None
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("float", float) and (not math.isfinite(value) or value < 0):
+                raise ConfigError(f"--{f.name} must be a finite number >= 0, got {value!r}")
+        if self.status_update_retry_interval <= 0:
+            raise ConfigError(f"--status_update_retry_interval must be > 0, got {self.status_update_retry_interval}")
+        for item in filter(None, (x.strip() for x in self.executor_environment.split(";"))):
+            if "=" not in item or item.startswith("="):
+                raise ConfigError(f"--executor_environment: bad entry {item!r}; expected NAME=value")
+        return self
+
+    def executor_env(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in filter(None, (x.strip() for x in self.executor_environment.split(";"))):
+            name, _, value = item.partition("=")
+            out[name] = value
+        return out

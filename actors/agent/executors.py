@@ -1,0 +1,206 @@
+"""The executor half of the agent actor: launch, registration, limits,
+shutdown and exit of executor containers (mixed into AgentProcess)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+from actors.agent.environment import executor_environment
+from actors.agent.launcher import (
+    LaunchSpec,
+    Reaper,
+    executor_argv,
+    launch_executor,
+    sandbox_path,
+    wait_status,
+)
+from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError
+from actors.process import Process
+from isolation import IsolationError, Limitation, Limits
+from transport.messages import (
+    ExecutorRegistered,
+    ExitedExecutor,
+    RegisterExecutor,
+    ReregisterExecutor,
+    RunTask,
+    ShutdownExecutor,
+)
+from transport.pid import PID
+
+if TYPE_CHECKING:
+    from actors.agent.config import AgentConfig
+    from actors.agent.tasks import TaskTable
+    from isolation import Isolator
+
+__all__ = ["ExecutorsMixin", "kill_group"]
+
+
+class ExecutorsMixin(Process):
+    """Needs the AgentProcess attributes below; ``_agent_update`` is AgentProcess's."""
+
+    config: AgentConfig
+    table: TaskTable
+    isolator: Isolator
+    agent_id: str
+    master: PID | None
+    connected: bool
+    _procs: dict[str, subprocess.Popen[bytes]]
+    reaper: Reaper
+
+    if TYPE_CHECKING:
+        def _agent_update(self, framework_id: str, task_id: str, executor_id: str, state: str, reason: str,
+                          message: str) -> None: ...
+
+        def agent_info(self) -> dict[str, Any]: ...
+    # --- executors -------------------------------------------------------------------
+
+    def _register_executor(self, sender: PID, msg: RegisterExecutor) -> None:
+        try:
+            executor, queued = self.table.registered(msg.framework_id, msg.executor_id, str(sender))
+        except TaskTableError as e:
+            self.log.warning("executor_registration_refused", sender=str(sender), error=str(e))
+            self.send(sender, ShutdownExecutor())
+            return
+        if executor.timer is not None:
+            executor.timer.cancel()
+        self.link(sender)
+        framework = self.table.frameworks[msg.framework_id]
+        self.log.info("executor_registered", executor_id=msg.executor_id, framework_id=msg.framework_id,
+                      pid=str(sender))
+        self.send(sender, ExecutorRegistered(executor_info=executor.info, framework_info=framework.info,
+                                             agent_info=self.agent_info(), agent_id=self.agent_id))
+        for task in queued:
+            self.send(sender, RunTask(framework=framework.info, framework_pid=framework.pid, task=task))
+
+    def _reregister_executor(self, sender: PID, msg: ReregisterExecutor) -> None:
+        self.log.warning("executor_reregistration_refused", sender=str(sender), reason="no agent recovery")
+        self.send(sender, ShutdownExecutor())
+
+    def _limits(self, executor: ExecutorEntry) -> Limits:
+        total = self.table.container_resources(executor)
+        return Limits(cpus=total.scalar("cpus"), mem_mb=total.scalar("mem"))
+
+    def _update_limits(self, executor: ExecutorEntry) -> None:
+        try:
+            self.isolator.update(executor.container_id, self._limits(executor))
+        except IsolationError as e:
+            self.log.warning("container_update_failed", container_id=executor.container_id, error=str(e))
+
+    def _launch(self, executor: ExecutorEntry) -> None:
+        cid = executor.container_id
+        executor.directory = sandbox_path(self.config.work_dir, self.agent_id or "unregistered",
+                                          executor.framework_id, executor.executor_id, cid)
+        framework = self.table.frameworks[executor.framework_id]
+        try:
+            self.isolator.prepare(cid, self._limits(executor))
+            argv = self.isolator.wrap(cid, executor_argv(executor.info.get("command") or {}))
+            env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id)
+            proc = launch_executor(LaunchSpec(argv, executor.directory, env))
+            self.isolator.isolate(cid, proc.pid)
+            self.isolator.watch(cid, lambda c, limitation: self.run(self._on_limitation, c, limitation))
+        except (OSError, ValueError, IsolationError) as e:
+            self.log.error("executor_launch_failed", executor_id=executor.executor_id, error=str(e))
+            self._cleanup_container(cid)
+            for task in self.table.live_tasks(executor):
+                self._agent_update(executor.framework_id, task.task_id, executor.executor_id, "TASK_FAILED",
+                                   "REASON_CONTAINER_LAUNCH_FAILED", f"cannot launch executor: {e}")
+            self.table.remove_executor(executor.framework_id, executor.executor_id)
+            return
+        executor.os_pid = proc.pid
+        self._procs[cid] = proc
+        key = executor.key
+        self.reaper.watch(proc, lambda rc: self.run(self._executor_exited, key, cid, rc))
+        executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
+        self.log.info("executor_launched", executor_id=executor.executor_id, framework_id=executor.framework_id,
+                      container_id=cid, os_pid=proc.pid, directory=executor.directory)
+
+    def _registration_timeout(self, key: tuple[str, str], cid: str) -> None:
+        executor = self.table.executors.get(key)
+        if executor is None or executor.container_id != cid or executor.state == REGISTERED:
+            return
+        self.log.warning("executor_registration_timeout", executor_id=executor.executor_id, container_id=cid)
+        executor.reason = "REASON_EXECUTOR_REGISTRATION_TIMEOUT"
+        executor.message = f"executor did not register within {self.config.executor_registration_timeout} s"
+        self._destroy(executor)
+
+    def _shutdown_executor(self, executor: ExecutorEntry) -> None:
+        if executor.state == TERMINATING:
+            return
+        registered = executor.state == REGISTERED
+        executor.state = TERMINATING
+        if executor.timer is not None:
+            executor.timer.cancel()
+        if registered:
+            self.send(PID.parse(executor.pid), ShutdownExecutor())
+            executor.timer = self.delay(self.config.executor_shutdown_grace_period, self._destroy, executor)
+        else:
+            self._destroy(executor)
+
+    def _on_limitation(self, cid: str, limitation: Limitation) -> None:
+        executor = self.table.by_container(cid)
+        if executor is None:
+            return
+        self.log.warning("container_limitation", container_id=cid, reason=limitation.reason,
+                         message=limitation.message)
+        executor.limitation = limitation
+        self._destroy(executor)
+
+    def _destroy(self, executor: ExecutorEntry) -> None:
+        """Kill the executor's session; the reaper then reports its exit."""
+        proc = self._procs.get(executor.container_id)
+        if proc is not None:
+            kill_group(proc)
+
+    def _limitation(self, cid: str) -> Limitation | None:
+        try:
+            return self.isolator.limitation(cid)
+        except IsolationError:
+            return None
+
+    def _cleanup_container(self, cid: str) -> None:
+        try:
+            self.isolator.cleanup(cid)
+        except IsolationError as e:
+            self.log.error("container_cleanup_failed", container_id=cid, error=str(e))
+
+    def _executor_exited(self, key: tuple[str, str], cid: str, returncode: int) -> None:
+        self._procs.pop(cid, None)
+        executor = self.table.executors.get(key)
+        if executor is None or executor.container_id != cid:
+            self._cleanup_container(cid)
+            return
+        limitation = executor.limitation or self._limitation(cid)
+        self._cleanup_container(cid)
+        if executor.timer is not None:
+            executor.timer.cancel()
+        self.log.info("executor_exited", executor_id=executor.executor_id, framework_id=executor.framework_id,
+                      returncode=returncode, limitation=limitation.reason if limitation else None)
+        for task in self.table.live_tasks(executor):
+            if limitation is not None:
+                reason, message = limitation.reason, limitation.message
+            elif executor.reason:
+                reason, message = executor.reason, executor.message
+            else:
+                reason, message = "REASON_EXECUTOR_TERMINATED", f"Executor terminated ({_describe(returncode)})"
+            self._agent_update(executor.framework_id, task.task_id, executor.executor_id, "TASK_FAILED",
+                               reason, message)
+        self.table.remove_executor(*key)
+        if not executor.command_executor and self.master is not None and self.connected:
+            self.send(self.master, ExitedExecutor(agent_id=self.agent_id, framework_id=executor.framework_id,
+                                                  executor_id=executor.executor_id, status=wait_status(returncode)))
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _describe(returncode: int) -> str:
+    if returncode < 0:
+        return f"terminated by signal {signal.Signals(-returncode).name}"
+    return f"exited with status {returncode}"

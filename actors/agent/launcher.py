@@ -1,0 +1,126 @@
+"""Starting executor OS processes in their sandboxes, and one reaper thread
+that reports their exits (pidfd + selector; no thread per executor)."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+__all__ = ["LaunchSpec", "Reaper", "executor_argv", "launch_executor", "sandbox_path", "wait_status"]
+
+log = structlog.get_logger(__name__)
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def sandbox_path(work_dir: str, agent_id: str, framework_id: str, executor_id: str, container_id: str) -> str:
+    """Mesos' layout: work_dir/slaves/<agent>/frameworks/<fid>/executors/<eid>/runs/<container>."""
+    return os.path.join(work_dir, "slaves", agent_id, "frameworks", framework_id, "executors", executor_id,
+                        "runs", container_id)
+
+
+def executor_argv(command: dict[str, Any]) -> list[str]:
+    """A CommandInfo dict -> argv: ``/bin/sh -c value`` when shell (default), else ``arguments``
+    (or ``[value]``) run as ``value``."""
+    value = str(command.get("value") or "")
+    if command.get("shell", True):
+        if not value:
+            raise ValueError(f"shell command is empty in {command!r}")
+        return ["/bin/sh", "-c", value]
+    arguments = [str(a) for a in command.get("arguments") or []]
+    if not value:
+        raise ValueError(f"command value is empty in {command!r}")
+    return [value, *arguments[1:]] if arguments else [value]
+
+
+def wait_status(returncode: int) -> int:
+    """Popen's returncode as a POSIX wait status (-9 -> 9, exit 3 -> 768)."""
+    return -returncode if returncode < 0 else (returncode & 0xFF) << 8
+
+
+@dataclass
+class LaunchSpec:
+    argv: list[str]
+    directory: str
+    env: dict[str, str]
+
+
+def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
+    """Start the executor in a new session with stdout/stderr in its sandbox."""
+    os.makedirs(spec.directory, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
+    python_path = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = _REPO_ROOT + (os.pathsep + python_path if python_path else "")
+    env.update(spec.env)
+    with open(os.path.join(spec.directory, "stdout"), "ab") as out, \
+            open(os.path.join(spec.directory, "stderr"), "ab") as err:
+        return subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=err, start_new_session=True, close_fds=True)
+
+
+ExitCallback = Callable[[int], None]
+
+
+class Reaper:
+    """Waits for many child processes on one thread; ``on_exit(returncode)`` runs there."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._rfd, self._wfd = os.pipe()
+        os.set_blocking(self._rfd, False)
+        self._selector.register(self._rfd, selectors.EVENT_READ, None)
+        self._pending: list[tuple[subprocess.Popen[bytes], ExitCallback]] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="executor-reaper", daemon=True)
+        self._thread.start()
+
+    def watch(self, proc: subprocess.Popen[bytes], on_exit: ExitCallback) -> None:
+        with self._lock:
+            self._pending.append((proc, on_exit))
+        os.write(self._wfd, b"x")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        os.write(self._wfd, b"x")
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            for key, _ in self._selector.select():
+                if key.data is None:
+                    try:
+                        os.read(self._rfd, 4096)
+                    except BlockingIOError:
+                        pass
+                    continue
+                proc, on_exit, fd = key.data
+                self._selector.unregister(fd)
+                os.close(fd)
+                returncode = proc.wait()
+                try:
+                    on_exit(returncode)
+                except Exception:
+                    log.exception("reaper_callback_failed", pid=proc.pid)
+            with self._lock:
+                if self._closed:
+                    self._selector.close()
+                    os.close(self._rfd)
+                    os.close(self._wfd)
+                    return
+                pending, self._pending = self._pending, []
+            for proc, on_exit in pending:
+                try:
+                    fd = os.pidfd_open(proc.pid)
+                except ProcessLookupError:  # already reaped elsewhere
+                    on_exit(proc.wait())
+                    continue
+                self._selector.register(fd, selectors.EVENT_READ, (proc, on_exit, fd))

@@ -1,0 +1,348 @@
+"""The agent actor: a thin shell around the task table and the status update
+manager. Registration with the master, executors as OS processes, reliable
+status updates (see docs/agent.md)."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+import uuid
+from typing import Any
+
+from actors.agent.config import AgentConfig, parse_attributes
+from actors.agent.detect import detect_resources
+from actors.agent.executors import ExecutorsMixin, kill_group
+from actors.agent.launcher import Reaper
+from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
+from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
+from actors.clock import Timer
+from actors.node import Node
+from isolation import IsolationError, create_isolator
+from transport.messages import (
+    AgentRegistered,
+    AgentReregistered,
+    ExecutorToFramework,
+    FrameworkToExecutor,
+    KillTask,
+    PingAgent,
+    PongAgent,
+    RegisterAgent,
+    RegisterExecutor,
+    ReregisterAgent,
+    ReregisterExecutor,
+    ResourceUsage,
+    ResourceUsageRequest,
+    RunTask,
+    ShutdownAgent,
+    ShutdownExecutor,
+    ShutdownFramework,
+    StatusUpdate,
+    StatusUpdateAcknowledgement,
+    UpdateFramework,
+)
+from transport.pid import PID
+
+__all__ = ["MAX_REGISTRATION_BACKOFF", "AgentProcess"]
+
+MAX_REGISTRATION_BACKOFF = 60.0
+
+
+class AgentProcess(ExecutorsMixin):
+    """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``."""
+
+    def __init__(self, node: Node, config: AgentConfig, name: str = "agent(1)") -> None:
+        config.validate()
+        resources = detect_resources(config.resources, config.work_dir)
+        isolator = create_isolator(config.isolation, cgroups_root=config.cgroups_root,
+                                   cgroups_hierarchy=config.cgroups_hierarchy, enable_cfs=config.cgroups_enable_cfs)
+        super().__init__(node, name)
+        self.config = config
+        self.resources = resources
+        self.attributes = parse_attributes(config.attributes)
+        self.isolator = isolator
+        self.table = TaskTable()
+        self.updates = StatusUpdateManager(config.status_update_retry_interval,
+                                           max(config.status_update_retry_max, config.status_update_retry_interval))
+        self.updates.paused = True
+        self.agent_id = ""
+        self.master: PID | None = PID.parse(f"master@{config.master}") if config.master else None
+        self.connected = False
+        self.reaper = Reaper()
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._backoff = max(config.registration_backoff_factor, 0.01)
+        self._register_timer: Timer | None = None
+        self._retry_timer: Timer | None = None
+        self._retry_at: float | None = None
+        for kind, handler in (
+            (AgentRegistered, self._registered), (AgentReregistered, self._registered),
+            (PingAgent, self._ping), (RunTask, self._run_task), (KillTask, self._kill_task),
+            (ShutdownFramework, self._shutdown_framework), (ShutdownAgent, self._shutdown_agent),
+            (UpdateFramework, self._update_framework), (FrameworkToExecutor, self._to_executor),
+            (ExecutorToFramework, self._to_framework), (StatusUpdate, self._status_update),
+            (StatusUpdateAcknowledgement, self._acknowledgement), (RegisterExecutor, self._register_executor),
+            (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
+        ):
+            self.install(kind, handler)  # type: ignore[arg-type]
+
+    # --- life cycle -------------------------------------------------------------
+
+    def initialize(self) -> None:
+        orphans = self.isolator.recover(set())
+        if orphans:
+            self.log.warning("orphan_containers_destroyed", container_ids=orphans)
+        self.log.info("agent_started", resources=str(self.resources), isolation=self.config.isolation,
+                      work_dir=self.config.work_dir, master=self.config.master)
+        self._register()
+
+    def finalize(self) -> None:
+        if self.config.shutdown_executors_on_stop:
+            procs = dict(self._procs)
+            for executor in list(self.table.executors.values()):
+                if executor.pid:
+                    self.send(PID.parse(executor.pid), ShutdownExecutor())
+            deadline = time.monotonic() + self.config.executor_shutdown_grace_period
+            for container_id, proc in procs.items():
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    kill_group(proc)
+                self._cleanup_container(container_id)
+        self.reaper.close()
+        self.isolator.close()
+        self.log.info("agent_stopped", agent_id=self.agent_id)
+
+    def exited(self, pid: PID) -> None:
+        if pid == self.master:
+            self.log.warning("master_disconnected", master=str(pid))
+            self._disconnected()
+        else:
+            executor = self.table.by_pid(str(pid))
+            if executor is not None:  # its OS process exit, seen by the reaper, decides
+                self.log.info("executor_disconnected", executor_id=executor.executor_id, pid=str(pid))
+
+    # --- registration ---------------------------------------------------------------
+
+    def agent_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "hostname": self.config.hostname or self.config.ip, "port": self.pid.port,
+            "resources": self.resources.to_dicts(), "attributes": self.attributes, "pid": str(self.pid),
+        }
+        if self.agent_id:
+            info["id"] = {"value": self.agent_id}
+        return info
+
+    def _register(self) -> None:
+        self._register_timer = None
+        if self.master is None or self.connected:
+            return
+        if self.master not in self._links:
+            self.link(self.master)
+        if self.agent_id:
+            tasks, executors, frameworks = self.table.snapshot(self.agent_id)
+            self.send(self.master, ReregisterAgent(agent=self.agent_info(), tasks=tasks, executors=executors,
+                                                   frameworks=frameworks))
+        else:
+            self.send(self.master, RegisterAgent(agent=self.agent_info()))
+        delay = self._backoff * (0.5 + random.random() / 2)
+        self._backoff = min(self._backoff * 2, MAX_REGISTRATION_BACKOFF)
+        self._register_timer = self.delay(delay, self._register)
+
+    def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
+        if sender != self.master:
+            self.log.warning("registration_from_unknown_master", sender=str(sender))
+            return
+        if self.agent_id and msg.agent_id != self.agent_id:
+            self.log.warning("agent_id_changed", old=self.agent_id, new=msg.agent_id)
+        self.agent_id = msg.agent_id
+        if self.connected:
+            return
+        self.connected = True
+        self._backoff = max(self.config.registration_backoff_factor, 0.01)
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+            self._register_timer = None
+        self.log.info("agent_registered", agent_id=self.agent_id, master=str(sender),
+                      reregistered=isinstance(msg, AgentReregistered))
+        for update in self.updates.resume(self.clock.now()):
+            self._forward(update)
+        self._arm_retry()
+
+    def _disconnected(self) -> None:
+        self.connected = False
+        self.updates.paused = True
+        if self._register_timer is None:
+            self._register()
+
+    def _ping(self, sender: PID, msg: PingAgent) -> None:
+        self.send(sender, PongAgent())
+        if not msg.connected and self.connected and sender == self.master:
+            self.log.warning("master_does_not_know_agent", agent_id=self.agent_id)
+            self._disconnected()
+
+    # --- tasks ------------------------------------------------------------------
+
+    def _run_task(self, sender: PID, msg: RunTask) -> None:
+        framework_id = id_value(msg.framework.get("id"))
+        task_id = id_value(msg.task.get("task_id"))
+        self.table.add_framework(framework_id, msg.framework, msg.framework_pid)
+        try:
+            executor, created = self.table.add_task(framework_id, msg.task, str(uuid.uuid4()))
+        except TaskTableError as e:
+            self.log.warning("task_rejected", task_id=task_id, framework_id=framework_id, error=str(e))
+            self._agent_update(framework_id, task_id, "", "TASK_FAILED", "REASON_TASK_INVALID", str(e))
+            return
+        self.log.info("task_launched", task_id=task_id, framework_id=framework_id,
+                      executor_id=executor.executor_id, new_executor=created)
+        if created:
+            self._launch(executor)
+        else:
+            self._update_limits(executor)
+            if executor.state == REGISTERED:
+                self.send(PID.parse(executor.pid), RunTask(framework=msg.framework,
+                                                           framework_pid=msg.framework_pid, task=msg.task))
+
+    def _kill_task(self, sender: PID, msg: KillTask) -> None:
+        executor = self.table.executor_of_task(msg.framework_id, msg.task_id)
+        if executor is None:
+            self.log.warning("kill_unknown_task", task_id=msg.task_id, framework_id=msg.framework_id)
+            self._agent_update(msg.framework_id, msg.task_id, "", "TASK_LOST", "REASON_TASK_UNKNOWN",
+                               f"task {msg.task_id} is not on agent {self.agent_id}")
+            return
+        if self.table.dequeue(msg.framework_id, msg.task_id):
+            self._agent_update(msg.framework_id, msg.task_id, executor.executor_id, "TASK_KILLED",
+                               "REASON_TASK_KILLED_DURING_LAUNCH", "killed before the executor registered")
+            if not self.table.live_tasks(executor):
+                self._shutdown_executor(executor)
+        elif executor.state == REGISTERED:
+            self.send(PID.parse(executor.pid), msg)
+
+    def _shutdown_framework(self, sender: PID, msg: ShutdownFramework) -> None:
+        self.log.info("framework_shutdown", framework_id=msg.framework_id)
+        for executor in self.table.framework_executors(msg.framework_id):
+            self._shutdown_executor(executor)
+        self.updates.remove_framework(msg.framework_id)
+
+    def _shutdown_agent(self, sender: PID, msg: ShutdownAgent) -> None:
+        self.log.warning("agent_shutdown_by_master", message=msg.message)
+        self.master = None
+        self.stop()
+
+    def _update_framework(self, sender: PID, msg: UpdateFramework) -> None:
+        framework = self.table.frameworks.get(msg.framework_id)
+        if framework is not None:
+            framework.pid = msg.framework_pid
+
+    def _to_executor(self, sender: PID, msg: FrameworkToExecutor) -> None:
+        executor = self.table.executors.get((msg.framework_id, msg.executor_id))
+        if executor is None or executor.state != REGISTERED:
+            self.log.warning("framework_message_dropped", executor_id=msg.executor_id, reason="executor not running")
+            return
+        self.send(PID.parse(executor.pid), msg)
+
+    def _to_framework(self, sender: PID, msg: ExecutorToFramework) -> None:
+        if self.master is not None and self.connected:
+            self.send(self.master, ExecutorToFramework(agent_id=self.agent_id, framework_id=msg.framework_id,
+                                                       executor_id=msg.executor_id, data=msg.data))
+
+    def _usage(self, sender: PID, msg: ResourceUsageRequest) -> ResourceUsage:
+        out = []
+        for executor in self.table.executors.values():
+            try:
+                statistics = self.isolator.usage(executor.container_id).to_dict()
+            except IsolationError:
+                continue
+            out.append({"framework_id": executor.framework_id, "executor_id": executor.executor_id,
+                        "container_id": executor.container_id, "statistics": statistics})
+        return ResourceUsage(executors=out)
+
+    # --- status updates ------------------------------------------------------------
+
+    def _status_update(self, sender: PID, msg: StatusUpdate) -> None:
+        executor = self.table.executors.get((msg.framework_id, msg.executor_id))
+        if executor is None or executor.pid != str(sender):
+            self.log.warning("status_update_from_unknown_executor", executor_id=msg.executor_id, sender=str(sender))
+            return
+        status = dict(msg.status)
+        status.setdefault("uuid", msg.uuid)
+        status["agent_id"] = {"value": self.agent_id}
+        status["executor_id"] = {"value": executor.executor_id}
+        task_id = id_value(status.get("task_id"))
+        if self.updates.is_acknowledged(msg.framework_id, task_id, status["uuid"]):
+            self.send(sender, StatusUpdateAcknowledgement(agent_id=self.agent_id, framework_id=msg.framework_id,
+                                                          task_id=task_id, uuid=status["uuid"]))
+            return
+        if status.get("state") == "TASK_FAILED":
+            limitation = executor.limitation or self._limitation(executor.container_id)
+            if limitation is not None:  # the container's limit explains the failure
+                status.update(reason=limitation.reason, message=limitation.message)
+        self._accept_update(msg.framework_id, status)
+
+    def _agent_update(self, framework_id: str, task_id: str, executor_id: str, state: str, reason: str,
+                      message: str) -> None:
+        status = {"task_id": {"value": task_id}, "state": state, "reason": reason, "message": message,
+                  "source": "SOURCE_AGENT", "agent_id": {"value": self.agent_id}, "timestamp": time.time(),
+                  "uuid": uuid.uuid4().bytes}
+        if executor_id:
+            status["executor_id"] = {"value": executor_id}
+        self._accept_update(framework_id, status)
+
+    def _accept_update(self, framework_id: str, status: dict[str, Any]) -> None:
+        task_id = id_value(status.get("task_id"))
+        try:
+            accepted, to_send = self.updates.update(framework_id, status, self.clock.now())
+        except ValueError as e:
+            self.log.warning("status_update_rejected", task_id=task_id, error=str(e))
+            return
+        if not accepted:
+            self.log.info("status_update_duplicate", task_id=task_id, state=status.get("state"))
+            return
+        task = self.table.set_state(framework_id, task_id, str(status.get("state")))
+        self.log.info("status_update", task_id=task_id, framework_id=framework_id, state=status.get("state"),
+                      reason=status.get("reason") or None, source=status.get("source"))
+        if task is not None and is_terminal(task.state):
+            executor = self.table.executors.get((framework_id, task.executor_id))
+            if executor is not None and executor.container_id in self._procs:
+                self._update_limits(executor)
+        for update in to_send:
+            self._forward(update)
+        self._arm_retry()
+
+    def _forward(self, update: PendingUpdate) -> None:
+        if self.master is None or not self.connected:
+            return
+        status = update.status
+        self.send(self.master, StatusUpdate(framework_id=update.framework_id, status=status, uuid=update.uuid,
+                                            agent_id=self.agent_id, executor_id=id_value(status.get("executor_id")),
+                                            timestamp=float(status.get("timestamp") or 0.0)))
+
+    def _arm_retry(self) -> None:
+        deadline = self.updates.next_deadline()
+        if deadline is None or (self._retry_at is not None and self._retry_at <= deadline):
+            return
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+        self._retry_at = deadline
+        self._retry_timer = self.delay(max(0.0, deadline - self.clock.now()), self._retry)
+
+    def _retry(self) -> None:
+        self._retry_timer = self._retry_at = None
+        for update in self.updates.due(self.clock.now()):
+            self.log.info("status_update_retried", task_id=update.task_id, attempts=update.attempts)
+            self._forward(update)
+        self._arm_retry()
+
+    def _acknowledgement(self, sender: PID, msg: StatusUpdateAcknowledgement) -> None:
+        result = self.updates.acknowledge(msg.framework_id, msg.task_id, msg.uuid, self.clock.now())
+        if result.acked is None:
+            self.log.info("acknowledgement_ignored", task_id=msg.task_id, framework_id=msg.framework_id)
+            return
+        for update in result.next:
+            self._forward(update)
+        self._arm_retry()
+        status = result.acked.status
+        executor = self.table.executors.get((msg.framework_id, id_value(status.get("executor_id"))))
+        if status.get("source") == "SOURCE_EXECUTOR" and executor is not None and executor.pid:
+            self.send(PID.parse(executor.pid), msg)
+        if result.stream_closed:
+            self.table.complete(msg.framework_id, msg.task_id)

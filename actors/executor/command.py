@@ -1,0 +1,182 @@
+"""The built-in command executor: ``python -m actors.executor.command``.
+
+Like Mesos' command executor it is an ordinary executor on the executor
+library: it runs one task's command (``/bin/sh -c value``, or ``value`` with
+``arguments`` when ``shell`` is false) in its own process group in the
+sandbox, reports TASK_STARTING, TASK_RUNNING, then TASK_FINISHED or
+TASK_FAILED ("Command exited with status N" / "Command terminated by signal
+SIGKILL"). A kill sends SIGTERM to the group, SIGKILL after the grace period
+(the KillTask's or task's ``kill_policy.grace_period``, else
+MESOS_KILL_GRACE_PERIOD, else 3 s) and reports TASK_KILLED. It exits once its
+terminal update is acknowledged (or after ACK_TIMEOUT).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import structlog
+
+from actors.agent.launcher import executor_argv
+from actors.logs import configure_logging
+from frameworks.executor_driver import MesosExecutorDriver
+from frameworks.interface import DRIVER_STOPPED, Executor
+
+__all__ = ["ACK_TIMEOUT", "CommandExecutor", "describe_exit", "grace_period", "main"]
+
+log = structlog.get_logger(__name__)
+
+ACK_TIMEOUT = 30.0
+DEFAULT_KILL_GRACE = 3.0
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"Command terminated by signal {name}"
+    return f"Command exited with status {returncode}"
+
+
+def grace_period(*policies: dict[str, Any] | None, default: float = DEFAULT_KILL_GRACE) -> float:
+    """Seconds of the first ``kill_policy`` with a ``grace_period`` (nanoseconds), else ``default``."""
+    for policy in policies:
+        grace = (policy or {}).get("grace_period") or {}
+        if "nanoseconds" in grace:
+            return max(0.0, int(grace["nanoseconds"]) / 1e9)
+    return default
+
+
+class CommandExecutor(Executor):
+    """Runs one task's command; see the module docstring."""
+
+    def __init__(self, default_grace: float = DEFAULT_KILL_GRACE, shutdown_grace: float = 5.0) -> None:
+        self.default_grace = default_grace
+        self.shutdown_grace = shutdown_grace
+        self.task: dict[str, Any] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.killed = False
+        self._lock = threading.Lock()
+        self._kill_timer: threading.Timer | None = None
+
+    def _update(self, driver: Any, state: str, message: str = "", reason: str = "") -> None:
+        assert self.task is not None
+        status: dict[str, Any] = {"task_id": self.task["task_id"], "state": state, "message": message}
+        if reason:
+            status["reason"] = reason
+        driver.sendStatusUpdate(status)
+
+    def launchTask(self, driver: Any, task: dict[str, Any]) -> None:
+        with self._lock:
+            if self.task is not None:
+                driver.sendStatusUpdate({"task_id": task["task_id"], "state": "TASK_FAILED",
+                                         "reason": "REASON_TASK_INVALID",
+                                         "message": "the command executor runs one task only"})
+                return
+            self.task = task
+        self._update(driver, "TASK_STARTING")
+        command = task.get("command") or {}
+        env = dict(os.environ)
+        for variable in (command.get("environment") or {}).get("variables") or []:
+            env[str(variable.get("name"))] = str(variable.get("value", ""))
+        try:
+            argv = executor_argv(command)
+            proc = subprocess.Popen(argv, process_group=0, env=env, stdin=subprocess.DEVNULL,
+                                    cwd=os.environ.get("MESOS_SANDBOX") or None)
+        except (OSError, ValueError) as e:
+            log.error("command_launch_failed", error=str(e))
+            self._update(driver, "TASK_FAILED", f"Failed to launch command: {e}", "REASON_COMMAND_EXECUTOR_FAILED")
+            self._finish(driver)
+            return
+        with self._lock:
+            self.proc = proc
+            killed = self.killed
+        log.info("command_started", pid=proc.pid, argv=argv)
+        if killed:  # a kill arrived while launching
+            self._signal(signal.SIGTERM)
+        self._update(driver, "TASK_RUNNING")
+        threading.Thread(target=self._wait, args=(driver, proc), name="command-wait", daemon=True).start()
+
+    def _wait(self, driver: Any, proc: subprocess.Popen[bytes]) -> None:
+        returncode = proc.wait()
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+        log.info("command_exited", returncode=returncode, killed=self.killed)
+        if self.killed:
+            self._update(driver, "TASK_KILLED", describe_exit(returncode))
+        elif returncode == 0:
+            self._update(driver, "TASK_FINISHED", describe_exit(returncode))
+        else:
+            self._update(driver, "TASK_FAILED", describe_exit(returncode))
+        self._finish(driver)
+
+    def _finish(self, driver: Any) -> None:
+        if not driver.wait_for_acknowledgements(ACK_TIMEOUT):
+            log.warning("terminal_update_not_acknowledged", timeout=ACK_TIMEOUT)
+        driver.stop()
+
+    def _signal(self, signum: int) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def _kill(self, grace: float) -> None:
+        with self._lock:
+            if self.killed and self._kill_timer is not None:
+                return
+            self.killed = True
+            if self.proc is None:
+                return
+        log.info("command_killing", pid=self.proc.pid, grace_period=grace)
+        self._signal(signal.SIGTERM)
+        self._kill_timer = threading.Timer(grace, self._signal, args=(signal.SIGKILL,))
+        self._kill_timer.daemon = True
+        self._kill_timer.start()
+
+    def killTask(self, driver: Any, task_id: dict[str, Any]) -> None:
+        if self.task is None:
+            return
+        if self.proc is None and not self.killed:
+            self.killed = True
+            return
+        value = task_id.get("value", "") if isinstance(task_id, dict) else str(task_id)
+        self._kill(grace_period(driver.kill_policy(value), self.task.get("kill_policy"), default=self.default_grace))
+
+    def shutdown(self, driver: Any) -> None:
+        grace = min(self.default_grace, max(0.0, self.shutdown_grace - 1.0))
+        self._kill(grace_period(self.task.get("kill_policy") if self.task else None, default=grace))
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=grace + 1.0)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+
+
+def main() -> int:
+    configure_logging("console", os.environ.get("MESOPY_LOG_LEVEL", "info"))
+    try:
+        default_grace = float(os.environ.get("MESOS_KILL_GRACE_PERIOD") or DEFAULT_KILL_GRACE)
+        shutdown_grace = float(os.environ.get("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD") or 5.0)
+    except ValueError as e:
+        print(f"mesopy command executor: bad grace period: {e}", file=sys.stderr)
+        return 2
+    driver = MesosExecutorDriver(CommandExecutor(default_grace, shutdown_grace))
+    try:
+        status = driver.run()
+    except ValueError as e:
+        print(f"mesopy command executor: {e}", file=sys.stderr)
+        return 2
+    return 0 if status == DRIVER_STOPPED else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

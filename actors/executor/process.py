@@ -1,0 +1,169 @@
+"""The executor driver's actor: ``executor(1)`` on its own node in the executor
+OS process. It registers with its agent, turns agent messages into Executor
+callbacks (handed to the driver's callback thread) and keeps status updates
+until the agent forwards their acknowledgements."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.clock import Timer
+from actors.node import Node
+from actors.process import Process
+from transport.messages import (
+    ExecutorRegistered,
+    ExecutorReregistered,
+    ExecutorToFramework,
+    FrameworkToExecutor,
+    KillTask,
+    RegisterExecutor,
+    RunTask,
+    ShutdownExecutor,
+    StatusUpdate,
+    StatusUpdateAcknowledgement,
+)
+from transport.pid import PID
+
+__all__ = ["ExecutorProcess", "ExecutorSettings"]
+
+Callback = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """What the MESOS_* environment tells an executor."""
+
+    agent_pid: PID
+    framework_id: str
+    executor_id: str
+    agent_id: str = ""
+    directory: str = ""
+    checkpoint: bool = False
+    recovery_timeout: float = 900.0
+    shutdown_grace_period: float = 5.0
+
+
+class ExecutorProcess(Process):
+    """``callback(name, *args)`` queues an Executor callback; ``finished()`` asks the driver to stop."""
+
+    def __init__(self, node: Node, name: str, settings: ExecutorSettings, callback: Callback,
+                 finished: Callable[[], None]) -> None:
+        super().__init__(node, name)
+        self.settings = settings
+        self.agent_id = settings.agent_id
+        self.connected = False
+        self._callback = callback
+        self._finished = finished
+        self._unacked: dict[bytes, dict[str, Any]] = {}
+        self._acked = threading.Condition()
+        self._recovery: Timer | None = None
+        self.kill_policies: dict[str, dict[str, Any]] = {}  # task id -> kill_policy given with KillTask
+        self.install(ExecutorRegistered, self._registered)
+        self.install(ExecutorReregistered, self._reregistered)
+        self.install(RunTask, self._run_task)
+        self.install(KillTask, self._kill_task)
+        self.install(FrameworkToExecutor, self._framework_message)
+        self.install(StatusUpdateAcknowledgement, self._acknowledgement)
+        self.install(ShutdownExecutor, self._shutdown_requested)
+
+    def initialize(self) -> None:
+        self.link(self.settings.agent_pid)
+        self.send(self.settings.agent_pid, RegisterExecutor(framework_id=self.settings.framework_id,
+                                                            executor_id=self.settings.executor_id))
+        self.log.info("executor_registering", agent=str(self.settings.agent_pid),
+                      executor_id=self.settings.executor_id)
+
+    def exited(self, pid: PID) -> None:
+        if pid != self.settings.agent_pid:
+            return
+        self.connected = False
+        self.log.warning("agent_exited", agent=str(pid), checkpoint=self.settings.checkpoint)
+        self._callback("disconnected")
+        if not self.settings.checkpoint:  # Mesos: nothing would recover us, so exit now
+            self._callback("shutdown")
+            self._callback(None)
+        else:
+            self._recovery = self.delay(self.settings.recovery_timeout, self._recovery_timeout)
+
+    def _recovery_timeout(self) -> None:
+        if not self.connected:
+            self.log.warning("agent_recovery_timeout", timeout=self.settings.recovery_timeout)
+            self._callback("shutdown")
+            self._callback(None)
+
+    def _from_agent(self, sender: PID) -> bool:
+        if sender != self.settings.agent_pid:
+            self.log.warning("message_from_unknown_agent", sender=str(sender))
+            return False
+        return True
+
+    # --- from the agent --------------------------------------------------------
+
+    def _registered(self, sender: PID, msg: ExecutorRegistered) -> None:
+        if self._from_agent(sender):
+            self.agent_id, self.connected = msg.agent_id, True
+            self._callback("registered", msg.executor_info, msg.framework_info, msg.agent_info)
+
+    def _reregistered(self, sender: PID, msg: ExecutorReregistered) -> None:
+        if self._from_agent(sender):
+            self.agent_id, self.connected = msg.agent_id, True
+            if self._recovery is not None:
+                self._recovery.cancel()
+            self._callback("reregistered", msg.agent_info)
+
+    def _run_task(self, sender: PID, msg: RunTask) -> None:
+        if self._from_agent(sender):
+            self._callback("launchTask", msg.task)
+
+    def _kill_task(self, sender: PID, msg: KillTask) -> None:
+        if self._from_agent(sender):
+            if msg.kill_policy:
+                self.kill_policies[msg.task_id] = msg.kill_policy
+            self._callback("killTask", {"value": msg.task_id})
+
+    def _framework_message(self, sender: PID, msg: FrameworkToExecutor) -> None:
+        if self._from_agent(sender):
+            self._callback("frameworkMessage", msg.data)
+
+    def _shutdown_requested(self, sender: PID, msg: ShutdownExecutor) -> None:
+        if self._from_agent(sender):
+            self.log.info("executor_shutdown_requested")
+            self._callback("shutdown")
+            self._callback(None)  # then stop the driver
+
+    def _acknowledgement(self, sender: PID, msg: StatusUpdateAcknowledgement) -> None:
+        if not self._from_agent(sender):
+            return
+        with self._acked:
+            known = self._unacked.pop(msg.uuid, None) is not None
+            self._acked.notify_all()
+        if not known:
+            self.log.info("acknowledgement_for_unknown_update", task_id=msg.task_id)
+
+    # --- from the driver (run on this actor's thread) ----------------------------------
+
+    def send_update(self, status: dict[str, Any]) -> None:
+        uuid: bytes = status["uuid"]
+        with self._acked:
+            self._unacked[uuid] = status
+        status = dict(status, agent_id={"value": self.agent_id}) if self.agent_id else status
+        self.send(self.settings.agent_pid, StatusUpdate(
+            framework_id=self.settings.framework_id, status=status, uuid=uuid, agent_id=self.agent_id,
+            executor_id=self.settings.executor_id, timestamp=float(status.get("timestamp") or 0.0)))
+
+    def send_message(self, data: bytes) -> None:
+        self.send(self.settings.agent_pid, ExecutorToFramework(
+            agent_id=self.agent_id, framework_id=self.settings.framework_id,
+            executor_id=self.settings.executor_id, data=data))
+
+    def wait_acknowledged(self, timeout: float) -> bool:
+        """Block (any thread but this actor's) until no update awaits its acknowledgement."""
+        with self._acked:
+            return self._acked.wait_for(lambda: not self._unacked, timeout)
+
+    def unacknowledged(self) -> list[dict[str, Any]]:
+        with self._acked:
+            return list(self._unacked.values())
