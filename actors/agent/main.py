@@ -1,0 +1,73 @@
+"""mesopy-agent: run an agent until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import structlog
+
+from actors.agent.config import AgentConfig
+from actors.cli import parse_or_exit, start_node_or_exit, stop_within, wait_for_signal
+from actors.flags import FlagError
+
+__all__ = ["PROG", "check_master_flag", "main"]
+
+PROG = "mesopy-agent"
+DESCRIPTION = """\
+Runs a mesopy agent: it registers with the master at --master (retrying with
+backoff while the master is unreachable), offers its --resources and runs
+tasks in executors under --work_dir, isolated per --isolation. On SIGTERM or
+SIGINT it stops within 5 s and either shuts its executors down (the default)
+or leaves them running (--no-shutdown_executors_on_stop)."""
+EXAMPLES = (
+    "mesopy-agent --master=127.0.0.1:5050 --port=5051 --work_dir=/var/lib/mesopy",
+    (
+        'mesopy-agent --master=10.0.0.1:5050 --resources="cpus:4;mem:4096;ports:[31000-32000]" '
+        "--isolation=cgroups/cpu,cgroups/mem"
+    ),
+    "MESOPY_MASTER=127.0.0.1:5050 mesopy-agent --port=0 --attributes='rack:a'",
+)
+
+log = structlog.get_logger("mesopy.agent.main")
+
+
+def check_master_flag(config: AgentConfig) -> None:
+    """--master is required and must be host:port (the config allows it empty)."""
+    master = config.master
+    if not master:
+        raise FlagError("--master: required, the master's host:port (e.g. --master=127.0.0.1:5050)", "master")
+    host, sep, port = master.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise FlagError(f"--master: {master!r} has no port; expected host:port, e.g. {master}:5050", "master")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse flags, start the agent, serve until SIGTERM/SIGINT, stop within 5 s."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    parsed = parse_or_exit(
+        PROG, AgentConfig, args, description=DESCRIPTION, examples=EXAMPLES, check=check_master_flag
+    )
+    config = parsed.config
+    node = start_node_or_exit(PROG, config.ip, config.port)
+    from actors.agent import spawn_agent
+
+    spawn_agent(node, config)
+    log.info(
+        "agent_started",
+        pid=f"agent(1)@{node.address}",
+        address=node.address,
+        master=config.master,
+        work_dir=config.work_dir,
+        isolation=config.isolation,
+    )
+    signal_name = wait_for_signal()
+    on_stop = "shutting down executors" if config.shutdown_executors_on_stop else "leaving executors running"
+    log.info("agent_stopping", signal=signal_name, executors=on_stop)
+    stop_within("agent", node.stop)
+    log.info("agent_stopped")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()

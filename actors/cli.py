@@ -1,0 +1,111 @@
+"""What every operator script shares: flags or a one-line error, logging, a node
+on a port (or a one-line error naming it), and a clean stop on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import structlog
+
+from actors.flags import (
+    FlagError,
+    ParsedFlags,
+    flag_error_exit,
+    format_help,
+    parse_flags,
+)
+from actors.logs import configure_logging
+from actors.node import Node
+from transport.endpoint import AddressInUse
+from transport.errors import TransportError
+
+__all__ = ["STOP_SECONDS", "parse_or_exit", "start_node_or_exit", "stop_within", "wait_for_signal"]
+
+C = TypeVar("C")
+STOP_SECONDS = 5.0
+
+log = structlog.get_logger("mesopy.cli")
+
+
+def parse_or_exit(
+    prog: str,
+    config_cls: type[C],
+    argv: Sequence[str],
+    *,
+    description: str = "",
+    examples: Sequence[str] = (),
+    check: Callable[[C], None] | None = None,
+) -> ParsedFlags[C]:
+    """Flags into a config, or exit: 0 after --help, 2 with one line for a bad flag.
+
+    ``check(config)`` may raise FlagError for checks the config's own
+    validate() does not make. Logging is configured from --log_format/--log_level.
+    """
+    try:
+        parsed = parse_flags(config_cls, argv)
+        if parsed.common.help:
+            sys.stdout.write(format_help(config_cls, prog, description, examples))
+            raise SystemExit(0)
+        if check is not None:
+            check(parsed.config)
+    except FlagError as e:
+        flag_error_exit(prog, e)
+    configure_logging(parsed.common.log_format, parsed.common.log_level)
+    return parsed
+
+
+def start_node_or_exit(prog: str, ip: str, port: int, **node_options: Any) -> Node:
+    """A started node on ip:port; a port in use (or any bind error) is one line and exit 1."""
+    try:
+        return Node(ip, port, **node_options).start()
+    except AddressInUse as e:
+        print(f"{prog}: --port: {e}; pick another with --port", file=sys.stderr, flush=True)
+    except TransportError as e:
+        print(f"{prog}: --ip/--port: {e}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
+
+def wait_for_signal(stop: threading.Event | None = None) -> str:
+    """Block until SIGTERM or SIGINT (or ``stop`` is set); returns the signal's name."""
+    event = stop or threading.Event()
+    received: list[str] = []
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        event.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not event.wait(0.5):  # wake up now and then so signals are handled promptly
+        pass
+    return received[0] if received else "stop"
+
+
+def stop_within(what: str, fn: Callable[[], None], seconds: float = STOP_SECONDS) -> bool:
+    """Run ``fn`` (a stop) for at most ``seconds``; if it hangs, log it and leave at once (exit 1)."""
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as e:  # reported below; the process is ending anyway
+            errors.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"stop-{what}", daemon=True).start()
+    if not done.wait(seconds):
+        log.error("stop_timed_out", what=what, seconds=seconds)
+        sys.stderr.flush()
+        os._exit(1)
+    if errors:
+        log.error("stop_failed", what=what, error=repr(errors[0]))
+        return False
+    return True

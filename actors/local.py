@@ -1,0 +1,280 @@
+"""A whole cluster in one OS process: one node on loopback, a master (with its
+allocator) and N agents, each agent with its own work_dir. Used by
+``frameworks.testing.LocalCluster`` and by ``mesopy-local``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from typing import Any, Self
+
+import pykka
+import structlog
+
+from actors.agent.config import AgentConfig
+from actors.flags import flag_specs
+from actors.master.config import MasterConfig
+from actors.node import Node
+from actors.process import Process
+from transport.messages import MasterState, MasterStateRequest
+from transport.pid import PID
+
+__all__ = ["DEFAULT_AGENT_RESOURCES", "LocalClusterRunner", "find_sandbox_file", "split_flags"]
+
+DEFAULT_AGENT_RESOURCES = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]"
+_OURS = {"ip", "port", "work_dir", "master"}  # set by the cluster, not by flags
+_ISOLATION_ALIASES = {"cgroups": "cgroups/cpu,cgroups/mem", "posix": "posix/cpu,posix/mem"}
+
+log = structlog.get_logger(__name__)
+
+
+def _coerce(config_cls: type, name: str, value: Any) -> Any:
+    """A flag given as text is converted like on a command line; other values pass as they are."""
+    if not isinstance(value, str):
+        return value
+    spec = next(s for s in flag_specs(config_cls) if s.name == name)
+    return spec.convert(value, name)
+
+
+def split_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Flags by name into (master fields, agent fields); a name in both goes to both.
+
+    Raises TypeError naming a flag that is neither a master nor an agent flag,
+    or one the cluster sets itself (ip, port, work_dir, master).
+    """
+    master_names = {f.name for f in dataclasses.fields(MasterConfig)}
+    agent_names = {f.name for f in dataclasses.fields(AgentConfig)}
+    master: dict[str, Any] = {}
+    agent: dict[str, Any] = {}
+    for name, value in flags.items():
+        if name in _OURS:
+            raise TypeError(f"flag {name!r} is set by the local cluster itself; use its own arguments")
+        if name not in master_names and name not in agent_names:
+            raise TypeError(f"unknown flag {name!r}: neither a master nor an agent flag")
+        if name in master_names:
+            master[name] = _coerce(MasterConfig, name, value)
+        if name in agent_names:
+            agent[name] = _coerce(AgentConfig, name, value)
+    return master, agent
+
+
+def find_sandbox_file(work_dir: str, framework_id: str, executor_id: str, name: str = "stdout") -> str | None:
+    """The newest ``name`` file of an executor's runs under an agent's (or cluster's) work_dir."""
+    tail = os.path.join("frameworks", glob.escape(framework_id), "executors", glob.escape(executor_id), "runs", "*", name)
+    root = glob.escape(work_dir)
+    patterns = [os.path.join(root, "slaves", "*", tail), os.path.join(root, "*", "slaves", "*", tail)]
+    found = [path for pattern in patterns for path in glob.glob(pattern)]
+    return max(found, key=os.path.getmtime) if found else None
+
+
+class _Client(Process):
+    """The cluster's own process, used to ask the master for its state."""
+
+    def __init__(self, node: Node, name: str, holder: list[_Client]) -> None:
+        super().__init__(node, name)
+        holder.append(self)
+
+
+class LocalClusterRunner:
+    """Master, allocator and ``agents`` agents on one node (127.0.0.1, ``port`` or any free port).
+
+    ``resources`` is one Mesos resource string for every agent or a list, one
+    per agent; ``isolation`` the agents' --isolation ("posix", "cgroups" or
+    e.g. "cgroups/cpu,cgroups/mem"); ``flags`` any MasterConfig or AgentConfig
+    field by name. Agents are named agent(1)..agent(N); agent i (0-based) has
+    work_dir ``<work_dir>/agent-<i+1>``; work_dir defaults to a temporary
+    directory, removed on stop unless ``keep_work_dir``.
+    """
+
+    def __init__(
+        self,
+        agents: int = 1,
+        resources: str | Sequence[str] = DEFAULT_AGENT_RESOURCES,
+        isolation: str = "posix",
+        work_dir: str | None = None,
+        *,
+        port: int = 0,
+        keep_work_dir: bool = False,
+        force_encoding: bool = False,
+        **flags: Any,
+    ) -> None:
+        if agents < 0:
+            raise ValueError(f"agents must be >= 0, got {agents}")
+        if isinstance(resources, str):
+            per_agent = [resources] * agents
+        else:
+            per_agent = list(resources)
+            if len(per_agent) != agents:
+                raise ValueError(f"resources lists {len(per_agent)} agents' resources for {agents} agents")
+        self._master_flags, self._agent_flags = split_flags(flags)
+        self._resources = per_agent
+        self._isolation = _ISOLATION_ALIASES.get(isolation, isolation)
+        self._own_work_dir = work_dir is None
+        self._keep_work_dir = keep_work_dir or work_dir is not None
+        self.master_config = MasterConfig(ip="127.0.0.1", port=port, **self._master_flags).validate()
+        self.work_dir = work_dir or tempfile.mkdtemp(prefix="mesopy-local-")
+        try:
+            self._agent_configs = [self._make_agent_config(i) for i in range(agents)]
+        except BaseException:
+            if self._own_work_dir:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+            raise
+        # Last: a node holds a ZeroMQ context, which must not be left to the garbage collector.
+        self.node = Node("127.0.0.1", port, force_encoding=force_encoding)
+        self._agent_refs: list[pykka.ActorRef[Any] | None] = [None] * agents
+        self._client: _Client | None = None
+        self._lock = threading.Lock()
+        self._started = False
+
+    def _make_agent_config(self, index: int) -> AgentConfig:
+        return AgentConfig(
+            master="127.0.0.1:1",  # replaced by the node's real address in start()
+            ip="127.0.0.1",
+            port=0,
+            resources=self._resources[index],
+            isolation=self._isolation,
+            work_dir=os.path.join(self.work_dir, f"agent-{index + 1}"),
+            **self._agent_flags,
+        ).validate()
+
+    # --- life cycle ------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start the node, the master and every agent (a port in use raises AddressInUse)."""
+        from actors.agent import spawn_agent
+        from actors.master import spawn_master
+
+        try:
+            self.node.start()
+        except BaseException:
+            if self._own_work_dir and not self._keep_work_dir:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+            raise
+        self._started = True
+        try:
+            address = self.node.address
+            self.master_config = dataclasses.replace(self.master_config, port=self.node.port)
+            spawn_master(self.node, self.master_config)
+            holder: list[_Client] = []
+            _Client.spawn(self.node, "local-cluster", holder)
+            self._client = holder[0]
+            for i, config in enumerate(self._agent_configs):
+                self._agent_configs[i] = dataclasses.replace(config, master=address, port=self.node.port)
+                os.makedirs(self._agent_configs[i].work_dir, exist_ok=True)
+                self._agent_refs[i] = spawn_agent(self.node, self._agent_configs[i], name=self.agent_name(i))
+        except BaseException:
+            self.stop()
+            raise
+        log.info("local_cluster_started", master=self.master, agents=len(self._agent_configs), work_dir=self.work_dir)
+        return self
+
+    def stop(self) -> None:
+        """Stop every agent, the master and the node; remove a temporary work_dir."""
+        if not self._started:
+            return
+        self._started = False
+        for i in range(len(self._agent_refs)):
+            self.stop_agent(i)
+        self.node.stop()
+        if self._own_work_dir and not self._keep_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+        log.info("local_cluster_stopped", master=self.master)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- addresses -----------------------------------------------------------
+
+    @property
+    def master(self) -> str:
+        """The master's ``host:port``, to give a scheduler driver."""
+        return self.node.address
+
+    @property
+    def master_pid(self) -> PID:
+        return self.node.pid("master")
+
+    @staticmethod
+    def agent_name(index: int) -> str:
+        return f"agent({index + 1})"
+
+    @property
+    def agents(self) -> list[str]:
+        """Every agent's pid (``agent(1)@127.0.0.1:port``...), running or stopped, by index."""
+        return [str(self.node.pid(self.agent_name(i))) for i in range(len(self._agent_configs))]
+
+    def agent_config(self, index: int) -> AgentConfig:
+        return self._agent_configs[index]
+
+    def agent_work_dir(self, index: int) -> str:
+        return self._agent_configs[index].work_dir
+
+    def is_agent_running(self, index: int) -> bool:
+        return self._agent_refs[index] is not None
+
+    # --- agents ----------------------------------------------------------------
+
+    def stop_agent(self, index: int, timeout: float = 5.0) -> None:
+        """Stop agent ``index`` (0-based) as if its process ended; the master sees it exit."""
+        with self._lock:
+            ref, self._agent_refs[index] = self._agent_refs[index], None
+        if ref is None:
+            return
+        try:
+            ref.stop(timeout=timeout)
+        except (pykka.ActorDeadError, pykka.Timeout):
+            pass
+        log.info("local_agent_stopped", agent=self.agent_name(index))
+
+    def start_agent(self, index: int) -> None:
+        """(Re)start agent ``index`` (0-based) with the same name and work_dir."""
+        from actors.agent import spawn_agent
+
+        with self._lock:
+            if self._agent_refs[index] is not None:
+                raise RuntimeError(f"{self.agent_name(index)} is already running")
+            self._agent_refs[index] = spawn_agent(
+                self.node, self._agent_configs[index], name=self.agent_name(index)
+            )
+        log.info("local_agent_started", agent=self.agent_name(index))
+
+    # --- state -------------------------------------------------------------------
+
+    def state(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The master's state, as its /master/state endpoint would show it."""
+        if self._client is None:
+            raise RuntimeError("the local cluster is not started")
+        reply = self._client.request(self.master_pid, MasterStateRequest(), timeout=timeout).result(timeout + 1)
+        if not isinstance(reply, MasterState):
+            raise RuntimeError(f"master answered {type(reply).__name__}, not MasterState")
+        return dict(reply.state)
+
+    def registered_agents(self) -> int:
+        """How many agents the master has registered and active."""
+        state = self.state()
+        agents = state.get("slaves", state.get("agents", []))
+        return sum(1 for a in agents if a.get("active", True))
+
+    def wait_for_agents(self, count: int | None = None, timeout: float = 10.0) -> bool:
+        """Wait until ``count`` (default: all running) agents are registered with the master."""
+        want = sum(1 for r in self._agent_refs if r is not None) if count is None else count
+        pause = threading.Event()
+        remaining = timeout
+        step = 0.02
+        while True:
+            if self.registered_agents() >= want:
+                return True
+            if remaining <= 0:
+                return False
+            pause.wait(step)
+            remaining -= step
+            step = min(step * 2, 0.2)

@@ -1,0 +1,168 @@
+"""mesopy-local: a master, its allocator and N agents in one process; with --run,
+run one command as a task on them and exit with its status.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from actors.cli import parse_or_exit, stop_within, wait_for_signal
+from actors.flags import FlagError
+from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
+from actors.resources import Resources
+from transport.endpoint import AddressInUse
+
+__all__ = ["PROG", "LocalConfig", "main"]
+
+PROG = "mesopy-local"
+DESCRIPTION = """\
+Runs a whole mesopy cluster in this one process: a master (with its allocator)
+and --agents agents, on 127.0.0.1:--port. With --run "<command>" it runs the
+command as a task, prints each state change on stderr, prints the task's
+stdout on stdout and exits with the command's exit status. Without --run it
+serves until SIGTERM or SIGINT: point frameworks (or mesopy-execute) at the
+master address it logs."""
+EXAMPLES = (
+    'mesopy-local --agents 2 --run "echo hello"',
+    'mesopy-local --agents 3 --resources "cpus:2;mem:1024" --port 5050',
+    'mesopy-local --isolation cgroups/cpu,cgroups/mem --run "python3 -c \'print(42)\'"',
+)
+
+log = structlog.get_logger("mesopy.local")
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """mesopy-local's flags."""
+
+    agents: int = field(default=1, metadata={"help": "how many agents to run"})
+    resources: str = field(default=DEFAULT_AGENT_RESOURCES, metadata={"help": "resources of each agent"})
+    isolation: str = field(
+        default="posix", metadata={"help": "the agents' isolators: posix, or cgroups/cpu,cgroups/mem"}
+    )
+    port: int | None = field(
+        default=None, metadata={"help": "the master's port (default: 5050; any free port with --run)"}
+    )
+    work_dir: str = field(
+        default="", metadata={"help": "agents' work dirs go under it (default: a temporary directory, removed)"}
+    )
+    run: str = field(default="", metadata={"help": "shell command to run as a task; exit with its status"})
+    task_resources: str = field(default="cpus:0.1;mem:32", metadata={"help": "resources of the --run task"})
+    allocation_interval: float = field(default=1.0, metadata={"help": "seconds between batch allocations"})
+    timeout: float = field(default=0.0, metadata={"help": "with --run: give up (exit 1) after this many seconds; 0: never"})
+
+    def validate(self) -> None:
+        if self.agents < 1:
+            raise ValueError(f"--agents: must be >= 1, got {self.agents}")
+        if self.port is not None and not 0 <= self.port < 65536:
+            raise ValueError(f"--port: must be in 0-65535, got {self.port}")
+        for name in ("resources", "task_resources"):
+            try:
+                Resources.parse(getattr(self, name))
+            except ValueError as e:
+                raise FlagError(f"--{name}: {e}", name) from None
+        from isolation import parse_isolation
+
+        if self.isolation not in ("posix", "cgroups"):
+            try:
+                parse_isolation(self.isolation)
+            except ValueError as e:
+                raise FlagError(f"--isolation: {e}", "isolation") from None
+
+
+def _err(line: str) -> None:
+    print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+
+def _run(runner: LocalClusterRunner, config: LocalConfig) -> int:
+    from frameworks.command import CommandScheduler
+    from frameworks.execute import run_command
+
+    if not runner.wait_for_agents(timeout=15.0):
+        _err("agents did not register with the master within 15 s")
+        return 1
+    scheduler = CommandScheduler(config.run, config.task_resources, 1, name="run", progress=_err)
+    info = {"user": getpass.getuser(), "name": PROG, "failover_timeout": 0.0}
+    outcome = run_command(scheduler, runner.master, info, config.timeout, _err)
+    if outcome != "done":
+        _err("timed out" if outcome == "timeout" else f"stopped by {outcome}")
+        return 1
+    if scheduler.failure:
+        _err(f"failed: {scheduler.failure}")
+        return 1
+    task_id = scheduler.task_ids[0]
+    status = scheduler.statuses.get(task_id, {})
+    executor = status.get("executor_id") or {}
+    executor_id = executor.get("value", task_id) if isinstance(executor, dict) else str(executor)
+    stdout = find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", executor_id or task_id)
+    if stdout is None and executor_id != task_id:
+        stdout = find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", task_id)
+    if stdout is None:
+        _err(f"no stdout found for task {task_id} under {runner.work_dir}")
+    else:
+        with open(stdout, "rb") as f:
+            sys.stdout.buffer.write(f.read())
+        sys.stdout.flush()
+    code = scheduler.exit_status()
+    if code != 0 and stdout is not None:
+        _show_tail(stdout[: -len("stdout")] + "stderr")
+    return code
+
+
+def _show_tail(path: str, lines: int = 20) -> None:
+    """The last lines of a failed task's sandbox stderr, on our stderr."""
+    try:
+        with open(path, "rb") as f:
+            tail = f.read().decode(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return
+    _err(f"last lines of {path}:")
+    for line in tail:
+        print(f"  {line}", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Start the cluster; run --run's command and exit with its status, or serve until a signal."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    parsed = parse_or_exit(PROG, LocalConfig, args, description=DESCRIPTION, examples=EXAMPLES)
+    config = parsed.config
+    if config.run:
+        from frameworks.execute import quiet_unless_asked
+
+        quiet_unless_asked(args, parsed.common.log_format)
+    port = config.port if config.port is not None else (0 if config.run else 5050)
+    runner = LocalClusterRunner(
+        agents=config.agents,
+        resources=config.resources,
+        isolation=config.isolation,
+        work_dir=config.work_dir or None,
+        port=port,
+        allocation_interval=config.allocation_interval,
+    )
+    try:
+        runner.start()
+    except AddressInUse as e:
+        _err(f"--port: {e}; pick another with --port")
+        raise SystemExit(1) from None
+    status = 0
+    try:
+        if config.run:
+            status = _run(runner, config)
+        else:
+            log.info("local_cluster_ready", master=runner.master, agents=runner.agents, work_dir=runner.work_dir)
+            signal_name = wait_for_signal()
+            log.info("local_cluster_stopping", signal=signal_name)
+    finally:
+        stop_within("local cluster", runner.stop)
+    sys.stderr.flush()
+    raise SystemExit(status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""mesopy-execute: run one shell command on a cluster and follow its states (like mesos-execute)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from actors.cli import parse_or_exit
+from actors.logs import configure_logging
+from actors.resources import Resources
+from frameworks.command import CommandScheduler
+
+__all__ = ["PROG", "ExecuteConfig", "main", "quiet_unless_asked", "run_command"]
+
+PROG = "mesopy-execute"
+DESCRIPTION = """\
+Registers a framework with the master at --master, launches --instances tasks
+running --command (through the shell) with --resources each, prints each
+task's progress (waiting for offers, STAGING, RUNNING, FINISHED...) and exits
+0 only if every instance finished (TASK_FINISHED); 1 otherwise. A task's
+stdout and stderr are in its sandbox on the agent. SIGINT/SIGTERM stop the
+framework (its tasks are killed) and exit 1."""
+EXAMPLES = (
+    'mesopy-execute --master=127.0.0.1:5050 --name=hello --command="echo hello"',
+    (
+        'mesopy-execute --master=127.0.0.1:5050 --name=batch --command="./job.sh" '
+        '--resources="cpus:0.5;mem:128" --instances=4 --role=batch'
+    ),
+)
+
+log = structlog.get_logger("mesopy.execute")
+
+
+@dataclass(frozen=True)
+class ExecuteConfig:
+    """mesopy-execute's flags (mesos-execute's names, plus --instances and --timeout)."""
+
+    master: str = field(metadata={"help": "the master, host:port"})
+    command: str = field(metadata={"help": "shell command each task runs"})
+    name: str = field(default="mesopy-execute", metadata={"help": "task name (task ids are <name>-<run>-<i>)"})
+    resources: str = field(default="cpus:0.1;mem:32", metadata={"help": "resources of each task"})
+    instances: int = field(default=1, metadata={"help": "how many tasks to run"})
+    role: str = field(default="*", metadata={"help": "role the framework registers with"})
+    framework_name: str = field(default="mesopy-execute", metadata={"help": "the framework's name"})
+    user: str = field(default="", metadata={"help": "user the tasks run as (default: the current user)"})
+    principal: str = field(default="", metadata={"help": "principal of the framework"})
+    timeout: float = field(default=0.0, metadata={"help": "give up (exit 1) after this many seconds; 0: never"})
+
+    def validate(self) -> None:
+        host, sep, port = self.master.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"--master: {self.master!r} is not host:port (e.g. 127.0.0.1:5050)")
+        if not self.command.strip():
+            raise ValueError("--command: must not be empty")
+        try:
+            res = Resources.parse(self.resources)
+        except ValueError as e:
+            raise ValueError(f"--resources: {e}") from None
+        if res.scalar("cpus") <= 0 and res.scalar("mem") <= 0:
+            raise ValueError(f"--resources: {self.resources!r} names neither cpus nor mem")
+        if self.instances < 1:
+            raise ValueError(f"--instances: must be >= 1, got {self.instances}")
+        if self.timeout < 0:
+            raise ValueError(f"--timeout: must be >= 0, got {self.timeout}")
+
+
+def quiet_unless_asked(argv: Sequence[str], log_format: str) -> None:
+    """Logs at warning level unless --log_level (or MESOPY_LOG_LEVEL) was given: the
+    progress lines are the output; the runtime's info events would bury them."""
+    asked = any(a.startswith(("--log_level", "--log-level")) for a in argv) or "MESOPY_LOG_LEVEL" in os.environ
+    if not asked:
+        configure_logging(log_format, "warning")
+
+
+def run_command(
+    scheduler: CommandScheduler,
+    master: str,
+    framework_info: dict[str, Any],
+    timeout: float = 0.0,
+    progress: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Run ``scheduler`` with a driver until it is done, a signal arrives or ``timeout``.
+
+    Returns "done", "timeout" or the signal's name. The driver is stopped
+    (failover=False: the master removes the framework and kills what still runs).
+    """
+    from frameworks import MesosSchedulerDriver
+
+    wake = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        wake.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    def relay() -> None:
+        scheduler.done.wait()
+        wake.set()
+
+    threading.Thread(target=relay, name="execute-done", daemon=True).start()
+    driver = MesosSchedulerDriver(scheduler, framework_info, master)
+    progress(f"connecting to master {master}")
+    driver.start()
+    try:
+        # Wake up now and then so that signals are handled promptly.
+        remaining = timeout if timeout > 0 else None
+        while not wake.wait(0.5 if remaining is None else min(0.5, remaining)):
+            if remaining is not None:
+                remaining -= 0.5
+                if remaining <= 0:
+                    break
+    finally:
+        driver.stop()
+        driver.join(3.0)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if scheduler.done.is_set():
+        return "done"
+    return received[0] if received else "timeout"
+
+
+def _framework_info(config: ExecuteConfig) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "user": config.user or getpass.getuser(),
+        "name": config.framework_name,
+        "roles": [config.role],
+        "failover_timeout": 0.0,
+    }
+    if config.principal:
+        info["principal"] = config.principal
+    return info
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse flags, run the command's instances, exit 0 only if every one finished."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    parsed = parse_or_exit(PROG, ExecuteConfig, args, description=DESCRIPTION, examples=EXAMPLES)
+    config = parsed.config
+    quiet_unless_asked(args, parsed.common.log_format)
+
+    def progress(line: str) -> None:
+        print(f"{PROG}: {line}", flush=True)
+
+    scheduler = CommandScheduler(
+        config.command,
+        config.resources,
+        config.instances,
+        name=config.name,
+        role=config.role,
+        progress=progress,
+    )
+    outcome = run_command(scheduler, config.master, _framework_info(config), config.timeout, progress)
+    finished = sum(1 for s in scheduler.statuses.values() if s.get("state") == "TASK_FINISHED")
+    if outcome == "timeout":
+        progress(f"timed out after {config.timeout} s")
+    elif outcome != "done":
+        progress(f"stopped by {outcome}")
+    if scheduler.failure:
+        progress(f"failed: {scheduler.failure}")
+    progress(f"{finished}/{config.instances} instance(s) finished")
+    sys.stdout.flush()
+    raise SystemExit(0 if outcome == "done" and scheduler.succeeded() else 1)
+
+
+if __name__ == "__main__":
+    main()

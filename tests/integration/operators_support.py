@@ -1,0 +1,162 @@
+"""Helpers for tests that run the bin/ scripts as OS processes and read their JSON logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from actors.node import Node
+from actors.process import Process
+from transport.messages import MasterState, MasterStateRequest
+from transport.pid import PID
+
+__all__ = ["ROOT", "Script", "StateClient", "free_port", "kill_executors_under", "run_script"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _argv(name: str, args: list[str]) -> list[str]:
+    return [sys.executable, os.path.join(ROOT, "bin", name), *args]
+
+
+def run_script(name: str, *args: str, timeout: float = 30.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a bin script to its end; its output as text."""
+    return subprocess.run(
+        _argv(name, list(args)), check=False, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
+
+
+class Script:
+    """A long-running bin script whose stderr JSON events are read on a thread."""
+
+    def __init__(self, name: str, *args: str) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            _argv(name, [*args, "--log_format=json", "--log_level=info"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                self.events.put(event)
+        self.events.put({"event": "__eof__"})
+
+    def wait_for(self, event: str, timeout: float = 15.0, **fields: Any) -> dict[str, Any]:
+        """The next event named ``event`` (with ``fields``); AssertionError with the log if none comes."""
+        try:
+            while True:
+                item = self.events.get(timeout=timeout)
+                if item.get("event") == "__eof__":
+                    break
+                if item.get("event") == event and all(item.get(k) == v for k, v in fields.items()):
+                    return item
+        except queue.Empty:
+            pass
+        raise AssertionError(f"{self.name}: no {event} event; stderr:\n{''.join(self.lines[-30:])}")
+
+    def terminate(self, timeout: float = 5.0) -> int:
+        """SIGTERM, then wait; fails (after SIGKILL) if it does not stop within ``timeout``."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.name} did not stop within {timeout} s of SIGTERM") from None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._reader.join(5)
+
+
+class _Asker(Process):
+    def __init__(self, node: Node, name: str, holder: list[_Asker]) -> None:
+        super().__init__(node, name)
+        holder.append(self)
+
+
+class StateClient:
+    """Asks a master in another OS process for its state, over ZeroMQ."""
+
+    def __init__(self, master: str) -> None:
+        self.node = Node().start()
+        holder: list[_Asker] = []
+        _Asker.spawn(self.node, "state-client", holder)
+        self.asker = holder[0]
+        host, _, port = master.rpartition(":")
+        self.master = PID("master", host, int(port))
+
+    def state(self) -> dict[str, Any]:
+        future: Future[Any] = self.asker.request(self.master, MasterStateRequest(), timeout=5.0)
+        reply = future.result(6.0)
+        assert isinstance(reply, MasterState)
+        return dict(reply.state)
+
+    def wait_until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> dict[str, Any]:
+        """Poll the state (with a growing pause) until ``predicate`` holds; the last state."""
+        pause = threading.Event()
+        step, waited = 0.02, 0.0
+        state = self.state()
+        while not predicate(state):
+            if waited >= timeout:
+                raise AssertionError(f"state never matched within {timeout} s: {state}")
+            pause.wait(step)
+            waited += step
+            step = min(step * 2, 0.25)
+            state = self.state()
+        return state
+
+    def close(self) -> None:
+        self.node.stop()
+
+
+def kill_executors_under(directory: str) -> None:
+    """SIGKILL the sessions of executors whose sandbox is under ``directory`` (orphans of a killed agent)."""
+    marker = ("MESOS_DIRECTORY=" + directory).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(item.startswith(marker) for item in environ):
+            try:
+                sid = os.getsid(int(entry))
+                if sid != os.getsid(0):  # never our own session
+                    os.killpg(sid, signal.SIGKILL)
+            except OSError:
+                pass
