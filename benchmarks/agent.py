@@ -1,11 +1,22 @@
 """Agent benchmark: tasks launched and finished per second on one agent, and
-the time from launch (RunTask sent) to TASK_RUNNING, median and p99.
+the time from launch to TASK_RUNNING, median and p99, end to end through
+the real master.
 
-Two workloads: command tasks (`true`, one command executor OS process each)
-and many tasks on one custom executor (tests/integration/echo_executor.py).
-The raw baseline measured in the same run: starting a bare Python
-interpreter (`python -c pass`), the floor of any Python executor launch.
-The agent is driven by the stand-in master of the integration tests.
+A whole cluster in this OS process (``frameworks.testing.LocalCluster``: the
+real master with its allocator and one real agent on one loopback node) and a
+real ``MesosSchedulerDriver`` framework. Launch time is when the scheduler
+calls ``launchTasks``; TASK_RUNNING time is when its ``statusUpdate`` sees it.
+Executors are separate OS processes, as always.
+
+Two workloads: command tasks (``true``, one command executor OS process each,
+all launched at once from one offer) and many tasks on one custom executor
+(tests/integration/echo_executor.py; a ``finish`` framework message ends them).
+
+Raw baselines measured in the same run: sequential starts of a bare Python
+interpreter (``Popen([python, "-c", "pass"]).wait()``) and of ``/bin/true``;
+the same number of bare interpreters started at once (the concurrency of the
+command workload); and the import floor of the command executor
+(``python -c "import actors.executor.command"``).
 
     python -m benchmarks.agent [--command-tasks 20] [--executor-tasks 200] [--json]
 """
@@ -18,89 +29,183 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from typing import Any
 
 import structlog
 
-from actors.node import Node
-from tests.integration.agent_support import (
-    StandInMaster,
-    command_task,
-    spawn_master,
-    start_agent,
-)
-from tests.integration.test_agent_executors import echo_task
+from frameworks import MesosSchedulerDriver, Scheduler
+from frameworks.testing import LocalCluster
 
 __all__ = ["main"]
+
+RESOURCES = "cpus:64;mem:65536;disk:1000;ports:[31000-31010]"
+ECHO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration",
+                    "echo_executor.py")
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
 
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _baseline(n: int) -> float:
+def _sequential_rate(argv: list[str], n: int) -> float:
     start = time.monotonic()
     for _ in range(n):
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        subprocess.Popen(argv).wait()
     return n / (time.monotonic() - start)
 
 
-def _run(master: StandInMaster, tasks: list[dict[str, Any]], finish: bytes | None) -> tuple[float, list[float]]:
-    sent: dict[str, float] = {}
+def _concurrent_rate(argv: list[str], n: int) -> float:
     start = time.monotonic()
-    for task in tasks:
-        sent[task["task_id"]["value"]] = time.monotonic()
-        master.run_task(task)
-    ids = list(sent)
-    master.wait(lambda: all("TASK_RUNNING" in master.states(t) for t in ids), timeout=300)
-    if finish is not None:
-        master.to_executor("bench", finish)
-    for task_id in ids:
-        master.wait_terminal(task_id, timeout=300)
-    elapsed = time.monotonic() - start
-    with master.cond:
-        running = {u.status["task_id"]["value"]: at for u, at in zip(master.updates, master.received_at)
-                   if u.status["state"] == "TASK_RUNNING"}
-    return len(tasks) / elapsed, [running[t] - sent[t] for t in ids]
+    procs = [subprocess.Popen(argv) for _ in range(n)]
+    for proc in procs:
+        proc.wait()
+    return n / (time.monotonic() - start)
+
+
+def _resources(cpus: float, mem: float) -> list[dict[str, Any]]:
+    return [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": mem}}]
+
+
+def command_task(task_id: str, agent_id: dict[str, Any]) -> dict[str, Any]:
+    return {"name": task_id, "task_id": {"value": task_id}, "agent_id": agent_id,
+            "resources": _resources(0.1, 32), "command": {"value": "true", "shell": True}}
+
+
+def echo_task(task_id: str, agent_id: dict[str, Any], executor_id: str) -> dict[str, Any]:
+    return {"name": task_id, "task_id": {"value": task_id}, "agent_id": agent_id,
+            "resources": _resources(0.01, 1),
+            "executor": {"executor_id": {"value": executor_id}, "name": "echo",
+                         "command": {"value": f"{sys.executable} {ECHO}", "shell": True},
+                         "resources": [{"name": "mem", "type": "SCALAR", "scalar": {"value": 64}}]}}
+
+
+class BenchScheduler(Scheduler):
+    """Keeps offers for the benchmark thread and the time of each task's states."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.offers: list[dict[str, Any]] = []
+        self.running: dict[str, float] = {}
+        self.terminal: dict[str, tuple[float, str]] = {}
+
+    def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        with self.cond:
+            self.offers.extend(offers)
+            self.cond.notify_all()
+
+    def offerRescinded(self, driver: Any, offer_id: dict[str, Any]) -> None:
+        with self.cond:
+            self.offers = [o for o in self.offers if o["id"] != offer_id]
+
+    def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
+        now = time.monotonic()
+        task_id, state = status["task_id"]["value"], status["state"]
+        with self.cond:
+            if state == "TASK_RUNNING":
+                self.running.setdefault(task_id, now)
+            elif state in TERMINAL:
+                self.terminal.setdefault(task_id, (now, state))
+            self.cond.notify_all()
+
+    def take_offer(self, timeout: float = 30.0) -> dict[str, Any]:
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.offers, timeout):
+                raise RuntimeError(f"no offer within {timeout} s")
+            return self.offers.pop(0)
+
+    def wait(self, predicate: Any, what: str, timeout: float = 300.0) -> None:
+        with self.cond:
+            if not self.cond.wait_for(predicate, timeout):
+                raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _workload(driver: MesosSchedulerDriver, scheduler: BenchScheduler, tasks: list[dict[str, Any]],
+              offer: dict[str, Any], finish_executor: str | None) -> dict[str, Any]:
+    ids = [t["task_id"]["value"] for t in tasks]
+    start = time.monotonic()
+    driver.launchTasks(offer["id"], tasks)
+    scheduler.wait(lambda: all(t in scheduler.running or t in scheduler.terminal for t in ids), "TASK_RUNNING")
+    if finish_executor is not None:
+        driver.sendFrameworkMessage(finish_executor, offer["agent_id"], b"finish")
+    scheduler.wait(lambda: all(t in scheduler.terminal for t in ids), "terminal states")
+    end = max(scheduler.terminal[t][0] for t in ids)
+    bad = sorted({scheduler.terminal[t][1] for t in ids} - {"TASK_FINISHED"})
+    if bad:
+        raise RuntimeError(f"tasks ended in {bad}, not only TASK_FINISHED")
+    latency = [scheduler.running[t] - start for t in ids]
+    return {"tasks": len(ids), "tasks_per_s": round(len(ids) / (end - start), 2),
+            "launch_to_running_s": {"median": round(statistics.median(latency), 4),
+                                    "p99": round(_percentile(latency, 0.99), 4)}}
+
+
+def run_cluster(command_tasks: int, executor_tasks: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two workloads against LocalCluster's real master and agent, one after the other."""
+    with LocalCluster(agents=1, resources=RESOURCES, isolation="posix", allocation_interval=0.05) as cluster:
+        scheduler = BenchScheduler()
+        driver = MesosSchedulerDriver(scheduler, {"user": "root", "name": "bench-agent"}, cluster.master)
+        driver.start()
+        try:
+            offer = scheduler.take_offer()
+            tasks = [command_task(f"cmd-{i}", offer["agent_id"]) for i in range(command_tasks)]
+            command = _workload(driver, scheduler, tasks, offer, None)
+            offer = scheduler.take_offer()
+            tasks = [echo_task(f"echo-{i}", offer["agent_id"], "bench") for i in range(executor_tasks)]
+            custom = _workload(driver, scheduler, tasks, offer, "bench")
+        finally:
+            driver.stop()
+            driver.join(10)
+    return command, custom
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--command-tasks", type=int, default=20)
     parser.add_argument("--executor-tasks", type=int, default=200)
+    parser.add_argument("--baseline-runs", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args(argv)
+    if args.command_tasks < 1 or args.executor_tasks < 1:
+        parser.error(f"task counts must be >= 1, got {args.command_tasks} and {args.executor_tasks}")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    baseline = _baseline(10)
-    with tempfile.TemporaryDirectory() as work_dir:
-        node = Node().start()
-        try:
-            master = spawn_master(node)
-            start_agent(node, master, work_dir, resources="cpus:64;mem:65536;disk:1000;ports:[31000-31010]")
-            cmd_rate, cmd_latency = _run(master, [command_task("true") for _ in range(args.command_tasks)], None)
-            tasks = [echo_task(f"bench-{i}", executor_id="bench") for i in range(args.executor_tasks)]
-            exe_rate, exe_latency = _run(master, tasks, b"finish")
-        finally:
-            node.stop()
+    os.environ.setdefault("MESOPY_LOG_LEVEL", "error")  # the command executors' own logs
+    python = [sys.executable, "-c", "pass"]
+    baseline = {
+        "python_pass_per_s": round(_sequential_rate(python, args.baseline_runs), 2),
+        "bin_true_per_s": round(_sequential_rate(["/bin/true"], args.baseline_runs), 1),
+        "python_pass_concurrent_per_s": round(_concurrent_rate(python, args.command_tasks), 2),
+        "executor_import_per_s": round(_sequential_rate(
+            [sys.executable, "-c", "import actors.executor.command"], max(3, args.baseline_runs // 4)), 2),
+    }
+    command, custom = run_cluster(args.command_tasks, args.executor_tasks)
     report: dict[str, Any] = {
-        "tasks_per_s": round(cmd_rate, 2),
-        "launch_to_running_s": {"median": round(statistics.median(cmd_latency), 4),
-                                "p99": round(_percentile(cmd_latency, 0.99), 4)},
-        "custom_executor_tasks_per_s": round(exe_rate, 1),
-        "custom_executor_launch_to_running_s": {"median": round(statistics.median(exe_latency), 4),
-                                                "p99": round(_percentile(exe_latency, 0.99), 4)},
-        "baseline_python_starts_per_s": round(baseline, 2),
-        "command_vs_baseline": round(cmd_rate / baseline, 3),
+        "tasks_per_s": command["tasks_per_s"],
+        "launch_to_running_s": command["launch_to_running_s"],
+        "tasks_per_s_custom": custom["tasks_per_s"],
+        "launch_to_running_s_custom": custom["launch_to_running_s"],
+        "command": command,
+        "custom_executor": custom,
+        "baseline": baseline,
+        "command_vs_python_pass": round(command["tasks_per_s"] / baseline["python_pass_per_s"], 3),
+        "command_vs_python_pass_concurrent": round(command["tasks_per_s"] / baseline["python_pass_concurrent_per_s"], 3),
+        "command_vs_bin_true": round(command["tasks_per_s"] / baseline["bin_true_per_s"], 4),
         "cpus": os.cpu_count(),
     }
-    print(f"command tasks:   {cmd_rate:8.2f} tasks/s   launch->RUNNING median {report['launch_to_running_s']['median']:.3f} s"
-          f"  p99 {report['launch_to_running_s']['p99']:.3f} s")
-    print(f"custom executor: {exe_rate:8.1f} tasks/s   launch->RUNNING median "
-          f"{report['custom_executor_launch_to_running_s']['median']:.4f} s")
-    print(f"baseline (python -c pass): {baseline:.2f} starts/s; command tasks at {cmd_rate / baseline:.2f}x of it")
+    for name, figures in (("command tasks", command), ("custom executor", custom)):
+        lat = figures["launch_to_running_s"]
+        print(f"{name:16} {figures['tasks']:4d} tasks {figures['tasks_per_s']:8.2f} tasks/s   "
+              f"launch->RUNNING median {lat['median']:.3f} s  p99 {lat['p99']:.3f} s")
+    print(f"baseline: python -c pass {baseline['python_pass_per_s']:.2f}/s sequential, "
+          f"{baseline['python_pass_concurrent_per_s']:.2f}/s {args.command_tasks} at once; "
+          f"/bin/true {baseline['bin_true_per_s']:.1f}/s; "
+          f"import actors.executor.command {baseline['executor_import_per_s']:.2f}/s")
+    print(f"command tasks at {report['command_vs_python_pass']:.2f}x of sequential python starts, "
+          f"{report['command_vs_python_pass_concurrent']:.2f}x of concurrent ones, "
+          f"{report['command_vs_bin_true']:.4f}x of /bin/true")
     if args.json:
         print(json.dumps(report))
     return 0

@@ -1,9 +1,15 @@
 """The public framework SDK: Scheduler / Executor interfaces and their drivers.
 
 ``from frameworks import Scheduler, Executor, MesosSchedulerDriver, MesosExecutorDriver``
+
+The drivers are imported on first use (PEP 562): an executor program that
+imports ``frameworks.executor_driver`` does not pay for the scheduler driver.
 """
 
-from frameworks.executor_driver import MesosExecutorDriver
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from frameworks.interface import (
     DRIVER_ABORTED,
     DRIVER_NOT_STARTED,
@@ -12,7 +18,10 @@ from frameworks.interface import (
     Executor,
     Scheduler,
 )
-from frameworks.scheduler_driver import MesosSchedulerDriver
+
+if TYPE_CHECKING:
+    from frameworks.executor_driver import MesosExecutorDriver
+    from frameworks.scheduler_driver import MesosSchedulerDriver
 
 __all__ = [
     "DRIVER_ABORTED",
@@ -24,3 +33,16 @@ __all__ = [
     "MesosSchedulerDriver",
     "Scheduler",
 ]
+
+_LAZY = {"MesosExecutorDriver": "frameworks.executor_driver", "MesosSchedulerDriver": "frameworks.scheduler_driver"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'frameworks' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -24,7 +24,11 @@ from typing import Any
 
 import structlog
 
-from actors.executor.process import ExecutorProcess, ExecutorSettings
+from actors.executor.process import (
+    ExecutorProcess,
+    ExecutorSettings,
+    spawn_executor_process,
+)
 from actors.node import Node
 from frameworks.interface import (
     DRIVER_ABORTED,
@@ -101,8 +105,8 @@ class MesosExecutorDriver:
             self._node = Node(self.settings.agent_pid.host, 0).start()
             self._thread = threading.Thread(target=self._callbacks, name="executor-driver", daemon=True)
             self._thread.start()
-            ref = ExecutorProcess.spawn(self._node, "executor(1)", self.settings, self._enqueue, self._finished)
-            self._process = ref._actor_weakref()  # the actor object: run() and waits are thread-safe
+            # The actor object: its run(), waits and kill_policies are thread-safe.
+            self._process = spawn_executor_process(self._node, self.settings, self._enqueue, self._finished)
             self._status = DRIVER_RUNNING
             return self._status
 

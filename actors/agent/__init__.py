@@ -1,17 +1,41 @@
 """The agent: registers with the master, runs executors as OS processes in
-their sandboxes and containers, and delivers status updates reliably."""
+their sandboxes and containers, and delivers status updates reliably.
+
+The names below are imported on first use (PEP 562), so that a light
+submodule (``actors.agent.launcher``, used by the command executor) can be
+imported without the agent actor, its isolators and the runtime.
+"""
 
 from __future__ import annotations
 
-import pykka
+from typing import TYPE_CHECKING, Any
 
-from actors.agent.config import AgentConfig, ConfigError, parse_attributes
-from actors.agent.process import AgentProcess
-from actors.node import Node
+if TYPE_CHECKING:
+    import pykka
+
+    from actors.agent.config import AgentConfig, ConfigError, parse_attributes
+    from actors.agent.process import AgentProcess
+    from actors.node import Node
 
 __all__ = ["AgentConfig", "AgentProcess", "ConfigError", "parse_attributes", "spawn_agent"]
+
+_LAZY = {"AgentConfig": "actors.agent.config", "ConfigError": "actors.agent.config",
+         "parse_attributes": "actors.agent.config", "AgentProcess": "actors.agent.process"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'actors.agent' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def spawn_agent(node: Node, config: AgentConfig, name: str = "agent(1)") -> pykka.ActorRef[AgentProcess]:
     """Start an agent on ``node`` (started) as ``name``; it registers with ``config.master``."""
+    from actors.agent.process import AgentProcess
+
     return AgentProcess.spawn(node, config, name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from actors.agent.environment import executor_environment
@@ -48,7 +49,9 @@ class ExecutorsMixin(Process):
     master: PID | None
     connected: bool
     _procs: dict[str, subprocess.Popen[bytes]]
+    _launching: dict[str, Future[subprocess.Popen[bytes]]]
     reaper: Reaper
+    launcher: ThreadPoolExecutor
 
     if TYPE_CHECKING:
         def _agent_update(self, framework_id: str, task_id: str, executor_id: str, state: str, reason: str,
@@ -90,6 +93,8 @@ class ExecutorsMixin(Process):
             self.log.warning("container_update_failed", container_id=executor.container_id, error=str(e))
 
     def _launch(self, executor: ExecutorEntry) -> None:
+        """Prepare the container and start the executor's OS process on a launcher thread:
+        the fork/exec (tens of ms on a loaded machine) does not hold up this actor."""
         cid = executor.container_id
         executor.directory = sandbox_path(self.config.work_dir, self.agent_id or "unregistered",
                                           executor.framework_id, executor.executor_id, cid)
@@ -98,24 +103,61 @@ class ExecutorsMixin(Process):
             self.isolator.prepare(cid, self._limits(executor))
             argv = self.isolator.wrap(cid, executor_argv(executor.info.get("command") or {}))
             env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id)
-            proc = launch_executor(LaunchSpec(argv, executor.directory, env))
+        except (OSError, ValueError, IsolationError) as e:
+            self._launch_failed(executor, e)
+            return
+        key = executor.key
+        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env))
+        self._launching[cid] = future
+        future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
+        executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
+
+    def _launched(self, key: tuple[str, str], cid: str, future: Future[subprocess.Popen[bytes]]) -> None:
+        if self._launching.pop(cid, None) is None:
+            return  # already handled (finalize)
+        executor = self.table.executors.get(key)
+        current = executor is not None and executor.container_id == cid
+        error = future.exception()
+        if error is not None:
+            if executor is not None and current:
+                self._launch_failed(executor, error)
+            else:
+                self._cleanup_container(cid)
+            return
+        proc = future.result()
+        try:
             self.isolator.isolate(cid, proc.pid)
             self.isolator.watch(cid, lambda c, limitation: self.run(self._on_limitation, c, limitation))
-        except (OSError, ValueError, IsolationError) as e:
-            self.log.error("executor_launch_failed", executor_id=executor.executor_id, error=str(e))
-            self._cleanup_container(cid)
-            for task in self.table.live_tasks(executor):
-                self._agent_update(executor.framework_id, task.task_id, executor.executor_id, "TASK_FAILED",
-                                   "REASON_CONTAINER_LAUNCH_FAILED", f"cannot launch executor: {e}")
-            self.table.remove_executor(executor.framework_id, executor.executor_id)
+        except IsolationError as e:
+            self.log.error("executor_isolation_failed", container_id=cid, error=str(e))
+            kill_group(proc)  # the reaper reports the exit; the tasks fail as the executor terminated
+        self._procs[cid] = proc
+        self.reaper.watch(proc, lambda rc: self.run(self._executor_exited, key, cid, rc))
+        if executor is None or not current or executor.state == TERMINATING:
+            kill_group(proc)  # shut down or killed while launching
             return
         executor.os_pid = proc.pid
-        self._procs[cid] = proc
-        key = executor.key
-        self.reaper.watch(proc, lambda rc: self.run(self._executor_exited, key, cid, rc))
-        executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
         self.log.info("executor_launched", executor_id=executor.executor_id, framework_id=executor.framework_id,
                       container_id=cid, os_pid=proc.pid, directory=executor.directory)
+
+    def _launch_failed(self, executor: ExecutorEntry, e: BaseException) -> None:
+        cid = executor.container_id
+        self.log.error("executor_launch_failed", executor_id=executor.executor_id, error=str(e))
+        if executor.timer is not None:
+            executor.timer.cancel()
+        self._cleanup_container(cid)
+        for task in self.table.live_tasks(executor):
+            self._agent_update(executor.framework_id, task.task_id, executor.executor_id, "TASK_FAILED",
+                               "REASON_CONTAINER_LAUNCH_FAILED", f"cannot launch executor: {e}")
+        self.table.remove_executor(executor.framework_id, executor.executor_id)
+
+    def _collect_launches(self) -> None:
+        """At stop: wait for launches in flight and track what they started (their callbacks won't run)."""
+        self.launcher.shutdown(wait=True)
+        for cid, future in list(self._launching.items()):
+            if future.exception() is None:
+                self._procs[cid] = future.result()
+        self._launching.clear()
 
     def _registration_timeout(self, key: tuple[str, str], cid: str) -> None:
         executor = self.table.executors.get(key)

@@ -8,6 +8,8 @@ import random
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from actors.agent.config import AgentConfig, parse_attributes
@@ -43,15 +45,20 @@ from transport.messages import (
 )
 from transport.pid import PID
 
-__all__ = ["MAX_REGISTRATION_BACKOFF", "AgentProcess"]
+__all__ = ["LAUNCHER_THREADS", "MAX_REGISTRATION_BACKOFF", "AgentProcess"]
 
 MAX_REGISTRATION_BACKOFF = 60.0
+LAUNCHER_THREADS = 2  # executor fork/execs in flight at once, off the agent's actor thread
 
 
 class AgentProcess(ExecutorsMixin):
-    """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``."""
+    """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``.
 
-    def __init__(self, node: Node, config: AgentConfig, name: str = "agent(1)") -> None:
+    ``on_created(agent)``, if given, receives the actor object once it is built
+    (before it starts), for in-process tests and tools that inspect it."""
+
+    def __init__(self, node: Node, config: AgentConfig, name: str = "agent(1)", *,
+                 on_created: Callable[[AgentProcess], None] | None = None) -> None:
         config.validate()
         resources = detect_resources(config.resources, config.work_dir)
         isolator = create_isolator(config.isolation, cgroups_root=config.cgroups_root,
@@ -69,7 +76,9 @@ class AgentProcess(ExecutorsMixin):
         self.master: PID | None = PID.parse(f"master@{config.master}") if config.master else None
         self.connected = False
         self.reaper = Reaper()
+        self.launcher = ThreadPoolExecutor(max_workers=LAUNCHER_THREADS, thread_name_prefix="executor-launcher")
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._launching: dict[str, Future[subprocess.Popen[bytes]]] = {}
         self._backoff = max(config.registration_backoff_factor, 0.01)
         self._register_timer: Timer | None = None
         self._retry_timer: Timer | None = None
@@ -84,6 +93,8 @@ class AgentProcess(ExecutorsMixin):
             (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
         ):
             self.install(kind, handler)  # type: ignore[arg-type]
+        if on_created is not None:
+            on_created(self)
 
     # --- life cycle -------------------------------------------------------------
 
@@ -96,6 +107,7 @@ class AgentProcess(ExecutorsMixin):
         self._register()
 
     def finalize(self) -> None:
+        self._collect_launches()
         if self.config.shutdown_executors_on_stop:
             procs = dict(self._procs)
             for executor in list(self.table.executors.values()):
@@ -302,7 +314,8 @@ class AgentProcess(ExecutorsMixin):
                       reason=status.get("reason") or None, source=status.get("source"))
         if task is not None and is_terminal(task.state):
             executor = self.table.executors.get((framework_id, task.executor_id))
-            if executor is not None and executor.container_id in self._procs:
+            if executor is not None and (executor.container_id in self._procs
+                                         or executor.container_id in self._launching):
                 self._update_limits(executor)
         for update in to_send:
             self._forward(update)

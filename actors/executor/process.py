@@ -27,7 +27,7 @@ from transport.messages import (
 )
 from transport.pid import PID
 
-__all__ = ["ExecutorProcess", "ExecutorSettings"]
+__all__ = ["ExecutorProcess", "ExecutorSettings", "spawn_executor_process"]
 
 Callback = Callable[..., None]
 
@@ -50,7 +50,8 @@ class ExecutorProcess(Process):
     """``callback(name, *args)`` queues an Executor callback; ``finished()`` asks the driver to stop."""
 
     def __init__(self, node: Node, name: str, settings: ExecutorSettings, callback: Callback,
-                 finished: Callable[[], None]) -> None:
+                 finished: Callable[[], None],
+                 on_created: Callable[[ExecutorProcess], None] | None = None) -> None:
         super().__init__(node, name)
         self.settings = settings
         self.agent_id = settings.agent_id
@@ -68,6 +69,8 @@ class ExecutorProcess(Process):
         self.install(FrameworkToExecutor, self._framework_message)
         self.install(StatusUpdateAcknowledgement, self._acknowledgement)
         self.install(ShutdownExecutor, self._shutdown_requested)
+        if on_created is not None:
+            on_created(self)
 
     def initialize(self) -> None:
         self.link(self.settings.agent_pid)
@@ -167,3 +170,15 @@ class ExecutorProcess(Process):
     def unacknowledged(self) -> list[dict[str, Any]]:
         with self._acked:
             return list(self._unacked.values())
+
+
+def spawn_executor_process(node: Node, settings: ExecutorSettings, callback: Callback,
+                           finished: Callable[[], None], name: str = "executor(1)") -> ExecutorProcess:
+    """Start ``ExecutorProcess`` on ``node`` and return the actor object itself (not its ref).
+
+    The driver calls its thread-safe members: ``run`` (to hop onto the actor's
+    thread), ``wait_acknowledged``, ``unacknowledged`` and ``kill_policies``.
+    """
+    created: list[ExecutorProcess] = []
+    ExecutorProcess.spawn(node, name, settings, callback, finished, created.append)
+    return created[0]

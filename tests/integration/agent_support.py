@@ -49,7 +49,8 @@ def command_task(command: str, cpus: float = 0.1, mem: float = 32, task_id: str 
 
 
 class StandInMaster(Process):
-    def __init__(self, node: Node, auto_ack: bool = True) -> None:
+    def __init__(self, node: Node, auto_ack: bool = True,
+                 on_created: Callable[[StandInMaster], None] | None = None) -> None:
         super().__init__(node, "master")
         self.auto_ack = auto_ack
         self.cond = threading.Condition()
@@ -64,6 +65,8 @@ class StandInMaster(Process):
         self.install(StatusUpdate, self._update)
         self.install(ExecutorToFramework, self._record(self.messages))
         self.install(ExitedExecutor, self._record(self.exited_executors))
+        if on_created is not None:
+            on_created(self)
 
     def _register(self, sender: PID, msg: RegisterAgent | ReregisterAgent) -> None:
         reply = AgentReregistered if isinstance(msg, ReregisterAgent) else AgentRegistered
@@ -148,9 +151,9 @@ class StandInMaster(Process):
 
 
 def spawn_master(node: Node) -> StandInMaster:
-    master = StandInMaster.spawn(node)._actor_weakref()
-    assert isinstance(master, StandInMaster)
-    return master
+    created: list[StandInMaster] = []
+    StandInMaster.spawn(node, on_created=created.append)
+    return created[0]
 
 
 def start_agent(node: Node, master: StandInMaster, work_dir: str, **flags: Any) -> AgentProcess:
@@ -158,8 +161,7 @@ def start_agent(node: Node, master: StandInMaster, work_dir: str, **flags: Any) 
     flags.setdefault("resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31010]")
     config = AgentConfig(master=f"127.0.0.1:{node.port}", work_dir=work_dir, registration_backoff_factor=0.2,
                          **flags)
-    ref = AgentProcess.spawn(node, config, "agent(1)")
+    created: list[AgentProcess] = []
+    AgentProcess.spawn(node, config, "agent(1)", on_created=created.append)
     master.wait(lambda: master.agent is not None)
-    agent = ref._actor_weakref()
-    assert agent is not None
-    return agent
+    return created[0]
