@@ -16,7 +16,18 @@ disk:1000000;ports:[31000-32000]``, frameworks spread over 10 roles):
 
 Each figure is the best of ``repeats`` runs (1 with --quick, which also
 drops the largest size). ``allocation_figures(sizes, quick)`` returns the
-figures; a master part can sit beside it.
+figures.
+
+Then the master part (``benchmarks/master_emulation.py``): the master and its
+allocator in a child OS process, N agents emulated by one actor and a real
+MesosSchedulerDriver in this process on separate ZeroMQ endpoints; offers per
+second to the framework and task launch overhead (launchTasks -> RunTask at
+the agent) at 1,000, 10,000 and 50,000 agents (--quick: without 50,000),
+beside a raw msgpack + pyzmq baseline measured in the same run.
+
+With --json the last line is one JSON object: allocation_cycle_s (keyed
+"AGENTSxFRAMEWORKS"), offers_per_s and launch_overhead_s (keyed by the number
+of emulated agents), and every other figure.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ if __package__ in (None, ""):
 
 from actors.allocator import AllocatorCore
 from actors.resources import Resources
+from benchmarks.master_emulation import master_figures, master_table
 
 __all__ = ["SIZES", "allocation_figures", "main"]
 
@@ -145,10 +157,20 @@ def _table(figs: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
-    parser.add_argument("--quick", action="store_true", help="one run each, without the largest size")
+    parser.add_argument("--quick", action="store_true", help="one run each, without the largest sizes")
+    parser.add_argument("--agents", default="", help="emulated agent counts for the master part, e.g. 1000,10000")
+    parser.add_argument("--no-master", action="store_true", help="only the pure allocator part")
     args = parser.parse_args(argv)
+    from actors.logs import configure_logging
+
+    configure_logging(level="warning")
     figs = allocation_figures(SIZES, args.quick)
     print(_table(figs), flush=True)
+    if not args.no_master:
+        counts = [int(x) for x in args.agents.split(",") if x.strip()] if args.agents else None
+        master = master_figures(counts, args.quick)
+        print(master_table(master), flush=True)
+        figs.update(master)
     if args.json:
         print(json.dumps(figs, sort_keys=True))
     return 0

@@ -42,6 +42,7 @@ def _add(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
     agent.next_ping = now + core.config.agent_ping_timeout
+    core.schedule("ping", agent.agent_id, agent.next_ping)
     agent.pong_pending, agent.missed_pings = False, 0
     out.append(LinkTo(agent.pid))
     out.append(ToAllocator("add_agent", {"agent_id": agent.agent_id, "total": agent.total,
@@ -188,6 +189,7 @@ def ping(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
             return
     agent.pong_pending = True
     agent.next_ping = now + core.config.agent_ping_timeout
+    core.schedule("ping", agent.agent_id, agent.next_ping)
     out.append(Send(agent.pid, m.PingAgent(connected=agent.connected)))
 
 

@@ -10,6 +10,8 @@ allocator come in through ``offer(allocation, now)``. No I/O, no clock.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -89,6 +91,10 @@ class MasterCore:
         self._next_framework = 0
         self._next_agent = 0
         self._next_offer = 0
+        # (when, seq, kind, key): an index of the records' deadlines, invalidated lazily (the
+        # record's own field is the truth), so that next_deadline and tick are not O(agents).
+        self._deadlines: list[tuple[float, int, str, str]] = []
+        self._deadline_seq = itertools.count()
 
     # --- entry points ---------------------------------------------------------
 
@@ -121,23 +127,45 @@ class MasterCore:
     def tick(self, now: float) -> list[Effect]:
         """Run what is due: failover timeouts, agent pings and removals, offer timeouts."""
         out: list[Effect] = []
-        for fw in [f for f in self.frameworks.values() if f.failover_deadline is not None]:
-            if fw.failover_deadline is not None and fw.failover_deadline <= now:
+        due: dict[str, dict[str, None]] = {"failover": {}, "ping": {}, "offer": {}}
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, kind, key = heapq.heappop(self._deadlines)
+            due[kind][key] = None
+        for fid in due["failover"]:
+            fw = self.frameworks.get(fid)
+            if fw is not None and fw.failover_deadline is not None and fw.failover_deadline <= now:
                 log.info("framework_failover_timeout", framework_id=fw.framework_id)
                 frameworks.remove(self, fw, now, out)
-        for agent in list(self.agents.values()):
-            if agent.next_ping <= now:
+        for aid in due["ping"]:
+            agent = self.agents.get(aid)
+            if agent is not None and agent.next_ping <= now:
                 agents.ping(self, agent, now, out)
-        for offer in [o for o in self.offers.values() if o.expires is not None and o.expires <= now]:
-            log.info("offer_timeout", offer_id=offer.offer_id, framework_id=offer.framework_id)
-            self.remove_offer(offer, out, rescind=True, recover=True, now=now)
+        for oid in due["offer"]:
+            offer = self.offers.get(oid)
+            if offer is not None and offer.expires is not None and offer.expires <= now:
+                log.info("offer_timeout", offer_id=offer.offer_id, framework_id=offer.framework_id)
+                self.remove_offer(offer, out, rescind=True, recover=True, now=now)
         return out
 
     def next_deadline(self) -> float | None:
-        times = [f.failover_deadline for f in self.frameworks.values() if f.failover_deadline is not None]
-        times.extend(a.next_ping for a in self.agents.values())
-        times.extend(o.expires for o in self.offers.values() if o.expires is not None)
-        return min(times) if times else None
+        heap = self._deadlines
+        while heap and self._deadline_of(heap[0][2], heap[0][3]) != heap[0][0]:
+            heapq.heappop(heap)  # stale: the record is gone or its deadline moved
+        return heap[0][0] if heap else None
+
+    def schedule(self, kind: str, key: str, when: float) -> None:
+        """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id) or "offer"."""
+        heapq.heappush(self._deadlines, (when, next(self._deadline_seq), kind, key))
+
+    def _deadline_of(self, kind: str, key: str) -> float | None:
+        if kind == "ping":
+            agent = self.agents.get(key)
+            return agent.next_ping if agent is not None else None
+        if kind == "failover":
+            fw = self.frameworks.get(key)
+            return fw.failover_deadline if fw is not None else None
+        offer = self.offers.get(key)
+        return offer.expires if offer is not None else None
 
     def state(self, now: float) -> Dict:
         """The /master/state dict."""

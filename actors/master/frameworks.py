@@ -162,6 +162,7 @@ def disconnect(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -
         remove(core, fw, now, out)
     else:
         fw.failover_deadline = now + float(timeout)
+        core.schedule("failover", fw.framework_id, fw.failover_deadline)
 
 
 def remove(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_REFUSE_SECONDS",
+    "MAX_OFFERS_PER_MESSAGE",
     "accept",
     "decline",
     "make_offers",
@@ -29,6 +31,9 @@ __all__ = [
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
 DEFAULT_REFUSE_SECONDS = 5.0
+# Offers per ResourceOffers message: 50,000 offers in one message would pass the 16 MB
+# frame limit; smaller messages also let the framework decode while the rest is sent.
+MAX_OFFERS_PER_MESSAGE = 1000
 
 
 def refuse_seconds(filters: Any) -> float:
@@ -48,6 +53,9 @@ def _offer_role(roles: list[str], res: Resources) -> str:
 
 def make_offers(core: MasterCore, allocation: dict[str, dict[str, Resources]], now: float,
                 out: list[Effect]) -> None:
+    olog = log.bind()  # one bind per allocation, not one per offer (the lazy proxy binds on each call)
+    enabled = getattr(olog, "is_enabled_for", None)
+    log_each = enabled(logging.INFO) if callable(enabled) else True
     for fid, per_agent in allocation.items():
         fw = core.frameworks.get(fid)
         batch: list[Dict] = []
@@ -63,6 +71,7 @@ def make_offers(core: MasterCore, allocation: dict[str, dict[str, Resources]], n
                           role=_offer_role(fw.roles, res))
             if core.config.offer_timeout > 0:
                 offer.expires = now + core.config.offer_timeout
+                core.schedule("offer", offer.offer_id, offer.expires)
             core.offers[offer.offer_id] = offer
             fw.offers.add(offer.offer_id)
             agent.offers.add(offer.offer_id)
@@ -79,9 +88,11 @@ def make_offers(core: MasterCore, allocation: dict[str, dict[str, Resources]], n
                                                       "port": int(port or 0)},
                         "path": "/" + agent.pid.partition("@")[0]},
             })
-            log.info("offer_sent", offer_id=offer.offer_id, framework_id=fid, agent_id=aid, resources=str(res))
+            if log_each:
+                olog.info("offer_sent", offer_id=offer.offer_id, framework_id=fid, agent_id=aid, resources=str(res))
         if batch and fw is not None:
-            out.append(Send(fw.pid, m.ResourceOffers(offers=batch)))
+            for i in range(0, len(batch), MAX_OFFERS_PER_MESSAGE):
+                out.append(Send(fw.pid, m.ResourceOffers(offers=batch[i:i + MAX_OFFERS_PER_MESSAGE])))
 
 
 def _launch_tasks(operations: list[Dict]) -> tuple[list[Any], list[str]]:

@@ -34,6 +34,7 @@ class MasterProcess(Process):
         self._allocator: Any = None
         self._timer: Timer | None = None
         self._timer_at: float | None = None
+        self._pids: dict[str, PID] = {}  # parsed pids of the text ids the core uses
 
     def initialize(self) -> None:
         cls = allocator_class(self.config.allocator)
@@ -82,16 +83,25 @@ class MasterProcess(Process):
         for effect in effects:
             if isinstance(effect, Send):
                 try:
-                    self.send(PID.parse(effect.to), effect.message)
+                    self.send(self._pid(effect.to), effect.message)
                 except Exception:
                     self.log.exception("send_failed", to=effect.to, type=type(effect.message).__name__)
             elif isinstance(effect, LinkTo):
-                self.link(PID.parse(effect.pid))
+                self.link(self._pid(effect.pid))
             elif isinstance(effect, ToAllocator):
                 calls.append((effect.method, effect.kwargs))
         if calls and self._allocator is not None:
             self._allocator.apply(calls)
         self._reschedule()
+
+    def _pid(self, text: str) -> PID:
+        pid = self._pids.get(text)
+        if pid is None:
+            pid = PID.parse(text)
+            if len(self._pids) >= 200_000:
+                self._pids.clear()
+            self._pids[text] = pid
+        return pid
 
     def _reschedule(self) -> None:
         deadline = self.core.next_deadline()
