@@ -159,6 +159,8 @@ class AgentProcess(ExecutorsMixin):
         delay = self._backoff * (0.5 + random.random() / 2)
         self._backoff = min(self._backoff * 2, MAX_REGISTRATION_BACKOFF)
         self._register_timer = self.delay(delay, self._register)
+        self.log.info("registration_sent", master=str(self.master), reregister=bool(self.agent_id),
+                      retry_in=round(delay, 2))
 
     def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
         if sender != self.master:
