@@ -40,7 +40,8 @@ class Clock:
         timer = Timer(self.now() + max(0.0, seconds), fn)
         with self._lock:
             heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
-            self._lock.notify()
+            if self._heap[0][2] is timer:  # only a new earliest timer changes the wait
+                self._lock.notify()
         return timer
 
     def _pop_due(self, now: float) -> list[Timer]:

@@ -16,7 +16,7 @@ import structlog
 
 from actors.clock import Clock, RealClock
 from actors.errors import NameTaken
-from actors.filters import apply_filters
+from actors.filters import _filters, apply_filters
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, encode_envelope, join_frame
 from transport.counters import Counters
 from transport.endpoint import Endpoint
@@ -28,9 +28,21 @@ from transport.schema import Message
 if TYPE_CHECKING:
     from actors.process import Process
 
-__all__ = ["Node", "PeerExitedNotice", "default_node"]
+__all__ = ["Node", "Mailbag", "PeerExitedNotice", "default_node"]
 
 log = structlog.get_logger(__name__)
+
+
+class Mailbag(list):  # type: ignore[type-arg]
+    """Envelopes for one process, handed to it as one mailbox item.
+
+    While a bag is the last item in the process's mailbox, later envelopes for
+    that process join it instead of costing a mailbox item each: a burst pays
+    the mailbox once, a lone message still goes at once, and the mailbox stays
+    first in, first out (nothing joins a bag with anything queued behind it).
+    """
+
+    __slots__ = ()
 
 
 class PeerExitedNotice:
@@ -63,6 +75,7 @@ class Node:
             host,
             port,
             on_envelope=self._from_wire,
+            on_envelopes=self._from_wire_many,
             on_peer_lost=self._peer_lost,
             max_frame_bytes=max_frame_bytes,
             heartbeat_interval=heartbeat_interval,
@@ -167,13 +180,27 @@ class Node:
             self.counters.incr("dropped", "filtered")
             log.debug("message_filtered", type=type(env.message).__name__, to=str(env.receiver))
             return
-        ref = self._processes.get(env.receiver.name)
-        if ref is not None:
+        self._post(env.receiver.name, [env])
+
+    def _post(self, name: str, envs: list[Envelope]) -> None:
+        """Join the bag at the tail of the process's mailbox, or tell it a new bag."""
+        ref = self._processes.get(name)
+        if ref is not None and not ref.actor_stopped.is_set():
+            inbox: Any = ref.actor_inbox  # a queue.Queue of pykka envelopes (ThreadingActor)
+            with inbox.mutex:  # the actor pops under this lock: a bag still queued is not being read
+                last = getattr(inbox.queue[-1], "message", None) if inbox.queue else None
+                if type(last) is Mailbag:
+                    last.extend(envs)
+                    return
             try:
-                ref.tell(env)
+                ref.tell(Mailbag(envs))
                 return
             except pykka.ActorDeadError:
                 pass
+        for env in envs:
+            self._undeliverable(env)
+
+    def _undeliverable(self, env: Envelope) -> None:
         type_name = type(env.message).__name__
         self.counters.incr("dropped", "unknown_process")
         log.info("message_dropped", reason="unknown_process", to=str(env.receiver), type=type_name)
@@ -184,6 +211,30 @@ class Node:
                 RequestFailed(error=f"no process {env.receiver} to answer {type_name}"),
                 -env.correlation,
             )
+
+    def _from_wire_many(self, envs: list[Envelope]) -> None:
+        """One frame's envelopes: each run for one process is posted at once."""
+        run: list[Envelope] = []
+        name = ""
+        for env in envs:
+            kind = type(env.message)
+            if kind is Link or kind is Exited or (_filters and apply_filters(env)):
+                if run:
+                    self._post(name, run)
+                run = []
+                if kind is Link or kind is Exited:
+                    self._from_wire(env)
+                else:
+                    self.counters.incr("dropped", "filtered")
+                continue
+            if env.receiver.name != name:
+                if run:
+                    self._post(name, run)
+                run = []
+                name = env.receiver.name
+            run.append(env)
+        if run:
+            self._post(name, run)
 
     def _from_wire(self, env: Envelope) -> None:
         msg = env.message

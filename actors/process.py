@@ -17,7 +17,7 @@ import structlog
 
 from actors.clock import Timer
 from actors.errors import PeerExited, ProcessStopped, RemoteError, RequestTimeout
-from actors.node import Node, PeerExitedNotice
+from actors.node import Mailbag, Node, PeerExitedNotice
 from transport.codec import Envelope
 from transport.counters import Counters
 from transport.messages import RequestFailed
@@ -100,7 +100,10 @@ class Process(pykka.ThreadingActor):
 
     def on_receive(self, item: Any) -> Any:
         kind = type(item)
-        if kind is Envelope:
+        if kind is Mailbag:  # envelopes from the node, in order
+            for env in item:
+                self._handle(env)
+        elif kind is Envelope:
             self._handle(item)
         elif kind is _Call:
             item.fn(*item.args)

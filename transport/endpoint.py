@@ -2,15 +2,21 @@
 
 One ROUTER is bound per OS process and receives every frame sent to it. For
 each peer address one DEALER connects to that peer's ROUTER and carries our
-frames there (ZeroMQ reconnects it when the peer restarts). All sockets live
-on one I/O thread; other threads hand it packed envelopes through a queue and
-a wake-up pipe. The I/O thread batches what is queued for a peer into frames
-of many envelopes, which is where throughput under load comes from.
+frames there (ZeroMQ reconnects it when the peer restarts). The ROUTER is
+used by the I/O thread alone; DEALERs only send, each send under one lock.
+Other threads hand packed envelopes to the I/O thread through a queue and a
+wake-up pipe, and it batches what is queued for a peer into frames of many
+envelopes, which is where throughput under load comes from. A sender that
+finds the queue empty and has sent nothing for a moment (a lone message, a
+request, a response) sends its frame on the DEALER itself, saving the hand-off
+to the I/O thread; order per sender and receiver holds either way, since a
+direct send happens only when everything queued before it has gone out.
 
 Nothing is dropped silently: the ROUTER has ROUTER_MANDATORY, DEALERs send
 without blocking into bounded queues, and every drop or rejected frame is
-counted and logged. Heartbeats (``\\x00ping`` to a watched peer, ``\\x00pong``
-back over the same connection) find peers that died, which ZeroMQ hides.
+counted and logged. Heartbeats find peers that died, which ZeroMQ hides: a
+watched peer gets ``\\x00ping <our address> <its address>`` and answers
+``\\x00pong <its address>`` from its own DEALER to our ROUTER.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ import zmq
 
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame
 from transport.counters import Counters
-from transport.errors import DecodeError, TransportError
+from transport.errors import DecodeError, PIDError, TransportError
 from transport.liveness import Liveness
+from transport.pid import parse_address
 
 __all__ = ["Endpoint", "AddressInUse"]
 
@@ -37,6 +44,7 @@ log = structlog.get_logger(__name__)
 PING = b"\x00ping"
 PONG = b"\x00pong"
 _BATCH_BYTES = 256 * 1024
+_DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
 
 
 class AddressInUse(TransportError, OSError):
@@ -44,7 +52,11 @@ class AddressInUse(TransportError, OSError):
 
 
 class Endpoint:
-    """Send packed envelopes to peers by ``host:port``; hand received ones to a callback."""
+    """Send packed envelopes to peers by ``host:port``; hand received ones to a callback.
+
+    ``on_envelope`` gets each good envelope; when ``on_envelopes`` is given it gets
+    instead, once per frame, the list of the frame's good envelopes in order.
+    """
 
     def __init__(
         self,
@@ -52,6 +64,7 @@ class Endpoint:
         port: int = 0,
         *,
         on_envelope: Callable[[Envelope], None],
+        on_envelopes: Callable[[list[Envelope]], None] | None = None,
         on_peer_lost: Callable[[str], None] = lambda address: None,
         on_rejected: Callable[[DecodeError], None] = lambda error: None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
@@ -65,6 +78,7 @@ class Endpoint:
         self.port = port
         self.counters = Counters()
         self._on_envelope = on_envelope
+        self._on_envelopes = on_envelopes
         self._on_peer_lost = on_peer_lost
         self._on_rejected = on_rejected
         self._max_frame_bytes = max_frame_bytes
@@ -74,6 +88,9 @@ class Endpoint:
         self._liveness = Liveness(heartbeat_interval, heartbeat_timeout)
         self._liveness_lock = threading.Lock()
         self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._send_lock = threading.Lock()  # held for every use of a DEALER
+        self._last_send = 0.0
+        self._next_beat = 0.0  # when the I/O thread next has heartbeat work
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._wake_pending = False
@@ -129,6 +146,15 @@ class Endpoint:
         if self._stopping:
             self.counters.incr("dropped", "stopped")
             return False
+        now = time.monotonic()
+        idle, self._last_send = now - self._last_send > _DIRECT_GAP, now
+        if idle and not self._outbox and self._send_lock.acquire(blocking=False):
+            try:  # nothing queued can be overtaken: the I/O thread flushes under this lock
+                sock = self._dealers.get(address)
+                if sock is not None and not self._outbox and not self._closed:
+                    return self._send_frame(address, sock, [packed])
+            finally:
+                self._send_lock.release()
         if len(self._outbox) >= self._queue_limit:
             self.counters.incr("dropped", "queue_full")
             log.warning("message_dropped", reason="queue_full", peer=address, limit=self._queue_limit)
@@ -142,6 +168,7 @@ class Endpoint:
         """Start heartbeating ``address``; ``on_peer_lost`` fires once if it stops answering."""
         with self._liveness_lock:
             self._liveness.watch(address, time.monotonic())
+            self._next_beat = 0.0
         self._wake()
 
     def unwatch(self, address: str) -> None:
@@ -163,23 +190,22 @@ class Endpoint:
         poller = zmq.Poller()
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
-        try:
-            while True:
-                with self._liveness_lock:
-                    timeout = self._liveness.next_deadline(time.monotonic())
-                events = dict(poller.poll(int(timeout * 1000) + 1))
-                if self._wake_r in events:
-                    self._drain_wake()
-                self._flush_outbox(poller)
-                if self._router in events:
-                    self._receive_router()
-                for address, sock in list(self._dealers.items()):
-                    if events.get(sock):
-                        self._receive_dealer(address, sock)
-                self._heartbeat(poller)
-                if self._stopping:
-                    self._flush_outbox(poller)
-                    break
+        router = self._router
+        try:  # lean: after a frame is handed to an actor, the GIL is free again once we poll
+            while not self._stopping:
+                now = time.monotonic()
+                if now >= self._next_beat:
+                    self._heartbeat()
+                    with self._liveness_lock:
+                        self._next_beat = now + self._liveness.next_deadline(now)
+                for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
+                    if sock is router:
+                        self._receive_router()
+                    else:
+                        self._drain_wake()
+                if self._outbox:
+                    self._flush_outbox()
+            self._flush_outbox()
         except Exception:  # a bug here must not vanish silently
             log.exception("endpoint_failed", address=self.address)
         finally:
@@ -187,46 +213,57 @@ class Endpoint:
 
     def _drain_wake(self) -> None:
         self._wake_pending = False
-        try:
-            while os.read(self._wake_r, 4096):
-                pass
+        try:  # one read: anything left makes the next poll return at once
+            os.read(self._wake_r, 65536)
         except BlockingIOError:
             pass
 
-    def _dealer(self, address: str, poller: zmq.Poller) -> zmq.Socket:
+    def _dealer(self, address: str) -> zmq.Socket:
+        """The DEALER to ``address`` (made on first use); call with the send lock held."""
         sock = self._dealers.get(address)
         if sock is None:
             sock = self._context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.SNDHWM, self._send_hwm)
+            sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-            sock.connect(f"tcp://{address}")
-            poller.register(sock, zmq.POLLIN)
+            try:
+                sock.connect(f"tcp://{address}")
+            except zmq.ZMQError:
+                sock.close(0)
+                raise
             self._dealers[address] = sock
         return sock
 
-    def _flush_outbox(self, poller: zmq.Poller) -> None:
+    def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes]) -> bool:
+        """Send one frame of packed envelopes; call with the send lock held."""
+        try:
+            sock.send(join_frame(items), zmq.NOBLOCK)
+        except zmq.Again:
+            self._count_drop(address, len(items), "peer_queue_full")
+            return False
+        self.counters.incr("sent", "frames")
+        self.counters.incr("sent", "envelopes", len(items))
+        return True
+
+    def _flush_outbox(self) -> None:
         outbox = self._outbox
         if not outbox:
             return
-        by_peer: dict[str, list[bytes]] = {}
-        while outbox:
-            address, packed = outbox.popleft()
-            by_peer.setdefault(address, []).append(packed)
-        for address, queued in by_peer.items():
-            try:
-                sock = self._dealer(address, poller)
-            except zmq.ZMQError as e:
-                self._count_drop(address, len(queued), f"bad_address: {e}")
-                continue
-            for frame_items in self._batches(queued):
+        with self._send_lock:
+            by_peer: dict[str, list[bytes]] = {}
+            while outbox:
+                address, packed = outbox.popleft()
+                by_peer.setdefault(address, []).append(packed)
+            for address, queued in by_peer.items():
                 try:
-                    sock.send(join_frame(frame_items), zmq.NOBLOCK)
-                    self.counters.incr("sent", "frames")
-                    self.counters.incr("sent", "envelopes", len(frame_items))
-                except zmq.Again:
-                    self._count_drop(address, len(frame_items), "peer_queue_full")
+                    sock = self._dealer(address)
+                except zmq.ZMQError as e:
+                    self._count_drop(address, len(queued), f"bad_address: {e}")
+                    continue
+                for frame_items in self._batches(queued):
+                    self._send_frame(address, sock, frame_items)
 
     def _batches(self, packed: list[bytes]) -> list[list[bytes]]:
         if not self._batch:
@@ -248,33 +285,42 @@ class Endpoint:
         log.warning("message_dropped", reason=reason, peer=address, count=n)
 
     def _receive_router(self) -> None:
-        router = self._router
-        for _ in range(1000):
-            try:
-                identity, *frames = router.recv_multipart(zmq.NOBLOCK, copy=True)
-            except zmq.Again:
-                return
-            if len(frames) != 1:
-                self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"))
-                continue
-            frame = frames[0]
-            if frame == PING:
-                try:
-                    router.send_multipart([identity, PONG], zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    self.counters.incr("dropped", "pong")
-                continue
-            self._dispatch(frame)
+        """One message per poll, so the GIL goes to the actors it woke without delay."""
+        try:
+            identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
+        except zmq.Again:
+            return
+        if len(frames) != 1:
+            self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"))
+        elif frames[0][:1] == b"\x00":
+            self._control(identity, frames[0])
+        else:
+            self._dispatch(frames[0])
 
-    def _receive_dealer(self, address: str, sock: zmq.Socket) -> None:
-        while True:
-            try:
-                frame = sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            if frame == PONG:
+    def _control(self, identity: bytes, frame: bytes) -> None:
+        """A heartbeat: answer a ping from the pinger's address; note a pong."""
+        words = frame.split(b" ")
+        try:
+            texts = [w.decode("ascii") for w in words[1:]]
+            if words[0] == PONG and len(texts) == 1:
                 with self._liveness_lock:
-                    self._liveness.heard_from(address, time.monotonic())
+                    self._liveness.heard_from(texts[0], time.monotonic())
+                return
+            if words[0] == PING and len(texts) == 2:
+                parse_address(texts[0])
+                with self._send_lock:
+                    if not self._closed:
+                        self._dealer(texts[0]).send(PONG + b" " + words[2], zmq.NOBLOCK)
+                return
+            if frame == PING:  # a bare ping (tools): answered on the same connection
+                self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
+                return
+        except (UnicodeDecodeError, PIDError):
+            pass
+        except zmq.ZMQError:
+            self.counters.incr("dropped", "pong")
+            return
+        self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
 
     def _dispatch(self, frame: bytes) -> None:
         self.counters.incr("received", "frames")
@@ -283,42 +329,60 @@ class Endpoint:
         except DecodeError as e:
             self._reject(e)
             return
+        good: list[Envelope] = []
         for item in items:
-            if isinstance(item, DecodeError):
-                self._reject(item)
-                continue
-            self.counters.incr("received", "envelopes")
+            if type(item) is Envelope:
+                good.append(item)
+            else:
+                self._reject(item)  # type: ignore[arg-type]
+        if not good:
+            return
+        # Data from a watched peer proves it alive, like a pong: a pong queued behind a
+        # backlog of big frames (50,000 offers) must not make a busy peer look dead.
+        with self._liveness_lock:
+            self._liveness.heard_from(good[-1].sender.address, time.monotonic())
+        self.counters.incr("received", "envelopes", len(good))
+        if self._on_envelopes is not None:  # one call per frame: the receiver may batch too
             try:
-                self._on_envelope(item)
+                self._on_envelopes(good)
             except Exception:
-                log.exception("delivery_failed", type=type(item.message).__name__)
+                log.exception("delivery_failed", count=len(good))
+            return
+        for env in good:
+            try:
+                self._on_envelope(env)
+            except Exception:
+                log.exception("delivery_failed", type=type(env.message).__name__)
 
     def _reject(self, error: DecodeError) -> None:
         self.counters.incr("rejected", error.reason)
         log.warning("message_rejected", reason=error.reason, detail=error.detail[:200], address=self.address)
         self._on_rejected(error)
 
-    def _heartbeat(self, poller: zmq.Poller) -> None:
+    def _heartbeat(self) -> None:
         with self._liveness_lock:
             ping, lost = self._liveness.tick(time.monotonic())
         for address in ping:
+            frame = b"%s %s %s" % (PING, self.address.encode(), address.encode())
             try:
-                self._dealer(address, poller).send(PING, zmq.NOBLOCK)
+                with self._send_lock:
+                    self._dealer(address).send(frame, zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass  # a queue full of undelivered pings is itself a sign of death
         for address in lost:
-            sock = self._dealers.pop(address, None)
-            if sock is not None:  # discard what was queued for the dead incarnation
-                poller.unregister(sock)
-                sock.close(0)
+            with self._send_lock:
+                sock = self._dealers.pop(address, None)
+                if sock is not None:  # discard what was queued for the dead incarnation
+                    sock.close(0)
             log.warning("peer_lost", peer=address)
             self._on_peer_lost(address)
 
     def _close_sockets(self) -> None:
-        self._closed = True
-        for sock in self._dealers.values():
-            sock.close(200)  # let frames flushed at stop reach their peers
-        self._dealers.clear()
+        with self._send_lock:
+            self._closed = True
+            for sock in self._dealers.values():
+                sock.close(200)  # let frames flushed at stop reach their peers
+            self._dealers.clear()
         self._router.close(0)
         self._context.term()
         for fd in (self._wake_r, self._wake_w):

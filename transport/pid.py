@@ -19,7 +19,7 @@ def parse_address(text: str) -> tuple[str, int]:
         raise PIDError(f"address {text!r} must be host:port")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not port_text.isdigit():
+    if not (port_text.isascii() and port_text.isdigit()):
         raise PIDError(f"address {text!r}: port {port_text!r} is not a number")
     port = int(port_text)
     if not 0 < port < 65536:
@@ -38,7 +38,7 @@ class PID:
     port: int
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not _NAME.fullmatch(self.name):
             raise PIDError(f"process name {self.name!r} must be letters, digits, and _.()-")
         if not 0 < self.port < 65536:
             raise PIDError(f"process {self.name!r}: port {self.port} is not in 1-65535")

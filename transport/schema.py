@@ -27,6 +27,7 @@ class Message:
     __slots__ = ()
     _fields: typing.ClassVar[tuple[str, ...]] = ()
     _validators: typing.ClassVar[dict[str, Validator]] = {}
+    _checks: typing.ClassVar[tuple[tuple[str, type | None, Validator, str], ...]] = ()
     _required: typing.ClassVar[frozenset[str]] = frozenset()
 
 
@@ -46,6 +47,10 @@ def message(cls: type[M]) -> type[M]:
     fields = dataclasses.fields(dc)  # type: ignore[arg-type]
     dc._fields = tuple(f.name for f in fields)
     dc._validators = {f.name: _compile(hints[f.name]) for f in fields}
+    dc._checks = tuple(
+        (f.name, hints[f.name] if hints[f.name] in _EXACT else None, dc._validators[f.name], f"{name}.{f.name}")
+        for f in fields
+    )
     dc._required = frozenset(
         f.name
         for f in fields
@@ -70,16 +75,19 @@ def to_body(msg: Message) -> dict[str, Any]:
 
 def from_body(type_name: str, body: Any) -> Message:
     """Build and validate a record from a decoded body; SchemaError names the fault."""
-    cls = message_type(type_name)
+    cls = REGISTRY.get(type_name)
+    if cls is None:
+        raise SchemaError(f"unknown message type {type_name!r}")
     if not isinstance(body, dict):
         raise SchemaError(f"{type_name}: body must be a map, got {type(body).__name__}")
-    missing = cls._required.difference(body)
-    if missing:
+    if not cls._required <= body.keys():
+        missing = cls._required.difference(body)
         raise SchemaError(f"{type_name}: missing field(s) {', '.join(sorted(missing))}")
     kwargs = {}
-    for field, check in cls._validators.items():
+    for field, exact, check, path in cls._checks:  # exact: a type that passes as it is
         if field in body:
-            kwargs[field] = check(body[field], f"{type_name}.{field}")
+            value = body[field]
+            kwargs[field] = value if type(value) is exact else check(value, path)
     return cls(**kwargs)
 
 
@@ -104,6 +112,9 @@ def _scalar(kind: type) -> Validator:
         _fail(path, kind.__name__, value)
 
     return check
+
+
+_EXACT = (str, int, float, bool, bytes)  # values of exactly these types need no check
 
 
 def _any(value: Any, path: str) -> Any:

@@ -1,0 +1,90 @@
+"""Heartbeat bookkeeping, driven with ``now`` passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from transport.liveness import Liveness
+
+A = "10.0.0.1:5050"
+B = "10.0.0.2:5051"
+
+
+@pytest.mark.parametrize("interval, timeout", [(0, 1), (-1, 1), (1, 1), (2, 1)])
+def test_bad_settings_are_refused(interval: float, timeout: float) -> None:
+    with pytest.raises(ValueError, match="heartbeat interval"):
+        Liveness(interval, timeout)
+
+
+def test_pings_every_interval_while_answered() -> None:
+    live = Liveness(0.5, 2.0)
+    live.watch(A, now=0.0)
+    assert live.tick(0.0) == ([A], [])
+    assert live.tick(0.1) == ([], [])
+    live.heard_from(A, 0.2)
+    assert live.tick(0.5) == ([A], [])
+    for t in (1.0, 1.5, 2.0, 2.5, 3.0):
+        live.heard_from(A, t - 0.1)
+        ping, lost = live.tick(t)
+        assert ping == [A] and lost == []
+    assert live.watched() == [A]
+
+
+def test_silent_peer_is_lost_once_after_timeout_and_forgotten() -> None:
+    live = Liveness(0.5, 2.0)
+    live.watch(A, now=10.0)
+    live.watch(B, now=10.0)
+    live.tick(10.0)
+    live.heard_from(B, 11.5)
+    assert live.tick(11.9)[1] == []
+    ping, lost = live.tick(12.0)
+    assert lost == [A] and A not in ping
+    assert live.watched() == [B]
+    assert live.tick(12.1)[1] == []  # reported once
+    live.heard_from(A, 12.2)  # a late pong for a forgotten address changes nothing
+    assert live.watched() == [B]
+    assert live.tick(13.5)[1] == [B]
+    assert live.watched() == []
+
+
+def test_watch_again_follows_a_restarted_peer() -> None:
+    live = Liveness(1.0, 3.0)
+    live.watch(A, now=0.0)
+    assert live.tick(3.0)[1] == [A]
+    live.watch(A, now=5.0)
+    assert live.tick(7.0)[1] == []
+    assert live.tick(8.0)[1] == [A]
+
+
+def test_watchers_are_counted() -> None:
+    live = Liveness(1.0, 3.0)
+    live.watch(A, 0.0)
+    live.watch(A, 0.0)
+    live.unwatch(A)
+    assert live.watched() == [A]
+    live.unwatch(A)
+    assert live.watched() == []
+    assert live.tick(10.0) == ([], [])
+    live.unwatch(B)  # never watched: harmless
+    assert live.watched() == []
+
+
+def test_heard_from_does_not_start_watching() -> None:
+    live = Liveness(1.0, 3.0)
+    live.heard_from(A, 1.0)
+    assert live.watched() == []
+    assert live.tick(100.0) == ([], [])
+
+
+def test_next_deadline() -> None:
+    live = Liveness(0.5, 2.0)
+    assert live.next_deadline(0.0) == 0.5  # nothing watched: wake at the interval
+    live.watch(A, now=0.0)
+    assert live.next_deadline(0.0) == 0.0  # first ping is due
+    live.tick(0.0)
+    assert live.next_deadline(0.1) == pytest.approx(0.4)  # next ping
+    live.tick(1.5)  # pings; next at 2.0; A times out at 2.0
+    live.heard_from(A, 1.9)
+    live.tick(2.0)
+    assert live.next_deadline(2.0) == pytest.approx(0.5)
+    assert live.next_deadline(10.0) == 0.0  # overdue is never negative
