@@ -76,7 +76,12 @@ class Process(pykka.ThreadingActor):
     # --- pykka plumbing ------------------------------------------------------
 
     def on_start(self) -> None:
-        self.initialize()
+        try:
+            self.initialize()
+        except Exception:  # pykka stops the actor without on_stop: free the name and fail waiters here
+            self.log.exception("process_initialize_failed")
+            self._shutdown()
+            raise
 
     def on_stop(self) -> None:
         try:

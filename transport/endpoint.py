@@ -96,8 +96,10 @@ class Endpoint:
         self._wake_pending = False
         self._stopping = False
         self._closed = False
-        self._context = zmq.Context()
-        self._router = self._context.socket(zmq.ROUTER)
+        # The context is made in start(): one built for a node that never starts
+        # would otherwise be left to the garbage collector, whose term() can block.
+        self._context: zmq.Context | None = None
+        self._router: zmq.Socket = None  # type: ignore[assignment]  # bound in start()
         self._dealers: dict[str, zmq.Socket] = {}
         self._thread: threading.Thread | None = None
 
@@ -109,7 +111,8 @@ class Endpoint:
 
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
-        router = self._router
+        self._context = zmq.Context()
+        router = self._router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._send_hwm)
@@ -222,6 +225,7 @@ class Endpoint:
         """The DEALER to ``address`` (made on first use); call with the send lock held."""
         sock = self._dealers.get(address)
         if sock is None:
+            assert self._context is not None, "endpoint not started"
             sock = self._context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.SNDHWM, self._send_hwm)
@@ -383,8 +387,9 @@ class Endpoint:
             for sock in self._dealers.values():
                 sock.close(200)  # let frames flushed at stop reach their peers
             self._dealers.clear()
-        self._router.close(0)
-        self._context.term()
+        if self._context is not None:
+            self._router.close(0)
+            self._context.term()
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)

@@ -1,0 +1,53 @@
+"""Process and endpoint life-cycle edges: failed start-up, nodes never started."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from actors.node import Node
+from actors.process import Process
+from actors.errors import PeerExited, RemoteError
+from transport.endpoint import Endpoint
+from transport.messages import Echo
+
+
+class _FailsToStart(Process):
+    def initialize(self) -> None:
+        raise RuntimeError("boom")
+
+
+class _Watcher(Process):
+    pass
+
+
+def test_a_process_whose_initialize_fails_frees_its_name_and_tells_linkers() -> None:
+    with Node() as node:
+        watcher = _Watcher.spawn(node, "watcher").proxy()
+        ref = _FailsToStart.spawn(node, "fragile")
+        ref.actor_stopped.wait(5)
+        assert ref.actor_stopped.is_set()
+        assert "fragile" not in node.names()
+        # The name can be used again, and a request to the dead one fails at once.
+        again = _Watcher.spawn(node, "fragile")
+        again.stop()
+        future = watcher.request(node.pid("fragile"), Echo(payload=b"x")).get()
+        with pytest.raises((PeerExited, RemoteError)):
+            future.result(5)
+
+
+def test_an_endpoint_never_started_holds_no_zmq_context() -> None:
+    endpoint = Endpoint(on_envelope=lambda env: None)
+    assert endpoint._context is None
+    endpoint.stop()  # closes its wake-up pipe without touching zmq
+    del endpoint
+    gc.collect()
+
+
+def test_a_node_built_but_never_started_can_be_dropped() -> None:
+    node = Node()
+    with pytest.raises(RuntimeError, match="not started"):
+        _Watcher.spawn(node, "early")
+    del node
+    gc.collect()
