@@ -83,16 +83,16 @@ class Script:
             pass
         raise AssertionError(f"{self.name}: no {event} event; stderr:\n{''.join(self.lines[-30:])}")
 
-    def terminate(self, timeout: float = 5.0) -> int:
-        """SIGTERM, then wait; fails (after SIGKILL) if it does not stop within ``timeout``."""
+    def terminate(self, timeout: float = 5.0, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send ``sig`` (SIGTERM), then wait; fails (after SIGKILL) if it does not stop within ``timeout``."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError(f"{self.name} did not stop within {timeout} s of SIGTERM") from None
+            raise AssertionError(f"{self.name} did not stop within {timeout} s of {sig.name}") from None
 
     def kill(self) -> None:
         if self.proc.poll() is None:

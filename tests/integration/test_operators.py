@@ -138,6 +138,18 @@ def test_master_and_two_agents_register_and_all_stop_on_sigterm(scripts: list[Sc
     master.wait_for("master_stopped")
 
 
+def test_sigint_stops_master_and_an_agent_that_leaves_its_executors(scripts: list[Script], tmp_path: Any) -> None:
+    master, address = start_master(scripts)
+    agent = start_agent(scripts, address, str(tmp_path / "a"), "--no-shutdown_executors_on_stop")
+    agent.wait_for("agent_registered")
+    assert agent.terminate(5.0, signal.SIGINT) == 0
+    stopping = agent.wait_for("agent_stopping", signal="SIGINT")
+    assert stopping["executors"] == "leaving executors running"
+    assert master.terminate(5.0, signal.SIGINT) == 0
+    master.wait_for("master_stopped")
+    assert not any("Traceback" in line for s in (master, agent) for line in s.lines)
+
+
 def test_an_unreachable_master_is_retried_until_it_comes(scripts: list[Script], tmp_path: Any) -> None:
     port = free_port()
     agent = start_agent(scripts, f"127.0.0.1:{port}", str(tmp_path / "a"), "--registration_backoff_factor=0.05")
