@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from isolation.errors import IsolationValueError
+from isolation.errors import IsolationError, IsolationValueError
 
 __all__ = [
     "REASON_CONTAINER_LIMITATION_MEMORY",
+    "ContainerTable",
     "Isolator",
     "Limitation",
     "LimitationCallback",
     "Limits",
     "Usage",
+    "check_argv",
     "check_container_id",
 ]
 
@@ -35,6 +38,37 @@ def check_container_id(container_id: str) -> str:
             f"container id must be 1-200 characters of [A-Za-z0-9_.:@+=-] and not '.' or '..', got {container_id!r}"
         )
     return container_id
+
+
+def check_argv(container_id: str, argv: list[str]) -> None:
+    """IsolationValueError when ``argv`` (to launch in the container) is empty."""
+    if not argv:
+        raise IsolationValueError(f"argv to launch in container {container_id!r} is empty")
+
+
+C = TypeVar("C")
+
+
+class ContainerTable(Generic[C]):
+    """An isolator's containers by id, with the lock that guards them (callers on several threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._containers: dict[str, C] = {}
+
+    def _get(self, container_id: str) -> C:
+        with self._lock:
+            container = self._containers.get(container_id)
+        if container is None:
+            raise IsolationError(f"unknown container {container_id!r}: not prepared or already cleaned up")
+        return container
+
+    def _add(self, container_id: str, container: C) -> None:
+        """Hold a newly prepared container; IsolationError when ``container_id`` is already held."""
+        with self._lock:
+            if container_id in self._containers:
+                raise IsolationError(f"container {container_id!r} is already prepared")
+            self._containers[container_id] = container
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,11 +26,13 @@ from cgroupspy.controllers import CpuController, MemoryController
 from isolation import cgroupfs
 from isolation.base import (
     REASON_CONTAINER_LIMITATION_MEMORY,
+    ContainerTable,
     Isolator,
     Limitation,
     LimitationCallback,
     Limits,
     Usage,
+    check_argv,
     check_container_id,
 )
 from isolation.errors import IsolationError, IsolationValueError
@@ -73,7 +74,7 @@ class _Container:
     delivered: bool = False
 
 
-class CgroupsIsolator(Isolator):
+class CgroupsIsolator(ContainerTable[_Container], Isolator):
     """cgroup v1 isolator for ``subsystems`` out of {"cpu", "mem"}."""
 
     name = "cgroups"
@@ -99,8 +100,7 @@ class CgroupsIsolator(Isolator):
         self.subsystems = frozenset(subsystems)
         controllers = {c for s in subsystems for c in _SUBSYSTEM_CONTROLLERS[s]}
         self.mounts = cgroupfs.find_mounts(hierarchy, controllers)
-        self._lock = threading.Lock()
-        self._containers: dict[str, _Container] = {}
+        super().__init__()
         self._watcher = OomWatcher(self._on_oom) if "memory" in self.mounts else None
         self._clk_tck = os.sysconf("SC_CLK_TCK")
         log.info("cgroups_isolator_started", root=self.root, mounts=self.mounts, enable_cfs=enable_cfs)
@@ -116,22 +116,12 @@ class CgroupsIsolator(Isolator):
         ordered = sorted(paths, key=lambda c: (c != "memory", c))
         return list(dict.fromkeys(paths[c] for c in ordered))
 
-    def _get(self, container_id: str) -> _Container:
-        with self._lock:
-            container = self._containers.get(container_id)
-        if container is None:
-            raise IsolationError(f"unknown container {container_id!r}: not prepared or already cleaned up")
-        return container
-
     # -- life cycle --------------------------------------------------------
 
     def prepare(self, container_id: str, limits: Limits) -> None:
         check_container_id(container_id)
         paths = self._paths(container_id)
-        with self._lock:
-            if container_id in self._containers:
-                raise IsolationError(f"container {container_id!r} is already prepared")
-            self._containers[container_id] = _Container(paths=paths, limits=limits)
+        self._add(container_id, _Container(paths=paths, limits=limits))
         try:
             for path in self._dirs(paths):
                 if cgroupfs.make_dirs(path):
@@ -146,8 +136,7 @@ class CgroupsIsolator(Isolator):
             raise
 
     def wrap(self, container_id: str, argv: list[str]) -> list[str]:
-        if not argv:
-            raise IsolationValueError(f"argv to launch in container {container_id!r} is empty")
+        check_argv(container_id, argv)
         container = self._get(container_id)
         procs = [os.path.join(d, "cgroup.procs") for d in self._dirs(container.paths)]
         return ["/bin/sh", "-c", _LAUNCHER, "mesopy-launcher", *procs, "--", *argv]

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from dataclasses import dataclass
 
 import structlog
 
 from isolation.base import (
+    ContainerTable,
     Isolator,
     Limitation,
     LimitationCallback,
     Limits,
     Usage,
+    check_argv,
     check_container_id,
 )
-from isolation.errors import IsolationError, IsolationValueError
+from isolation.errors import IsolationValueError
 
 __all__ = ["PosixIsolator", "ProcStat", "session_processes"]
 
@@ -83,34 +84,22 @@ class _Container:
     pid: int | None = None
 
 
-class PosixIsolator(Isolator):
+class PosixIsolator(ContainerTable[_Container], Isolator):
     """Runs executors without resource limits; reports their usage from /proc."""
 
     name = "posix"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._containers: dict[str, _Container] = {}
+        super().__init__()
         self._clk_tck = os.sysconf("SC_CLK_TCK")
         log.warning("posix_isolation_no_limits", detail="tasks run without cpu or memory limits (posix isolator)")
 
-    def _get(self, container_id: str) -> _Container:
-        with self._lock:
-            container = self._containers.get(container_id)
-        if container is None:
-            raise IsolationError(f"unknown container {container_id!r}: not prepared or already cleaned up")
-        return container
-
     def prepare(self, container_id: str, limits: Limits) -> None:
         check_container_id(container_id)
-        with self._lock:
-            if container_id in self._containers:
-                raise IsolationError(f"container {container_id!r} is already prepared")
-            self._containers[container_id] = _Container(limits=limits)
+        self._add(container_id, _Container(limits=limits))
 
     def wrap(self, container_id: str, argv: list[str]) -> list[str]:
-        if not argv:
-            raise IsolationValueError(f"argv to launch in container {container_id!r} is empty")
+        check_argv(container_id, argv)
         self._get(container_id)
         return list(argv)
 

@@ -54,16 +54,21 @@ def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float
         out.append(Send(fw.pid, forward))
 
 
-def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
-                out: list[Effect]) -> None:
-    fw = core.framework_from(sender, msg.framework_id, out)
-    if fw is None:
+def _to_agent(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement | m.FrameworkToExecutor,
+              out: list[Effect], event: str, **fields: Any) -> None:
+    """Relay a framework's message to its connected agent ``msg.agent_id``; else log ``event`` and drop it."""
+    if core.framework_from(sender, msg.framework_id, out) is None:
         return
     agent = core.agents.get(msg.agent_id)
     if agent is None or not agent.connected:
-        log.info("ack_agent_unavailable", agent_id=msg.agent_id, task_id=msg.task_id)
+        log.info(event, agent_id=msg.agent_id, **fields)
         return
     out.append(Send(agent.pid, msg))
+
+
+def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
+                out: list[Effect]) -> None:
+    _to_agent(core, sender, msg, out, "ack_agent_unavailable", task_id=msg.task_id)
 
 
 def _latest(core: MasterCore, task: Task, now: float) -> Dict:
@@ -135,14 +140,7 @@ def kill(core: MasterCore, sender: str, msg: m.KillTask, now: float, out: list[E
 
 def framework_to_executor(core: MasterCore, sender: str, msg: m.FrameworkToExecutor, now: float,
                           out: list[Effect]) -> None:
-    fw = core.framework_from(sender, msg.framework_id, out)
-    if fw is None:
-        return
-    agent = core.agents.get(msg.agent_id)
-    if agent is None or not agent.connected:
-        log.info("framework_message_dropped", agent_id=msg.agent_id, reason="agent unavailable")
-        return
-    out.append(Send(agent.pid, msg))
+    _to_agent(core, sender, msg, out, "framework_message_dropped", reason="agent unavailable")
 
 
 def executor_to_framework(core: MasterCore, sender: str, msg: m.ExecutorToFramework, now: float,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -59,14 +60,18 @@ def test_failing_command_reports_exit_status(cluster) -> None:
     assert update.status["source"] == "SOURCE_EXECUTOR"
 
 
-def test_kill_without_grace_period_uses_sigterm(cluster) -> None:
-    master, _, _ = cluster
-    task = command_task("sleep 60")
+def _run_then_kill(master: Any, task: dict[str, Any]) -> Any:
+    """Run ``task``, kill it once running, and return its terminal update."""
     task_id = task["task_id"]["value"]
     master.run_task(task)
     master.wait_state(task_id, "TASK_RUNNING")
     master.kill_task(task_id)
-    update = master.wait_terminal(task_id)
+    return master.wait_terminal(task_id)
+
+
+def test_kill_without_grace_period_uses_sigterm(cluster) -> None:
+    master, _, _ = cluster
+    update = _run_then_kill(master, command_task("sleep 60"))
     assert update.status["state"] == "TASK_KILLED"
     assert update.status["message"] == "Command terminated by signal SIGTERM"
 
@@ -76,11 +81,7 @@ def test_kill_with_grace_period_escalates_to_sigkill(cluster) -> None:
     # The shell ignores SIGTERM, so only the SIGKILL after the grace period ends it.
     task = command_task("trap '' TERM; while true; do sleep 0.05; done",
                         kill_policy={"grace_period": {"nanoseconds": 300_000_000}})
-    task_id = task["task_id"]["value"]
-    master.run_task(task)
-    master.wait_state(task_id, "TASK_RUNNING")
-    master.kill_task(task_id)
-    update = master.wait_terminal(task_id)
+    update = _run_then_kill(master, task)
     assert update.status["state"] == "TASK_KILLED"
     assert update.status["message"] == "Command terminated by signal SIGKILL"
 

@@ -69,6 +69,16 @@ def make_driver(node: Node, sched: RecordingScheduler, **kw: Any) -> MesosSchedu
     return MesosSchedulerDriver(sched, kw.pop("framework", FRAMEWORK), node.address, node=node, **kw)
 
 
+def start_registered(node: Node, received: queue.Queue[Any]) -> tuple[RecordingScheduler, MesosSchedulerDriver]:
+    """A started driver whose scheduler has seen ``registered`` (the master saw RegisterFramework)."""
+    sched = RecordingScheduler()
+    driver = make_driver(node, sched)
+    driver.start()
+    sched.expect("registered")
+    next_of(received, RegisterFramework)
+    return sched, driver
+
+
 def test_registers_and_reports_registered(node: Node, received: queue.Queue[Any]) -> None:
     spawn_master(node, received)
     sched = RecordingScheduler()
@@ -164,11 +174,7 @@ def test_master_exit_calls_disconnected_then_reregisters(
 
 def test_stop_tears_the_framework_down(node: Node, received: queue.Queue[Any]) -> None:
     spawn_master(node, received)
-    sched = RecordingScheduler()
-    driver = make_driver(node, sched)
-    driver.start()
-    sched.expect("registered")
-    next_of(received, RegisterFramework)
+    _, driver = start_registered(node, received)
     assert driver.stop() == DRIVER_STOPPED
     assert driver.join() == DRIVER_STOPPED
     _, msg = next_of(received, UnregisterFramework)
@@ -179,11 +185,7 @@ def test_stop_tears_the_framework_down(node: Node, received: queue.Queue[Any]) -
 
 def test_stop_with_failover_deactivates(node: Node, received: queue.Queue[Any]) -> None:
     spawn_master(node, received)
-    sched = RecordingScheduler()
-    driver = make_driver(node, sched)
-    driver.start()
-    sched.expect("registered")
-    next_of(received, RegisterFramework)
+    _, driver = start_registered(node, received)
     driver.stop(failover=True)
     driver.join()
     _, msg = next_of(received, DeactivateFramework)
@@ -207,11 +209,7 @@ def test_run_returns_when_stopped_from_a_callback(node: Node, received: queue.Qu
 
 def test_framework_error_aborts(node: Node, received: queue.Queue[Any]) -> None:
     master = spawn_master(node, received)
-    sched = RecordingScheduler()
-    driver = make_driver(node, sched)
-    driver.start()
-    sched.expect("registered")
-    next_of(received, RegisterFramework)
+    sched, driver = start_registered(node, received)
     master.proxy().send(driver.pid, FrameworkError(message="Framework has been removed")).get(timeout=5)
     assert sched.expect("error") == ("Framework has been removed",)
     assert driver.join() == DRIVER_ABORTED
