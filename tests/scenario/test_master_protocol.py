@@ -84,7 +84,14 @@ class Cluster:
         return probe
 
     def sync(self, via: Probe) -> dict[str, Any]:
-        """Wait until the master has handled everything sent before; returns its state."""
+        """Wait until the allocator, then the master, have handled everything sent before; returns its state.
+
+        The allocator first: a clock advance queues its timer tick there, and the
+        offers it makes go on to the master before the state request below.
+        """
+        allocator = self.node.lookup("allocator")
+        assert allocator is not None
+        allocator.proxy().pid.get(timeout=5)  # a proxy read is answered after the mailbox ahead of it
         reply = via.request(self.master, m.MasterStateRequest(), timeout=None).result(5)
         return dict(reply.state)
 
