@@ -30,6 +30,7 @@ __all__ = [
     "decode_frame",
     "decode_envelope",
     "encode_frame",
+    "split_batches",
     "DEFAULT_MAX_FRAME_BYTES",
 ]
 
@@ -67,6 +68,24 @@ def join_frame(packed: list[bytes]) -> bytes:
     else:
         header = b"\xdd" + struct.pack(">I", n)
     return header + b"".join(packed)
+
+
+def split_batches(packed: list[bytes], max_bytes: int) -> list[list[bytes]]:
+    """Group packed envelopes, in order, into frames of at most ``max_bytes`` each
+    (a single larger envelope gets a frame of its own); 0 means one per frame."""
+    if max_bytes <= 0:
+        return [[p] for p in packed]
+    batches: list[list[bytes]] = []
+    current: list[bytes] = []
+    size = 0
+    for p in packed:
+        if current and size + len(p) > max_bytes:
+            batches.append(current)
+            current, size = [], 0
+        current.append(p)
+        size += len(p)
+    batches.append(current)
+    return batches
 
 
 def encode_frame(envelopes: list[Envelope]) -> bytes:

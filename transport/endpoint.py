@@ -31,18 +31,15 @@ from typing import Callable
 import structlog
 import zmq
 
-from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame
+from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
-from transport.errors import DecodeError, PIDError, TransportError
-from transport.liveness import Liveness
-from transport.pid import parse_address
+from transport.errors import DecodeError, TransportError
+from transport.liveness import PONG, Liveness, parse_control, ping_frame
 
 __all__ = ["Endpoint", "AddressInUse"]
 
 log = structlog.get_logger(__name__)
 
-PING = b"\x00ping"
-PONG = b"\x00pong"
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
 
@@ -73,6 +70,7 @@ class Endpoint:
         heartbeat_interval: float = 0.5,
         heartbeat_timeout: float = 3.0,
         batch: bool = True,
+        max_pong_peers: int = 1024,
     ) -> None:
         self.host = host
         self.port = port
@@ -85,6 +83,10 @@ class Endpoint:
         self._queue_limit = queue_limit
         self._send_hwm = send_hwm
         self._batch = batch
+        # DEALERs opened only to answer pings, oldest first: a ping names its own reply
+        # address, so a flood of made-up addresses must not open sockets without bound.
+        self._max_pong_peers = max_pong_peers
+        self._pong_only: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._liveness = Liveness(heartbeat_interval, heartbeat_timeout)
         self._liveness_lock = threading.Lock()
         self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
@@ -221,8 +223,28 @@ class Endpoint:
         except BlockingIOError:
             pass
 
-    def _dealer(self, address: str) -> zmq.Socket:
+    def _pong_dealer(self, address: str) -> zmq.Socket:
+        """The DEALER to answer a ping from ``address``; call with the send lock held.
+
+        One opened for pongs alone counts against ``max_pong_peers``; past it the
+        oldest such socket is closed (its peer may then miss pongs, nothing more).
+        """
+        if address in self._dealers:
+            return self._dealers[address]
+        self._pong_only[address] = None
+        while len(self._pong_only) > self._max_pong_peers:
+            oldest, _ = self._pong_only.popitem(last=False)
+            sock = self._dealers.pop(oldest, None)
+            if sock is not None:
+                sock.close(0)
+            self.counters.incr("dropped", "pong_peer_evicted")
+            log.warning("pong_peer_evicted", peer=oldest, limit=self._max_pong_peers)
+        return self._dealer(address, pong_only=True)
+
+    def _dealer(self, address: str, pong_only: bool = False) -> zmq.Socket:
         """The DEALER to ``address`` (made on first use); call with the send lock held."""
+        if not pong_only and self._pong_only:
+            self._pong_only.pop(address, None)  # real traffic: no longer evictable
         sock = self._dealers.get(address)
         if sock is None:
             assert self._context is not None, "endpoint not started"
@@ -266,23 +288,8 @@ class Endpoint:
                 except zmq.ZMQError as e:
                     self._count_drop(address, len(queued), f"bad_address: {e}")
                     continue
-                for frame_items in self._batches(queued):
+                for frame_items in split_batches(queued, _BATCH_BYTES if self._batch else 0):
                     self._send_frame(address, sock, frame_items)
-
-    def _batches(self, packed: list[bytes]) -> list[list[bytes]]:
-        if not self._batch:
-            return [[p] for p in packed]
-        batches: list[list[bytes]] = []
-        current: list[bytes] = []
-        size = 0
-        for p in packed:
-            if current and size + len(p) > _BATCH_BYTES:
-                batches.append(current)
-                current, size = [], 0
-            current.append(p)
-            size += len(p)
-        batches.append(current)
-        return batches
 
     def _count_drop(self, address: str, n: int, reason: str) -> None:
         self.counters.incr("dropped", reason.split(":")[0], n)
@@ -303,28 +310,21 @@ class Endpoint:
 
     def _control(self, identity: bytes, frame: bytes) -> None:
         """A heartbeat: answer a ping from the pinger's address; note a pong."""
-        words = frame.split(b" ")
+        control = parse_control(frame)
         try:
-            texts = [w.decode("ascii") for w in words[1:]]
-            if words[0] == PONG and len(texts) == 1:
+            if control is None:
+                self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
+            elif control.kind == "pong":
                 with self._liveness_lock:
-                    self._liveness.heard_from(texts[0], time.monotonic())
-                return
-            if words[0] == PING and len(texts) == 2:
-                parse_address(texts[0])
+                    self._liveness.heard_from(control.address, time.monotonic())
+            elif control.kind == "ping":
                 with self._send_lock:
                     if not self._closed:
-                        self._dealer(texts[0]).send(PONG + b" " + words[2], zmq.NOBLOCK)
-                return
-            if frame == PING:  # a bare ping (tools): answered on the same connection
+                        self._pong_dealer(control.address).send(PONG + b" " + control.name, zmq.NOBLOCK)
+            else:  # a bare ping (tools): answered on the same connection
                 self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
-                return
-        except (UnicodeDecodeError, PIDError):
-            pass
         except zmq.ZMQError:
             self.counters.incr("dropped", "pong")
-            return
-        self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
 
     def _dispatch(self, frame: bytes) -> None:
         self.counters.incr("received", "frames")
@@ -367,7 +367,7 @@ class Endpoint:
         with self._liveness_lock:
             ping, lost = self._liveness.tick(time.monotonic())
         for address in ping:
-            frame = b"%s %s %s" % (PING, self.address.encode(), address.encode())
+            frame = ping_frame(self.address, address)
             try:
                 with self._send_lock:
                     self._dealer(address).send(frame, zmq.NOBLOCK)
@@ -375,6 +375,7 @@ class Endpoint:
                 pass  # a queue full of undelivered pings is itself a sign of death
         for address in lost:
             with self._send_lock:
+                self._pong_only.pop(address, None)
                 sock = self._dealers.pop(address, None)
                 if sock is not None:  # discard what was queued for the dead incarnation
                     sock.close(0)

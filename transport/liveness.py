@@ -8,7 +8,48 @@ it again to follow a restarted peer.
 
 from __future__ import annotations
 
-__all__ = ["Liveness"]
+from dataclasses import dataclass
+
+from transport.errors import PIDError
+from transport.pid import parse_address
+
+__all__ = ["Liveness", "Control", "PING", "PONG", "ping_frame", "parse_control"]
+
+# Control frames start with a NUL byte, which no msgpack frame of envelopes does.
+PING = b"\x00ping"
+PONG = b"\x00pong"
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A parsed control frame: ``ping`` (reply to ``address`` naming ``name``),
+    ``pong`` (from ``address``) or ``bare_ping`` (answer on the same connection)."""
+
+    kind: str
+    address: str = ""
+    name: bytes = b""
+
+
+def ping_frame(ours: str, theirs: str) -> bytes:
+    """``\\x00ping <our address> <their address>``: they answer ``\\x00pong <their address>``."""
+    return b"%s %s %s" % (PING, ours.encode(), theirs.encode())
+
+
+def parse_control(frame: bytes) -> Control | None:
+    """The control frame's meaning, or None if it is malformed."""
+    if frame == PING:
+        return Control("bare_ping")
+    words = frame.split(b" ")
+    try:
+        texts = [w.decode("ascii") for w in words[1:]]
+        if words[0] == PONG and len(texts) == 1:
+            return Control("pong", texts[0])
+        if words[0] == PING and len(texts) == 2:
+            parse_address(texts[0])
+            return Control("ping", texts[0], words[2])
+    except (UnicodeDecodeError, PIDError):
+        pass
+    return None
 
 
 class Liveness:
