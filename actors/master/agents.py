@@ -194,7 +194,12 @@ def ping(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
 
 
 def disconnect(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
-    """The agent's process is gone: kept (with its tasks) until pings fail, but not offered."""
+    """The agent's process is gone: kept until pings fail, but not offered (Mesos' ``Master::exited``).
+
+    Checkpointing frameworks keep their tasks there (the agent may come back);
+    every other framework is removed from the agent at once: its tasks become
+    TASK_LOST (REASON_AGENT_DISCONNECTED) and its executors are dropped.
+    """
     if not agent.connected:
         return
     agent.connected = False
@@ -203,6 +208,39 @@ def disconnect(core: MasterCore, agent: Agent, now: float, out: list[Effect]) ->
             core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
     out.append(ToAllocator("remove_agent", {"agent_id": agent.agent_id}))
     log.info("agent_disconnected", agent_id=agent.agent_id)
+    for fid in sorted({f for f, _ in agent.tasks} | {f for f, _ in agent.executors}):
+        fw = core.frameworks.get(fid)
+        if fw is not None and not _checkpointing(fw):
+            _remove_framework_from(core, agent, fw, now, out)
+
+
+def _checkpointing(fw: Framework) -> bool:
+    """``checkpoint`` in the FrameworkInfo; a framework recovered without one is assumed to (as Mesos does)."""
+    if "checkpoint" not in fw.info:
+        return fw.recovered
+    return fw.info.get("checkpoint") is True
+
+
+def _remove_framework_from(core: MasterCore, agent: Agent, fw: Framework, now: float, out: list[Effect]) -> None:
+    """Mesos' ``removeFramework(slave, framework)``: the framework's tasks there lost, its executors gone.
+
+    The agent is out of the allocator while disconnected; what these held is
+    not in ``agent.used_by()`` when the agent is added back, so it is recovered.
+    """
+    aid, fid = agent.agent_id, fw.framework_id
+    log.info("framework_removed_from_agent", framework_id=fid, agent_id=aid, reason="framework not checkpointing")
+    for (task_fid, _), task in list(agent.tasks.items()):
+        if task_fid != fid or task.state in TERMINAL_STATES:
+            continue
+        status = core.make_status(task.task_id, "TASK_LOST", reason="REASON_AGENT_DISCONNECTED",
+                                  message=f"Agent {agent.hostname} disconnected", agent_id=aid,
+                                  executor_id=task.executor_id, now=now)
+        core.update_task(task, status, now, out, recover=False)
+        core.send_status(fid, status, out)
+    for key in [k for k in agent.tasks if k[0] == fid]:
+        del agent.tasks[key]
+    for key in [k for k in agent.executors if k[0] == fid]:
+        del agent.executors[key]
 
 
 def remove(core: MasterCore, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,

@@ -91,7 +91,8 @@ def test_framework_message_round_trip_with_a_custom_executor() -> None:
 def test_an_agent_that_stops_answering_pings_is_removed_and_its_task_lost() -> None:
     with LocalCluster(**CLUSTER, agent_ping_timeout=0.2, max_agent_ping_timeouts=3) as cluster:
         rec = Recorder(launch_first(lambda o: command_task("doomed", o, 1, 128)))
-        with running(cluster, rec, framework("removal")):
+        # Checkpointing: the task is kept through the disconnection, until the pings fail.
+        with running(cluster, rec, framework("removal", checkpoint=True)):
             agent_id = rec.status("doomed", "TASK_RUNNING")["agent_id"]["value"]
             # The agent's actor stops: it no longer answers the master's pings.
             cluster.stop_agent(0)
@@ -101,3 +102,20 @@ def test_an_agent_that_stops_answering_pings_is_removed_and_its_task_lost() -> N
             state = cluster.state()
             assert state["slaves"] == []
             assert [t["state"] for t in state["frameworks"][0]["completed_tasks"]] == ["TASK_LOST"]
+
+
+def test_a_non_checkpointing_frameworks_task_is_lost_as_soon_as_its_agent_stops() -> None:
+    with LocalCluster(**CLUSTER, agent_ping_timeout=60, max_agent_ping_timeouts=5) as cluster:
+        rec = Recorder(launch_first(lambda o: command_task("fragile", o, 1, 128)))
+        with running(cluster, rec, framework("no-checkpoint")):
+            agent_id = rec.status("fragile", "TASK_RUNNING")["agent_id"]["value"]
+            cluster.stop_agent(0)
+            # Long before any ping timeout (5 x 60 s): lost on the disconnection itself.
+            lost = rec.status("fragile", "TASK_LOST")
+            assert lost["reason"] == "REASON_AGENT_DISCONNECTED" and lost["source"] == "SOURCE_MASTER"
+            assert "disconnected" in lost["message"]
+            assert agent_id not in rec.lost_agents
+            state = cluster.state()
+            assert [s["id"] for s in state["slaves"]] == [agent_id] and state["deactivated_slaves"] == 1
+            assert [t["state"] for t in state["frameworks"][0]["completed_tasks"]] == ["TASK_LOST"]
+            assert state["frameworks"][0]["tasks"] == []

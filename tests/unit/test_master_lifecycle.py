@@ -148,7 +148,7 @@ def test_agent_reregistration_keeps_tasks_even_after_master_restart() -> None:
 
 
 def test_reregistering_agent_missing_a_task_loses_it() -> None:
-    h, _fid, aid = running()
+    h, _fid, aid = running(checkpoint=True)
     h.exited(AGENT)
     assert not h.core.agents[aid].connected
     out = h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": aid}, "resources": []}, tasks=[]))
@@ -157,7 +157,7 @@ def test_reregistering_agent_missing_a_task_loses_it() -> None:
 
 
 def test_agent_exit_only_disconnects_missed_pings_remove_it() -> None:
-    h, _fid, aid = running()
+    h, _fid, aid = running(checkpoint=True)
     h.offers(FW)
     offer_ids = set(h.core.offers)
     out = h.exited(AGENT)

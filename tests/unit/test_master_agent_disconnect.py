@@ -1,0 +1,97 @@
+"""An agent disconnects (its link exits): non-checkpointing frameworks lose their tasks there at once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.unit.master_helpers import Harness, launch, of_type, task_info
+from transport import messages as m
+
+CKPT = "scheduler(1)@127.0.0.1:6000"
+PLAIN = "scheduler(2)@127.0.0.1:6001"
+AGENT = "agent(1)@127.0.0.1:5051"
+
+
+def executor(eid: str) -> dict[str, Any]:
+    return {"executor_id": {"value": eid}, "command": {"value": "exec"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}}]}
+
+
+def two_frameworks() -> tuple[Harness, str, str, str]:
+    """A checkpointing and a non-checkpointing framework, each with a running task on one agent
+    (the non-checkpointing one's through an executor of its own)."""
+    h = Harness()
+    ckpt = h.framework(CKPT, name="ckpt", checkpoint=True)
+    plain = h.framework(PLAIN, name="plain")
+    aid = h.agent(AGENT, "cpus:4;mem:4096")
+    with_executor = task_info("lost", 1, 128, executor=executor("ex"))
+    del with_executor["command"]
+    for pid, fid, task in ((CKPT, ckpt, task_info("kept", 1, 128)), (PLAIN, plain, with_executor)):
+        offer = next(o for o in h.offers(pid))
+        h.send(pid, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]], operations=launch(task),
+                                   filters={"refuse_seconds": 0}))
+        u = uuid.uuid4().bytes
+        status = {"task_id": task["task_id"], "state": "TASK_RUNNING", "source": "SOURCE_EXECUTOR",
+                  "agent_id": {"value": aid}, "uuid": u}
+        h.send(AGENT, m.StatusUpdate(framework_id=fid, status=status, uuid=u, agent_id=aid))
+    assert set(h.core.agents[aid].used_by()) == {ckpt, plain}
+    return h, ckpt, plain, aid
+
+
+def test_disconnect_loses_only_the_non_checkpointing_frameworks_tasks() -> None:
+    h, ckpt, plain, aid = two_frameworks()
+    out = h.exited(AGENT)
+    assert of_type(out, m.StatusUpdate, CKPT) == []
+    (upd,) = of_type(out, m.StatusUpdate, PLAIN)
+    status = upd.status
+    assert status["task_id"] == {"value": "lost"} and status["state"] == "TASK_LOST"
+    assert status["reason"] == "REASON_AGENT_DISCONNECTED" and status["source"] == "SOURCE_MASTER"
+    assert status["message"] == "Agent h1 disconnected" and status["executor_id"] == {"value": "ex"}
+    assert upd.agent_id == aid and "uuid" not in status
+    agent = h.core.agents[aid]
+    assert not agent.connected and not of_type(out, m.AgentLost)
+    assert list(agent.tasks) == [(ckpt, "kept")] and agent.executors == {}
+    assert [t.task_id for t in h.core.frameworks[plain].completed] == ["lost"]
+    assert h.core.frameworks[plain].tasks == {}
+    assert h.core.frameworks[ckpt].tasks["kept"].state == "TASK_RUNNING"
+    # A second exit notification changes nothing.
+    assert h.exited(AGENT) == []
+
+
+def test_lost_resources_come_back_when_the_agent_reregisters() -> None:
+    h, ckpt, _plain, aid = two_frameworks()
+    h.exited(AGENT)
+    kept = {"task_id": {"value": "kept"}, "framework_id": {"value": ckpt}, "state": "TASK_RUNNING",
+            "resources": task_info("kept", 1, 128)["resources"]}
+    out = h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": aid}, "hostname": "h1", "resources": []},
+                                          tasks=[kept]))
+    assert of_type(out, m.AgentReregistered, AGENT) and not of_type(out, m.StatusUpdate)
+    assert h.core.state(h.now)["slaves"][0]["used_resources"]["cpus"] == 1.0
+    (offer,) = h.offers(PLAIN)  # everything but the checkpointing framework's task: 3 cpus
+    cpus = next(r for r in offer["resources"] if r["name"] == "cpus")
+    assert cpus["scalar"]["value"] == 3.0
+
+
+def test_a_framework_recovered_without_its_info_is_assumed_to_checkpoint() -> None:
+    h = Harness()
+    wire = {"task_id": {"value": "t"}, "framework_id": {"value": "F-0"}, "state": "TASK_RUNNING",
+            "resources": task_info("t")["resources"]}
+    h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": "S-1"}, "hostname": "h1",
+                                           "resources": task_info("x", 4, 4096)["resources"]}, tasks=[wire]))
+    assert h.core.frameworks["F-0"].recovered
+    h.exited(AGENT)
+    assert h.core.frameworks["F-0"].tasks["t"].state == "TASK_RUNNING"
+    assert ("F-0", "t") in h.core.agents["S-1"].tasks
+
+
+def test_a_recovered_framework_whose_info_says_no_checkpoint_loses_its_task() -> None:
+    h = Harness()
+    wire = {"task_id": {"value": "t"}, "framework_id": {"value": "F-0"}, "state": "TASK_RUNNING",
+            "resources": task_info("t")["resources"]}
+    h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": "S-1"}, "hostname": "h1",
+                                           "resources": task_info("x", 4, 4096)["resources"]}, tasks=[wire],
+                                    frameworks=[{"id": {"value": "F-0"}, "name": "fw", "checkpoint": False}]))
+    h.exited(AGENT)
+    assert h.core.frameworks["F-0"].tasks == {}
+    assert h.core.frameworks["F-0"].completed[-1].state == "TASK_LOST"
