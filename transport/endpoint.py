@@ -16,7 +16,8 @@ Nothing is dropped silently: the ROUTER has ROUTER_MANDATORY, DEALERs send
 without blocking into bounded queues, and every drop or rejected frame is
 counted and logged. Heartbeats find peers that died, which ZeroMQ hides: a
 watched peer gets ``\\x00ping <our address> <its address>`` and answers
-``\\x00pong <its address>`` from its own DEALER to our ROUTER.
+``\\x00pong <its address> <its incarnation>`` from its own DEALER to our ROUTER; a
+new incarnation on the same port means the process we watched is gone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import errno
 import os
 import threading
 import time
+import uuid
 from typing import Callable
 
 import structlog
@@ -33,8 +35,8 @@ import zmq
 
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
-from transport.errors import DecodeError, TransportError
-from transport.liveness import PONG, Liveness, parse_control, ping_frame
+from transport.errors import AddressInUse, DecodeError, TransportError
+from transport.liveness import PONG, Liveness, parse_control, ping_frame, pong_frame
 
 __all__ = ["Endpoint", "AddressInUse"]
 
@@ -42,10 +44,6 @@ log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
-
-
-class AddressInUse(TransportError, OSError):
-    """The port asked for is taken by another process."""
 
 
 class Endpoint:
@@ -75,6 +73,7 @@ class Endpoint:
         self.host = host
         self.port = port
         self.counters = Counters()
+        self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
         self._on_envelope = on_envelope
         self._on_envelopes = on_envelopes
         self._on_peer_lost = on_peer_lost
@@ -170,11 +169,17 @@ class Endpoint:
         return True
 
     def watch(self, address: str) -> None:
-        """Start heartbeating ``address``; ``on_peer_lost`` fires once if it stops answering."""
+        """Start heartbeating ``address``; ``on_peer_lost`` fires once if it stops answering
+        or another process answers in its place. The first ping goes out now, ahead of
+        anything this thread sends next, so the peer's incarnation is learnt first."""
         with self._liveness_lock:
             self._liveness.watch(address, time.monotonic())
-            self._next_beat = 0.0
-        self._wake()
+        try:
+            with self._send_lock:
+                if not self._closed:
+                    self._dealer(address).send(ping_frame(self.address, address), zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass  # the heartbeat loop pings again
 
     def unwatch(self, address: str) -> None:
         with self._liveness_lock:
@@ -224,11 +229,8 @@ class Endpoint:
             pass
 
     def _pong_dealer(self, address: str) -> zmq.Socket:
-        """The DEALER to answer a ping from ``address``; call with the send lock held.
-
-        One opened for pongs alone counts against ``max_pong_peers``; past it the
-        oldest such socket is closed (its peer may then miss pongs, nothing more).
-        """
+        """The DEALER to answer a ping from ``address`` (send lock held). One opened for pongs
+        alone counts against ``max_pong_peers``; past it the oldest such one is closed."""
         if address in self._dealers:
             return self._dealers[address]
         self._pong_only[address] = None
@@ -316,11 +318,11 @@ class Endpoint:
                 self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
             elif control.kind == "pong":
                 with self._liveness_lock:
-                    self._liveness.heard_from(control.address, time.monotonic())
+                    self._liveness.heard_from(control.address, time.monotonic(), control.incarnation)
             elif control.kind == "ping":
                 with self._send_lock:
                     if not self._closed:
-                        self._pong_dealer(control.address).send(PONG + b" " + control.name, zmq.NOBLOCK)
+                        self._pong_dealer(control.address).send(pong_frame(control.name, self.incarnation), zmq.NOBLOCK)
             else:  # a bare ping (tools): answered on the same connection
                 self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
         except zmq.ZMQError:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["TransportError", "PIDError", "DecodeError", "SchemaError"]
+__all__ = ["TransportError", "PIDError", "DecodeError", "SchemaError", "AddressInUse"]
 
 
 class TransportError(Exception):
     """Base class of every transport error."""
+
+
+class AddressInUse(TransportError, OSError):
+    """The port asked for is taken by another process."""
 
 
 class PIDError(TransportError, ValueError):

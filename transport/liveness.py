@@ -2,8 +2,10 @@
 
 ZeroMQ reconnects silently and hides a dead peer, so the endpoint pings every
 watched address each ``interval`` and declares it lost when no answer has come
-for ``timeout`` seconds. A lost address is reported once and forgotten; watch
-it again to follow a restarted peer.
+for ``timeout`` seconds, or at once when the answer comes from another
+incarnation (a new process restarted on the same port: the one watched is
+dead). A lost address is reported once and forgotten; watch it again to
+follow the restarted peer.
 """
 
 from __future__ import annotations
@@ -13,26 +15,36 @@ from dataclasses import dataclass
 from transport.errors import PIDError
 from transport.pid import parse_address
 
-__all__ = ["Liveness", "Control", "PING", "PONG", "ping_frame", "parse_control"]
+__all__ = ["Liveness", "Control", "PING", "PONG", "ping_frame", "pong_frame", "parse_control"]
 
 # Control frames start with a NUL byte, which no msgpack frame of envelopes does.
 PING = b"\x00ping"
 PONG = b"\x00pong"
 
 
+_GONE = float("-inf")
+
+
 @dataclass(frozen=True, slots=True)
 class Control:
     """A parsed control frame: ``ping`` (reply to ``address`` naming ``name``),
-    ``pong`` (from ``address``) or ``bare_ping`` (answer on the same connection)."""
+    ``pong`` (from ``address``, whose endpoint is ``incarnation``) or
+    ``bare_ping`` (answer on the same connection)."""
 
     kind: str
     address: str = ""
     name: bytes = b""
+    incarnation: str = ""
 
 
 def ping_frame(ours: str, theirs: str) -> bytes:
     """``\\x00ping <our address> <their address>``: they answer ``\\x00pong <their address>``."""
     return b"%s %s %s" % (PING, ours.encode(), theirs.encode())
+
+
+def pong_frame(name: bytes, incarnation: str) -> bytes:
+    """``\\x00pong <the name the pinger uses for us> <our incarnation>``."""
+    return b"%s %s %s" % (PONG, name, incarnation.encode())
 
 
 def parse_control(frame: bytes) -> Control | None:
@@ -42,8 +54,8 @@ def parse_control(frame: bytes) -> Control | None:
     words = frame.split(b" ")
     try:
         texts = [w.decode("ascii") for w in words[1:]]
-        if words[0] == PONG and len(texts) == 1:
-            return Control("pong", texts[0])
+        if words[0] == PONG and len(texts) in (1, 2):
+            return Control("pong", texts[0], incarnation=texts[1] if len(texts) == 2 else "")
         if words[0] == PING and len(texts) == 2:
             parse_address(texts[0])
             return Control("ping", texts[0], words[2])
@@ -60,6 +72,7 @@ class Liveness:
         self.timeout = timeout
         self._last_seen: dict[str, float] = {}
         self._watchers: dict[str, int] = {}
+        self._incarnations: dict[str, str] = {}
         self._next_ping = 0.0
 
     def watch(self, address: str, now: float) -> None:
@@ -71,15 +84,23 @@ class Liveness:
         if left <= 0:
             self._watchers.pop(address, None)
             self._last_seen.pop(address, None)
+            self._incarnations.pop(address, None)
         else:
             self._watchers[address] = left
 
     def watched(self) -> list[str]:
         return list(self._watchers)
 
-    def heard_from(self, address: str, now: float) -> None:
-        if address in self._last_seen:
-            self._last_seen[address] = now
+    def heard_from(self, address: str, now: float, incarnation: str = "") -> None:
+        """A sign of life; ``incarnation`` (from pongs) tells a restarted peer apart."""
+        if address not in self._last_seen:
+            return
+        if self._last_seen[address] == _GONE:
+            return  # stays gone until tick() reports it, whatever the successor sends
+        if incarnation and self._incarnations.setdefault(address, incarnation) != incarnation:
+            self._last_seen[address] = _GONE  # the process watched has been replaced
+            return
+        self._last_seen[address] = now
 
     def tick(self, now: float) -> tuple[list[str], list[str]]:
         """(addresses to ping now, addresses just lost)."""
@@ -87,6 +108,7 @@ class Liveness:
         for address in lost:
             self._last_seen.pop(address, None)
             self._watchers.pop(address, None)
+            self._incarnations.pop(address, None)
         ping: list[str] = []
         if now >= self._next_ping:
             ping = list(self._last_seen)

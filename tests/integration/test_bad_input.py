@@ -175,7 +175,7 @@ def test_heartbeat_ping_is_answered_from_the_node_to_the_pinger(client: Client) 
     client.send(b"\x00ping " + client.pid.address.encode() + b" what-you-call-me")
     assert client.router.poll(10_000)
     _identity, frame = client.router.recv_multipart()
-    assert frame == b"\x00pong what-you-call-me"
+    assert frame == b"\x00pong what-you-call-me " + client.node.endpoint.incarnation.encode()
     client.send(b"\x00ping")  # a bare ping is answered on the same connection
     assert client.dealer.poll(10_000)
     assert client.dealer.recv() == b"\x00pong"

@@ -208,6 +208,23 @@ def test_link_fires_exited_when_the_peer_is_sigkilled(node: Node, fresh_peer: Ca
     assert isinstance(failure(pending), PeerExited)
 
 
+def test_exited_fires_when_the_peer_is_replaced_on_the_same_port_at_once(fresh_peer: Callable[..., Peer]) -> None:
+    # A heartbeat timeout of 60 s cannot fire here: only the successor's pongs,
+    # which carry another incarnation, can tell that the linked process died.
+    with Node(heartbeat_interval=0.2, heartbeat_timeout=60.0) as patient:
+        first = fresh_peer()
+        me = Collector.launch(patient, "me")
+        me.call(lambda: me.link(first.echo))
+        # The link's first ping went ahead of this request on the same connection,
+        # so its pong (naming the first incarnation) is in before the answer.
+        assert result(me.request(first.echo, Echo(seq=1))) == Echo(seq=1)
+        first.kill()
+        second = fresh_peer(first.echo.port)
+        assert me.exited_event.wait(WAIT), "the replaced peer's exit was not noticed"
+        assert me.exits == [first.echo]
+        assert result(me.request(second.echo, Echo(seq=2))) == Echo(seq=2)
+
+
 def test_reconnect_after_the_peer_restarts_on_the_same_port(node: Node, fresh_peer: Callable[..., Peer]) -> None:
     first = fresh_peer()
     me = Collector.launch(node, "me")

@@ -88,3 +88,27 @@ def test_next_deadline() -> None:
     live.tick(2.0)
     assert live.next_deadline(2.0) == pytest.approx(0.5)
     assert live.next_deadline(10.0) == 0.0  # overdue is never negative
+
+
+def test_a_pong_from_another_incarnation_means_the_watched_peer_is_gone() -> None:
+    from transport.liveness import Liveness
+
+    live = Liveness(interval=1.0, timeout=5.0)
+    live.watch("h:1", now=0.0)
+    live.heard_from("h:1", 0.5, incarnation="first")
+    assert live.tick(1.0)[1] == []
+    live.heard_from("h:1", 1.2, incarnation="second")  # a new process on the same port
+    live.heard_from("h:1", 1.3)  # and its data frames do not hide the loss
+    assert live.tick(1.4)[1] == ["h:1"]
+    assert live.tick(1.5)[1] == []  # reported once
+    live.watch("h:1", now=2.0)  # following the successor starts afresh
+    live.heard_from("h:1", 2.1, incarnation="second")
+    assert live.tick(3.0)[1] == []
+
+
+def test_pongs_carry_the_incarnation() -> None:
+    from transport.liveness import parse_control, pong_frame
+
+    control = parse_control(pong_frame(b"10.0.0.1:5050", "abc123"))
+    assert control is not None and (control.kind, control.address, control.incarnation) == (
+        "pong", "10.0.0.1:5050", "abc123")
