@@ -246,6 +246,10 @@ class AgentProcess(ExecutorsMixin):
         framework = self.table.frameworks.get(msg.framework_id)
         if framework is not None:
             framework.pid = msg.framework_pid
+        if self.connected:  # as Mesos: resend pending updates now that the framework is back
+            for update in self.updates.resume(self.clock.now()):
+                self._forward(update)
+            self._arm_retry()
 
     def _to_executor(self, sender: PID, msg: FrameworkToExecutor) -> None:
         executor = self.table.executors.get((msg.framework_id, msg.executor_id))
