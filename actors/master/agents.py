@@ -136,6 +136,12 @@ def reregister(core: MasterCore, sender: str, msg: m.ReregisterAgent, now: float
         if key in agent.tasks or task.state in TERMINAL_STATES:
             continue
         fw = core.frameworks.get(task.framework_id)
+        if fw is not None and any(t.task_id == task.task_id and t.agent_id == aid for t in fw.completed):
+            # The framework was already told this task ended (e.g. TASK_LOST when the agent
+            # disconnected): as Mesos, it is not brought back; the agent is told to kill it.
+            out.append(Send(sender, m.KillTask(framework_id=task.framework_id, task_id=task.task_id, agent_id=aid)))
+            log.info("task_killed_on_reregistration", task_id=task.task_id, framework_id=task.framework_id)
+            continue
         if fw is None:
             finfo = dict(frameworks_info.get(task.framework_id) or {"name": "", "user": ""})
             finfo["id"] = {"value": task.framework_id}

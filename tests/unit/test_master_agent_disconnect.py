@@ -95,3 +95,17 @@ def test_a_recovered_framework_whose_info_says_no_checkpoint_loses_its_task() ->
     h.exited(AGENT)
     assert h.core.frameworks["F-0"].tasks == {}
     assert h.core.frameworks["F-0"].completed[-1].state == "TASK_LOST"
+
+
+def test_a_task_already_reported_lost_is_killed_not_revived_when_the_agent_returns() -> None:
+    h, _ckpt, plain, aid = two_frameworks()
+    h.exited(AGENT)  # the non-checkpointing framework was told TASK_LOST for "lost"
+    lost = {"task_id": {"value": "lost"}, "framework_id": {"value": plain}, "state": "TASK_RUNNING",
+            "executor_id": {"value": "ex"}, "resources": task_info("lost", 1, 128)["resources"]}
+    out = h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": aid}, "hostname": "h1", "resources": []},
+                                          tasks=[lost]))
+    (kill,) = of_type(out, m.KillTask, AGENT)
+    assert (kill.framework_id, kill.task_id, kill.agent_id) == (plain, "lost", aid)
+    assert of_type(out, m.StatusUpdate, PLAIN) == []  # told once, not again
+    assert h.core.frameworks[plain].tasks == {}
+    assert (plain, "lost") not in h.core.agents[aid].tasks
