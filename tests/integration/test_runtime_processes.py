@@ -1,118 +1,21 @@
 """The runtime with real parts: peer OS processes over tcp loopback, SIGKILL,
-restarts on the same port, ordering, pending requests, and the test hooks."""
+restarts on the same port, ordering, pending requests, and the test hooks across processes."""
 
 from __future__ import annotations
 
-import selectors
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from functools import partial
-from pathlib import Path
-from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
-from actors.clock import ManualClock
 from actors.errors import PeerExited, ProcessStopped, RemoteError, RequestTimeout
 from actors.filters import clear_filters, drop_messages, future_message
 from actors.node import Node
-from tests.integration.peer import EchoProcess, TrackedProcess
-from transport.codec import Envelope
+from tests.integration.peer import EchoProcess
+from tests.integration.runtime_support import HEARTBEAT, WAIT, Collector, Peer, failure, result
 from transport.messages import Echo, RequestFailed
-from transport.pid import PID
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-PEER = Path(__file__).with_name("peer.py")
-HEARTBEAT = {"heartbeat_interval": 0.2, "heartbeat_timeout": 1.0}
-WAIT = 10.0
-
-
-class Peer:
-    """A peer OS process running tests/integration/peer.py."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(PEER), "--port", str(port), "--heartbeat-interval", "0.2", "--heartbeat-timeout", "1.0"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-        )
-        assert self.proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(timeout=30):
-                self.proc.kill()
-                raise AssertionError("the peer did not print its pid within 30 s")
-        line = self.proc.stdout.readline().decode().strip()
-        if not line:
-            raise AssertionError(f"the peer exited with {self.proc.wait()} before it was ready")
-        self.echo = PID.parse(line)
-
-    def pid(self, name: str) -> PID:
-        return PID(name, self.echo.host, self.echo.port)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(WAIT)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class Collector(TrackedProcess):
-    """Records Echo messages by sender and answers requests with the same Echo."""
-
-    def __init__(self, node: Node, name: str) -> None:
-        super().__init__(node, name)
-        self.got: dict[PID, list[int]] = {}
-        self.expect: tuple[int, threading.Event] | None = None
-        self.exits: list[PID] = []
-        self.exited_event = threading.Event()
-        self.install(Echo, self.on_echo)
-
-    def on_echo(self, sender: PID, msg: Echo) -> Echo:
-        seqs = self.got.setdefault(sender, [])
-        seqs.append(msg.seq)
-        if self.expect is not None and sum(map(len, self.got.values())) >= self.expect[0]:
-            self.expect[1].set()
-        return Echo(payload=b"collected", seq=msg.seq)
-
-    def expecting(self, n: int) -> threading.Event:
-        event = threading.Event()
-        self.expect = (n, event)
-        return event
-
-    def exited(self, pid: PID) -> None:
-        self.exits.append(pid)
-        self.exited_event.set()
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` on this process's thread and return its result."""
-        done: Future[Any] = Future()
-        self.run(lambda: done.set_result(fn()))
-        return done.result(WAIT)
-
-
-def result(future: Future[Any]) -> Any:
-    return future.result(WAIT)
-
-
-def failure(future: Future[Any]) -> BaseException | None:
-    return future.exception(WAIT)
 
 
 @pytest.fixture(autouse=True)
@@ -289,127 +192,3 @@ def test_remote_messages_pass_the_test_hooks(node: Node, peer: Peer) -> None:
 
 
 # --- one OS process -----------------------------------------------------------------
-
-
-def test_force_encoding_runs_local_messages_through_the_codec() -> None:
-    for force in (False, True):
-        with Node(force_encoding=force) as n:
-            echo = EchoProcess.launch(n, "echo")
-            me = Collector.launch(n, "me")
-            sent = Echo(payload=b"local", seq=9)
-            answer = result(me.request(echo.pid, sent))
-            assert answer == sent
-            assert (answer is sent) is not force  # decoded afresh only when forced
-            bad = Echo(payload=b"x", seq="nine")  # type: ignore[arg-type]  # records are not checked locally
-            with capture_logs() as logs:
-                me.send(echo.pid, bad)
-                result(me.request(echo.pid, Echo(seq=10)))
-            if force:
-                assert n.counters.get("rejected", "bad_fields") == 1
-                assert [e["event"] for e in logs if e["event"] == "local_message_rejected"] == ["local_message_rejected"]
-                assert [m.seq for _, m in echo.received] == [9, 10]
-            else:
-                assert [m.seq for _, m in echo.received] == [9, "nine", 10]
-
-
-def test_drop_messages_and_future_message_locally() -> None:
-    with Node() as n:
-        me = Collector.launch(n, "me")
-        other = Collector.launch(n, "other")
-        with drop_messages(Echo, receiver=other.pid, count=2) as dropper:
-            seen = future_message(Echo, receiver="other")
-            for seq in (1, 2, 3):
-                me.send(other.pid, Echo(seq=seq))
-            assert result(seen).message.seq == 1
-            assert other.call(lambda: other.got) == {me.pid: [3]}
-            assert dropper.matched == 2
-        taken = future_message(Echo, sender=me.pid, drop=True)
-        me.send(other.pid, Echo(seq=4))
-        env = result(taken)
-        assert isinstance(env, Envelope) and env.sender == me.pid and env.message == Echo(seq=4)
-        me.send(other.pid, Echo(seq=5))
-        assert result(me.request(other.pid, Echo(seq=6))).seq == 6
-        assert other.call(lambda: other.got) == {me.pid: [3, 5, 6]}
-        assert n.counters.get("dropped", "filtered") == 3
-
-
-class Gate(TrackedProcess):
-    """Notes what it handles, in order; an Echo with payload b"wait" blocks until ``gate`` is set."""
-
-    def __init__(self, node: Node, name: str) -> None:
-        super().__init__(node, name)
-        self.order: list[Any] = []
-        self.gate = threading.Event()
-        self.waiting = threading.Event()
-        self.done = threading.Event()
-        self.install(Echo, self.on_echo)
-
-    def on_echo(self, sender: PID, msg: Echo) -> None:
-        if msg.payload == b"wait":
-            self.waiting.set()
-            assert self.gate.wait(WAIT)
-        self.order.append(msg.seq)
-        if msg.payload == b"last":
-            self.done.set()
-
-
-def test_mailbox_stays_first_in_first_out() -> None:
-    """Messages to a busy process share one mailbox item, but never overtake what was queued before them."""
-    with Node() as n:
-        gate = Gate.launch(n, "gate")
-        me = Collector.launch(n, "me")
-        other = Collector.launch(n, "other")
-        me.send(gate.pid, Echo(payload=b"wait", seq=0))
-        assert gate.waiting.wait(WAIT)
-        me.send(gate.pid, Echo(seq=1))
-        other.send(gate.pid, Echo(seq=2))
-        gate.run(gate.order.append, "call")  # queued behind 1 and 2, ahead of 3
-        me.send(gate.pid, Echo(seq=3))
-        for seq in range(4, 1000):
-            (me if seq % 2 else other).send(gate.pid, Echo(seq=seq))
-        me.send(gate.pid, Echo(payload=b"last", seq=1000))
-        gate.gate.set()
-        assert gate.done.wait(WAIT)
-        assert gate.order == [0, 1, 2, "call", *range(3, 1001)]
-
-
-def test_counters_per_process_by_type() -> None:
-    with Node() as n:
-        echo = EchoProcess.launch(n, "echo")
-        me = Collector.launch(n, "me")
-        for seq in range(3):
-            me.send(echo.pid, Echo(seq=seq))
-        me.send(echo.pid, RequestFailed(error="nobody handles this"))
-        assert isinstance(failure(me.request(echo.pid, RequestFailed(error="nor this"))), RemoteError)
-        assert result(me.request(echo.pid, Echo(seq=3))).seq == 3
-        assert me.counters.snapshot()["sent"] == {"Echo": 4, "RequestFailed": 2}
-        assert me.counters.get("received", "Echo") == 1
-        assert me.counters.get("received", "RequestFailed") == 1
-        assert echo.counters.get("received", "Echo") == 4
-        assert echo.counters.get("rejected", "RequestFailed") == 2
-        assert echo.counters.get("sent") == 0  # answers are not counted as sends
-
-
-def test_request_timeout_on_a_manual_clock() -> None:
-    clock = ManualClock()
-    with Node(clock=clock) as n:
-        holder = EchoProcess.launch(n, "holder")
-        me = Collector.launch(n, "me")
-        pending = me.request(holder.pid, Echo(payload=b"hold"), timeout=5.0)
-        answered = me.request(holder.pid, Echo(seq=1), timeout=5.0)
-        assert result(answered).seq == 1
-        clock.advance(4.9)
-        assert not pending.done()
-        clock.advance(0.2)
-        assert isinstance(failure(pending), RequestTimeout)
-        assert "did not answer within 5.0 s" in str(pending.exception())
-        untimed = me.request(holder.pid, Echo(payload=b"hold"), timeout=None)
-        clock.advance(3600)
-        assert not untimed.done()
-
-
-def test_request_to_a_missing_local_process_fails() -> None:
-    with Node() as n:
-        me = Collector.launch(n, "me")
-        error = failure(me.request(n.pid("nobody"), Echo()))
-        assert isinstance(error, (RemoteError, PeerExited))
