@@ -129,6 +129,13 @@ def accept(fw: Probe, c: Cluster, fid: str, offer_ids: list[str], *tasks: dict[s
                                      operations=[{"type": "LAUNCH", "launch": {"task_infos": list(tasks)}}]))
 
 
+def launch_t1(c: Cluster, fw: Probe, fid: str, agent: Probe) -> None:
+    """Launch task t1 <1 cpu, 128 MB> on the framework's first offer; the agent gets RunTask."""
+    (offer,) = fw.expect(m.ResourceOffers).offers
+    accept(fw, c, fid, [offer["id"]["value"]], task("t1", 1, 128))
+    agent.expect(m.RunTask)
+
+
 def offered(offer: dict[str, Any]) -> Resources:
     return Resources.from_dicts(offer["resources"])
 
@@ -184,9 +191,7 @@ def test_agent_removed_after_missed_pings(cluster: Cluster) -> None:
     c = cluster
     agent, aid = c.agent()
     fw, fid = c.framework()
-    (offer,) = fw.expect(m.ResourceOffers).offers
-    accept(fw, c, fid, [offer["id"]["value"]], task("t1", 1, 128))
-    agent.expect(m.RunTask)
+    launch_t1(c, fw, fid, agent)
     for _ in range(5):
         c.clock.advance(15.0)
         agent.expect(m.PingAgent)
@@ -218,9 +223,7 @@ def test_status_kill_and_reconciliation(cluster: Cluster) -> None:
     c = cluster
     agent, aid = c.agent()
     fw, fid = c.framework()
-    (offer,) = fw.expect(m.ResourceOffers).offers
-    accept(fw, c, fid, [offer["id"]["value"]], task("t1", 1, 128))
-    agent.expect(m.RunTask)
+    launch_t1(c, fw, fid, agent)
     agent.tell(c.master, m.StatusUpdate(framework_id=fid, agent_id=aid, uuid=b"1234", status={
         "task_id": {"value": "t1"}, "state": "TASK_RUNNING", "uuid": b"1234", "source": "SOURCE_EXECUTOR"}))
     upd = fw.expect(m.StatusUpdate)
@@ -249,9 +252,7 @@ def test_failover_timeout_then_teardown(cluster: Cluster) -> None:
     c = cluster
     agent, _aid = c.agent()
     fw, fid = c.framework(failover_timeout=10.0)
-    (offer,) = fw.expect(m.ResourceOffers).offers
-    accept(fw, c, fid, [offer["id"]["value"]], task("t1", 1, 128))
-    agent.expect(m.RunTask)
+    launch_t1(c, fw, fid, agent)
     fw.actor_ref.stop()
     watcher = c.probe("watcher")
     state = c.sync(watcher)
@@ -285,9 +286,7 @@ def test_unregister_framework_kills_tasks(cluster: Cluster) -> None:
     c = cluster
     agent, _aid = c.agent()
     fw, fid = c.framework(failover_timeout=100.0)
-    (offer,) = fw.expect(m.ResourceOffers).offers
-    accept(fw, c, fid, [offer["id"]["value"]], task("t1", 1, 128))
-    agent.expect(m.RunTask)
+    launch_t1(c, fw, fid, agent)
     fw.tell(c.master, m.UnregisterFramework(framework_id=fid))
     assert agent.expect(m.ShutdownFramework).framework_id == fid
 
