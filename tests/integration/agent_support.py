@@ -134,20 +134,21 @@ class StandInMaster(Process):
         assert self.agent is not None
         return self.request(self.agent, ResourceUsageRequest(), timeout=10).result(10)
 
+    # Sends go from the calling (test) thread, like ``sync_agent``'s request, so they stay in order.
     def run_task(self, task: dict[str, Any]) -> None:
         assert self.agent is not None
-        self.run(self.send, self.agent, RunTask(framework=FRAMEWORK, framework_pid="scheduler(x)@127.0.0.1:1",
-                                                task=task))
+        self.send(self.agent, RunTask(framework=FRAMEWORK, framework_pid="scheduler(x)@127.0.0.1:1",
+                                      task=task))
 
     def kill_task(self, task_id: str, kill_policy: dict[str, Any] | None = None) -> None:
         assert self.agent is not None
-        self.run(self.send, self.agent, KillTask(framework_id=FRAMEWORK_ID, task_id=task_id, agent_id="agent-S0",
-                                                 kill_policy=kill_policy or {}))
+        self.send(self.agent, KillTask(framework_id=FRAMEWORK_ID, task_id=task_id, agent_id="agent-S0",
+                                       kill_policy=kill_policy or {}))
 
     def to_executor(self, executor_id: str, data: bytes) -> None:
         assert self.agent is not None
-        self.run(self.send, self.agent, FrameworkToExecutor(agent_id="agent-S0", framework_id=FRAMEWORK_ID,
-                                                            executor_id=executor_id, data=data))
+        self.send(self.agent, FrameworkToExecutor(agent_id="agent-S0", framework_id=FRAMEWORK_ID,
+                                                  executor_id=executor_id, data=data))
 
 
 def spawn_master(node: Node) -> StandInMaster:

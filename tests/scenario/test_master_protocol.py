@@ -65,7 +65,8 @@ class Probe(Process):
             return not any(type(x) is kind for x in self.inbox)
 
     def tell(self, to: PID, msg: Message) -> None:
-        self.run(self.send, to, msg)
+        """Send from the test thread, so a later ``request`` from it cannot overtake this."""
+        self.send(to, msg)
 
 
 class Cluster:
@@ -84,15 +85,17 @@ class Cluster:
         return probe
 
     def sync(self, via: Probe) -> dict[str, Any]:
-        """Wait until the allocator, then the master, have handled everything sent before; returns its state.
+        """Wait until the allocator and the master have handled everything sent before; returns its state.
 
-        The allocator first: a clock advance queues its timer tick there, and the
-        offers it makes go on to the master before the state request below.
+        Twice round: a clock advance queues a timer tick at the allocator, whose
+        offers go on to the master; a message to the master (a decline) goes on
+        to the allocator, whose answer (offers) goes back to the master.
         """
         allocator = self.node.lookup("allocator")
         assert allocator is not None
-        allocator.proxy().pid.get(timeout=5)  # a proxy read is answered after the mailbox ahead of it
-        reply = via.request(self.master, m.MasterStateRequest(), timeout=None).result(5)
+        for _ in range(2):
+            allocator.proxy().pid.get(timeout=5)  # a proxy read is answered after the mailbox ahead of it
+            reply = via.request(self.master, m.MasterStateRequest(), timeout=None).result(5)
         return dict(reply.state)
 
     def agent(self, resources: str = "cpus:4;mem:4096") -> tuple[Probe, str]:
