@@ -54,7 +54,7 @@ def cgroups(tmp_path: os.PathLike[str]) -> Iterator[tuple[StandInMaster, str]]:
 
 
 def test_memory_limit_kills_the_task_with_the_memory_reason(cgroups: tuple[StandInMaster, str]) -> None:
-    master, root = cgroups
+    master, _root = cgroups
     # 32 MB for the task + 32 MB command executor overhead: a 64 MiB container.
     task = command_task("exec python3 -c 'b = bytearray(256 * 1024 * 1024); print(len(b))'", mem=32)
     task_id = task["task_id"]["value"]

@@ -33,7 +33,7 @@ def cluster(tmp_path: os.PathLike[str]) -> Iterator[tuple[StandInMaster, object,
 
 
 def test_command_task_finishes_and_sandbox_holds_output(cluster) -> None:
-    master, agent, work_dir = cluster
+    master, _agent, work_dir = cluster
     task = command_task("echo hello-sandbox; echo oops >&2; echo $MESOS_EXECUTOR_ID")
     master.run_task(task)
     task_id = task["task_id"]["value"]

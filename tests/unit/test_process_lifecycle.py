@@ -6,9 +6,9 @@ import gc
 
 import pytest
 
+from actors.errors import PeerExited, RemoteError
 from actors.node import Node
 from actors.process import Process
-from actors.errors import PeerExited, RemoteError
 from transport.endpoint import Endpoint
 from transport.messages import Echo
 
