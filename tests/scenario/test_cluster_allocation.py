@@ -39,7 +39,10 @@ def test_mesos_paper_example_remainder_goes_to_framework_2() -> None:
             if len(rec.offers) > 1:  # only the first offer is used
                 driver.declineOffer(offer["id"], {"refuse_seconds": 60})
                 continue
-            driver.launchTasks(offer["id"], [command_task("t1", offer, 2, 1024), command_task("t2", offer, 1, 2048)])
+            # The remainder is refused for longer than the test runs: the default 5 s
+            # could pass before the tasks run on a loaded machine.
+            driver.launchTasks(offer["id"], [command_task("t1", offer, 2, 1024), command_task("t2", offer, 1, 2048)],
+                               {"refuse_seconds": 60})
 
     with LocalCluster(agents=1, resources="cpus:4;mem:4096", **FAST) as cluster:
         fw1 = Recorder(launch_two)
@@ -56,7 +59,7 @@ def test_mesos_paper_example_remainder_goes_to_framework_2() -> None:
                 got = fw2.next_offer(0)
                 assert got is not None
                 assert (scalar(got[1], "cpus"), scalar(got[1], "mem")) == (1.0, 1024.0)
-                assert len(fw1.offers) == 1  # the remainder is filtered for framework 1 (default 5 s)
+                assert len(fw1.offers) == 1  # the remainder is filtered for framework 1
             for tid in ("t1", "t2"):
                 driver1.killTask({"value": tid})
             fw1.status("t1", "TASK_KILLED")
