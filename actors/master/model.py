@@ -93,6 +93,9 @@ class Task:
     executor_id: str = ""
     statuses: list[Dict] = field(default_factory=list)
     info: Dict = field(default_factory=dict)
+    # The uuid of the terminal update until the framework acknowledges it: till then
+    # reconciliation still answers the task's state, as Mesos keeps such a task.
+    unacknowledged: bytes = b""
 
     def to_dict(self) -> Dict:
         return {
@@ -142,6 +145,10 @@ class Framework:
     @property
     def partition_aware(self) -> bool:
         return is_partition_aware(self.info)
+
+    def known_tasks(self) -> list[Task]:
+        """What reconciliation answers for: active tasks, and ended ones whose end is not yet acknowledged."""
+        return [*self.tasks.values(), *(t for t in self.completed if t.unacknowledged)]
 
     def add_completed(self, task: Task, limit: int) -> None:
         self.completed.append(task)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.master.model import Effect, Framework, Send, Task, ToAllocator, id_value
+from actors.master.model import TERMINAL_STATES, Effect, Framework, Send, Task, ToAllocator, id_value
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -43,7 +43,10 @@ def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float
     tid = id_value(status.get("task_id"))
     task = agent.tasks.get((msg.framework_id, tid))
     if task is not None:
+        ended_before = task.state in TERMINAL_STATES
         core.update_task(task, dict(status), now, out)
+        if not ended_before and task.state in TERMINAL_STATES:
+            task.unacknowledged = msg.uuid
     fw = core.frameworks.get(msg.framework_id)
     log.info("status_update", task_id=tid, framework_id=msg.framework_id, state=status.get("state"),
              forwarded=bool(fw and fw.connected))
@@ -68,6 +71,12 @@ def _to_agent(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement 
 
 def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
                 out: list[Effect]) -> None:
+    fw = core.frameworks.get(msg.framework_id)
+    if fw is not None and fw.pid == sender and msg.uuid:
+        for task in reversed(fw.completed):
+            if task.task_id == msg.task_id and task.unacknowledged == msg.uuid:
+                task.unacknowledged = b""  # the end is known to the framework: forget the task
+                break
     _to_agent(core, sender, msg, out, "ack_agent_unavailable", task_id=msg.task_id)
 
 
@@ -80,16 +89,9 @@ def _latest(core: MasterCore, task: Task, now: float) -> Dict:
     return status
 
 
-def _find(fw: Framework, tid: str) -> Task | None:
-    task = fw.tasks.get(tid)
-    if task is None:
-        task = next((t for t in reversed(fw.completed) if t.task_id == tid), None)
-    return task
-
-
 def reconcile_one(core: MasterCore, fw: Framework, tid: str, aid: str, now: float) -> Dict:
     """The master's answer for one task (Mesos' explicit reconciliation rules)."""
-    task = _find(fw, tid)
+    task = next((t for t in fw.known_tasks() if t.task_id == tid), None)
     if task is not None:
         return _latest(core, task, now)
     pa = fw.partition_aware
@@ -107,9 +109,10 @@ def reconcile(core: MasterCore, sender: str, msg: m.ReconcileTasks, now: float, 
     if fw is None:
         return
     if not msg.statuses:
-        for task in list(fw.tasks.values()):
+        known = fw.known_tasks()
+        for task in known:
             core.send_status(fw.framework_id, _latest(core, task, now), out)
-        log.info("reconcile_implicit", framework_id=fw.framework_id, tasks=len(fw.tasks))
+        log.info("reconcile_implicit", framework_id=fw.framework_id, tasks=len(known))
         return
     for status in msg.statuses:
         if not isinstance(status, dict):

@@ -59,12 +59,25 @@ def test_explicit_reconciliation_partition_aware() -> None:
     assert got["nowhere"]["state"] == "TASK_UNKNOWN"
 
 
-def test_completed_task_reconciles_to_its_terminal_state() -> None:
+def test_ended_task_reconciles_to_its_terminal_state_until_acknowledged() -> None:
     h, fid, aid = with_task()
     h.send(AGENT, m.StatusUpdate(framework_id=fid, agent_id=aid, status={
-        "task_id": {"value": "t1"}, "state": "TASK_FAILED"}))
+        "task_id": {"value": "t1"}, "state": "TASK_FAILED", "uuid": b"f"}, uuid=b"f"))
     assert answers(h, fid, [{"task_id": {"value": "t1"}}])["t1"]["state"] == "TASK_FAILED"
+    assert answers(h, fid, [])["t1"]["state"] == "TASK_FAILED"  # implicit too, as Mesos
+    h.send(FW, m.StatusUpdateAcknowledgement(agent_id=aid, framework_id=fid, task_id="t1", uuid=b"other"))
+    assert answers(h, fid, [{"task_id": {"value": "t1"}}])["t1"]["state"] == "TASK_FAILED"
+    h.send(FW, m.StatusUpdateAcknowledgement(agent_id=aid, framework_id=fid, task_id="t1", uuid=b"f"))
+    gone = answers(h, fid, [{"task_id": {"value": "t1"}, "agent_id": {"value": aid}}])["t1"]
+    assert (gone["state"], gone["reason"]) == ("TASK_LOST", "REASON_RECONCILIATION")
     assert set(answers(h, fid, [])) == {"t2"}
+
+
+def test_master_made_terminal_update_is_not_kept_for_reconciliation() -> None:
+    h, fid, aid = with_task()
+    h.send(AGENT, m.StatusUpdate(framework_id=fid, agent_id=aid, status={
+        "task_id": {"value": "t1"}, "state": "TASK_FAILED"}))  # no uuid: nothing will acknowledge it
+    assert answers(h, fid, [{"task_id": {"value": "t1"}}])["t1"]["state"] == "TASK_LOST"
 
 
 def test_config_defaults_match_mesos() -> None:
