@@ -10,19 +10,25 @@ from typing import Callable
 
 __all__ = ["Clock", "RealClock", "ManualClock", "Timer"]
 
+_COMPACT_MIN = 64
+
 
 class Timer:
     """A scheduled callback; ``cancel()`` stops it if it has not fired."""
 
-    __slots__ = ("when", "fn", "cancelled")
+    __slots__ = ("when", "fn", "cancelled", "_clock")
 
-    def __init__(self, when: float, fn: Callable[[], None]) -> None:
+    def __init__(self, when: float, fn: Callable[[], None], clock: Clock | None = None) -> None:
         self.when = when
         self.fn = fn
         self.cancelled = False
+        self._clock = clock
 
     def cancel(self) -> None:
-        self.cancelled = True
+        if not self.cancelled:
+            self.cancelled = True
+            if self._clock is not None:
+                self._clock._note_cancelled()
 
 
 class Clock:
@@ -32,12 +38,28 @@ class Clock:
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._lock = threading.Condition()
+        self._cancelled = 0  # about how many cancelled timers the heap holds
 
     def now(self) -> float:
         raise NotImplementedError
 
+    def pending(self) -> int:
+        """Timers not yet fired nor cancelled."""
+        with self._lock:
+            return sum(1 for _, _, t in self._heap if not t.cancelled)
+
+    def _note_cancelled(self) -> None:
+        """Drop cancelled timers once they are most of the heap (a request answered in
+        time cancels its timeout): memory follows the live timers, not the rate."""
+        with self._lock:
+            self._cancelled += 1
+            if self._cancelled > _COMPACT_MIN and 2 * self._cancelled > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
     def call_later(self, seconds: float, fn: Callable[[], None]) -> Timer:
-        timer = Timer(self.now() + max(0.0, seconds), fn)
+        timer = Timer(self.now() + max(0.0, seconds), fn, self)
         with self._lock:
             heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
             if self._heap[0][2] is timer:  # only a new earliest timer changes the wait
@@ -48,10 +70,17 @@ class Clock:
         due: list[Timer] = []
         with self._lock:
             while self._heap and self._heap[0][0] <= now:
-                timer = heapq.heappop(self._heap)[2]
+                timer = self._pop()
                 if not timer.cancelled:
                     due.append(timer)
         return due
+
+    def _pop(self) -> Timer:
+        """The earliest timer, off the heap (lock held)."""
+        timer = heapq.heappop(self._heap)[2]
+        if timer.cancelled and self._cancelled > 0:
+            self._cancelled -= 1
+        return timer
 
 
 class RealClock(Clock):
@@ -101,15 +130,11 @@ class ManualClock(Clock):
             with self._lock:
                 if not self._heap or self._heap[0][0] > target:
                     break
-                when, _, timer = heapq.heappop(self._heap)
-            self._now = max(self._now, when)
+                timer = self._pop()
+            self._now = max(self._now, timer.when)
             if not timer.cancelled:
                 _fire(timer)
         self._now = target
-
-    def pending(self) -> int:
-        with self._lock:
-            return sum(1 for _, _, t in self._heap if not t.cancelled)
 
 
 def _fire(timer: Timer) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NamedTuple, TypeVar
 
 import pykka
 import structlog
@@ -28,6 +28,14 @@ __all__ = ["Process", "Handler"]
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[PID, Any], Any]
+
+
+class _Request(NamedTuple):
+    """A request awaiting its answer."""
+
+    to: PID
+    future: Future[Any]
+    timer: Timer | None  # its timeout, cancelled when it is answered
 
 
 class _Call:
@@ -49,7 +57,7 @@ class Process(pykka.ThreadingActor):
         self._handlers: dict[type[Message], Handler] = {}
         self._links: set[PID] = set()
         self._monitored: set[PID] = set()
-        self._pending: dict[int, tuple[PID, Future[Any]]] = {}
+        self._pending: dict[int, _Request] = {}
         self._pending_lock = threading.Lock()
         self._correlation = itertools.count(1)
         self._timers: set[Timer] = set()
@@ -99,8 +107,10 @@ class Process(pykka.ThreadingActor):
             timer.cancel()
         with self._pending_lock:
             pending, self._pending = self._pending, {}
-        for target, future in pending.values():
-            future.set_exception(ProcessStopped(f"{self.pid} stopped before {target} answered"))
+        for request in pending.values():
+            if request.timer is not None:
+                request.timer.cancel()
+            request.future.set_exception(ProcessStopped(f"{self.pid} stopped before {request.to} answered"))
         self.node.unregister(self.pid)
 
     def on_receive(self, item: Any) -> Any:
@@ -142,36 +152,43 @@ class Process(pykka.ThreadingActor):
             if self._stopped:
                 future.set_exception(ProcessStopped(f"{self.pid} is stopped"))
                 return future
-            self._pending[correlation] = (to, future)
+            timer = None if timeout is None else self.clock.call_later(
+                timeout, lambda: self._expire(correlation, timeout))
+            self._pending[correlation] = _Request(to, future, timer)
         if to not in self._monitored:
             self._monitored.add(to)
             self.node.link(self.pid, to)
-        if timeout is not None:
-            self.clock.call_later(timeout, lambda: self._expire(correlation, timeout))
         self.counters.incr("sent", type(msg).__name__)
         self.node.route(self.pid, to, msg, correlation)
         return future
 
     def _expire(self, correlation: int, timeout: float) -> None:
         with self._pending_lock:
-            entry = self._pending.pop(correlation, None)
-        if entry is not None:
-            entry[1].set_exception(RequestTimeout(f"{entry[0]} did not answer within {timeout} s"))
+            request = self._pending.pop(correlation, None)
+        if request is not None:
+            request.future.set_exception(RequestTimeout(f"{request.to} did not answer within {timeout} s"))
+
+    def _answered(self, correlation: int) -> _Request | None:
+        """Take the request ``correlation`` off the pending table and stop its timeout."""
+        with self._pending_lock:
+            request = self._pending.pop(correlation, None)
+        if request is not None and request.timer is not None:
+            request.timer.cancel()
+        return request
 
     def _handle(self, env: Envelope) -> None:
         msg = env.message
         type_name = type(msg).__name__
         if env.correlation < 0:
-            with self._pending_lock:
-                entry = self._pending.pop(-env.correlation, None)
-            if entry is None:
+            request = self._answered(-env.correlation)
+            if request is None:
                 self.counters.incr("dropped", type_name)
                 return
             self.counters.incr("received", type_name)
             if type(msg) is RequestFailed:
-                entry[1].set_exception(RemoteError(msg.error))
+                request.future.set_exception(RemoteError(msg.error))
             else:
-                entry[1].set_result(msg)
+                request.future.set_result(msg)
             return
         handler = self._handlers.get(type(msg))
         if handler is None:
@@ -210,10 +227,11 @@ class Process(pykka.ThreadingActor):
     def _peer_exited(self, pid: PID) -> None:
         self._monitored.discard(pid)
         with self._pending_lock:
-            failed = [c for c, (to, _) in self._pending.items() if to == pid]
-            futures = [self._pending.pop(c)[1] for c in failed]
-        for future in futures:
-            future.set_exception(PeerExited(f"{pid} exited before answering"))
+            failed = [c for c, request in self._pending.items() if request.to == pid]
+        for correlation in failed:
+            request = self._answered(correlation)
+            if request is not None:
+                request.future.set_exception(PeerExited(f"{pid} exited before answering"))
         if pid in self._links:
             self._links.discard(pid)
             self.exited(pid)

@@ -126,3 +126,17 @@ def test_real_clock_survives_a_failing_timer() -> None:
     clock.call_later(0.0, boom)
     clock.call_later(0.01, done.set)
     assert done.wait(5)
+
+
+def test_cancelled_timers_do_not_pile_up() -> None:
+    clock = ManualClock()
+    live = [clock.call_later(10.0, lambda: None) for _ in range(10)]
+    for _ in range(1000):  # like requests answered long before their timeout
+        clock.call_later(10.0, lambda: None).cancel()
+    assert clock.pending() == 10
+    assert len(clock._heap) < 200  # compacted: held timers follow the live ones
+    fired: list[int] = []
+    for i, timer in enumerate(live):
+        timer.fn = lambda i=i: fired.append(i)
+    clock.advance(10.0)
+    assert fired == list(range(10))

@@ -6,6 +6,7 @@ import gc
 
 import pytest
 
+from actors.clock import ManualClock
 from actors.errors import PeerExited, RemoteError
 from actors.node import Node
 from actors.process import Process
@@ -51,3 +52,24 @@ def test_a_node_built_but_never_started_can_be_dropped() -> None:
         _Watcher.spawn(node, "early")
     del node
     gc.collect()
+
+
+class _Answers(Process):
+    def __init__(self, node: Node, name: str) -> None:
+        super().__init__(node, name)
+        self.install(Echo, lambda sender, msg: msg)
+
+
+def test_an_answered_request_cancels_its_timeout() -> None:
+    clock = ManualClock()
+    with Node(clock=clock) as node:
+        asker = _Watcher.spawn(node, "asker").proxy()
+        _Answers.spawn(node, "answers")
+        futures = [asker.request(node.pid("answers"), Echo(payload=b"x", seq=i), timeout=30).get()
+                   for i in range(5)]
+        assert [f.result(5).seq for f in futures] == list(range(5))
+        assert clock.pending() == 0
+        unanswered = asker.request(node.pid("nobody-here"), Echo(payload=b"x"), timeout=30).get()
+        with pytest.raises((PeerExited, RemoteError)):  # failed at once, which also stops the timer
+            unanswered.result(5)
+        assert clock.pending() == 0
