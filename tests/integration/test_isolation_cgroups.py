@@ -24,6 +24,7 @@ from isolation import (
     create_isolator,
 )
 from isolation.cgroups_v1 import LAUNCHER_EXIT_STATUS
+from tests.integration.cpu_control import ControlLoop
 
 pytestmark = pytest.mark.integration
 
@@ -127,17 +128,20 @@ def test_oom_kill_is_reported_once_and_after_the_fact(isolator: CgroupsIsolator,
 
 def test_cfs_quota_holds_busy_loop_to_half_a_cpu(isolator: CgroupsIsolator) -> None:
     isolator.prepare("cfs", Limits(cpus=0.5, mem_mb=128))
-    started = time.monotonic()
-    proc = _launch(isolator, "cfs", BUSY_2S, stdout=subprocess.PIPE)
-    out, _ = proc.communicate(timeout=15)
-    wall = time.monotonic() - started      # the cgroup also accounts the interpreter's start-up
+    with ControlLoop(2.0) as control:
+        started = time.monotonic()
+        proc = _launch(isolator, "cfs", BUSY_2S, stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=15)
+        wall = time.monotonic() - started      # the cgroup also accounts the interpreter's start-up
     assert proc.returncode == 0 and float(out) >= 2.0
     usage = isolator.usage("cfs")
     cpu = usage.cpus_user_time_secs + usage.cpus_system_time_secs
-    print(f"cfs 0.5 cpus: {cpu:.2f} s of cpu in {wall:.2f} s = {cpu / wall:.3f}")
-    assert cpu / wall == pytest.approx(0.5, rel=0.10), (cpu, wall)
+    print(f"cfs 0.5 cpus: {cpu:.2f} s of cpu in {wall:.2f} s = {cpu / wall:.3f}; control {control.share:.3f}")
     assert usage.cpus_limit == 0.5
-    assert usage.cpus_nr_throttled and usage.cpus_nr_throttled > 0
+    assert cpu / wall <= 0.55, (cpu, wall)  # the ceiling holds whatever else runs
+    if control.uncontended:  # a loop could have had a whole core: the quota is what held this one
+        assert cpu / wall == pytest.approx(0.5, rel=0.10), (cpu, wall, control.share)
+        assert usage.cpus_nr_throttled and usage.cpus_nr_throttled > 0
     isolator.cleanup("cfs")
 
 
