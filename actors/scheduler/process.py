@@ -154,11 +154,11 @@ class SchedulerProcess(Process):
         if self._aborted or not self.hooks.running():
             return
         was_connected = self.core.disconnected()
+        if self._timer is None:  # armed before the callback: what the scheduler does there cannot delay it
+            self._timer = self.delay(self.core.next_backoff(), self._attempt)
         if was_connected:
             self.log.warning("master_disconnected", master=str(pid), framework_id=self.core.framework_id)
             self._callback("disconnected")
-        if self._timer is None:
-            self._timer = self.delay(self.core.next_backoff(), self._attempt)
 
     # --- from the master -------------------------------------------------------
 
