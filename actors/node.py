@@ -9,7 +9,7 @@ a process exits, locally or across nodes (heartbeats find dead nodes).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pykka
 import structlog
@@ -25,8 +25,6 @@ from transport.messages import Exited, Link, RequestFailed
 from transport.pid import PID
 from transport.schema import Message
 
-if TYPE_CHECKING:
-    from actors.process import Process
 
 __all__ = ["Node", "Mailbag", "PeerExitedNotice", "default_node"]
 

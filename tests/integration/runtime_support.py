@@ -21,7 +21,7 @@ __all__ = ["Peer", "Collector", "result", "failure", "WAIT", "HEARTBEAT"]
 
 ROOT = Path(__file__).resolve().parents[2]
 PEER = Path(__file__).with_name("peer.py")
-HEARTBEAT = {"heartbeat_interval": 0.2, "heartbeat_timeout": 1.0}
+HEARTBEAT = {"heartbeat_interval": 0.2, "heartbeat_timeout": 2.0}
 WAIT = 10.0
 
 

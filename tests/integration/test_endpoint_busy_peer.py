@@ -25,15 +25,15 @@ def test_frames_from_a_peer_that_never_pongs_keep_it_alive() -> None:
         got.set()
 
     watcher = Endpoint(on_envelope=received, on_peer_lost=lambda address: lost.set(),
-                       heartbeat_interval=0.05, heartbeat_timeout=0.3)
-    busy = Endpoint(on_envelope=lambda env: None, heartbeat_interval=0.05, heartbeat_timeout=0.3)
+                       heartbeat_interval=0.1, heartbeat_timeout=0.75)
+    busy = Endpoint(on_envelope=lambda env: None, heartbeat_interval=0.1, heartbeat_timeout=0.75)
     busy._control = lambda identity, frame: None  # type: ignore[method-assign]  # pings unanswered
     watcher.start()
     busy.start()
     try:
         watcher.watch(busy.address)
         sender, receiver = f"busy@{busy.address}", f"watcher@{watcher.address}"
-        for _ in range(30):  # 1.5 s of data every 50 ms: five heartbeat timeouts
+        for _ in range(60):  # 3 s of data every 50 ms: four heartbeat timeouts
             busy.send(watcher.address, encode_envelope(sender, receiver, Echo(payload=b"x")))
             assert not lost.wait(0.05), "a peer sending data was reported lost"
         assert got.is_set()

@@ -164,7 +164,7 @@ def test_an_unreachable_master_is_retried_until_it_comes(scripts: list[Script], 
 
 
 def test_a_killed_agent_is_removed_after_its_ping_timeouts(scripts: list[Script], tmp_path: Any) -> None:
-    _, address = start_master(scripts, "--agent_ping_timeout=0.2", "--max_agent_ping_timeouts=3")
+    _, address = start_master(scripts, "--agent_ping_timeout=0.5", "--max_agent_ping_timeouts=3")
     agent = start_agent(scripts, address, str(tmp_path / "a"))
     agent.wait_for("agent_registered")
     client = StateClient(address)
@@ -211,7 +211,7 @@ def test_the_task_of_a_killed_agent_is_lost_or_unreachable(scripts: list[Script]
     from frameworks import MesosSchedulerDriver
     from frameworks.command import CommandScheduler
 
-    _, address = start_master(scripts, "--agent_ping_timeout=0.2", "--max_agent_ping_timeouts=3")
+    _, address = start_master(scripts, "--agent_ping_timeout=0.5", "--max_agent_ping_timeouts=3")
     agent = start_agent(scripts, address, str(tmp_path / "a"))
     agent.wait_for("agent_registered")
     states: list[str] = []

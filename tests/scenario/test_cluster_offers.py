@@ -54,10 +54,9 @@ def test_revive_clears_the_filter_and_suppress_stops_offers_until_revive() -> No
             first = rec.next_offer(0)
             assert first is not None
             driver.declineOffer(first[1]["id"], {"refuse_seconds": 60})
-            revived_at = time.monotonic()
             driver.reviveOffers()
-            again = rec.next_offer(1, timeout=5)
-            assert again is not None and again[0] - revived_at < 1.0 and full(again[1])
+            again = rec.next_offer(1, timeout=5)  # well within the 60 s filter: the revive cleared it
+            assert again is not None and full(again[1])
 
             driver.suppressOffers()
             driver.declineOffer(again[1]["id"], {"refuse_seconds": 0})

@@ -89,7 +89,7 @@ def test_framework_message_round_trip_with_a_custom_executor() -> None:
 
 
 def test_an_agent_that_stops_answering_pings_is_removed_and_its_task_lost() -> None:
-    with LocalCluster(**CLUSTER, agent_ping_timeout=0.2, max_agent_ping_timeouts=3) as cluster:
+    with LocalCluster(**CLUSTER, agent_ping_timeout=0.5, max_agent_ping_timeouts=3) as cluster:
         rec = Recorder(launch_first(lambda o: command_task("doomed", o, 1, 128)))
         # Checkpointing: the task is kept through the disconnection, until the pings fail.
         with running(cluster, rec, framework("removal", checkpoint=True)):
