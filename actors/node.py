@@ -9,7 +9,7 @@ a process exits, locally or across nodes (heartbeats find dead nodes).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 import structlog
@@ -25,6 +25,8 @@ from transport.messages import Exited, Link, RequestFailed
 from transport.pid import PID
 from transport.schema import Message
 
+if TYPE_CHECKING:
+    from actors.process import Process
 
 __all__ = ["Node", "Mailbag", "PeerExitedNotice", "default_node"]
 
@@ -80,7 +82,7 @@ class Node:
             heartbeat_timeout=heartbeat_timeout,
             batch=batch,
         )
-        self._processes: dict[str, pykka.ActorRef[Any]] = {}
+        self._processes: dict[str, Process] = {}
         self._links: dict[PID, set[PID]] = {}
         self._lock = threading.RLock()
         self._started = False
@@ -96,7 +98,7 @@ class Node:
     def stop(self) -> None:
         """Stop every process of this node, then the endpoint."""
         with self._lock:
-            refs = list(self._processes.values())
+            refs = [p.actor_ref for p in self._processes.values()]
         for ref in refs:
             try:
                 ref.stop(timeout=5)
@@ -130,13 +132,13 @@ class Node:
 
     # --- registry -----------------------------------------------------------
 
-    def register(self, name: str, ref: pykka.ActorRef[Any]) -> PID:
+    def register(self, name: str, process: Process) -> PID:
         if not self._started:
             raise RuntimeError(f"node {self.address} is not started")
         with self._lock:
             if name in self._processes:
                 raise NameTaken(f"a process named {name!r} already runs on {self.address}")
-            self._processes[name] = ref
+            self._processes[name] = process
         return self.pid(name)
 
     def unregister(self, pid: PID) -> None:
@@ -152,7 +154,8 @@ class Node:
             return list(self._processes)
 
     def lookup(self, name: str) -> pykka.ActorRef[Any] | None:
-        return self._processes.get(name)
+        process = self._processes.get(name)
+        return None if process is None else process.actor_ref
 
     # --- delivery -------------------------------------------------------------
 
@@ -181,17 +184,29 @@ class Node:
         self._post(env.receiver.name, [env])
 
     def _post(self, name: str, envs: list[Envelope]) -> None:
-        """Join the bag at the tail of the process's mailbox, or tell it a new bag."""
-        ref = self._processes.get(name)
-        if ref is not None and not ref.actor_stopped.is_set():
-            inbox: Any = ref.actor_inbox  # a queue.Queue of pykka envelopes (ThreadingActor)
+        """Join the bag at the tail of the process's mailbox, or tell it a new bag.
+
+        A lone response for a process that has handled everything posted to it
+        before completes its future here, on this thread: nothing sent earlier
+        can be overtaken, and the waiter is spared a hop through the mailbox.
+        """
+        process = self._processes.get(name)
+        if process is not None and not process.actor_stopped.is_set():
+            inbox: Any = process.actor_inbox  # a queue.Queue of pykka envelopes (ThreadingActor)
             with inbox.mutex:  # the actor pops under this lock: a bag still queued is not being read
                 last = getattr(inbox.queue[-1], "message", None) if inbox.queue else None
                 if type(last) is Mailbag:
                     last.extend(envs)
+                    process.posted += len(envs)
                     return
+                direct = len(envs) == 1 and envs[0].correlation < 0 and process.posted == process.handled
+                if not direct:
+                    process.posted += len(envs)
+            if direct:
+                process.complete(envs[0])
+                return
             try:
-                ref.tell(Mailbag(envs))
+                process.actor_ref.tell(Mailbag(envs))
                 return
             except pykka.ActorDeadError:
                 pass
@@ -288,10 +303,10 @@ class Node:
 
     def _notify_exit(self, linker: PID, target: PID) -> None:
         if self.is_local(linker):
-            ref = self._processes.get(linker.name)
-            if ref is not None:
+            process = self._processes.get(linker.name)
+            if process is not None:
                 try:
-                    ref.tell(PeerExitedNotice(target))
+                    process.actor_ref.tell(PeerExitedNotice(target))
                 except pykka.ActorDeadError:
                     pass
         else:

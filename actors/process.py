@@ -62,7 +62,11 @@ class Process(pykka.ThreadingActor):
         self._correlation = itertools.count(1)
         self._timers: set[Timer] = set()
         self._stopped = False
-        self.pid = node.register(name, self.actor_ref)
+        # Envelopes the node has queued here (counted under the mailbox lock) and
+        # envelopes handled: equal when nothing sent to this process is still ahead.
+        self.posted = 0
+        self.handled = 0
+        self.pid = node.register(name, self)
         self.log = structlog.get_logger(type(self).__module__).bind(pid=str(self.pid))
 
     @classmethod
@@ -116,10 +120,11 @@ class Process(pykka.ThreadingActor):
     def on_receive(self, item: Any) -> Any:
         kind = type(item)
         if kind is Mailbag:  # envelopes from the node, in order
-            for env in item:
-                self._handle(env)
-        elif kind is Envelope:
-            self._handle(item)
+            try:
+                for env in item:
+                    self._handle(env)
+            finally:
+                self.handled += len(item)
         elif kind is _Call:
             item.fn(*item.args)
         elif kind is PeerExitedNotice:
@@ -145,6 +150,12 @@ class Process(pykka.ThreadingActor):
         The future fails with RequestTimeout after ``timeout`` seconds of this
         node's clock, PeerExited if ``to`` exits first, ProcessStopped if we
         stop first, RemoteError if the receiver could not answer.
+
+        It is settled only after every message that reached this process before
+        the answer has been handled, but not always on this process's thread:
+        when nothing is ahead of it, the thread that brings the answer (the
+        node's I/O thread, or the answering local process) settles it at once.
+        Keep done-callbacks short; hand work to this process with ``run``.
         """
         correlation = next(self._correlation)
         future: Future[Any] = Future()
@@ -176,20 +187,25 @@ class Process(pykka.ThreadingActor):
             request.timer.cancel()
         return request
 
+    def complete(self, env: Envelope) -> None:
+        """Settle the request that ``env`` answers (any thread)."""
+        type_name = type(env.message).__name__
+        request = self._answered(-env.correlation)
+        if request is None:
+            self.counters.incr("dropped", type_name)
+            return
+        self.counters.incr("received", type_name)
+        if type(env.message) is RequestFailed:
+            request.future.set_exception(RemoteError(env.message.error))
+        else:
+            request.future.set_result(env.message)
+
     def _handle(self, env: Envelope) -> None:
+        if env.correlation < 0:
+            self.complete(env)
+            return
         msg = env.message
         type_name = type(msg).__name__
-        if env.correlation < 0:
-            request = self._answered(-env.correlation)
-            if request is None:
-                self.counters.incr("dropped", type_name)
-                return
-            self.counters.incr("received", type_name)
-            if type(msg) is RequestFailed:
-                request.future.set_exception(RemoteError(msg.error))
-            else:
-                request.future.set_result(msg)
-            return
         handler = self._handlers.get(type(msg))
         if handler is None:
             self.counters.incr("rejected", type_name)

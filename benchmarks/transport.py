@@ -265,7 +265,7 @@ def ours_source(conn: Conn, target: str, n: int, mode: str) -> None:
 
             future.add_done_callback(answered)
 
-        src.run(ask, 0)  # each answer, on the actor's thread, sends the next request
+        src.run(ask, 0)  # each answer sends the next request, on the thread that settles it
         finished.wait(120)
         conn.send(_latency(samples[n // 10:]))
     node.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -72,7 +73,7 @@ def test_drop_messages_and_future_message_locally() -> None:
 
 
 class Gate(TrackedProcess):
-    """Notes what it handles, in order; an Echo with payload b"wait" blocks until ``gate`` is set."""
+    """Notes what it handles, in order; an Echo whose payload ends with b"wait" blocks until ``gate`` is set."""
 
     def __init__(self, node: Node, name: str) -> None:
         super().__init__(node, name)
@@ -83,7 +84,7 @@ class Gate(TrackedProcess):
         self.install(Echo, self.on_echo)
 
     def on_echo(self, sender: PID, msg: Echo) -> None:
-        if msg.payload == b"wait":
+        if msg.payload.endswith(b"wait"):
             self.waiting.set()
             assert self.gate.wait(WAIT)
         self.order.append(msg.seq)
@@ -109,6 +110,39 @@ def test_mailbox_stays_first_in_first_out() -> None:
         gate.gate.set()
         assert gate.done.wait(WAIT)
         assert gate.order == [0, 1, 2, "call", *range(3, 1001)]
+
+
+class SendsThenAnswers(TrackedProcess):
+    """Answers an Echo request by first sending the requester Echo b"wait", then answering once ``answer`` is set."""
+
+    def __init__(self, node: Node, name: str) -> None:
+        super().__init__(node, name)
+        self.answer: Future[Echo] = Future()
+        self.install(Echo, self.on_echo)
+
+    def on_echo(self, sender: PID, msg: Echo) -> Future[Echo]:
+        self.send(sender, Echo(payload=b"wait", seq=msg.seq))
+        return self.answer
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["local", "remote"])
+def test_an_answer_never_overtakes_a_message_sent_before_it(remote: bool) -> None:
+    """The requester is busy with a message the answerer sent first, its mailbox empty, when
+    the answer comes: the request settles only once that handler has ended."""
+    with Node() as n, Node() as far:
+        gate = Gate.launch(n, "gate")
+        me = Collector.launch(n, "me")
+        answerer = SendsThenAnswers.launch(far if remote else n, "answerer")
+        answer = gate.request(answerer.pid, Echo(seq=1))
+        assert gate.waiting.wait(WAIT)
+        seen: list[list[Any]] = []
+        answer.add_done_callback(lambda _: seen.append(list(gate.order)))
+        answerer.answer.set_result(Echo(payload=b"answer", seq=1))  # the answer goes out now
+        result(me.request(answerer.pid, Echo(seq=2)))  # answered after the gate, on the same path
+        assert not answer.done()
+        gate.gate.set()
+        assert result(answer).payload == b"answer"
+        assert seen == [[1]]
 
 
 def test_counters_per_process_by_type() -> None:
