@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from actors.allocator import HierarchicalDRFAllocator
@@ -12,9 +13,11 @@ from actors.resources import Resources
 from transport import messages as m
 from transport.schema import Message
 
-__all__ = ["Harness", "launch", "of_type", "sends", "task_info"]
+__all__ = ["AGENT", "FW", "Harness", "launch", "of_type", "running", "sends", "task_info", "update"]
 
 MASTER = "master@127.0.0.1:5050"
+FW = "scheduler(1)@127.0.0.1:6000"
+AGENT = "agent(1)@127.0.0.1:5051"
 
 
 def sends(effects: list[Effect], to: str | None = None) -> list[Message]:
@@ -85,3 +88,24 @@ class Harness:
 
     def offers(self, pid: str) -> list[dict[str, Any]]:
         return [o for msg in of_type(self.allocate(), m.ResourceOffers, pid) for o in msg.offers]
+
+
+def running(*tids: str, **info: object) -> tuple[Harness, str, str]:
+    """One framework (``info``) with tasks ``tids`` (default t1; 1 cpu each) on one agent, the first running."""
+    tids = tids or ("t1",)
+    h = Harness()
+    fid = h.framework(FW, **info)
+    aid = h.agent(AGENT)
+    (offer,) = h.offers(FW)
+    h.send(FW, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]],
+                              operations=launch(*(task_info(tid, 1, 128) for tid in tids))))
+    update(h, fid, aid, tids[0], "TASK_RUNNING")
+    return h, fid, aid
+
+
+def update(h: Harness, fid: str, aid: str, tid: str, state: str) -> list[Effect]:
+    """The agent reports ``state`` for ``tid`` (a fresh uuid, as the executor sends it)."""
+    u = uuid.uuid4().bytes
+    status = {"task_id": {"value": tid}, "state": state, "source": "SOURCE_EXECUTOR",
+              "agent_id": {"value": aid}, "uuid": u}
+    return h.send(AGENT, m.StatusUpdate(framework_id=fid, status=status, uuid=u, agent_id=aid))

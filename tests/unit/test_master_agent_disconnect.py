@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from tests.unit.master_helpers import Harness, launch, of_type, task_info
+from tests.unit.master_helpers import AGENT, Harness, launch, of_type, task_info, update
 from transport import messages as m
 
 CKPT = "scheduler(1)@127.0.0.1:6000"
 PLAIN = "scheduler(2)@127.0.0.1:6001"
-AGENT = "agent(1)@127.0.0.1:5051"
 
 
 def executor(eid: str) -> dict[str, Any]:
@@ -31,10 +29,7 @@ def two_frameworks() -> tuple[Harness, str, str, str]:
         offer = next(o for o in h.offers(pid))
         h.send(pid, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]], operations=launch(task),
                                    filters={"refuse_seconds": 0}))
-        u = uuid.uuid4().bytes
-        status = {"task_id": task["task_id"], "state": "TASK_RUNNING", "source": "SOURCE_EXECUTOR",
-                  "agent_id": {"value": aid}, "uuid": u}
-        h.send(AGENT, m.StatusUpdate(framework_id=fid, status=status, uuid=u, agent_id=aid))
+        update(h, fid, aid, task["task_id"]["value"], "TASK_RUNNING")
     assert set(h.core.agents[aid].used_by()) == {ckpt, plain}
     return h, ckpt, plain, aid
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from actors.master.model import ToAllocator
 from actors.resources import Resources
-from tests.unit.master_helpers import Harness, launch, of_type, task_info
+from tests.unit.master_helpers import FW, AGENT, Harness, launch, of_type, task_info
 from transport import messages as m
 
-FW = "scheduler(1)@127.0.0.1:6000"
 FW2 = "scheduler(2)@127.0.0.1:6000"
-AGENT = "agent(1)@127.0.0.1:5051"
 
 
 def setup(**info: object) -> tuple[Harness, str, str, dict]:

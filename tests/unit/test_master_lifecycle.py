@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from actors.master.model import LinkTo, ToAllocator
-from tests.unit.master_helpers import Harness, launch, of_type, task_info
+from tests.unit.master_helpers import AGENT, FW, Harness, of_type, running, task_info, update
 from transport import messages as m
 
-FW = "scheduler(1)@127.0.0.1:6000"
 FW_NEW = "scheduler(9)@127.0.0.1:6001"
-AGENT = "agent(1)@127.0.0.1:5051"
-
-
-def running(**info: object) -> tuple[Harness, str, str]:
-    """One framework with task t1 (1 cpu) running on one agent."""
-    h = Harness()
-    fid = h.framework(FW, **info)
-    aid = h.agent(AGENT)
-    (offer,) = h.offers(FW)
-    h.send(FW, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]],
-                              operations=launch(task_info("t1", 1, 128))))
-    update(h, fid, aid, "t1", "TASK_RUNNING")
-    return h, fid, aid
-
-
-def update(h: Harness, fid: str, aid: str, tid: str, state: str) -> list:
-    u = uuid.uuid4().bytes
-    status = {"task_id": {"value": tid}, "state": state, "source": "SOURCE_EXECUTOR",
-              "agent_id": {"value": aid}, "uuid": u}
-    return h.send(AGENT, m.StatusUpdate(framework_id=fid, status=status, uuid=u, agent_id=aid))
 
 
 def test_ids_follow_mesos_shapes() -> None:

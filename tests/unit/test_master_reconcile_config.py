@@ -5,24 +5,8 @@ from __future__ import annotations
 import pytest
 
 from actors.master.config import ConfigError, MasterConfig, parse_weights
-from tests.unit.master_helpers import Harness, launch, of_type, task_info
+from tests.unit.master_helpers import AGENT, FW, Harness, of_type, running
 from transport import messages as m
-
-FW = "scheduler(1)@127.0.0.1:6000"
-AGENT = "agent(1)@127.0.0.1:5051"
-
-
-def with_task(**info: object) -> tuple[Harness, str, str]:
-    h = Harness()
-    fid = h.framework(FW, **info)
-    aid = h.agent(AGENT)
-    (offer,) = h.offers(FW)
-    h.send(FW, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]],
-                              operations=launch(task_info("t1"), task_info("t2"))))
-    h.send(AGENT, m.StatusUpdate(framework_id=fid, agent_id=aid, status={
-        "task_id": {"value": "t1"}, "state": "TASK_RUNNING", "uuid": b"u"}, uuid=b"u"))
-    return h, fid, aid
-
 
 def answers(h: Harness, fid: str, statuses: list[dict]) -> dict[str, dict]:
     out = h.send(FW, m.ReconcileTasks(framework_id=fid, statuses=statuses))
@@ -32,7 +16,7 @@ def answers(h: Harness, fid: str, statuses: list[dict]) -> dict[str, dict]:
 
 
 def test_implicit_reconciliation_sends_every_task() -> None:
-    h, fid, aid = with_task()
+    h, fid, aid = running("t1", "t2")
     got = answers(h, fid, [])
     assert {k: v["state"] for k, v in got.items()} == {"t1": "TASK_RUNNING", "t2": "TASK_STAGING"}
     assert all(v["reason"] == "REASON_RECONCILIATION" and v["source"] == "SOURCE_MASTER" for v in got.values())
@@ -40,7 +24,7 @@ def test_implicit_reconciliation_sends_every_task() -> None:
 
 
 def test_explicit_reconciliation_rules() -> None:
-    h, fid, aid = with_task()
+    h, fid, aid = running("t1", "t2")
     got = answers(h, fid, [
         {"task_id": {"value": "t1"}, "state": "TASK_STAGING"},
         {"task_id": {"value": "ghost"}, "agent_id": {"value": aid}},
@@ -52,7 +36,7 @@ def test_explicit_reconciliation_rules() -> None:
 
 
 def test_explicit_reconciliation_partition_aware() -> None:
-    h, fid, aid = with_task(capabilities=[{"type": "PARTITION_AWARE"}])
+    h, fid, aid = running("t1", "t2", capabilities=[{"type": "PARTITION_AWARE"}])
     got = answers(h, fid, [{"task_id": {"value": "ghost"}, "agent_id": {"value": aid}},
                            {"task_id": {"value": "nowhere"}, "agent_id": {"value": "M-S77"}}])
     assert got["ghost"]["state"] == "TASK_GONE"
@@ -60,7 +44,7 @@ def test_explicit_reconciliation_partition_aware() -> None:
 
 
 def test_ended_task_reconciles_to_its_terminal_state_until_acknowledged() -> None:
-    h, fid, aid = with_task()
+    h, fid, aid = running("t1", "t2")
     h.send(AGENT, m.StatusUpdate(framework_id=fid, agent_id=aid, status={
         "task_id": {"value": "t1"}, "state": "TASK_FAILED", "uuid": b"f"}, uuid=b"f"))
     assert answers(h, fid, [{"task_id": {"value": "t1"}}])["t1"]["state"] == "TASK_FAILED"
@@ -74,7 +58,7 @@ def test_ended_task_reconciles_to_its_terminal_state_until_acknowledged() -> Non
 
 
 def test_master_made_terminal_update_is_not_kept_for_reconciliation() -> None:
-    h, fid, aid = with_task()
+    h, fid, aid = running("t1", "t2")
     h.send(AGENT, m.StatusUpdate(framework_id=fid, agent_id=aid, status={
         "task_id": {"value": "t1"}, "state": "TASK_FAILED"}))  # no uuid: nothing will acknowledge it
     assert answers(h, fid, [{"task_id": {"value": "t1"}}])["t1"]["state"] == "TASK_LOST"
