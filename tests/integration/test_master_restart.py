@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +17,6 @@ from tests.integration.operators_support import (
     Script,
     StateClient,
     free_port,
-    kill_executors_under,
 )
 
 pytestmark = [
@@ -97,15 +96,6 @@ class Recorder:
             and (reason is None or s.get("reason") == reason)
             for s in self.statuses[since:]
         )
-
-
-@pytest.fixture
-def scripts(tmp_path: Any) -> Iterator[list[Script]]:
-    started: list[Script] = []
-    yield started
-    for script in started:
-        script.kill()
-    kill_executors_under(str(tmp_path))
 
 
 def _tasks(state: dict[str, Any], framework_id: str) -> list[dict[str, Any]]:

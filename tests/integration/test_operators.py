@@ -10,7 +10,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from tests.integration.operators_support import (
     Script,
     StateClient,
     free_port,
-    kill_executors_under,
     run_script,
 )
 
@@ -29,15 +27,6 @@ needs_command_executor = pytest.mark.skipif(
     importlib.util.find_spec("actors.executor.command") is None,
     reason="the command executor (actors.executor.command) is not written yet",
 )
-
-
-@pytest.fixture
-def scripts(tmp_path: Any) -> Iterator[list[Script]]:
-    started: list[Script] = []
-    yield started
-    for script in started:
-        script.kill()
-    kill_executors_under(str(tmp_path))
 
 
 def start_master(scripts: list[Script], *flags: str) -> tuple[Script, str]:
