@@ -21,6 +21,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from actors.roles import is_subrole, role_error
+
 __all__ = [
     "DEFAULT_MIN_ALLOCATABLE", "EMPTY", "MIN_CPUS", "MIN_MEM", "Resources", "ResourcesError",
     "is_allocatable", "parse_min_allocatable",
@@ -269,8 +271,12 @@ class Resources:
         return self._select(lambda r: r == "*") if self.has_reservations() else self
 
     def for_role(self, role: str) -> Resources:
-        """What a framework in ``role`` may be offered: unreserved plus reserved to it."""
-        return self._select(lambda r: r == "*" or r == role) if self.has_reservations() else self
+        """What a framework in ``role`` may be offered: unreserved, plus reserved to
+        the role or to one of its ancestors (``cpus(eng)`` is allocatable to
+        ``eng/backend``, as Mesos' ``Resources::isAllocatableTo``)."""
+        if not self.has_reservations():
+            return self
+        return self._select(lambda r: r == "*" or is_subrole(role, r))
 
     def flatten(self, role: str = "*") -> Resources:
         """All roles collapsed into ``role``."""
@@ -287,6 +293,9 @@ def _check_key(name: object, role: object) -> None:
         raise ResourcesError(f"bad resource name {name!r}")
     if not isinstance(role, str) or not role or not _BAD_CHARS.isdisjoint(role):
         raise ResourcesError(f"bad role {role!r} for resource {name!r}")
+    error = role_error(role)
+    if error is not None:
+        raise ResourcesError(f"bad role {role!r} for resource {name!r}: {error}")
 
 
 def _scalar(name: str, v: object) -> float:

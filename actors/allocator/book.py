@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from actors.allocator.errors import AllocatorError
 from actors.allocator.sorter import DRFSorter, dominant_share
 from actors.resources import EMPTY, Resources, is_allocatable
+from actors.roles import is_subrole
 
 __all__ = ["AgentState", "AllocationBook", "FrameworkState"]
 
@@ -74,7 +75,9 @@ class AllocationBook:
     # ------------------------------------------------------- allocation records
     def _attribute(self, framework_id: str, res: Resources) -> dict[str, Resources]:
         """Split resources among the framework's roles: reserved ones to their
-        own role if it is one of them, the rest to its first role."""
+        own role if it is one of them, else to the first of its roles below
+        the reservation's (``cpus(eng)`` used in ``eng/backend``), the rest to
+        its first role."""
         f = self._frameworks.get(framework_id)
         first = f.roles[0] if f else "*"
         if not res.has_reservations():
@@ -82,7 +85,10 @@ class AllocationBook:
         out: dict[str, Resources] = {}
         for r in res.roles():
             part = res.unreserved() if r == "*" else res.reserved(r)
-            target = r if f is None or r in f.roles else first
+            if f is None or r in f.roles:
+                target = r
+            else:
+                target = next((x for x in f.roles if r != "*" and is_subrole(x, r)), first)
             out[target] = out.get(target, EMPTY) + part
         return out
 

@@ -8,18 +8,26 @@ sends them. Its model, following Mesos' hierarchical allocator:
 - An agent has a total and an available pool. Resources *allocated* to a
   framework (offered, or used by its tasks) leave the pool and count toward
   its DRF share until ``recover_resources`` gives them back.
-- A client is one (framework, role). Each cycle, for every agent with
+- A client is one (framework, role). Roles form a tree (``eng/backend`` is a
+  child of ``eng``; see ``actors.roles``). Each cycle, for every agent with
   allocatable resources (in a seeded shuffled order, as Mesos shuffles), the
-  roles are tried by weighted dominant share (share / weight, lowest first),
-  and within a role its clients by dominant share (then registration order).
+  roles are tried in a pre-order walk of the tree in which the children of
+  each node go by weighted dominant share, lowest first: the share of all
+  that is allocated in the child's subtree over the child's weight (Mesos'
+  hierarchical DRF sorter; see ``actors.allocator.roletree``). So a framework
+  in ``eng/backend`` competes with ``eng``'s other children, and ``eng`` as a
+  whole with its siblings. Within a role its clients go by dominant share
+  (then registration order).
   The first client that is active, not suppressed in that role, and not
   filtered on that agent gets all of the agent's available resources that
-  the role may use (unreserved plus reserved to the role), if they are
+  the role may use (unreserved, plus reserved to the role or to one of its
+  ancestors, as Mesos' ``isAllocatableTo``), if they are
   allocatable (``actors.resources.is_allocatable``). Resources reserved to
   other roles stay for those roles' clients in the same cycle.
-- Shares are kept incrementally; roles and clients sit in heaps, rebuilt once
-  per cycle (cluster totals may change between cycles). A cycle with no agent
-  holding allocatable resources costs nothing.
+- Shares are kept incrementally; the children of each tree node and the
+  clients of each role sit in heaps, rebuilt once per cycle (cluster totals
+  may change between cycles). A cycle with no agent holding allocatable
+  resources costs nothing.
 - Filters: ``recover_resources(..., refuse_seconds=s)`` with s > 0 keeps the
   framework from being offered, on that agent, resources that the refused ones
   contain, until ``now + s`` (capped at 365 days; a negative or NaN ``s``
@@ -38,9 +46,11 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from actors.allocator import roletree
 from actors.allocator.book import AgentState, AllocationBook, FrameworkState
 from actors.allocator.errors import AllocatorError
 from actors.resources import EMPTY, Resources, is_allocatable
+from actors.roles import role_error
 
 __all__ = ["MAX_REFUSE_SECONDS", "AllocatorCore", "HierarchicalDRFAllocator"]
 
@@ -59,8 +69,9 @@ def _check_roles(roles: Iterable[str], what: str = "role") -> list[str]:
         raise AllocatorError(f"{what}s must be a list of strings, got {roles!r}")
     out: list[str] = []
     for role in roles:
-        if not isinstance(role, str) or not role or any(c in role for c in "/ \t\n()"):
-            raise AllocatorError(f"bad {what} {role!r}")
+        error = role_error(role)
+        if error is not None:
+            raise AllocatorError(f"bad {what} {role!r}: {error}")
         if role not in out:
             out.append(role)
     return out
@@ -236,13 +247,35 @@ class AllocatorCore(AllocationBook):
             self._filters.setdefault(framework_id, {}).setdefault(agent_id, []).append((resources, expiry))
 
     # ---------------------------------------------------------------- ordering
-    def _role_entry(self, role: str) -> tuple[Any, ...]:
-        """Heap entry of a role, lowest first; the role is the last item."""
-        return (self._sorter.role_share(role) / self._weights.get(role, 1.0), role)
+    def _role_entry(self, path: str, virtual: bool) -> tuple[Any, ...]:
+        """Sort key of a node of the role tree among its siblings, lowest first:
+        the subtree's dominant share over the role's weight; for a virtual leaf
+        (``virtual``: the role's own frameworks beside its subroles) the share
+        of exactly that role, weight 1, labelled ``path + "/."`` as in Mesos."""
+        if virtual:
+            return (self._sorter.role_share(path), path + "/.")
+        return (self._sorter.subtree_share(path) / self._weights.get(path, 1.0), path)
 
     def _client_entry(self, framework_id: str, role: str, seq: int) -> tuple[Any, ...]:
         """Heap entry of a client in its role, lowest first; the id is the last item."""
         return (self._sorter.client_share(framework_id, role), seq, framework_id)
+
+    def _client_heaps(self) -> dict[str, list[tuple[Any, ...]]]:
+        """role -> heap of its candidate clients (active, not suppressed in it)."""
+        heaps: dict[str, list[tuple[Any, ...]]] = {}
+        for fid, f in self._frameworks.items():
+            if f.active:
+                for role in f.roles:
+                    if role not in f.suppressed:
+                        heaps.setdefault(role, []).append(self._client_entry(fid, role, f.seq))
+        for h in heaps.values():
+            heapq.heapify(h)
+        return heaps
+
+    def role_order(self) -> list[str]:
+        """The roles with candidate clients, in the order an allocation would try
+        them on an agent now (Mesos' ``roleSorter->sort()``)."""
+        return roletree.order(roletree.build(self._client_heaps(), self._role_entry))
 
     # -------------------------------------------------------------- allocation
     def allocate(self, now: float) -> Offers:
@@ -250,31 +283,38 @@ class AllocatorCore(AllocationBook):
         now allocated to the framework until recovered."""
         if not self._avail:
             return {}
-        heaps: dict[str, list[tuple[Any, ...]]] = {}
-        for fid, f in self._frameworks.items():
-            if f.active:
-                for role in f.roles:
-                    if role not in f.suppressed:
-                        heaps.setdefault(role, []).append(self._client_entry(fid, role, f.seq))
+        heaps = self._client_heaps()
         if not heaps:
             return {}
-        for h in heaps.values():
-            heapq.heapify(h)
-        role_heap = [self._role_entry(r) for r in heaps]
-        heapq.heapify(role_heap)
+        role_entry = self._role_entry
+        tree = roletree.build(heaps, role_entry)
+        root = tree[""]
         order = list(self._avail)
         self._rng.shuffle(order)
-        pop, push, mn = heapq.heappop, heapq.heappush, self._min
+        pop, push, mn, node_kind, rekey = heapq.heappop, heapq.heappush, self._min, roletree.NODE, roletree.rekey
         filters, frameworks, alloc, agent_fws = self._filters, self._frameworks, self._alloc, self._agent_fws
         allocate_q = self._sorter.allocate
         offers: Offers = {}
         for aid in order:
             agent = self._agents[aid]
             avail = agent.available
-            tried = []
-            while role_heap and avail:
-                rentry = pop(role_heap)
-                role = rentry[-1]
+            # A pre-order walk of the role tree, each node's children lowest entry first;
+            # the order is fixed for this agent (as Mesos sorts once per agent): what is
+            # popped goes back, re-keyed, once the agent is done.
+            popped: list[tuple[list[roletree.Entry], roletree.Entry]] = []
+            stack = [root]
+            changed = False
+            while stack and avail:
+                level = stack[-1]
+                if not level:
+                    stack.pop()
+                    continue
+                rentry = pop(level)
+                popped.append((level, rentry))
+                role = rentry[-2]
+                if rentry[-1] == node_kind:
+                    stack.append(tree[role])
+                    continue
                 offer = avail.for_role(role)
                 chosen = None
                 if is_allocatable(offer, mn):
@@ -289,8 +329,8 @@ class AllocatorCore(AllocationBook):
                     for e in skipped:
                         push(fheap, e)
                 if chosen is None:
-                    tried.append(rentry)
                     continue
+                changed = True
                 avail = avail - offer
                 by_agent = alloc.get(chosen)
                 if by_agent is None:
@@ -311,9 +351,8 @@ class AllocatorCore(AllocationBook):
                 prev = mine.get(aid)
                 mine[aid] = offer if prev is None else prev + offer
                 push(heaps[role], self._client_entry(chosen, role, frameworks[chosen].seq))
-                push(role_heap, self._role_entry(role))
-            for e in tried:
-                push(role_heap, e)
+            for level, rentry in popped:
+                push(level, rekey(rentry, role_entry) if changed else rentry)
             agent.available = avail
             if not is_allocatable(avail, mn):
                 del self._avail[aid]

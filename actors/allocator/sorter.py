@@ -1,7 +1,10 @@
 """Dominant Resource Fairness bookkeeping for the hierarchical allocator.
 
 Pure. Holds the cluster's scalar totals, and the scalar allocations of every
-role and of every client, a client being one (framework, role) pair. A
+role, of every subtree of the role tree, and of every client, a client being
+one (framework, role) pair. The subtree of ``eng`` is ``eng`` itself and all
+its descendants (``eng/backend``, ``eng/backend/db``...), as the nodes of
+Mesos' hierarchical DRF sorter hold their whole subtree's allocation. A
 dominant share is the largest ``allocated / total`` over the scalar resource
 names the cluster has (cpus, mem, disk and any other scalar; ranges such as
 ports do not count, as in Mesos' sorter). All amounts are kept rounded to 3
@@ -11,6 +14,8 @@ decimals, as the resources themselves are.
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from actors.roles import ancestors
 
 __all__ = ["DRFSorter", "dominant_share"]
 
@@ -38,19 +43,28 @@ def _acc(into: dict[str, float], q: Mapping[str, float], sign: float) -> None:
             into.pop(name, None)
 
 
+def _paths(role: str) -> tuple[str, ...]:
+    """The role and its ancestors: the subtrees an allocation to ``role`` counts in."""
+    return (role, *ancestors(role)) if "/" in role else (role,)
+
+
 class DRFSorter:
     """Totals and allocations by role and by client, and their dominant shares.
 
     ``total``: scalar name -> cluster total; ``roles``: role -> scalar name ->
-    allocated; ``clients``: (framework_id, role) -> scalar name -> allocated.
-    Empty allocations are dropped. Quantities are ``Resources.quantities()``.
+    allocated in exactly that role; ``subtrees``: role path -> scalar name ->
+    allocated in the role or any of its descendants (every ancestor of an
+    allocated role has an entry); ``clients``: (framework_id, role) -> scalar
+    name -> allocated. Empty allocations are dropped. Quantities are
+    ``Resources.quantities()``.
     """
 
-    __slots__ = ("clients", "roles", "total")
+    __slots__ = ("clients", "roles", "subtrees", "total")
 
     def __init__(self) -> None:
         self.total: dict[str, float] = {}
         self.roles: dict[str, dict[str, float]] = {}
+        self.subtrees: dict[str, dict[str, float]] = {}
         self.clients: dict[Client, dict[str, float]] = {}
 
     def add_total(self, q: Mapping[str, float]) -> None:
@@ -70,6 +84,11 @@ class DRFSorter:
         if r is None:
             r = self.roles[role] = {}
         _acc(r, q, 1.0)
+        for path in _paths(role):
+            t = self.subtrees.get(path)
+            if t is None:
+                t = self.subtrees[path] = {}
+            _acc(t, q, 1.0)
 
     def unallocate(self, framework_id: str, role: str, q: Mapping[str, float]) -> None:
         """Stop counting ``q`` (amounts floor at 0; empty entries are dropped)."""
@@ -84,14 +103,26 @@ class DRFSorter:
             _acc(r, q, -1.0)
             if not r:
                 del self.roles[role]
+        for path in _paths(role):
+            t = self.subtrees.get(path)
+            if t is not None:
+                _acc(t, q, -1.0)
+                if not t:
+                    del self.subtrees[path]
 
     def client_share(self, framework_id: str, role: str) -> float:
         c = self.clients.get((framework_id, role))
         return dominant_share(c, self.total) if c else 0.0
 
     def role_share(self, role: str) -> float:
+        """Dominant share of what is allocated in exactly ``role``."""
         r = self.roles.get(role)
         return dominant_share(r, self.total) if r else 0.0
+
+    def subtree_share(self, role: str) -> float:
+        """Dominant share of what is allocated in ``role`` and its descendants."""
+        t = self.subtrees.get(role)
+        return dominant_share(t, self.total) if t else 0.0
 
     def framework_share(self, framework_id: str) -> float:
         """Dominant share of the framework's allocation summed over its roles."""

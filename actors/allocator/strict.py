@@ -5,7 +5,10 @@
 the order in which candidates are tried for each agent:
 
 - roles by weight, highest first (ties by role name); a role's weight comes
-  from ``weights`` / ``set_weights`` (default 1);
+  from ``weights`` / ``set_weights`` (default 1). Hierarchical roles are
+  ordered so at each level of the role tree: ``eng`` (with its subroles)
+  against its siblings by ``eng``'s weight, then ``eng``'s children among
+  themselves (``eng``'s own frameworks, beside its subroles, with weight 1);
 - within a role, frameworks in order of registration (``add_framework``).
 
 For each agent the first (role, framework) in that order that is active, not
@@ -29,8 +32,8 @@ __all__ = ["StrictPriorityAllocator"]
 class StrictPriorityAllocator(AllocatorCore):
     """Roles by weight (highest first), frameworks by registration order."""
 
-    def _role_entry(self, role: str) -> tuple[Any, ...]:
-        return (-self.weight(role), role)
+    def _role_entry(self, path: str, virtual: bool) -> tuple[Any, ...]:
+        return (-1.0, path + "/.") if virtual else (-self.weight(path), path)
 
     def _client_entry(self, framework_id: str, role: str, seq: int) -> tuple[Any, ...]:
         return (seq, framework_id)

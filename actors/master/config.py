@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, fields
+
+from actors.roles import role_error
 
 __all__ = ["ConfigError", "MasterConfig", "parse_roles", "parse_weights"]
 
-_ROLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _BUILTIN_ALLOCATORS = ("hierarchical_drf", "drf", "hierarchical", "strict", "priority")
 
 
@@ -17,10 +17,9 @@ class ConfigError(ValueError):
 
 
 def _check_role(flag: str, role: str, text: str) -> None:
-    if role == "*":
-        return
-    if not _ROLE.fullmatch(role) or role in (".", "..") or "/." in role or "//" in role or role.endswith("/"):
-        raise ConfigError(f"--{flag}: bad role {role!r} in {text!r}")
+    error = role_error(role)
+    if error is not None:
+        raise ConfigError(f"--{flag}: bad role {role!r} in {text!r}: {error}")
 
 
 def parse_roles(text: str) -> frozenset[str]:

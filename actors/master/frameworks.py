@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.master.config import ConfigError, _check_role
 from actors.master.model import (
     TERMINAL_STATES,
     Effect,
@@ -19,6 +18,7 @@ from actors.master.model import (
     id_value,
 )
 from actors.resources import EMPTY, Resources
+from actors.roles import role_error
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -31,12 +31,22 @@ Dict = dict[str, Any]
 
 
 def _role_error(core: MasterCore, info: Dict) -> str | None:
-    roles = framework_roles(info)
-    for role in roles:
-        try:
-            _check_role("roles", role, role)
-        except ConfigError:
-            return f"Role '{role}' is not a valid role name"
+    """Why the FrameworkInfo's roles are refused (Mesos' role name rules, the
+    master's ``--roles``), naming the bad role; None if they are fine."""
+    for name in ("roles", "role"):
+        if name not in info or info[name] is None:
+            continue
+        value = info[name]
+        roles = value if name == "roles" else [value]
+        if not isinstance(roles, list):
+            return f"FrameworkInfo.roles must be a list of role names, got {value!r}"
+        for role in roles:
+            error = role_error(role)
+            if error is not None and not (name == "role" and role == ""):
+                return f"FrameworkInfo.{name} has the invalid role {role!r}: {error}"
+        if len(set(roles)) != len(roles):
+            return f"FrameworkInfo.roles contains duplicate roles: {roles!r}"
+    for role in framework_roles(info):
         if core.allowed_roles and role != "*" and role not in core.allowed_roles:
             return f"Role '{role}' is not present in the master's --roles"
     return None
