@@ -70,7 +70,7 @@ def test_legacy_empty_role_means_the_default_role() -> None:
     ({"weights": "eng/./x=2"}, ["--weights", "'eng/./x'"]),
     ({"weights": "..=2"}, ["--weights", "'..'"]),
 ])
-def test_bad_roles_and_weights_flags_name_the_role(flags: dict[str, str], words: list[str]) -> None:
+def test_bad_roles_and_weights_flags_name_the_role(flags: dict[str, Any], words: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
         MasterConfig(**flags).validate()
     assert "\n" not in str(info.value)
