@@ -311,8 +311,8 @@ class AllocatorCore(AllocationBook):
                     continue
                 rentry = pop(level)
                 popped.append((level, rentry))
-                role = rentry[-2]
-                if rentry[-1] == node_kind:
+                _, role, kind = rentry
+                if kind == node_kind:
                     stack.append(tree[role])
                     continue
                 offer = avail.for_role(role)

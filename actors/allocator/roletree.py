@@ -10,7 +10,7 @@ with the share of exactly that role and weight 1.
 
 ``build(roles, entry)`` makes the tree of the roles that have candidates
 this cycle (and their ancestors): node path (``""`` is the root) -> heap of
-its children's entries. An entry is ``(*entry(path, virtual), path, kind)``:
+its children's entries. An entry is ``(entry(path, virtual), path, kind)``:
 ``kind`` NODE means "descend into ``tree[path]``", LEAF and OWN (a virtual
 leaf) mean "offer to the clients of role ``path``".
 """
@@ -47,9 +47,9 @@ def build(roles: Iterable[str], entry: EntryKey) -> Tree:
             child = up
     tree: Tree = {}
     for path, children in kids.items():
-        heap = [(*entry(c, False), c, NODE if c in kids else LEAF) for c in children]
+        heap = [(entry(c, False), c, NODE if c in kids else LEAF) for c in children]
         if path in own:
-            heap.append((*entry(path, True), path, OWN))
+            heap.append((entry(path, True), path, OWN))
         heapq.heapify(heap)
         tree[path] = heap
     return tree
@@ -57,8 +57,8 @@ def build(roles: Iterable[str], entry: EntryKey) -> Tree:
 
 def rekey(e: Entry, entry: EntryKey) -> Entry:
     """``e`` with its key computed afresh (after allocations changed shares)."""
-    path, kind = e[-2], e[-1]
-    return (*entry(path, kind == OWN), path, kind)
+    _, path, kind = e
+    return (entry(path, kind == OWN), path, kind)
 
 
 def order(tree: Tree) -> list[str]:
@@ -67,10 +67,10 @@ def order(tree: Tree) -> list[str]:
 
     def visit(path: str) -> None:
         for e in sorted(tree[path]):
-            if e[-1] == NODE:
-                visit(e[-2])
+            if e[2] == NODE:
+                visit(e[1])
             else:
-                out.append(e[-2])
+                out.append(e[1])
 
     visit("")
     return out

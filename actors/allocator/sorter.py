@@ -1,10 +1,11 @@
 """Dominant Resource Fairness bookkeeping for the hierarchical allocator.
 
 Pure. Holds the cluster's scalar totals, and the scalar allocations of every
-role, of every subtree of the role tree, and of every client, a client being
-one (framework, role) pair. The subtree of ``eng`` is ``eng`` itself and all
-its descendants (``eng/backend``, ``eng/backend/db``...), as the nodes of
-Mesos' hierarchical DRF sorter hold their whole subtree's allocation. A
+role, of the descendants of every inner node of the role tree, and of every
+client, a client being one (framework, role) pair. The subtree of ``eng`` is
+``eng`` itself and all its descendants (``eng/backend``, ``eng/backend/db``...),
+as the nodes of Mesos' hierarchical DRF sorter hold their whole subtree's
+allocation. A
 dominant share is the largest ``allocated / total`` over the scalar resource
 names the cluster has (cpus, mem, disk and any other scalar; ranges such as
 ports do not count, as in Mesos' sorter). All amounts are kept rounded to 3
@@ -43,28 +44,24 @@ def _acc(into: dict[str, float], q: Mapping[str, float], sign: float) -> None:
             into.pop(name, None)
 
 
-def _paths(role: str) -> tuple[str, ...]:
-    """The role and its ancestors: the subtrees an allocation to ``role`` counts in."""
-    return (role, *ancestors(role)) if "/" in role else (role,)
-
-
 class DRFSorter:
     """Totals and allocations by role and by client, and their dominant shares.
 
     ``total``: scalar name -> cluster total; ``roles``: role -> scalar name ->
-    allocated in exactly that role; ``subtrees``: role path -> scalar name ->
-    allocated in the role or any of its descendants (every ancestor of an
-    allocated role has an entry); ``clients``: (framework_id, role) -> scalar
+    allocated in exactly that role; ``below``: role path -> scalar name ->
+    allocated in its descendants (only paths with allocated descendants have
+    an entry, so top-level roles without subroles cost nothing more);
+    ``clients``: (framework_id, role) -> scalar
     name -> allocated. Empty allocations are dropped. Quantities are
     ``Resources.quantities()``.
     """
 
-    __slots__ = ("clients", "roles", "subtrees", "total")
+    __slots__ = ("below", "clients", "roles", "total")
 
     def __init__(self) -> None:
         self.total: dict[str, float] = {}
         self.roles: dict[str, dict[str, float]] = {}
-        self.subtrees: dict[str, dict[str, float]] = {}
+        self.below: dict[str, dict[str, float]] = {}
         self.clients: dict[Client, dict[str, float]] = {}
 
     def add_total(self, q: Mapping[str, float]) -> None:
@@ -84,11 +81,12 @@ class DRFSorter:
         if r is None:
             r = self.roles[role] = {}
         _acc(r, q, 1.0)
-        for path in _paths(role):
-            t = self.subtrees.get(path)
-            if t is None:
-                t = self.subtrees[path] = {}
-            _acc(t, q, 1.0)
+        if "/" in role:
+            for path in ancestors(role):
+                b = self.below.get(path)
+                if b is None:
+                    b = self.below[path] = {}
+                _acc(b, q, 1.0)
 
     def unallocate(self, framework_id: str, role: str, q: Mapping[str, float]) -> None:
         """Stop counting ``q`` (amounts floor at 0; empty entries are dropped)."""
@@ -103,12 +101,13 @@ class DRFSorter:
             _acc(r, q, -1.0)
             if not r:
                 del self.roles[role]
-        for path in _paths(role):
-            t = self.subtrees.get(path)
-            if t is not None:
-                _acc(t, q, -1.0)
-                if not t:
-                    del self.subtrees[path]
+        if "/" in role:
+            for path in ancestors(role):
+                b = self.below.get(path)
+                if b is not None:
+                    _acc(b, q, -1.0)
+                    if not b:
+                        del self.below[path]
 
     def client_share(self, framework_id: str, role: str) -> float:
         c = self.clients.get((framework_id, role))
@@ -121,8 +120,13 @@ class DRFSorter:
 
     def subtree_share(self, role: str) -> float:
         """Dominant share of what is allocated in ``role`` and its descendants."""
-        t = self.subtrees.get(role)
-        return dominant_share(t, self.total) if t else 0.0
+        r, b = self.roles.get(role), self.below.get(role)
+        if b is None:
+            return dominant_share(r, self.total) if r else 0.0
+        if r is not None:
+            b = dict(b)
+            _acc(b, r, 1.0)
+        return dominant_share(b, self.total)
 
     def framework_share(self, framework_id: str) -> float:
         """Dominant share of the framework's allocation summed over its roles."""
