@@ -270,7 +270,7 @@ def remove(core: MasterCore, agent: Agent, now: float, out: list[Effect], *, mes
         fw_tasks = fw.tasks if fw is not None else {}
         if fw is not None and fw_tasks.get(task.task_id) is task:  # TASK_UNREACHABLE is not terminal
             del fw_tasks[task.task_id]
-            fw.add_completed(task, core.config.max_completed_tasks_per_framework)
+            fw.add_completed(task, core.config)
         core.send_status(task.framework_id, status, out)
     agent.tasks.clear()
     agent.executors.clear()

@@ -78,8 +78,14 @@ class MasterConfig:
     agent_reregister_timeout: float = field(
         default=600.0, metadata={"help": "seconds agents have to re-register after a master failover"}
     )
+    max_completed_frameworks: int = field(
+        default=50, metadata={"help": "removed frameworks kept (newest first) for the state endpoint"}
+    )
     max_completed_tasks_per_framework: int = field(
-        default=1000, metadata={"help": "completed tasks kept per framework for the state endpoint"}
+        default=1000, metadata={"help": "ended tasks kept per framework (newest) for the state endpoint"}
+    )
+    max_unreachable_tasks_per_framework: int = field(
+        default=1000, metadata={"help": "unreachable tasks kept per framework (newest) for the state endpoint"}
     )
     work_dir: str = field(default="", metadata={"help": "directory for the master's registry (unused for now)"})
 
@@ -103,10 +109,11 @@ class MasterConfig:
                 raise ConfigError(f"--{name} must be >= 0, got {value!r}")
         if self.max_agent_ping_timeouts < 1:
             raise ConfigError(f"--max_agent_ping_timeouts must be >= 1, got {self.max_agent_ping_timeouts!r}")
-        if self.max_completed_tasks_per_framework < 0:
-            raise ConfigError(
-                f"--max_completed_tasks_per_framework must be >= 0, got {self.max_completed_tasks_per_framework!r}"
-            )
+        for name in ("max_completed_frameworks", "max_completed_tasks_per_framework",
+                     "max_unreachable_tasks_per_framework"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"--{name} must be an integer >= 0, got {value!r}")
         if not self.allocator or (self.allocator not in _BUILTIN_ALLOCATORS and "." not in self.allocator):
             raise ConfigError(
                 f"--allocator must be hierarchical_drf, strict or a dotted path pkg.mod.Class, got {self.allocator!r}"

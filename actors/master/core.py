@@ -20,6 +20,7 @@ import structlog
 
 from actors.master import agents, frameworks, offers, tasks
 from actors.master.config import MasterConfig, parse_roles
+from actors.master.framework_ids import FrameworkIds
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -35,12 +36,11 @@ from actors.resources import Resources
 from transport import messages as m
 from transport.schema import Message
 
-__all__ = ["MAX_COMPLETED_FRAMEWORKS", "MasterCore"]
+__all__ = ["MasterCore"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
 Handler = Callable[["MasterCore", str, Any, float, list[Effect]], None]
-MAX_COMPLETED_FRAMEWORKS = 50
 
 _HANDLERS: dict[type[Message], Handler] = {
     m.RegisterFramework: frameworks.register,
@@ -81,14 +81,13 @@ class MasterCore:
         self.epoch_offset = 0.0  # added to ``now`` for status timestamps (the shell sets it)
         self.allowed_roles = parse_roles(config.roles)
         self.frameworks: dict[str, Framework] = {}
-        self.completed_frameworks: deque[Framework] = deque(maxlen=MAX_COMPLETED_FRAMEWORKS)
-        self.removed_frameworks: set[str] = set()
+        self.completed_frameworks: deque[Framework] = deque(maxlen=config.max_completed_frameworks)
+        self.removed_frameworks = FrameworkIds(master_id, self.frameworks)
         self.framework_pids: dict[str, str] = {}
         self.agents: dict[str, Agent] = {}
         self.removed_agents: set[str] = set()
         self.agent_pids: dict[str, str] = {}
         self.offers: dict[str, Offer] = {}
-        self._next_framework = 0
         self._next_agent = 0
         self._next_offer = 0
         # (when, seq, kind, key): an index of the records' deadlines, invalidated lazily (the
@@ -183,11 +182,7 @@ class MasterCore:
         }
 
     def new_framework_id(self) -> str:
-        while True:
-            fid = f"{self.master_id}-{self._next_framework:04d}"
-            self._next_framework += 1
-            if fid not in self.frameworks and fid not in self.removed_frameworks:
-                return fid
+        return self.removed_frameworks.new()
 
     def new_agent_id(self) -> str:
         while True:
@@ -257,7 +252,7 @@ class MasterCore:
         fw = self.frameworks.get(task.framework_id)
         if fw is not None and fw.tasks.get(task.task_id) is task:
             del fw.tasks[task.task_id]
-            fw.add_completed(task, self.config.max_completed_tasks_per_framework)
+            fw.add_completed(task, self.config)
         log.info("task_terminal", task_id=task.task_id, framework_id=task.framework_id, state=task.state)
 
     def remove_offer(self, offer: Offer, out: list[Effect], *, rescind: bool, recover: bool,

@@ -193,7 +193,7 @@ def remove(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> No
                 task.state = "TASK_KILLED"
                 task.statuses.append(core.make_status(task.task_id, "TASK_KILLED", reason="REASON_FRAMEWORK_REMOVED",
                                                       message="Framework removed", agent_id=agent.agent_id, now=now))
-            fw.add_completed(task, core.config.max_completed_tasks_per_framework)
+            fw.add_completed(task, core.config)
         for key in [k for k in agent.executors if k[0] == fid]:
             del agent.executors[key]
     fw.tasks.clear()

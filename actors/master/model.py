@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.master.config import MasterConfig
 from actors.resources import EMPTY, Resources
 from transport.schema import Message
 
@@ -135,6 +136,7 @@ class Framework:
     tasks: dict[str, Task] = field(default_factory=dict)
     offers: set[str] = field(default_factory=set)
     completed: deque[Task] = field(default_factory=deque)
+    unreachable: deque[Task] = field(default_factory=deque)
     recovered: bool = False
     unregistered_time: float | None = None
 
@@ -150,10 +152,17 @@ class Framework:
         """What reconciliation answers for: active tasks, and ended ones whose end is not yet acknowledged."""
         return [*self.tasks.values(), *(t for t in self.completed if t.unacknowledged)]
 
-    def add_completed(self, task: Task, limit: int) -> None:
-        self.completed.append(task)
-        while len(self.completed) > limit:
-            self.completed.popleft()
+    def add_completed(self, task: Task, config: MasterConfig) -> None:
+        """Keep an ended task for the state (and reconciliation): a TASK_UNREACHABLE one among
+        the newest ``--max_unreachable_tasks_per_framework``, others among the newest
+        ``--max_completed_tasks_per_framework``; older ones are forgotten."""
+        if task.state == "TASK_UNREACHABLE":
+            kept, limit = self.unreachable, config.max_unreachable_tasks_per_framework
+        else:
+            kept, limit = self.completed, config.max_completed_tasks_per_framework
+        kept.append(task)
+        while len(kept) > limit:
+            kept.popleft()
 
 
 @dataclass

@@ -44,6 +44,7 @@ def _framework(core: MasterCore, fw: Framework) -> Dict:
         "unregistered_time": fw.unregistered_time or 0.0,
         "tasks": [t.to_dict() for t in fw.tasks.values()],
         "completed_tasks": [t.to_dict() for t in fw.completed],
+        "unreachable_tasks": [t.to_dict() for t in fw.unreachable],
         "offers": [{"id": o.offer_id, "framework_id": o.framework_id, "slave_id": o.agent_id,
                     "resources": flat_resources(o.resources)} for o in offers],
         "used_resources": flat_resources(used),
