@@ -38,7 +38,7 @@ def test_defaults_are_mesos() -> None:
                                   "max_unreachable_tasks_per_framework"])
 def test_negative_caps_are_refused_naming_the_flag(name: str) -> None:
     with pytest.raises(ConfigError, match=f"--{name} must be an integer >= 0, got -1"):
-        MasterConfig(**{name: -1}).validate()
+        MasterConfig(**{name: -1}).validate()  # type: ignore[arg-type]
 
 
 def test_completed_frameworks_are_capped_newest_kept() -> None:
