@@ -11,6 +11,7 @@ import structlog
 from actors.master.model import Effect, Offer, Send, Task, ToAllocator, id_value
 from actors.master.validation import TaskInvalid, validate_task
 from actors.resources import EMPTY, Resources
+from actors.roles import is_subrole
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -45,9 +46,12 @@ def refuse_seconds(filters: Any) -> float:
 
 
 def _offer_role(roles: list[str], res: Resources) -> str:
-    for role in sorted(res.roles()):
-        if role != "*" and role in roles:
-            return role
+    """The framework role reserved resources in the offer are for (a reservation to
+    ``eng`` is offered to ``eng/backend``), else its first role."""
+    for reserved in sorted(res.roles() - {"*"}):
+        for role in roles:
+            if is_subrole(role, reserved):
+                return role
     return roles[0]
 
 

@@ -85,3 +85,12 @@ def test_hierarchical_roles_and_weights_flags() -> None:
     out = h.send(FW, m.RegisterFramework(framework={"name": "x", "roles": ["eng"]}))
     (err,) = of_type(out, m.FrameworkError, FW)
     assert "'eng'" in err.message and "--roles" in err.message
+
+
+def test_reservation_to_a_parent_role_is_offered_in_the_subrole() -> None:
+    h = Harness()
+    h.framework(FW, roles=["ops", "eng/backend"], capabilities=[{"type": "MULTI_ROLE"}])
+    h.agent(resources="cpus(eng):2;mem(eng):256")
+    (offer,) = h.offers(FW)
+    assert offer["allocation_info"] == {"role": "eng/backend"}
+    assert {r["role"] for r in offer["resources"]} == {"eng"}
