@@ -10,15 +10,9 @@ any of ``;:()[]{},|`` (they delimit roles in mesopy's resource text, as in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-__all__ = ["RoleError", "ancestors", "check_role", "check_roles", "is_subrole", "parent", "role_error"]
+__all__ = ["ancestors", "is_subrole", "parent", "role_error"]
 
 _DELIMITERS = frozenset(";:()[]{},|")
-
-
-class RoleError(ValueError):
-    """An invalid role name; the message names it and says what is wrong."""
 
 
 def role_error(role: object) -> str | None:
@@ -46,26 +40,6 @@ def role_error(role: object) -> str | None:
         if bad is not None:
             return f"Role component '{component}' is invalid because it contains {bad!r}"
     return None
-
-
-def check_role(role: object) -> str:
-    """``role`` if valid, else raise RoleError naming it."""
-    error = role_error(role)
-    if error is not None:
-        raise RoleError(error)
-    return role  # type: ignore[return-value]  # role_error returned None: it is a str
-
-
-def check_roles(roles: Iterable[object]) -> list[str]:
-    """Every role checked (RoleError on the first bad one); duplicates dropped, order kept."""
-    if isinstance(roles, str):
-        raise RoleError(f"roles must be a list of strings, got {roles!r}")
-    out: list[str] = []
-    for role in roles:
-        checked = check_role(role)
-        if checked not in out:
-            out.append(checked)
-    return out
 
 
 def parent(role: str) -> str:

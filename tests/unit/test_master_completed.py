@@ -16,6 +16,16 @@ def _pid(i: int) -> str:
     return f"scheduler({i})@127.0.0.1:{7000 + i}"
 
 
+def removed(h: Harness, n: int) -> list[str]:
+    """``n`` frameworks registered and unregistered, one after another; their ids."""
+    fids = []
+    for i in range(n):
+        fid = h.framework(_pid(i))
+        h.send(_pid(i), m.UnregisterFramework(framework_id=fid))
+        fids.append(fid)
+    return fids
+
+
 def with_tasks(h: Harness, n: int, **info: Any) -> tuple[str, str]:
     """A framework running ``n`` tasks t1..tn on one agent."""
     fid = h.framework(FW, **info)
@@ -43,11 +53,7 @@ def test_negative_caps_are_refused_naming_the_flag(name: str) -> None:
 
 def test_completed_frameworks_are_capped_newest_kept() -> None:
     h = Harness(max_completed_frameworks=2)
-    fids = []
-    for i in range(3):
-        fid = h.framework(_pid(i))
-        h.send(_pid(i), m.UnregisterFramework(framework_id=fid))
-        fids.append(fid)
+    fids = removed(h, 3)
     assert [f["id"] for f in h.core.state(h.now)["completed_frameworks"]] == fids[1:]
 
 
@@ -76,11 +82,7 @@ def test_unreachable_tasks_have_their_own_cap() -> None:
 
 def test_removed_framework_ids_take_no_memory_and_stay_refused() -> None:
     h = Harness(max_completed_frameworks=3)
-    fids = []
-    for i in range(300):
-        fid = h.framework(_pid(i))
-        h.send(_pid(i), m.UnregisterFramework(framework_id=fid))
-        fids.append(fid)
+    fids = removed(h, 300)
     assert len(h.core.removed_frameworks) == 0 and len(h.core.completed_frameworks) == 3
     for i in (0, 150, 299):  # long evicted from the completed frameworks, still known as removed
         (err,) = of_type(h.send(_pid(i), m.ReregisterFramework(framework={"id": {"value": fids[i]}})),
