@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.allocator import AllocatorCore, AllocatorError, StrictPriorityAllocator
+from actors.allocator import AllocatorCore, AllocatorError, DRFSorter, StrictPriorityAllocator
 from actors.resources import Resources, ResourcesError
 from actors.roles import ancestors, is_subrole, parent, role_error
 
@@ -150,3 +150,16 @@ def test_resources_reject_bad_roles() -> None:
         with pytest.raises(ResourcesError, match="bad role"):
             R(text)
     assert R("cpus(eng/backend):2").roles() == {"eng/backend"}
+
+
+def test_sorter_subtree_shares_and_cleanup() -> None:
+    s = DRFSorter()
+    s.add_total({"cpus": 10.0, "mem": 100.0})
+    s.allocate("f1", "eng/backend/db", {"cpus": 2.0})
+    s.allocate("f2", "eng", {"mem": 30.0})
+    assert s.subtree_share("eng") == pytest.approx(0.3) and s.role_share("eng") == pytest.approx(0.3)
+    assert s.subtree_share("eng/backend") == pytest.approx(0.2) and s.role_share("eng/backend") == 0.0
+    s.unallocate("f2", "eng", {"mem": 30.0})
+    assert s.subtree_share("eng") == pytest.approx(0.2)
+    s.unallocate("f1", "eng/backend/db", {"cpus": 2.0})
+    assert (s.roles, s.below, s.clients) == ({}, {}, {})  # nothing left behind
