@@ -22,6 +22,7 @@ from actors.flags import (
 )
 from actors.logs import configure_logging
 from actors.node import Node
+from actors.version import version_line
 from transport.endpoint import AddressInUse
 from transport.errors import TransportError
 
@@ -42,7 +43,7 @@ def parse_or_exit(
     examples: Sequence[str] = (),
     check: Callable[[C], None] | None = None,
 ) -> ParsedFlags[C]:
-    """Flags into a config, or exit: 0 after --help, 2 with one line for a bad flag.
+    """Flags into a config, or exit: 0 after --help or --version, 2 with one line for a bad flag.
 
     ``check(config)`` may raise FlagError for checks the config's own
     validate() does not make. Logging is configured from --log_format/--log_level.
@@ -51,6 +52,9 @@ def parse_or_exit(
         parsed = parse_flags(config_cls, argv)
         if parsed.common.help:
             sys.stdout.write(format_help(config_cls, prog, description, examples))
+            raise SystemExit(0)
+        if parsed.common.version:
+            print(version_line(prog), flush=True)
             raise SystemExit(0)
         if check is not None:
             check(parsed.config)

@@ -4,10 +4,12 @@ Each dataclass field is a flag of the same name: ``--work_dir=/x``,
 ``--work_dir /x`` and ``--work-dir=/x`` are the same; booleans are ``--flag``,
 ``--no-flag`` or ``--flag=true|false``; every flag can also come from the
 environment as ``MESOPY_<NAME>`` (the command line wins). A field's metadata
-may carry ``help`` (text for --help), ``group`` (a heading in --help) and
-``flag=False`` (not a flag). Floats accept Mesos durations (``15secs``,
-``100ms``, ``1mins``). Every script also gets ``--log_format``,
-``--log_level`` and ``--help``.
+may carry ``help`` (text for --help), ``group`` (a heading in --help),
+``default_text`` (how --help shows a default that is not a literal value,
+e.g. ``"--ip"``) and ``flag=False`` (not a flag). --help writes each flag's
+default itself, once: a ``help`` text that states its own default is refused.
+Floats accept Mesos durations (``15secs``, ``100ms``, ``1mins``). Every
+script also gets ``--log_format``, ``--log_level``, ``--help`` and ``--version``.
 
 A bad flag is a ``FlagError`` whose text names the flag and the bad value;
 ``flag_error_exit`` prints it as one line and exits with status 2.
@@ -43,6 +45,8 @@ ENV_PREFIX = "MESOPY_"
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")
 _DURATION = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]*)\s*$")
+_OWN_DEFAULT = re.compile(r"\(default\b", re.IGNORECASE)
+_COMMON = ("log_format", "log_level", "help", "version")
 _UNITS = {
     "": 1.0,
     "ns": 1e-9,
@@ -83,6 +87,9 @@ class CommonFlags:
     )
     log_level: str = dataclasses.field(default="info", metadata={"help": "debug, info, warning or error"})
     help: bool = dataclasses.field(default=False, metadata={"help": "print this help and exit"})
+    version: bool = dataclasses.field(
+        default=False, metadata={"help": "print the mesopy version and the Mesos API level, and exit"}
+    )
 
     def validate(self) -> None:
         if self.log_format not in ("console", "json"):
@@ -104,6 +111,7 @@ class FlagSpec:
     help: str
     group: str
     optional: bool
+    default_text: str = ""
 
     @property
     def is_bool(self) -> bool:
@@ -172,6 +180,12 @@ def flag_specs(config_cls: type) -> list[FlagSpec]:
         if not f.init or not f.metadata.get("flag", True):
             continue
         kind, optional = _unwrap(hints.get(f.name, str))
+        help_text = str(f.metadata.get("help", ""))
+        if _OWN_DEFAULT.search(help_text):
+            raise TypeError(
+                f"{config_cls.__name__}.{f.name}: help text {help_text!r} states a default; "
+                "--help shows it: put non-literal defaults in metadata['default_text']"
+            )
         if f.default is not dataclasses.MISSING:
             default, required = f.default, False
         elif f.default_factory is not dataclasses.MISSING:
@@ -184,9 +198,10 @@ def flag_specs(config_cls: type) -> list[FlagSpec]:
                 kind=kind,
                 default=default,
                 required=required,
-                help=str(f.metadata.get("help", "")),
+                help=help_text,
                 group=str(f.metadata.get("group", "")),
                 optional=optional,
+                default_text=str(f.metadata.get("default_text", "")),
             )
         )
     return specs
@@ -254,7 +269,8 @@ def parse_flags(
 
     Calls the config's ``validate()`` if it has one; any ValueError from it or
     from the dataclass becomes a FlagError naming the flag. ``--help`` is not
-    an error: ``result.common.help`` is True (and required flags are not checked).
+    an error: ``result.common.help`` is True (and required flags are not checked);
+    nor is ``--version`` (``result.common.version``).
     """
     env = os.environ if environ is None else environ
     config_specs = flag_specs(config_cls)
@@ -267,12 +283,12 @@ def parse_flags(
             raw[spec.name] = (env[spec.env], f"--{spec.name} (from {spec.env})")
     raw.update(_scan(argv, specs))
     values = {name: specs[name].convert(text, source) for name, (text, source) in raw.items()}
-    common = CommonFlags(**{k: v for k, v in values.items() if k in ("log_format", "log_level", "help")})
+    common = CommonFlags(**{k: v for k, v in values.items() if k in _COMMON})
     common.validate()
     kwargs = {k: v for k, v in values.items() if k in {s.name for s in config_specs}}
     kwargs.update(overrides or {})
     missing = [s.name for s in config_specs if s.required and s.name not in kwargs]
-    if missing and common.help:
+    if missing and (common.help or common.version):
         return ParsedFlags(config=None, common=common)  # type: ignore[arg-type]
     if missing:
         raise FlagError(f"--{missing[0]}: required (set --{missing[0]}=VALUE or {ENV_PREFIX}{missing[0].upper()})", missing[0])
@@ -299,6 +315,8 @@ def parse_flags(
 def _show_default(spec: FlagSpec) -> str:
     if spec.required:
         return "required"
+    if spec.default_text:
+        return spec.default_text
     if spec.default is None or spec.default == "":
         return "none"
     if spec.is_bool:

@@ -28,7 +28,7 @@ from transport.pid import PID
 __all__ = ["DEFAULT_AGENT_RESOURCES", "LocalClusterRunner", "find_sandbox_file", "split_flags"]
 
 DEFAULT_AGENT_RESOURCES = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]"
-_OURS = {"ip", "port", "work_dir", "master"}  # set by the cluster, not by flags
+_OURS = {"ip", "port", "advertise_ip", "advertise_port", "work_dir", "master"}  # set by the cluster
 _ISOLATION_ALIASES = {"cgroups": "cgroups/cpu,cgroups/mem", "posix": "posix/cpu,posix/mem"}
 
 log = structlog.get_logger(__name__)
@@ -166,7 +166,6 @@ class LocalClusterRunner:
             self._client = holder[0]
             for i, config in enumerate(self._agent_configs):
                 self._agent_configs[i] = dataclasses.replace(config, master=address, port=self.node.port)
-                os.makedirs(self._agent_configs[i].work_dir, exist_ok=True)
                 self._agent_refs[i] = spawn_agent(self.node, self._agent_configs[i], name=self.agent_name(i))
         except BaseException:
             self.stop()

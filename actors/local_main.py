@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from actors.cli import parse_or_exit, stop_within, wait_for_signal
+from actors.agent.work_dir import WorkDirError
 from actors.flags import FlagError
 from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
 from actors.resources import Resources
@@ -46,10 +47,11 @@ class LocalConfig:
         default="posix", metadata={"help": "the agents' isolators: posix, or cgroups/cpu,cgroups/mem"}
     )
     port: int | None = field(
-        default=None, metadata={"help": "the master's port (default: 5050; any free port with --run)"}
+        default=None, metadata={"help": "the master's port", "default_text": "5050; with --run any free port"}
     )
     work_dir: str = field(
-        default="", metadata={"help": "agents' work dirs go under it (default: a temporary directory, removed)"}
+        default="", metadata={"help": "agents' work dirs go under it",
+                              "default_text": "a temporary directory, removed at exit"}
     )
     run: str = field(default="", metadata={"help": "shell command to run as a task; exit with its status"})
     task_resources: str = field(default="cpus:0.1;mem:32", metadata={"help": "resources of the --run task"})
@@ -61,11 +63,13 @@ class LocalConfig:
             raise ValueError(f"--agents: must be >= 1, got {self.agents}")
         if self.port is not None and not 0 <= self.port < 65536:
             raise ValueError(f"--port: must be in 0-65535, got {self.port}")
-        for name in ("resources", "task_resources"):
-            try:
-                Resources.parse(getattr(self, name))
-            except ValueError as e:
-                raise FlagError(f"--{name}: {e}", name) from None
+        try:
+            Resources.parse(self.resources)
+        except ValueError as e:
+            raise FlagError(f"--resources: {e}", "resources") from None
+        from frameworks.execute import check_task_resources
+
+        check_task_resources("task_resources", self.task_resources)
         from isolation import parse_isolation
 
         if self.isolation not in ("posix", "cgroups"):
@@ -149,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         runner.start()
     except AddressInUse as e:
         _err(f"--port: {e}; pick another with --port")
+        raise SystemExit(1) from None
+    except WorkDirError as e:  # one agent's work dir under --work_dir cannot be used
+        _err(str(e))
         raise SystemExit(1) from None
     status = 0
     try:

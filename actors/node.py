@@ -66,6 +66,8 @@ class Node:
         heartbeat_timeout: float = 3.0,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         batch: bool = True,
+        advertise_host: str | None = None,
+        advertise_port: int | None = None,
     ) -> None:
         self.clock = clock or RealClock()
         self.force_encoding = force_encoding
@@ -81,6 +83,8 @@ class Node:
             heartbeat_interval=heartbeat_interval,
             heartbeat_timeout=heartbeat_timeout,
             batch=batch,
+            advertise_host=advertise_host,
+            advertise_port=advertise_port,
         )
         self._processes: dict[str, Process] = {}
         self._links: dict[PID, set[PID]] = {}
@@ -114,11 +118,13 @@ class Node:
 
     @property
     def host(self) -> str:
-        return self.endpoint.host
+        """The advertised host of this node's pids (not ``0.0.0.0`` when bound to every interface)."""
+        return self.endpoint.advertised_host
 
     @property
     def port(self) -> int:
-        return self.endpoint.port
+        """The advertised port of this node's pids."""
+        return self.endpoint.advertised_port
 
     @property
     def address(self) -> str:
@@ -128,7 +134,7 @@ class Node:
         return PID(name, self.host, self.port)
 
     def is_local(self, pid: PID) -> bool:
-        return pid.port == self.endpoint.port and pid.host == self.endpoint.host
+        return pid.port == self.port and pid.host == self.host
 
     # --- registry -----------------------------------------------------------
 

@@ -14,11 +14,12 @@ from typing import Any
 import structlog
 
 from actors.cli import parse_or_exit
+from actors.flags import FlagError
 from actors.logs import configure_logging
 from actors.resources import Resources
 from frameworks.command import CommandScheduler
 
-__all__ = ["PROG", "ExecuteConfig", "main", "quiet_unless_asked", "run_command"]
+__all__ = ["PROG", "ExecuteConfig", "check_task_resources", "main", "quiet_unless_asked", "run_command"]
 
 PROG = "mesopy-execute"
 DESCRIPTION = """\
@@ -50,7 +51,9 @@ class ExecuteConfig:
     instances: int = field(default=1, metadata={"help": "how many tasks to run"})
     role: str = field(default="*", metadata={"help": "role the framework registers with"})
     framework_name: str = field(default="mesopy-execute", metadata={"help": "the framework's name"})
-    user: str = field(default="", metadata={"help": "user the tasks run as (default: the current user)"})
+    user: str = field(default="", metadata={
+        "help": "user the tasks run as (FrameworkInfo.user; the agent switches to it when it runs as root)",
+        "default_text": "the current user"})
     principal: str = field(default="", metadata={"help": "principal of the framework"})
     timeout: float = field(default=0.0, metadata={"help": "give up (exit 1) after this many seconds; 0: never"})
 
@@ -60,16 +63,25 @@ class ExecuteConfig:
             raise ValueError(f"--master: {self.master!r} is not host:port (e.g. 127.0.0.1:5050)")
         if not self.command.strip():
             raise ValueError("--command: must not be empty")
-        try:
-            res = Resources.parse(self.resources)
-        except ValueError as e:
-            raise ValueError(f"--resources: {e}") from None
-        if res.scalar("cpus") <= 0 and res.scalar("mem") <= 0:
-            raise ValueError(f"--resources: {self.resources!r} names neither cpus nor mem")
+        check_task_resources("resources", self.resources)
         if self.instances < 1:
             raise ValueError(f"--instances: must be >= 1, got {self.instances}")
         if self.timeout < 0:
             raise ValueError(f"--timeout: must be >= 0, got {self.timeout}")
+
+
+def check_task_resources(flag: str, text: str) -> None:
+    """A task's resource flag must parse and give the task some cpus or mem (Mesos refuses a
+    task that uses no resources); FlagError naming the flag and its value otherwise."""
+    try:
+        res = Resources.parse(text)
+    except ValueError as e:
+        raise FlagError(f"--{flag}: {e}", flag) from None
+    cpus, mem = res.scalar("cpus"), res.scalar("mem")
+    if cpus <= 0 and mem <= 0:
+        raise FlagError(
+            f"--{flag}: {text!r} gives a task {cpus:g} cpus and {mem:g} MB of mem; at least one must be > 0", flag
+        )
 
 
 def quiet_unless_asked(argv: Sequence[str], log_format: str) -> None:

@@ -33,6 +33,7 @@ from typing import Callable
 import structlog
 import zmq
 
+from transport.addresses import advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
@@ -48,6 +49,10 @@ _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the q
 
 class Endpoint:
     """Send packed envelopes to peers by ``host:port``; hand received ones to a callback.
+
+    The ROUTER binds ``host:port``; ``address`` is what peers are told to send to:
+    ``advertise_host`` (default: ``host``, or the routable IP when ``host`` is
+    ``0.0.0.0``) and ``advertise_port`` (default: the bound port).
 
     ``on_envelope`` gets each good envelope; when ``on_envelopes`` is given it gets
     instead, once per frame, the list of the frame's good envelopes in order.
@@ -69,9 +74,13 @@ class Endpoint:
         heartbeat_timeout: float = 3.0,
         batch: bool = True,
         max_pong_peers: int = 1024,
+        advertise_host: str | None = None,
+        advertise_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.advertised_host = advertised_ip(host, advertise_host)
+        self._advertise_port = advertise_port
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
         self._on_envelope = on_envelope
@@ -107,8 +116,13 @@ class Endpoint:
     # --- life cycle -------------------------------------------------------
 
     @property
+    def advertised_port(self) -> int:
+        return self.port if self._advertise_port is None else self._advertise_port
+
+    @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        """The advertised ``host:port`` (the bound one may differ: ``0.0.0.0``, a forwarded port)."""
+        return f"{self.advertised_host}:{self.advertised_port}"
 
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
@@ -130,7 +144,7 @@ class Endpoint:
             raise TransportError(f"cannot bind tcp://{self.host}:{self.port}: {e}") from None
         self._thread = threading.Thread(target=self._run, name=f"endpoint-{self.port}", daemon=True)
         self._thread.start()
-        log.debug("endpoint_bound", address=self.address)
+        log.debug("endpoint_bound", address=self.address, bound=f"{self.host}:{self.port}")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Flush what is queued (best effort), close every socket, join the I/O thread."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from actors.listen import ListenFlags
 from actors.resources import Resources, ResourcesError
 
 __all__ = ["AgentConfig", "ConfigError", "parse_attributes"]
@@ -39,13 +40,12 @@ def _help(text: str) -> dict[str, str]:
 
 
 @dataclass
-class AgentConfig:
-    """The agent's flags; field names are Mesos' flag names (``slave`` -> ``agent``)."""
+class AgentConfig(ListenFlags):
+    """The agent's flags; field names are Mesos' flag names (``slave`` -> ``agent``);
+    --ip, --port, --advertise_ip... are in ListenFlags."""
 
-    master: str = field(default="", metadata=_help("the master to register with, host:port"))
-    ip: str = field(default="127.0.0.1", metadata=_help("IP address to listen on"))
     port: int = field(default=5051, metadata=_help("port to listen on (0: any free port)"))
-    hostname: str = field(default="", metadata=_help("hostname the agent advertises (default: --ip)"))
+    master: str = field(default="", metadata=_help("the master to register with, host:port"))
     resources: str = field(default="", metadata=_help(
         "total resources, e.g. 'cpus:4;mem:4096;disk:10240;ports:[31000-32000]' or a JSON list; "
         "those not named are detected (cpus, mem less a reserve, disk of --work_dir less a reserve, ports)"))
@@ -80,10 +80,10 @@ class AgentConfig:
             host, sep, port = self.master.rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ConfigError(f"--master must be host:port, got {self.master!r}")
-        if not 0 <= self.port < 65536:
-            raise ConfigError(f"--port must be in 0-65535, got {self.port}")
-        if not self.ip:
-            raise ConfigError("--ip must not be empty")
+        try:
+            self.validate_listen()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         if not self.work_dir:
             raise ConfigError("--work_dir must not be empty")
         try:

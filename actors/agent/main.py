@@ -49,10 +49,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         PROG, AgentConfig, args, description=DESCRIPTION, examples=EXAMPLES, check=check_master_flag
     )
     config = parsed.config
-    node = start_node_or_exit(PROG, config.ip, config.port)
+    node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     from actors.agent import spawn_agent
+    from actors.agent.work_dir import WorkDirError
 
-    spawn_agent(node, config)
+    try:
+        spawn_agent(node, config)
+    except WorkDirError as e:  # the machine's fault, not the flag's syntax: exit 1
+        print(f"{PROG}: {e}", file=sys.stderr, flush=True)
+        stop_within("agent", node.stop)
+        raise SystemExit(1) from None
     log.info(
         "agent_started",
         pid=f"agent(1)@{node.address}",

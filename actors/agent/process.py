@@ -18,6 +18,7 @@ from actors.agent.executors import ExecutorsMixin, kill_group
 from actors.agent.launcher import Reaper
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
+from actors.agent.work_dir import prepare_work_dir
 from actors.clock import Timer
 from actors.node import Node
 from isolation import IsolationError, create_isolator
@@ -60,6 +61,7 @@ class AgentProcess(ExecutorsMixin):
     def __init__(self, node: Node, config: AgentConfig, name: str = "agent(1)", *,
                  on_created: Callable[[AgentProcess], None] | None = None) -> None:
         config.validate()
+        prepare_work_dir(config.work_dir)
         resources = detect_resources(config.resources, config.work_dir)
         isolator = create_isolator(config.isolation, cgroups_root=config.cgroups_root,
                                    cgroups_hierarchy=config.cgroups_hierarchy, enable_cfs=config.cgroups_enable_cfs)
@@ -137,7 +139,7 @@ class AgentProcess(ExecutorsMixin):
 
     def agent_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "hostname": self.config.hostname or self.config.ip, "port": self.pid.port,
+            "hostname": self.config.hostname or self.pid.host, "port": self.pid.port,
             "resources": self.resources.to_dicts(), "attributes": self.attributes, "pid": str(self.pid),
         }
         if self.agent_id:

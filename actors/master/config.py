@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from actors.listen import ListenFlags
 from actors.roles import role_error
 
 __all__ = ["ConfigError", "MasterConfig", "parse_roles", "parse_weights"]
@@ -51,12 +52,10 @@ def parse_weights(text: str) -> dict[str, float]:
 
 
 @dataclass
-class MasterConfig:
-    """The master's flags; field names are Mesos' flag names."""
+class MasterConfig(ListenFlags):
+    """The master's flags; field names are Mesos' flag names (--ip, --port, --advertise_ip... in ListenFlags)."""
 
-    ip: str = field(default="127.0.0.1", metadata={"help": "IP address to listen on"})
     port: int = field(default=5050, metadata={"help": "port to listen on"})
-    hostname: str = field(default="", metadata={"help": "hostname the master advertises (default: --ip)"})
     allocation_interval: float = field(
         default=1.0, metadata={"help": "seconds between batch allocations (allocation also runs on events)"}
     )
@@ -89,16 +88,12 @@ class MasterConfig:
     )
     work_dir: str = field(default="", metadata={"help": "directory for the master's registry (unused for now)"})
 
-    @property
-    def advertised_hostname(self) -> str:
-        return self.hostname or self.ip
-
     def validate(self) -> MasterConfig:
         """Check every flag; raises ConfigError naming the flag and its value. Returns self."""
-        if not self.ip:
-            raise ConfigError("--ip must not be empty")
-        if not 0 <= self.port < 65536:
-            raise ConfigError(f"--port must be in 0-65535, got {self.port!r}")
+        try:
+            self.validate_listen()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         for name in ("allocation_interval", "agent_ping_timeout"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:

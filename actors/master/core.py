@@ -174,7 +174,7 @@ class MasterCore:
 
     def master_info(self) -> Dict:
         host, _, port = self.pid.rpartition("@")[2].rpartition(":")
-        hostname = self.config.advertised_hostname
+        hostname = self.config.hostname or host
         return {
             "id": self.master_id, "pid": self.pid, "ip": host, "port": int(port or 0),
             "hostname": hostname, "version": self.version,

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     config = parse_or_exit(PROG, MasterConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
     tune_gc()
-    node = start_node_or_exit(PROG, config.ip, config.port)
+    node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     from actors.master import spawn_master
 
     spawn_master(node, config)

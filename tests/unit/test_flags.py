@@ -136,3 +136,43 @@ def test_flag_error_exit_prints_one_line_and_exits_2(capsys: pytest.CaptureFixtu
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err == "mesopy-agent: --port: bad value 'x' more\n"
+
+
+def test_version_is_not_an_error_even_with_required_flags_missing() -> None:
+    parsed = parse_flags(Toy, ["--version"], environ={})
+    assert parsed.common.version and parsed.config is None
+
+
+def _every_script_config() -> list[type]:
+    from actors.agent.config import AgentConfig
+    from actors.local_main import LocalConfig
+    from actors.master.config import MasterConfig
+    from frameworks.execute import ExecuteConfig
+
+    return [MasterConfig, AgentConfig, LocalConfig, ExecuteConfig]
+
+
+@pytest.mark.parametrize("config_cls", _every_script_config())
+def test_help_shows_each_flags_default_once(config_cls: type) -> None:
+    text = format_help(config_cls, "prog")
+    blocks = text.split("\n  --")[1:]
+    assert blocks
+    for block in blocks:
+        assert block.count("default:") == 1 and block.count("(default") == 1, block
+
+
+def test_a_help_text_that_states_its_own_default_is_refused() -> None:
+    @dataclass
+    class Twice:
+        hostname: str = field(default="", metadata={"help": "the name (default: --ip)"})
+
+    with pytest.raises(TypeError, match="Twice.hostname.*default_text"):
+        format_help(Twice, "prog")
+
+
+def test_default_text_stands_for_a_default_that_is_not_a_literal() -> None:
+    @dataclass
+    class Named:
+        hostname: str = field(default="", metadata={"help": "the name", "default_text": "--ip"})
+
+    assert "the name (default: --ip; env MESOPY_HOSTNAME)" in format_help(Named, "prog")

@@ -67,7 +67,7 @@ def test_master_made_terminal_update_is_not_kept_for_reconciliation() -> None:
 def test_config_defaults_match_mesos() -> None:
     c = MasterConfig().validate()
     assert (c.port, c.allocation_interval, c.agent_ping_timeout, c.max_agent_ping_timeouts) == (5050, 1.0, 15.0, 5)
-    assert c.advertised_hostname == "127.0.0.1"
+    assert (c.ip, c.advertise_ip, c.advertise_port, c.hostname) == ("127.0.0.1", "", None, "")
 
 
 @pytest.mark.parametrize("flags, words", [

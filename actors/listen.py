@@ -1,0 +1,58 @@
+"""The flags of where a master or an agent listens and what it advertises (Mesos' names).
+
+``--ip``/``--port`` are what the ZeroMQ ROUTER binds; ``--advertise_ip`` and
+``--advertise_port`` are what goes into its pids, i.e. where peers send
+(default: the bound address, with ``--ip=0.0.0.0`` the host's routable IP);
+``--hostname`` is only the name shown to people (MasterInfo/AgentInfo
+``hostname``), never used to reach the process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from transport.addresses import WILDCARD_IPS
+
+__all__ = ["ListenFlags"]
+
+
+def _ipv4(flag: str, value: str) -> None:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"--{flag}: {value!r} is not an IPv4 address (e.g. 10.0.0.1)") from None
+
+
+@dataclass
+class ListenFlags:
+    """Base of MasterConfig and AgentConfig; each sets its own ``port`` default."""
+
+    ip: str = field(default="127.0.0.1", metadata={"help": "IP address to listen on (0.0.0.0: every interface)"})
+    port: int = field(default=0, metadata={"help": "port to listen on (0: any free port)"})
+    advertise_ip: str = field(default="", metadata={
+        "help": "IP address put in this process's pid, for peers to send to (e.g. behind NAT)",
+        "default_text": "--ip; with --ip=0.0.0.0 the host's routable address"})
+    advertise_port: int | None = field(default=None, metadata={
+        "help": "port put in this process's pid (e.g. a forwarded port)", "default_text": "--port"})
+    hostname: str = field(default="", metadata={
+        "help": "name shown to users for this process (MasterInfo/AgentInfo hostname); not used to reach it",
+        "default_text": "the advertised IP"})
+
+    def validate_listen(self) -> None:
+        """Raises ValueError naming the first bad flag of these."""
+        if self.ip not in WILDCARD_IPS:
+            _ipv4("ip", self.ip)
+        if not 0 <= self.port < 65536:
+            raise ValueError(f"--port must be in 0-65535, got {self.port!r}")
+        if self.advertise_ip:
+            _ipv4("advertise_ip", self.advertise_ip)
+            if self.advertise_ip in WILDCARD_IPS:
+                raise ValueError(f"--advertise_ip: {self.advertise_ip!r} cannot be sent to; name this host's address")
+        if self.advertise_port is not None and not 0 < self.advertise_port < 65536:
+            raise ValueError(f"--advertise_port must be in 1-65535, got {self.advertise_port!r}")
+
+    def node_options(self) -> dict[str, Any]:
+        """The advertise arguments of ``Node(ip, port, ...)``."""
+        return {"advertise_host": self.advertise_ip or None, "advertise_port": self.advertise_port}
