@@ -69,6 +69,8 @@ class AgentConfig(ListenFlags):
         "longest retry interval of unacknowledged status updates"))
     registration_backoff_factor: float = field(default=1.0, metadata=_help(
         "initial (re-)registration backoff in seconds, doubled on each retry up to 60 s"))
+    switch_user: bool = field(default=True, metadata=_help(
+        "when the agent runs as root, run each executor as its CommandInfo.user, else its FrameworkInfo.user"))
     shutdown_executors_on_stop: bool = field(default=True, metadata=_help(
         "when the agent stops, shut its executors down (false: leave them running)"))
     executor_environment: str = field(default="", metadata=_help(

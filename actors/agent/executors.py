@@ -19,6 +19,7 @@ from actors.agent.launcher import (
     wait_status,
 )
 from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError
+from actors.agent.users import executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
 from transport.messages import (
@@ -101,13 +102,19 @@ class ExecutorsMixin(Process):
         framework = self.table.frameworks[executor.framework_id]
         try:
             self.isolator.prepare(cid, self._limits(executor))
-            argv = self.isolator.wrap(cid, executor_argv(executor.info.get("command") or {}))
+            run_as = resolve_run_as(executor_user(executor.info, framework.info), self.config.switch_user)
+            argv = executor_argv(executor.info.get("command") or {})
+            if run_as is not None:  # innermost: the cgroup join before it needs root
+                argv = switch_user_argv(run_as, argv)
+            argv = self.isolator.wrap(cid, argv)
             env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id)
+            if run_as is not None:
+                env = {**run_as.environment(), **env}
         except (OSError, ValueError, IsolationError) as e:
             self._launch_failed(executor, e)
             return
         key = executor.key
-        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env))
+        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as))
         self._launching[cid] = future
         future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
         executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)

@@ -13,6 +13,8 @@ from typing import Any
 
 import structlog
 
+from actors.agent.users import RunAs
+
 __all__ = ["LaunchSpec", "Reaper", "executor_argv", "launch_executor", "sandbox_path", "wait_status"]
 
 log = structlog.get_logger(__name__)
@@ -50,10 +52,12 @@ class LaunchSpec:
     argv: list[str]
     directory: str
     env: dict[str, str]
+    run_as: RunAs | None = None  # the sandbox's owner; ``argv`` already switches to it
 
 
 def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
-    """Start the executor in a new session with stdout/stderr in its sandbox."""
+    """Start the executor in a new session with stdout/stderr in its sandbox (owned by
+    ``spec.run_as`` when it is given, as Mesos chowns the sandbox to the task's user)."""
     os.makedirs(spec.directory, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
     python_path = env.get("PYTHONPATH", "")
@@ -61,6 +65,9 @@ def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
     env.update(spec.env)
     with open(os.path.join(spec.directory, "stdout"), "ab") as out, \
             open(os.path.join(spec.directory, "stderr"), "ab") as err:
+        if spec.run_as is not None:
+            for fd_or_path in (spec.directory, out.fileno(), err.fileno()):
+                os.chown(fd_or_path, spec.run_as.uid, spec.run_as.gid)
         return subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err, start_new_session=True, close_fds=True)
 

@@ -40,11 +40,15 @@ def command_executor_info(framework_id: str, task: dict[str, Any]) -> dict[str, 
     """The ExecutorInfo the agent makes for a command task (Mesos: executor id = task id)."""
     task_id = id_value(task.get("task_id"))
     command = task.get("command") or {}
+    executor_command: dict[str, Any] = {
+        "value": sys.executable, "shell": False, "arguments": [sys.executable, "-m", "actors.executor.command"]}
+    if command.get("user"):  # the executor runs as the task's user (Mesos does the same)
+        executor_command["user"] = command["user"]
     return {
         "executor_id": {"value": task_id},
         "framework_id": {"value": framework_id},
         "name": f"Command Executor (Task: {task_id}) (Command: sh -c '{str(command.get('value', ''))[:64]}')",
-        "command": {"value": sys.executable, "shell": False, "arguments": [sys.executable, "-m", "actors.executor.command"]},
+        "command": executor_command,
         "resources": Resources.parse(COMMAND_EXECUTOR_RESOURCES).to_dicts(),
         "source": task_id,
     }
