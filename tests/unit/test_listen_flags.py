@@ -1,0 +1,57 @@
+"""--ip, --port, --advertise_ip, --advertise_port, --hostname: what is bound and what is advertised."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.agent.config import AgentConfig
+from actors.flags import FlagError, parse_flags
+from actors.master.config import MasterConfig
+from actors.node import Node
+from transport.addresses import advertised_ip, routable_ip
+
+
+def test_a_wildcard_bind_is_advertised_as_the_routable_address() -> None:
+    ip = routable_ip()
+    assert ip not in ("0.0.0.0", "")
+    assert advertised_ip("0.0.0.0") == ip
+    assert advertised_ip("0.0.0.0", "10.1.2.3") == "10.1.2.3"
+    assert advertised_ip("127.0.0.1") == "127.0.0.1"
+
+
+def test_a_node_bound_to_every_interface_names_its_pids_by_the_advertised_address() -> None:
+    with Node("0.0.0.0", 0, advertise_host="127.0.0.1") as node:
+        assert node.endpoint.host == "0.0.0.0" and node.port == node.endpoint.port
+        assert str(node.pid("master")) == f"master@127.0.0.1:{node.port}"
+        assert node.is_local(node.pid("x"))
+    with Node("0.0.0.0", 0) as node:
+        assert node.host == routable_ip() and node.address == f"{routable_ip()}:{node.endpoint.port}"
+    with Node("127.0.0.1", 0, advertise_port=6000) as node:
+        assert node.address == "127.0.0.1:6000" and node.endpoint.port != 6000
+
+
+@pytest.mark.parametrize("config_cls", [MasterConfig, AgentConfig])
+def test_listen_flags_are_checked_on_master_and_agent(config_cls: type) -> None:
+    parsed = parse_flags(config_cls, ["--ip=0.0.0.0", "--advertise_ip=10.0.0.5", "--advertise_port=7000",
+                                      "--hostname=box.example"], environ={}).config
+    assert (parsed.ip, parsed.advertise_ip, parsed.advertise_port, parsed.hostname) == (
+        "0.0.0.0", "10.0.0.5", 7000, "box.example")
+    assert parsed.node_options() == {"advertise_host": "10.0.0.5", "advertise_port": 7000}
+    for argv, words in [
+        (["--ip=localhost"], ["--ip", "'localhost'", "IPv4"]),
+        (["--advertise_ip=0.0.0.0"], ["--advertise_ip", "'0.0.0.0'"]),
+        (["--advertise_ip=host.example"], ["--advertise_ip", "'host.example'"]),
+        (["--advertise_port=0"], ["--advertise_port", "0"]),
+    ]:
+        with pytest.raises(FlagError) as e:
+            parse_flags(config_cls, argv, environ={})
+        assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_hostname_is_only_the_name_shown_in_master_info() -> None:
+    from tests.unit.master_helpers import Harness
+
+    info = Harness(ip="0.0.0.0", hostname="master.example").core.master_info()
+    assert info["hostname"] == "master.example" and info["address"]["hostname"] == "master.example"
+    assert info["pid"].startswith("master@127.0.0.1:") and info["address"]["ip"] == "127.0.0.1"
+    assert Harness(ip="0.0.0.0").core.master_info()["hostname"] == "127.0.0.1"  # the pid's IP, never --ip
