@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from actors.agent.config import AgentConfig
@@ -32,7 +34,7 @@ def test_a_node_bound_to_every_interface_names_its_pids_by_the_advertised_addres
 
 @pytest.mark.parametrize("config_cls", [MasterConfig, AgentConfig])
 def test_listen_flags_are_checked_on_master_and_agent(config_cls: type) -> None:
-    parsed = parse_flags(config_cls, ["--ip=0.0.0.0", "--advertise_ip=10.0.0.5", "--advertise_port=7000",
+    parsed: Any = parse_flags(config_cls, ["--ip=0.0.0.0", "--advertise_ip=10.0.0.5", "--advertise_port=7000",
                                       "--hostname=box.example"], environ={}).config
     assert (parsed.ip, parsed.advertise_ip, parsed.advertise_port, parsed.hostname) == (
         "0.0.0.0", "10.0.0.5", 7000, "box.example")
