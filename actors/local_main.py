@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from actors.cli import parse_or_exit, stop_within, wait_for_signal
 from actors.agent.work_dir import WorkDirError
+from actors.cli import parse_or_exit, stop_within, wait_for_signal
 from actors.flags import FlagError
 from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
 from actors.resources import Resources

@@ -15,8 +15,8 @@ class WorkDirError(ConfigError):
     """--work_dir cannot be used; the message names the path and the reason."""
 
 
-def prepare_work_dir(path: str) -> str:
-    """Create ``path`` if missing and check a file can be made in it; returns its absolute path.
+def prepare_work_dir(path: str) -> None:
+    """Create ``path`` if missing and check that a file can be made in it.
 
     Raises WorkDirError: ``--work_dir: cannot use '/proc/nope': cannot create it: No such file or directory``.
     """
@@ -29,12 +29,9 @@ def prepare_work_dir(path: str) -> str:
         raise refuse("it exists and is not a directory") from None
     except OSError as e:
         raise refuse(f"cannot create it: {e.strerror or e}") from None
-    if not os.path.isdir(path):
-        raise refuse("it is not a directory")
     try:
         fd, probe = tempfile.mkstemp(prefix=".mesopy-probe-", dir=path)
     except OSError as e:
         raise refuse(f"cannot write in it: {e.strerror or e}") from None
     os.close(fd)
     os.unlink(probe)
-    return os.path.abspath(path)
