@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 
 from actors.listen import ListenFlags
 from actors.roles import role_error
+from actors.master.rate_limits import parse_rate_limits
 
 __all__ = ["ConfigError", "MasterConfig", "parse_roles", "parse_weights"]
 
@@ -87,6 +88,10 @@ class MasterConfig(ListenFlags):
         default=1000, metadata={"help": "unreachable tasks kept per framework (newest) for the state endpoint"}
     )
     work_dir: str = field(default="", metadata={"help": "directory for the master's registry (unused for now)"})
+    rate_limits: str = field(default="", metadata={
+        "help": "framework registration rate limits, Mesos' RateLimits JSON (or file://path); see docs/operators.md"})
+    max_frameworks_per_peer: int = field(default=100, metadata={
+        "help": "connected frameworks whose schedulers may live at one host:port"})
 
     def validate(self) -> MasterConfig:
         """Check every flag; raises ConfigError naming the flag and its value. Returns self."""
@@ -113,6 +118,12 @@ class MasterConfig(ListenFlags):
             raise ConfigError(
                 f"--allocator must be hierarchical_drf, strict or a dotted path pkg.mod.Class, got {self.allocator!r}"
             )
+        if self.max_frameworks_per_peer < 1:
+            raise ConfigError(f"--max_frameworks_per_peer must be >= 1, got {self.max_frameworks_per_peer!r}")
+        try:
+            parse_rate_limits(self.rate_limits)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         parse_roles(self.roles)
         weights = parse_weights(self.weights)
         allowed = parse_roles(self.roles)

@@ -19,7 +19,9 @@ from typing import Any
 import structlog
 
 from actors.master import agents, frameworks, offers, tasks
+from actors.master.admission import Admission
 from actors.master.config import MasterConfig, parse_roles
+from actors.master.entitlements import master_entitlements
 from actors.master.framework_ids import FrameworkIds
 from actors.master.model import (
     TERMINAL_STATES,
@@ -94,6 +96,9 @@ class MasterCore:
         # record's own field is the truth), so that next_deadline and tick are not O(agents).
         self._deadlines: list[tuple[float, int, str, str]] = []
         self._deadline_seq = itertools.count()
+        self.entitlements = master_entitlements(self.frameworks, self.agents, self.agent_pids)  # who may send what
+        self.admission = Admission(config.rate_limits, config.max_frameworks_per_peer, self.frameworks,
+                                   self.framework_pids)  # framework registrations: rate limits, per-peer cap
 
     # --- entry points ---------------------------------------------------------
 
@@ -103,7 +108,8 @@ class MasterCore:
         if handler is None:
             log.warning("master_message_unhandled", type=type(msg).__name__, sender=sender)
             return out
-        handler(self, sender, msg, now, out)
+        if self.entitlements.allows(sender, msg) and self.admission.admit(sender, msg, now, out):
+            handler(self, sender, msg, now, out)
         return out
 
     def exited(self, pid: str, now: float) -> list[Effect]:
@@ -197,16 +203,13 @@ class MasterCore:
         return oid
 
     def framework_from(self, sender: str, framework_id: str, out: list[Effect]) -> Framework | None:
-        """The framework ``framework_id`` if ``sender`` is its scheduler; FrameworkError if removed."""
+        """The framework ``framework_id`` (its scheduler is ``sender``: see entitlements); FrameworkError if removed."""
         fw = self.frameworks.get(framework_id)
         if fw is None:
             if framework_id in self.removed_frameworks:
                 out.append(Send(sender, m.FrameworkError(message=f"Framework {framework_id} has been removed")))
             else:
                 log.info("framework_unknown", framework_id=framework_id, sender=sender)
-            return None
-        if fw.pid != sender:
-            log.warning("framework_wrong_pid", framework_id=framework_id, sender=sender, pid=fw.pid)
             return None
         return fw
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.master.model import Effect, Offer, Send, Task, ToAllocator, id_value
+from actors.master.tasks import without_data
 from actors.master.validation import TaskInvalid, validate_task
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
@@ -177,7 +178,7 @@ def accept(core: MasterCore, sender: str, msg: m.AcceptOffers, now: float, out: 
         task_dict = dict(info)
         task_dict["agent_id"] = {"value": aid}
         task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(info.get("name", "")),
-                    resources=res, executor_id=eid, info=task_dict)
+                    resources=res, executor_id=eid, info=without_data(task_dict))
         task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
         fw.tasks[tid] = task
         agent.tasks[(fid, tid)] = task

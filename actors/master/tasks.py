@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from actors.master.entitlements import sender_agent
 from actors.master.model import TERMINAL_STATES, Effect, Framework, Send, Task, ToAllocator, id_value
 from transport import messages as m
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from actors.master.core import MasterCore
 
 __all__ = [
+    "MAX_STATUSES_PER_TASK",
     "acknowledge",
     "executor_to_framework",
     "exited_executor",
@@ -21,30 +23,32 @@ __all__ = [
     "reconcile",
     "reconcile_one",
     "status_update",
+    "without_data",
 ]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
+#: Statuses kept per task (the latest): an agent's updates of a running task do not pile up.
+MAX_STATUSES_PER_TASK = 100
 
 
-def _agent_from(core: MasterCore, sender: str, agent_id: str) -> Any:
-    aid = core.agent_pids.get(sender)
-    if aid is None or aid not in core.agents or (agent_id and agent_id != aid):
-        log.warning("agent_unknown_sender", sender=sender, agent_id=agent_id)
-        return None
-    return core.agents[aid]
+def without_data(info: Dict) -> Dict:
+    """A copy of a TaskInfo or TaskStatus without ``data``: the master stores none (as Mesos' Task),
+    so a framework's payloads are carried to the agent and the framework, never kept."""
+    return {k: v for k, v in info.items() if k != "data"}
 
 
 def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float, out: list[Effect]) -> None:
     status = msg.status if isinstance(msg.status, dict) else {}
-    agent = _agent_from(core, sender, msg.agent_id or id_value(status.get("agent_id")))
+    agent = sender_agent(core.agents, core.agent_pids, sender)  # the entitlement table let only a registered agent through
     if agent is None:
         return
     tid = id_value(status.get("task_id"))
     task = agent.tasks.get((msg.framework_id, tid))
     if task is not None:
         ended_before = task.state in TERMINAL_STATES
-        core.update_task(task, dict(status), now, out)
+        core.update_task(task, without_data(status), now, out)
+        del task.statuses[:-MAX_STATUSES_PER_TASK]
         if not ended_before and task.state in TERMINAL_STATES:
             task.unacknowledged = msg.uuid
     fw = core.frameworks.get(msg.framework_id)
@@ -72,7 +76,7 @@ def _to_agent(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement 
 def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
                 out: list[Effect]) -> None:
     fw = core.frameworks.get(msg.framework_id)
-    if fw is not None and fw.pid == sender and msg.uuid:
+    if fw is not None and msg.uuid:
         for task in reversed(fw.completed):
             if task.task_id == msg.task_id and task.unacknowledged == msg.uuid:
                 task.unacknowledged = b""  # the end is known to the framework: forget the task
@@ -148,7 +152,7 @@ def framework_to_executor(core: MasterCore, sender: str, msg: m.FrameworkToExecu
 
 def executor_to_framework(core: MasterCore, sender: str, msg: m.ExecutorToFramework, now: float,
                           out: list[Effect]) -> None:
-    if _agent_from(core, sender, msg.agent_id) is None:
+    if sender_agent(core.agents, core.agent_pids, sender) is None:
         return
     fw = core.frameworks.get(msg.framework_id)
     if fw is None or not fw.connected:
@@ -158,7 +162,7 @@ def executor_to_framework(core: MasterCore, sender: str, msg: m.ExecutorToFramew
 
 
 def exited_executor(core: MasterCore, sender: str, msg: m.ExitedExecutor, now: float, out: list[Effect]) -> None:
-    agent = _agent_from(core, sender, msg.agent_id)
+    agent = sender_agent(core.agents, core.agent_pids, sender)
     if agent is None:
         return
     res = agent.executors.pop((msg.framework_id, msg.executor_id), None)
