@@ -21,7 +21,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from actors.roles import is_subrole, role_error
+from actors.bounds import key_problem, range_problem, scalar_problem
+from actors.roles import is_subrole
 
 __all__ = [
     "DEFAULT_MIN_ALLOCATABLE", "EMPTY", "MIN_CPUS", "MIN_MEM", "Resources", "ResourcesError",
@@ -97,7 +98,7 @@ class Resources:
         for key in [*(scalars or {}), *(ranges or {})]:
             _check_key(*key)
         s = {k: v for k, v in ((k, round(_scalar(k[0], v), 3)) for k, v in (scalars or {}).items()) if v > 0}
-        r = {k: _norm_ranges([_range(b, e) for b, e in rs]) for k, rs in (ranges or {}).items()}
+        r = {k: _norm_ranges([_range(k[0], b, e) for b, e in rs]) for k, rs in (ranges or {}).items()}
         r = {k: v for k, v in r.items() if v}
         both = {k[0] for k in s} & {k[0] for k in r}
         if both:
@@ -285,32 +286,24 @@ class Resources:
 
 
 EMPTY = Resources()
-_BAD_CHARS = frozenset(";:()[]{},| \t\n")
 
 
-def _check_key(name: object, role: object) -> None:
-    if not isinstance(name, str) or not name or not _BAD_CHARS.isdisjoint(name):
-        raise ResourcesError(f"bad resource name {name!r}")
-    if not isinstance(role, str) or not role or not _BAD_CHARS.isdisjoint(role):
-        raise ResourcesError(f"bad role {role!r} for resource {name!r}")
-    error = role_error(role)
-    if error is not None:
-        raise ResourcesError(f"bad role {role!r} for resource {name!r}: {error}")
+def _raise(problem: str | None) -> None:
+    if problem:
+        raise ResourcesError(problem)
 
 
-def _scalar(name: str, v: object) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ResourcesError(f"{v!r} is not a number")
-    if v < 0:
-        raise ResourcesError(f"{name} must be >= 0, got {_fmt(v)}")
+def _check_key(name: Any, role: Any) -> None:
+    _raise(key_problem(name, role))
+
+
+def _scalar(name: str, v: Any) -> float:
+    _raise(scalar_problem(name, v))
     return float(v)
 
 
-def _range(b: object, e: object) -> Range:
-    if type(b) is not int or type(e) is not int or b < 0:
-        raise ResourcesError(f"range [{b!r}-{e!r}] needs integers >= 0")
-    if b > e:
-        raise ResourcesError(f"range begin {b} > end {e}")
+def _range(name: str, b: Any, e: Any) -> Range:
+    _raise(range_problem(name, b, e))
     return (b, e)
 
 
@@ -338,7 +331,7 @@ def _parse_item(item: str, default_role: str, s: dict[Key, float], r: dict[Key, 
                 b, dash, e = (x.strip() for x in part.partition("-"))
                 if not dash or not b.isdigit() or not e.isdigit():
                     raise ResourcesError(f"{part!r} is not a range begin-end")
-                r.setdefault((head, role), []).append(_range(int(b), int(e)))
+                r.setdefault((head, role), []).append(_range(head, int(b), int(e)))
             return
         try:
             v = float(value)
@@ -377,7 +370,7 @@ def _parse_dict(d: Any, default_role: str, s: dict[Key, float], r: dict[Key, lis
             lst = rg.get("range", []) if isinstance(rg, Mapping) else None
             if not isinstance(lst, list) or not all(isinstance(x, Mapping) for x in lst):
                 raise ResourcesError("ranges must be {'range': [{'begin': b, 'end': e}, ...]}")
-            r.setdefault((name, role), []).extend(_range(x.get("begin"), x.get("end")) for x in lst)
+            r.setdefault((name, role), []).extend(_range(name, x.get("begin"), x.get("end")) for x in lst)
         elif kind == "SET":
             raise ResourcesError("set resources are not supported")
         else:

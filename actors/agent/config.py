@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from actors.bounds import check_name
 from actors.listen import ListenFlags
 from actors.resources import Resources, ResourcesError
 
@@ -24,6 +25,9 @@ def parse_attributes(text: str) -> list[dict[str, object]]:
         name, sep, value = (p.strip() for p in item.partition(":"))
         if not sep or not name or not value:
             raise ConfigError(f"--attributes: bad attribute {item!r} in {text!r}; expected name:value")
+        problem = check_name("attribute name", name) or check_name(f"value of attribute {name[:40]!r}", value)
+        if problem:
+            raise ConfigError(f"--attributes: {problem}")
         try:
             number = float(value)
         except ValueError:

@@ -14,6 +14,7 @@ from typing import Any
 
 from actors.agent.config import AgentConfig, parse_attributes
 from actors.agent.detect import detect_resources
+from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
 from actors.agent.launcher import Reaper
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
@@ -85,6 +86,8 @@ class AgentProcess(ExecutorsMixin):
         self._register_timer: Timer | None = None
         self._retry_timer: Timer | None = None
         self._retry_at: float | None = None
+        # Who may send what (the current master, the registered executor): checked before each handler.
+        self.entitlements = agent_entitlements(lambda: str(self.master) if self.master else None, self.table)
         for kind, handler in (
             (AgentRegistered, self._registered), (AgentReregistered, self._registered),
             (PingAgent, self._ping), (RunTask, self._run_task), (KillTask, self._kill_task),
@@ -94,7 +97,7 @@ class AgentProcess(ExecutorsMixin):
             (StatusUpdateAcknowledgement, self._acknowledgement), (RegisterExecutor, self._register_executor),
             (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
         ):
-            self.install(kind, handler)  # type: ignore[arg-type]
+            self.install(kind, self.entitlements.guard(handler))
         if on_created is not None:
             on_created(self)
 
@@ -165,9 +168,6 @@ class AgentProcess(ExecutorsMixin):
                       retry_in=round(delay, 2))
 
     def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
-        if sender != self.master:
-            self.log.warning("registration_from_unknown_master", sender=str(sender))
-            return
         if self.agent_id and msg.agent_id != self.agent_id:
             self.log.warning("agent_id_changed", old=self.agent_id, new=msg.agent_id)
         self.agent_id = msg.agent_id
@@ -192,7 +192,7 @@ class AgentProcess(ExecutorsMixin):
 
     def _ping(self, sender: PID, msg: PingAgent) -> None:
         self.send(sender, PongAgent())
-        if not msg.connected and self.connected and sender == self.master:
+        if not msg.connected and self.connected:
             self.log.warning("master_does_not_know_agent", agent_id=self.agent_id)
             self._disconnected()
 
@@ -246,10 +246,11 @@ class AgentProcess(ExecutorsMixin):
 
     def _update_framework(self, sender: PID, msg: UpdateFramework) -> None:
         framework = self.table.frameworks.get(msg.framework_id)
+        moved = framework is not None and framework.pid != msg.framework_pid
         if framework is not None:
             framework.pid = msg.framework_pid
-        if self.connected:  # as Mesos: resend pending updates now that the framework is back
-            for update in self.updates.resume(self.clock.now()):
+        if self.connected:  # as Mesos: resend the framework's pending updates now that it is back
+            for update in self.updates.resend(msg.framework_id, self.clock.now(), moved=moved):
                 self._forward(update)
             self._arm_retry()
 
@@ -279,10 +280,7 @@ class AgentProcess(ExecutorsMixin):
     # --- status updates ------------------------------------------------------------
 
     def _status_update(self, sender: PID, msg: StatusUpdate) -> None:
-        executor = self.table.executors.get((msg.framework_id, msg.executor_id))
-        if executor is None or executor.pid != str(sender):
-            self.log.warning("status_update_from_unknown_executor", executor_id=msg.executor_id, sender=str(sender))
-            return
+        executor = self.table.executors[(msg.framework_id, msg.executor_id)]  # entitled: its registered pid
         status = dict(msg.status)
         status.setdefault("uuid", msg.uuid)
         status["agent_id"] = {"value": self.agent_id}

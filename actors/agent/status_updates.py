@@ -7,6 +7,14 @@ retried at its deadline with a doubling interval; an acknowledgement by uuid
 pops it and makes the next one due at once. Updates whose uuid the stream has
 already seen are duplicates and dropped. A stream ends once its terminal
 update is acknowledged. Time is passed in as ``now``.
+
+Bounds: a stream keeps at most ``MAX_UPDATES_PER_STREAM`` updates (past it,
+the oldest queued non-terminal one behind the outstanding head is dropped:
+the framework still learns the latest state, and the terminal one is never
+dropped); a removed framework's streams are dropped and updates for it
+refused afterwards (as Mesos ignores updates for a terminating framework);
+``resend(framework_id)`` resends a framework's heads at most once per
+``retry_interval`` however often it is asked.
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TERMINAL_STATES", "AckResult", "PendingUpdate", "StatusUpdateManager", "is_terminal"]
+__all__ = [
+    "MAX_UPDATES_PER_STREAM", "TERMINAL_STATES", "AckResult", "PendingUpdate", "StatusUpdateManager", "is_terminal",
+]
 
 TERMINAL_STATES = frozenset({
     "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST",
@@ -23,6 +33,8 @@ TERMINAL_STATES = frozenset({
 })
 
 _CLOSED_STREAMS_KEPT = 10_000
+_REMOVED_FRAMEWORKS_KEPT = 10_000
+MAX_UPDATES_PER_STREAM = 100
 
 
 def is_terminal(state: str) -> bool:
@@ -76,7 +88,10 @@ class StatusUpdateManager:
         self.max_interval = max_interval
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._closed: OrderedDict[tuple[str, str], set[bytes]] = OrderedDict()
+        self._removed: OrderedDict[str, None] = OrderedDict()  # frameworks shut down here
+        self._resent: OrderedDict[str, float] = OrderedDict()  # framework id -> when resend() last resent
         self.paused = False  # while disconnected from the master: keep, do not send
+        self.dropped = 0  # updates dropped by the bounds (stream too long, framework removed)
 
     # --- input -----------------------------------------------------------------
 
@@ -88,8 +103,10 @@ class StatusUpdateManager:
             raise ValueError(f"status update for task {status.get('task_id')!r} needs a uuid, got {uuid!r}")
         task_id = _task_id(status)
         key = (framework_id, task_id)
-        closed = self._closed.get(key)
-        if closed is not None:
+        if key in self._closed:
+            return False, []
+        if framework_id in self._removed:
+            self.dropped += 1
             return False, []
         stream = self._streams.setdefault(key, _Stream())
         if uuid in stream.seen or stream.terminated:
@@ -97,6 +114,9 @@ class StatusUpdateManager:
         stream.seen.add(uuid)
         pending = PendingUpdate(framework_id, task_id, uuid, dict(status))
         stream.terminated = pending.terminal
+        if len(stream.updates) >= MAX_UPDATES_PER_STREAM:
+            del stream.updates[1]  # the oldest behind the head; never terminal (nothing follows one)
+            self.dropped += 1
         stream.updates.append(pending)
         return True, self._head_if_idle(stream, now)
 
@@ -147,10 +167,36 @@ class StatusUpdateManager:
                 out.append(self._mark_sent(stream, now))
         return out
 
+    def resend(self, framework_id: str, now: float, *, moved: bool = False) -> list[PendingUpdate]:
+        """The framework is back (UpdateFramework): its heads are sent now, unless this was
+        done less than ``retry_interval`` ago and the framework has not ``moved`` (a new pid)
+        since: a repeated request resends nothing."""
+        last = self._resent.get(framework_id)
+        if self.paused or (not moved and last is not None and now - last < self.retry_interval):
+            return []
+        out: list[PendingUpdate] = []
+        for (fid, _), stream in self._streams.items():
+            if fid == framework_id and stream.updates:
+                stream.interval = self.retry_interval
+                out.append(self._mark_sent(stream, now))
+        if out:
+            self._resent[framework_id] = now
+            self._resent.move_to_end(framework_id)
+            while len(self._resent) > _REMOVED_FRAMEWORKS_KEPT:
+                self._resent.popitem(last=False)
+        return out
+
     def remove_framework(self, framework_id: str) -> int:
-        """Forget every stream of a framework (it was shut down); returns the updates dropped."""
+        """Forget every stream of a framework (it was shut down) and refuse its later
+        updates; returns the updates dropped."""
         keys = [k for k in self._streams if k[0] == framework_id]
         dropped = sum(len(self._streams.pop(k).updates) for k in keys)
+        self._resent.pop(framework_id, None)
+        self._removed[framework_id] = None
+        self._removed.move_to_end(framework_id)
+        while len(self._removed) > _REMOVED_FRAMEWORKS_KEPT:
+            self._removed.popitem(last=False)
+        self.dropped += dropped
         return dropped
 
     # --- queries -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from actors.master.model import (
     ToAllocator,
     id_value,
 )
+from actors.bounds import AttributesError, check_attributes
 from actors.resources import EMPTY, Resources, ResourcesError
 from transport import messages as m
 
@@ -30,6 +31,11 @@ Dict = dict[str, Any]
 
 
 def _total(info: Dict) -> Resources:
+    """The agent's total resources; ResourcesError (naming the value) for bad resources or attributes."""
+    try:
+        check_attributes(info.get("attributes") or [])
+    except AttributesError as e:
+        raise ResourcesError(f"bad attributes: {e}") from None
     items = info.get("resources")
     if isinstance(items, str):
         return Resources.parse(items)

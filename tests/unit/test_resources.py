@@ -47,7 +47,7 @@ def test_parse_default_role_and_duplicates_sum() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [AGENT, "cpus(r):2;cpus:1.5;mem:0.125", "ports(a):[1-1,3-5];disk:1", "gpus:1;ports:[0-0]", ""],
+    [AGENT, "cpus(r):2;cpus:1.5;mem:0.125", "ports(a):[1-1,3-5];disk:1", "gpus:1;ports:[1-1]", ""],
 )
 def test_round_trips(text: str) -> None:
     r = R(text)
@@ -168,7 +168,7 @@ def test_add_sub_scalars_and_roles() -> None:
 def test_ranges_arithmetic() -> None:
     a = R("ports:[1-10,20-30]")
     assert a - R("ports:[5-25]") == R("ports:[1-4,26-30]")
-    assert a - R("ports:[0-100]") == EMPTY
+    assert a - R("ports:[1-100]") == EMPTY
     assert a - R("ports:[1-10]") == R("ports:[20-30]")
     assert a + R("ports:[11-19]") == R("ports:[1-30]")
     assert a - R("ports(r):[1-10]") == a  # role-aware
@@ -244,7 +244,7 @@ _values = st.integers(min_value=0, max_value=10**9).map(lambda v: v / 1000)
 _scalars = st.dictionaries(st.tuples(_names, _roles), _values, max_size=6)
 _ranges = st.dictionaries(
     st.tuples(st.just("ports"), _roles),
-    st.lists(st.tuples(st.integers(0, 500), st.integers(0, 50)).map(lambda t: (t[0], t[0] + t[1])), max_size=4),
+    st.lists(st.tuples(st.integers(1, 500), st.integers(0, 50)).map(lambda t: (t[0], t[0] + t[1])), max_size=4),
     max_size=2,
 )
 resources = st.builds(Resources, _scalars, _ranges)
