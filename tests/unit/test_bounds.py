@@ -104,7 +104,12 @@ def test_guard_calls_the_handler_only_for_entitled_senders() -> None:
     current = ["master@h:1"]
     table = Entitlements("test", {m.ShutdownAgent: only_from(lambda: current[0], "not_current_master")})
     calls: list[Any] = []
-    handler = table.guard(lambda sender, msg: calls.append(sender) or "answer")
+
+    def record(sender: PID, msg: Any) -> str:
+        calls.append(sender)
+        return "answer"
+
+    handler = table.guard(record)
     assert handler(PID.parse("master@h:1"), m.ShutdownAgent()) == "answer"
     assert handler(PID.parse("master@h:2"), m.ShutdownAgent()) is None
     current[0] = "master@h:2"  # the rule reads the current value each time
