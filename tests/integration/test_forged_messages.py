@@ -1,0 +1,215 @@
+"""Forged messages against real master and agent processes, from a raw ZeroMQ attacker
+on loopback: each role takes each message only from the process entitled to send it.
+
+The attacker claims a pid of its own (a ROUTER it binds, so replies have somewhere
+to go) or a made-up one; it cannot yet be stopped from claiming the real pid text
+(that is the transport's half: senders bound to their connection). After each
+attack the forged message had no effect and the cluster still runs a real task
+end to end with mesopy-execute.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+from tests.integration.operators_support import Script, StateClient, free_port, run_script
+from transport import messages as m
+from transport.codec import encode_envelope, join_frame
+from transport.schema import Message
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(importlib.util.find_spec("actors.executor.command") is None,
+                       reason="the command executor is not written yet"),
+]
+
+
+class Attacker:
+    """A raw DEALER per target address; ``pid`` names a ROUTER of its own."""
+
+    def __init__(self) -> None:
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.port = self.router.bind_to_random_port("tcp://127.0.0.1")
+        self.pid = f"scheduler(666)@127.0.0.1:{self.port}"
+        self._dealers: dict[str, zmq.Socket] = {}
+
+    def send(self, receiver: str, msg: Message, sender: str | None = None) -> None:
+        address = receiver.partition("@")[2]
+        dealer = self._dealers.get(address)
+        if dealer is None:
+            dealer = self._dealers[address] = self.ctx.socket(zmq.DEALER)
+            dealer.setsockopt(zmq.LINGER, 0)
+            dealer.connect(f"tcp://{address}")
+        dealer.send(join_frame([encode_envelope(sender or self.pid, receiver, msg)]))
+
+    def close(self) -> None:
+        for dealer in self._dealers.values():
+            dealer.close(0)
+        self.router.close(0)
+        self.ctx.term()
+
+
+class Cluster:
+    def __init__(self, scripts: list[Script], work_dir: Path) -> None:
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.master_pid = f"master@{self.address}"
+        self.master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1",
+                             "--max_frameworks_per_peer=20")
+        scripts.append(self.master)
+        self.master.wait_for("master_started")
+        self.agent = Script("mesopy-agent", f"--master={self.address}", "--port=0", f"--work_dir={work_dir}",
+                            "--resources=cpus:1;mem:512;disk:512")
+        scripts.append(self.agent)
+        self.agent_pid = str(self.agent.wait_for("agent_started")["pid"])
+        self.agent.wait_for("agent_registered")
+        self.state_client = StateClient(self.address)
+
+    def state(self) -> dict[str, Any]:
+        return self.state_client.state()
+
+    def runs_a_task(self) -> None:
+        result = run_script("mesopy-execute", f"--master={self.address}", "--name=real", "--command=echo real",
+                            "--resources=cpus:0.1;mem:32", "--timeout=60", timeout=90)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "FINISHED" in result.stdout
+
+
+@pytest.fixture
+def cluster(scripts: list[Script], tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(scripts, tmp_path / "agent")
+    try:
+        yield c
+    finally:
+        c.state_client.close()
+
+
+@pytest.fixture
+def attacker() -> Iterator[Attacker]:
+    a = Attacker()
+    try:
+        yield a
+    finally:
+        a.close()
+
+
+def refused(script: Script, type_name: str) -> dict[str, Any]:
+    return script.wait_for("message_not_entitled", type=type_name)
+
+
+class Sleeper:
+    """A real framework (in this process) with one running ``sleep 60`` task."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        from frameworks import MesosSchedulerDriver
+        from frameworks.command import CommandScheduler
+
+        self.running = threading.Event()
+        scheduler = CommandScheduler("sleep 60", "cpus:0.1;mem:32", name="sleeper", progress=self._progress)
+        self.driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "sleeper"}, cluster.address)
+        self.driver.start()
+        assert self.running.wait(30)
+        state = cluster.state()
+        (fw,) = [f for f in state["frameworks"] if f["name"] == "sleeper"]
+        self.framework_id = fw["id"]
+        (task,) = fw["tasks"]
+        self.task_id, self.agent_id = task["id"], task["slave_id"]
+
+    def _progress(self, line: str) -> None:
+        if line.endswith("RUNNING"):
+            self.running.set()
+
+    def still_running(self, cluster: Cluster) -> None:
+        state = cluster.state()
+        (fw,) = [f for f in state["frameworks"] if f["id"] == self.framework_id]
+        assert fw["active"]
+        assert [(t["id"], t["state"]) for t in fw["tasks"]] == [(self.task_id, "TASK_RUNNING")]
+        (agent,) = state["slaves"]
+        assert agent["used_resources"]["cpus"] >= 0.1  # the task still holds its cpus
+
+    def stop(self) -> None:
+        self.driver.stop()
+        self.driver.join(10)
+
+
+def test_a_forged_run_task_to_an_agent_runs_nothing(cluster: Cluster, attacker: Attacker, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    task = {"name": "evil", "task_id": {"value": "evil-1"}, "agent_id": {"value": "x"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                          {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}],
+            "command": {"value": f"touch {marker}", "shell": True}}
+    forged = m.RunTask(framework={"id": {"value": "evil"}, "name": "evil", "user": "root"},
+                       framework_pid=attacker.pid, task=task)
+    attacker.send(cluster.agent_pid, forged)
+    attacker.send(cluster.agent_pid, forged, sender="master@127.0.0.1:1")  # a made-up master
+    assert refused(cluster.agent, "RunTask")["reason"] == "not_current_master"
+    refused(cluster.agent, "RunTask")
+    cluster.runs_a_task()
+    assert not marker.exists()
+    assert not list((tmp_path / "agent").glob("slaves/*/frameworks/evil"))
+
+
+def test_a_forged_shutdown_agent_is_ignored(cluster: Cluster, attacker: Attacker) -> None:
+    attacker.send(cluster.agent_pid, m.ShutdownAgent(message="forged"))
+    refused(cluster.agent, "ShutdownAgent")
+    cluster.runs_a_task()
+    assert cluster.agent.proc.poll() is None
+    assert not [e for e in cluster.agent.lines if "agent_shutdown_by_master" in e]
+
+
+def test_forged_task_finished_kill_and_unregister_have_no_effect(cluster: Cluster, attacker: Attacker) -> None:
+    sleeper = Sleeper(cluster)
+    try:
+        u = uuid.uuid4().bytes
+        status = {"task_id": {"value": sleeper.task_id}, "state": "TASK_FINISHED", "source": "SOURCE_EXECUTOR",
+                  "agent_id": {"value": sleeper.agent_id}, "uuid": u}
+        fid = sleeper.framework_id
+        attacker.send(cluster.master_pid, m.StatusUpdate(framework_id=fid, status=status, uuid=u,
+                                                         agent_id=sleeper.agent_id))
+        attacker.send(cluster.master_pid, m.KillTask(framework_id=fid, task_id=sleeper.task_id))
+        attacker.send(cluster.master_pid, m.UnregisterFramework(framework_id=fid))
+        assert refused(cluster.master, "StatusUpdate")["reason"] == "not_registered_agent"
+        assert refused(cluster.master, "KillTask")["reason"] == "not_framework_scheduler"
+        assert refused(cluster.master, "UnregisterFramework")["reason"] == "not_framework_scheduler"
+        sleeper.still_running(cluster)
+        cluster.runs_a_task()  # the forgeries were handled before this task's messages
+        sleeper.still_running(cluster)
+    finally:
+        sleeper.stop()
+
+
+def test_a_forged_kill_task_straight_to_the_agent_kills_nothing(cluster: Cluster, attacker: Attacker) -> None:
+    sleeper = Sleeper(cluster)
+    try:
+        for i in range(200):  # also what would have made the agent retry 200 TASK_LOST updates
+            attacker.send(cluster.agent_pid, m.KillTask(framework_id=sleeper.framework_id, task_id=f"t{i}"))
+        attacker.send(cluster.agent_pid, m.KillTask(framework_id=sleeper.framework_id, task_id=sleeper.task_id))
+        attacker.send(cluster.agent_pid, m.ShutdownFramework(framework_id=sleeper.framework_id))
+        refused(cluster.agent, "KillTask")
+        refused(cluster.agent, "ShutdownFramework")
+        cluster.runs_a_task()
+        sleeper.still_running(cluster)
+        assert not [e for e in cluster.agent.lines if "kill_unknown_task" in e]
+    finally:
+        sleeper.stop()
+
+
+def test_a_flood_of_registrations_from_one_peer_is_capped(cluster: Cluster, attacker: Attacker) -> None:
+    for i in range(60):
+        attacker.send(cluster.master_pid, m.RegisterFramework(framework={"name": f"flood{i}", "user": "x"}),
+                      sender=f"scheduler({i})@127.0.0.1:{attacker.port}")
+    event = cluster.master.wait_for("message_not_entitled", reason="too_many_frameworks_from_peer")
+    assert event["role"] == "master_admission"
+    cluster.runs_a_task()  # a framework from another peer still registers and runs its task
+    flood = [f for f in cluster.state()["frameworks"] if f["name"].startswith("flood")]
+    assert len(flood) <= 20
