@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from actors.agent.work_dir import WorkDirError
 
     try:
-        spawn_agent(node, config)
+        agent = spawn_agent(node, config)
     except WorkDirError as e:  # the machine's fault, not the flag's syntax: exit 1
         print(f"{PROG}: {e}", file=sys.stderr, flush=True)
         stop_within("agent", node.stop)
@@ -67,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         work_dir=config.work_dir,
         isolation=config.isolation,
     )
-    signal_name = wait_for_signal()
+    signal_name = wait_for_signal(agent.actor_stopped)
+    if signal_name == "stop":  # the agent stopped by itself: the master shut it down (its reason is logged)
+        log.error("agent_exiting", reason="the agent stopped: shut down by the master (see agent_shutdown_by_master)")
+        stop_within("agent", node.stop)
+        sys.stderr.flush()
+        sys.exit(1)
     on_stop = "shutting down executors" if config.shutdown_executors_on_stop else "leaving executors running"
     log.info("agent_stopping", signal=signal_name, executors=on_stop)
     stop_within("agent", node.stop)

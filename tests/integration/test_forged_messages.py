@@ -11,6 +11,7 @@ end to end with mesopy-execute.
 from __future__ import annotations
 
 import importlib.util
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import zmq
 
 from tests.integration.operators_support import Script, StateClient, free_port, run_script
 from transport import messages as m
-from transport.codec import encode_envelope, join_frame
+from transport.codec import Envelope, decode_frame, encode_envelope, join_frame
 from transport.schema import Message
 
 pytestmark = [
@@ -51,6 +52,16 @@ class Attacker:
             dealer.setsockopt(zmq.LINGER, 0)
             dealer.connect(f"tcp://{address}")
         dealer.send(join_frame([encode_envelope(sender or self.pid, receiver, msg)]))
+
+    def receive(self) -> Envelope:
+        """The next message the daemon sends to ``pid`` (heartbeat frames skipped)."""
+        while True:
+            assert self.router.poll(10_000), "nothing came back"
+            frame = self.router.recv_multipart()[-1]
+            if not frame.startswith(b"\x00"):
+                (env,) = decode_frame(frame)
+                assert isinstance(env, Envelope)
+                return env
 
     def close(self) -> None:
         for dealer in self._dealers.values():
@@ -213,3 +224,33 @@ def test_a_flood_of_registrations_from_one_peer_is_capped(cluster: Cluster, atta
     cluster.runs_a_task()  # a framework from another peer still registers and runs its task
     flood = [f for f in cluster.state()["frameworks"] if f["name"].startswith("flood")]
     assert len(flood) <= 20
+
+
+def test_an_agent_registration_out_of_bounds_is_refused_naming_the_value(cluster: Cluster,
+                                                                        attacker: Attacker) -> None:
+    info = {"hostname": "evil", "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1e308}}]}
+    attacker.send(cluster.master_pid, m.RegisterAgent(agent=info), sender=f"agent(1)@127.0.0.1:{attacker.port}")
+    env = attacker.receive()
+    assert isinstance(env.message, m.ShutdownAgent)
+    assert "cpus must be <= 1000000, got 1e+308" in env.message.message
+    assert [a["hostname"] for a in cluster.state()["slaves"]] != ["evil"]
+    cluster.runs_a_task()
+
+
+def test_an_agent_the_master_shuts_down_exits_non_zero(scripts: list[Script], tmp_path: Path) -> None:
+    port = free_port()
+    master = Script("mesopy-master", f"--port={port}", "--agent_ping_timeout=0.3", "--max_agent_ping_timeouts=2")
+    scripts.append(master)
+    master.wait_for("master_started")
+    agent = Script("mesopy-agent", f"--master=127.0.0.1:{port}", "--port=0", f"--work_dir={tmp_path / 'a'}",
+                   "--resources=cpus:1;mem:512;disk:512")
+    scripts.append(agent)
+    agent.wait_for("agent_registered")
+    agent.proc.send_signal(signal.SIGSTOP)  # deaf to pings: the master removes it and tells it to shut down
+    try:
+        master.wait_for("agent_removed", timeout=20)
+    finally:
+        agent.proc.send_signal(signal.SIGCONT)
+    assert agent.proc.wait(20) == 1
+    agent.wait_for("agent_shutdown_by_master")
+    agent.wait_for("agent_exiting")
