@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.clock import Timer
+from actors.entitlement import Entitlements, only_from
 from actors.node import Node
 from actors.process import Process
 from transport.messages import (
@@ -27,7 +28,12 @@ from transport.messages import (
 )
 from transport.pid import PID
 
-__all__ = ["ExecutorProcess", "ExecutorSettings", "spawn_executor_process"]
+__all__ = ["FROM_AGENT", "ExecutorProcess", "ExecutorSettings", "spawn_executor_process"]
+
+FROM_AGENT: tuple[type, ...] = (
+    ExecutorRegistered, ExecutorReregistered, RunTask, KillTask, FrameworkToExecutor, StatusUpdateAcknowledgement,
+    ShutdownExecutor,
+)
 
 Callback = Callable[..., None]
 
@@ -62,6 +68,9 @@ class ExecutorProcess(Process):
         self._acked = threading.Condition()
         self._recovery: Timer | None = None
         self.kill_policies: dict[str, dict[str, Any]] = {}  # task id -> kill_policy given with KillTask
+        # Everything it handles comes from its agent only (the shared mechanism: actors/entitlement.py).
+        from_agent = only_from(lambda: str(self.settings.agent_pid), "not_its_agent")
+        self.entitlements = Entitlements("executor_driver", {t: from_agent for t in FROM_AGENT})
         self.install(ExecutorRegistered, self._registered)
         self.install(ExecutorReregistered, self._reregistered)
         self.install(RunTask, self._run_task)
@@ -97,48 +106,45 @@ class ExecutorProcess(Process):
             self._callback("shutdown")
             self._callback(None)
 
-    def _from_agent(self, sender: PID) -> bool:
-        if sender != self.settings.agent_pid:
-            self.log.warning("message_from_unknown_agent", sender=str(sender))
-            return False
-        return True
+    def _from_agent(self, sender: PID, msg: object) -> bool:
+        return self.entitlements.allows(str(sender), msg)  # counted and logged (bounded) when not
 
     # --- from the agent --------------------------------------------------------
 
     def _registered(self, sender: PID, msg: ExecutorRegistered) -> None:
-        if self._from_agent(sender):
+        if self._from_agent(sender, msg):
             self.agent_id, self.connected = msg.agent_id, True
             self._callback("registered", msg.executor_info, msg.framework_info, msg.agent_info)
 
     def _reregistered(self, sender: PID, msg: ExecutorReregistered) -> None:
-        if self._from_agent(sender):
+        if self._from_agent(sender, msg):
             self.agent_id, self.connected = msg.agent_id, True
             if self._recovery is not None:
                 self._recovery.cancel()
             self._callback("reregistered", msg.agent_info)
 
     def _run_task(self, sender: PID, msg: RunTask) -> None:
-        if self._from_agent(sender):
+        if self._from_agent(sender, msg):
             self._callback("launchTask", msg.task)
 
     def _kill_task(self, sender: PID, msg: KillTask) -> None:
-        if self._from_agent(sender):
+        if self._from_agent(sender, msg):
             if msg.kill_policy:
                 self.kill_policies[msg.task_id] = msg.kill_policy
             self._callback("killTask", {"value": msg.task_id})
 
     def _framework_message(self, sender: PID, msg: FrameworkToExecutor) -> None:
-        if self._from_agent(sender):
+        if self._from_agent(sender, msg):
             self._callback("frameworkMessage", msg.data)
 
     def _shutdown_requested(self, sender: PID, msg: ShutdownExecutor) -> None:
-        if self._from_agent(sender):
+        if self._from_agent(sender, msg):
             self.log.info("executor_shutdown_requested")
             self._callback("shutdown")
             self._callback(None)  # then stop the driver
 
     def _acknowledgement(self, sender: PID, msg: StatusUpdateAcknowledgement) -> None:
-        if not self._from_agent(sender):
+        if not self._from_agent(sender, msg):
             return
         with self._acked:
             known = self._unacked.pop(msg.uuid, None) is not None

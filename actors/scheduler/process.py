@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from actors.clock import Timer
+from actors.entitlement import Entitlements, only_from
 from actors.node import Node
 from actors.process import Process
 from actors.scheduler.state import DriverCore, Effects, status_for_callback
@@ -35,9 +36,13 @@ from transport.messages import (
 )
 from transport.pid import PID
 
-__all__ = ["DriverHooks", "SchedulerProcess"]
+__all__ = ["FROM_MASTER", "DriverHooks", "SchedulerProcess"]
 
 Dict = dict[str, Any]
+FROM_MASTER: tuple[type, ...] = (
+    FrameworkRegistered, FrameworkReregistered, ResourceOffers, RescindResourceOffer, StatusUpdate,
+    ExecutorToFramework, AgentLost, ExitedExecutor, FrameworkError,
+)
 
 
 class DriverHooks(Protocol):
@@ -81,6 +86,9 @@ class SchedulerProcess(Process):
         self._aborted = False
         self._thread_ident: int | None = None
         self.finished = threading.Event()  # set once stopped and unregistered from the node
+        # Events only from the current master (one shared mechanism: actors/entitlement.py).
+        from_master = only_from(lambda: str(self.master), "not_current_master")
+        self.entitlements = Entitlements("scheduler_driver", {t: from_master for t in FROM_MASTER})
         hooks.attached(self)
 
     # --- life cycle ---------------------------------------------------------
@@ -166,10 +174,7 @@ class SchedulerProcess(Process):
         if self._aborted or not self.hooks.running():
             self.log.debug("message_ignored", reason="driver_not_running", type=type(msg).__name__)
             return False
-        if sender != self.master:
-            self.log.warning("message_ignored", reason="not_from_master", type=type(msg).__name__, sender=str(sender))
-            return False
-        return True
+        return self.entitlements.allows(str(sender), msg)  # counted and logged (bounded) when not
 
     def _registered(self, sender: PID, msg: FrameworkRegistered) -> None:
         self._on_registered(sender, msg, "registered")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import zmq
+from structlog.testing import capture_logs
 
 from tests.integration.operators_support import Script, StateClient, free_port, run_script
 from transport import messages as m
@@ -254,3 +255,22 @@ def test_an_agent_the_master_shuts_down_exits_non_zero(scripts: list[Script], tm
     assert agent.proc.wait(20) == 1
     agent.wait_for("agent_shutdown_by_master")
     agent.wait_for("agent_exiting")
+
+
+def test_forged_events_to_a_scheduler_driver_do_not_abort_it(cluster: Cluster, attacker: Attacker) -> None:
+    sleeper = Sleeper(cluster)
+    try:
+        (fw,) = [f for f in cluster.state()["frameworks"] if f["id"] == sleeper.framework_id]
+        with capture_logs() as logs:
+            attacker.send(fw["pid"], m.FrameworkError(message="forged"))
+            attacker.send(fw["pid"], m.RescindResourceOffer(offer_id="x"), sender="master@127.0.0.1:1")
+            pause, waited = threading.Event(), 0.0
+            while len([e for e in logs if e["event"] == "message_not_entitled"]) < 2 and waited < 10:
+                pause.wait(0.05)
+                waited += 0.05
+        refusals = [(e["role"], e["type"]) for e in logs if e["event"] == "message_not_entitled"]
+        assert refusals == [("scheduler_driver", "FrameworkError"), ("scheduler_driver", "RescindResourceOffer")]
+        cluster.runs_a_task()  # an aborted driver would have deactivated its framework: still_running says not
+        sleeper.still_running(cluster)
+    finally:
+        sleeper.stop()
