@@ -15,8 +15,8 @@ from typing import Any
 from actors.roles import role_error
 
 __all__ = [
-    "MAX_ATTRIBUTES", "MAX_NAME_LENGTH", "MAX_RANGE_END", "MAX_SCALARS", "MAX_SCALAR_DEFAULT", "MAX_TEXT_LENGTH", "PORT_RANGE",
-    "AttributesError", "check_attributes", "check_name", "key_problem", "max_scalar", "range_bounds",
+    "MAX_ATTRIBUTES", "MAX_NAME_LENGTH", "MAX_RANGE_END", "MAX_SCALARS", "MAX_SCALAR_DEFAULT", "MAX_TEXT_LENGTH",
+    "PORT_RANGE", "AttributesError", "check_attributes", "check_name", "key_problem", "max_scalar", "range_bounds",
     "range_problem", "scalar_problem",
 ]
 
