@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from actors.bounds import AttributesError, check_attributes
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -17,7 +18,7 @@ from actors.master.model import (
     ToAllocator,
     id_value,
 )
-from actors.bounds import AttributesError, check_attributes
+from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
 from actors.resources import EMPTY, Resources, ResourcesError
 from transport import messages as m
 
@@ -93,9 +94,10 @@ def _task_from(core: MasterCore, aid: str, data: Any) -> Task | None:
     state = raw_state if isinstance(raw_state, str) and raw_state else "TASK_STAGING"
     executor_id = id_value(data.get("executor_id")) or id_value((data.get("executor") or {}).get("executor_id"))
     task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(data.get("name", "")), resources=res,
-                state=state, executor_id=executor_id, info=data)
+                state=state, executor_id=executor_id, info=without_data(data))
     statuses = data.get("statuses")
-    task.statuses = [s for s in statuses if isinstance(s, dict)] if isinstance(statuses, list) else []
+    task.statuses = [without_data(s) for s in statuses if isinstance(s, dict)][-MAX_STATUSES_PER_TASK:] \
+        if isinstance(statuses, list) else []
     if not task.statuses:
         task.statuses.append(core.make_status(tid, state, agent_id=aid))
     return task

@@ -165,3 +165,14 @@ def test_statuses_kept_per_task_are_bounded() -> None:
     for _ in range(MAX_STATUSES_PER_TASK + 50):
         update(h, fid, aid, "t1", "TASK_RUNNING")
     assert len(h.core.frameworks[fid].tasks["t1"].statuses) == MAX_STATUSES_PER_TASK
+
+
+def test_tasks_reported_by_a_reregistering_agent_keep_no_data() -> None:
+    h = Harness()
+    fid = h.framework(FW)
+    task = {"task_id": {"value": "t9"}, "framework_id": {"value": fid}, "state": "TASK_RUNNING", "data": b"x" * 1000,
+            "statuses": [{"state": "TASK_RUNNING", "data": b"y"}] * (MAX_STATUSES_PER_TASK + 5), "resources": []}
+    h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": "M-S7"}, "hostname": "h", "resources": []}, tasks=[task]))
+    kept = h.core.frameworks[fid].tasks["t9"]
+    assert "data" not in kept.info and all("data" not in s for s in kept.statuses)
+    assert len(kept.statuses) == MAX_STATUSES_PER_TASK
