@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 
 import structlog
@@ -67,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         work_dir=config.work_dir,
         isolation=config.isolation,
     )
-    signal_name = wait_for_signal(agent.actor_stopped)
+    stopped = threading.Event()  # set when the agent stops by itself (not pykka's own event: a signal sets it)
+    threading.Thread(target=lambda: (agent.actor_stopped.wait(), stopped.set()), daemon=True,
+                     name="agent-stopped").start()
+    signal_name = wait_for_signal(stopped)
     if signal_name == "stop":  # the agent stopped by itself: the master shut it down (its reason is logged)
         log.error("agent_exiting", reason="the agent stopped: shut down by the master (see agent_shutdown_by_master)")
         stop_within("agent", node.stop)
