@@ -69,8 +69,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         isolation=config.isolation,
     )
     stopped = threading.Event()  # set when the agent stops by itself (not pykka's own event: a signal sets it)
-    threading.Thread(target=lambda: (agent.actor_stopped.wait(), stopped.set()), daemon=True,
-                     name="agent-stopped").start()
+
+    def watch() -> None:
+        agent.actor_stopped.wait()
+        stopped.set()
+
+    threading.Thread(target=watch, daemon=True, name="agent-stopped").start()
     signal_name = wait_for_signal(stopped)
     if signal_name == "stop":  # the agent stopped by itself: the master shut it down (its reason is logged)
         log.error("agent_exiting", reason="the agent stopped: shut down by the master (see agent_shutdown_by_master)")
