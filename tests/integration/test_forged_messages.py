@@ -45,14 +45,18 @@ class Attacker:
         self.pid = f"scheduler(666)@127.0.0.1:{self.port}"
         self._dealers: dict[str, zmq.Socket] = {}
 
-    def send(self, receiver: str, msg: Message, sender: str | None = None) -> None:
+    def dealer(self, receiver: str) -> zmq.Socket:
+        """The DEALER connected to ``receiver``'s node (made on first use)."""
         address = receiver.partition("@")[2]
         dealer = self._dealers.get(address)
         if dealer is None:
             dealer = self._dealers[address] = self.ctx.socket(zmq.DEALER)
             dealer.setsockopt(zmq.LINGER, 0)
             dealer.connect(f"tcp://{address}")
-        dealer.send(join_frame([encode_envelope(sender or self.pid, receiver, msg)]))
+        return dealer
+
+    def send(self, receiver: str, msg: Message, sender: str | None = None) -> None:
+        self.dealer(receiver).send(join_frame([encode_envelope(sender or self.pid, receiver, msg)]))
 
     def receive(self) -> Envelope:
         """The next message the daemon sends to ``pid`` (heartbeat frames skipped)."""
@@ -274,3 +278,19 @@ def test_forged_events_to_a_scheduler_driver_do_not_abort_it(cluster: Cluster, a
         sleeper.still_running(cluster)
     finally:
         sleeper.stop()
+
+
+def test_a_flood_of_forgeries_costs_counters_not_log_lines(cluster: Cluster, attacker: Attacker) -> None:
+    """100,000 forged KillTask at the agent: at most 5 + 100 log lines (the first five, then every
+    1000th with its count), and the agent still runs a task."""
+    lines_before = len(cluster.agent.lines)
+    forged = encode_envelope(attacker.pid, cluster.agent_pid, m.KillTask(framework_id="f", task_id="t"))
+    dealer = attacker.dealer(cluster.agent_pid)
+    for _ in range(100):
+        dealer.send(join_frame([forged] * 1000))
+    event = cluster.agent.wait_for("message_not_entitled", timeout=60, type="KillTask", count=100_000)
+    assert event["reason"] == "not_current_master"
+    cluster.runs_a_task()
+    refusals = [line for line in cluster.agent.lines[lines_before:] if "message_not_entitled" in line]
+    assert len(refusals) <= 5 + 100
+    assert len("".join(cluster.agent.lines[lines_before:])) < 100_000
