@@ -40,7 +40,7 @@ def without_data(info: Dict) -> Dict:
 
 def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float, out: list[Effect]) -> None:
     status = msg.status if isinstance(msg.status, dict) else {}
-    agent = sender_agent(core.agents, core.agent_pids, sender)  # the entitlement table let only a registered agent through
+    agent = sender_agent(core.agents, core.agent_pids, sender)  # entitled: a registered agent
     if agent is None:
         return
     tid = id_value(status.get("task_id"))
