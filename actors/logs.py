@@ -1,13 +1,42 @@
-"""structlog set-up, done here only and called only from entry points."""
+"""structlog set-up, in one place.
+
+Entry points (the bin scripts, the command executor) call ``configure_logging``
+with their ``--log_format``/``--log_level`` (default ``info``). A program that
+embeds mesopy (a framework, a test using ``LocalCluster``) gets the library
+default instead, applied when ``actors`` is first imported and only if
+structlog is not configured yet: console lines on stderr at ``warning``, or
+the level and format named by ``MESOPY_LOG_LEVEL`` / ``MESOPY_LOG_FORMAT``.
+An application that configures structlog itself (before or after) wins.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Mapping
 
 import structlog
 
-__all__ = ["configure_logging"]
+__all__ = [
+    "LIBRARY_LEVEL",
+    "LOG_FORMAT_ENV",
+    "LOG_LEVEL_ENV",
+    "configure_library_default",
+    "configure_logging",
+]
+
+LIBRARY_LEVEL = "warning"
+LOG_LEVEL_ENV = "MESOPY_LOG_LEVEL"
+LOG_FORMAT_ENV = "MESOPY_LOG_FORMAT"
+_FORMATS = ("console", "json")
+
+
+def _numeric_level(level: str) -> int:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    return numeric
 
 
 def configure_logging(log_format: str = "console", level: str = "info") -> None:
@@ -15,11 +44,9 @@ def configure_logging(log_format: str = "console", level: str = "info") -> None:
 
     ``log_format`` is ``console`` or ``json``; ``level`` a logging level name.
     """
-    if log_format not in ("console", "json"):
+    if log_format not in _FORMATS:
         raise ValueError(f"log format must be 'console' or 'json', got {log_format!r}")
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        raise ValueError(f"unknown log level {level!r}")
+    numeric = _numeric_level(level)
     renderer: structlog.typing.Processor
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
@@ -38,3 +65,29 @@ def configure_logging(log_format: str = "console", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def configure_library_default(environ: Mapping[str, str] | None = None) -> bool:
+    """Unless structlog is configured already: stderr at ``MESOPY_LOG_LEVEL``
+    (default warning) in ``MESOPY_LOG_FORMAT`` (default console). Returns
+    whether it configured. A bad value falls back to the default and says so
+    in a warning event naming it (an import must not fail over a variable)."""
+    if structlog.is_configured():
+        return False
+    env = os.environ if environ is None else environ
+    level = env.get(LOG_LEVEL_ENV, "") or LIBRARY_LEVEL
+    log_format = env.get(LOG_FORMAT_ENV, "") or "console"
+    bad: list[str] = []
+    if log_format not in _FORMATS:
+        bad.append(f"{LOG_FORMAT_ENV}={log_format!r} (console or json)")
+        log_format = "console"
+    try:
+        _numeric_level(level)
+    except ValueError:
+        bad.append(f"{LOG_LEVEL_ENV}={level!r} (debug, info, warning or error)")
+        level = LIBRARY_LEVEL
+    configure_logging(log_format, level)
+    if bad:
+        structlog.get_logger("mesopy.logs").warning("log_settings_ignored", ignored=bad, level=level,
+                                                     format=log_format)
+    return True

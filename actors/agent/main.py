@@ -55,19 +55,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from actors.agent.work_dir import WorkDirError
 
     try:
-        agent = spawn_agent(node, config)
+        agent = spawn_agent(node, config)  # the agent logs agent_started and agent_stopped itself
     except WorkDirError as e:  # the machine's fault, not the flag's syntax: exit 1
         print(f"{PROG}: {e}", file=sys.stderr, flush=True)
         stop_within("agent", node.stop)
         raise SystemExit(1) from None
-    log.info(
-        "agent_started",
-        pid=f"agent(1)@{node.address}",
-        address=node.address,
-        master=config.master,
-        work_dir=config.work_dir,
-        isolation=config.isolation,
-    )
     stopped = threading.Event()  # set when the agent stops by itself (not pykka's own event: a signal sets it)
 
     def watch() -> None:
@@ -84,7 +76,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     on_stop = "shutting down executors" if config.shutdown_executors_on_stop else "leaving executors running"
     log.info("agent_stopping", signal=signal_name, executors=on_stop)
     stop_within("agent", node.stop)
-    log.info("agent_stopped")
     sys.stderr.flush()
 
 

@@ -107,8 +107,8 @@ class AgentProcess(ExecutorsMixin):
         orphans = self.isolator.recover(set())
         if orphans:
             self.log.warning("orphan_containers_destroyed", container_ids=orphans)
-        self.log.info("agent_started", resources=str(self.resources), isolation=self.config.isolation,
-                      work_dir=self.config.work_dir, master=self.config.master)
+        self.log.info("agent_started", address=self.node.address, resources=str(self.resources),
+                      isolation=self.config.isolation, work_dir=self.config.work_dir, master=self.config.master)
         self._register()
 
     def finalize(self) -> None:

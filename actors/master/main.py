@@ -45,19 +45,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     from actors.master import spawn_master
 
-    spawn_master(node, config)
-    log.info(
-        "master_started",
-        pid=f"master@{node.address}",
-        address=node.address,
-        allocator=config.allocator,
-        agent_ping_timeout=config.agent_ping_timeout,
-        max_agent_ping_timeouts=config.max_agent_ping_timeouts,
-    )
+    spawn_master(node, config)  # the master logs master_started and master_stopped itself
     signal_name = wait_for_signal()
     log.info("master_stopping", signal=signal_name)
     stop_within("master", node.stop)
-    log.info("master_stopped")
     sys.stderr.flush()
 
 

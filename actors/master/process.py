@@ -45,7 +45,9 @@ class MasterProcess(Process):
         for message_type in MasterCore.message_types:
             self.install(message_type, self._on_message)
         self.install(MasterStateRequest, self._on_state_request)
-        self.log.info("master_started", master_id=self.core.master_id, allocator=self.config.allocator)
+        self.log.info("master_started", master_id=self.core.master_id, address=self.node.address,
+                      allocator=self.config.allocator, agent_ping_timeout=self.config.agent_ping_timeout,
+                      max_agent_ping_timeouts=self.config.max_agent_ping_timeouts)
 
     def finalize(self) -> None:
         if self.allocator_ref is not None:
@@ -53,6 +55,7 @@ class MasterProcess(Process):
                 self.allocator_ref.stop(block=False)
             except pykka.ActorDeadError:
                 pass
+        self.log.info("master_stopped", master_id=self.core.master_id)
 
     # --- inputs ---------------------------------------------------------------
 
