@@ -18,7 +18,7 @@ the same number of bare interpreters started at once (the concurrency of the
 command workload); and the import floor of the command executor
 (``python -c "import actors.executor.command"``).
 
-    python -m benchmarks.agent [--command-tasks 20] [--executor-tasks 200] [--json]
+    python -m benchmarks.agent [--quick] [--command-tasks 20] [--executor-tasks 200] [--json]
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ import threading
 import time
 from typing import Any
 
-import structlog
-
+from actors.logs import configure_logging
 from frameworks import MesosSchedulerDriver, Scheduler
 from frameworks.testing import LocalCluster
 
@@ -43,6 +42,8 @@ __all__ = ["main"]
 RESOURCES = "cpus:64;mem:65536;disk:1000;ports:[31000-31010]"
 ECHO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration",
                     "echo_executor.py")
+FULL = (20, 200, 20)  # command tasks, tasks on the custom executor, baseline runs
+QUICK = (4, 20, 4)
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
 
 
@@ -164,14 +165,20 @@ def run_cluster(command_tasks: int, executor_tasks: int) -> tuple[dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--command-tasks", type=int, default=20)
-    parser.add_argument("--executor-tasks", type=int, default=200)
-    parser.add_argument("--baseline-runs", type=int, default=20)
+    parser.add_argument("--command-tasks", type=int, default=None, help=f"default {FULL[0]} ({QUICK[0]} with --quick)")
+    parser.add_argument("--executor-tasks", type=int, default=None, help=f"default {FULL[1]} ({QUICK[1]} with --quick)")
+    parser.add_argument("--baseline-runs", type=int, default=None, help=f"default {FULL[2]} ({QUICK[2]} with --quick)")
+    parser.add_argument("--quick", action="store_true", help="fewer tasks and baseline runs (a smoke run)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args(argv)
-    if args.command_tasks < 1 or args.executor_tasks < 1:
-        parser.error(f"task counts must be >= 1, got {args.command_tasks} and {args.executor_tasks}")
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    sizes = QUICK if args.quick else FULL
+    for i, name in enumerate(("command_tasks", "executor_tasks", "baseline_runs")):
+        if getattr(args, name) is None:
+            setattr(args, name, sizes[i])
+    if args.command_tasks < 1 or args.executor_tasks < 1 or args.baseline_runs < 1:
+        parser.error(f"task counts and baseline runs must be >= 1, got {args.command_tasks}, "
+                     f"{args.executor_tasks} and {args.baseline_runs}")
+    configure_logging(level="error")
     os.environ.setdefault("MESOPY_LOG_LEVEL", "error")  # the command executors' own logs
     python = [sys.executable, "-c", "pass"]
     baseline = {

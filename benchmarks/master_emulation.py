@@ -3,7 +3,7 @@
 Topology (printed with the figures): the master and its allocator run in a
 child OS process on their own Node; this process holds two more Nodes (two
 ZeroMQ endpoints, so every message crosses the wire codec): one with the
-``AgentEmulator`` (ONE pykka actor registered under N names ``agent(1)``..
+``AgentEmulator`` (ONE actor, a Process registered under N names ``agent(1)``..
 ``agent(N)``, each registering as a distinct agent) and one with a real
 ``MesosSchedulerDriver`` whose scheduler does the measuring.
 
@@ -30,9 +30,8 @@ import threading
 import time
 from typing import Any
 
-import pykka
-
 from actors.node import Node
+from actors.process import Process
 from actors.resources import Resources
 from frameworks import MesosSchedulerDriver, Scheduler
 from transport.codec import Envelope
@@ -103,34 +102,32 @@ class EmulatorRecords:
             return self.run_tasks.get(task_id)
 
 
-class AgentEmulator(pykka.ThreadingActor):
-    """N agents in one actor: registers ``agent(1)``.. on ``node``, answers pings, records RunTask arrivals."""
+class AgentEmulator(Process):
+    """N agents in one process: registers ``agent(1)``.. on ``node``, answers pings, records RunTask arrivals.
+
+    The node routes each of those names to this one actor (``node.register`` takes
+    the same Process under several names); ``_handle`` sees every envelope, so each
+    agent answers as itself (from ``env.receiver``)."""
 
     def __init__(self, node: Node, master: PID, records: EmulatorRecords, resources: str = AGENT_RESOURCES) -> None:
-        super().__init__()
-        self.node = node
+        super().__init__(node, "agent-emulator")
         self.master = master
         self.records = records
         self.names = [f"agent({i})" for i in range(1, records.count + 1)]
         self.resources = Resources.parse(resources).to_dicts()
 
-    def on_start(self) -> None:
+    def initialize(self) -> None:
         for name in self.names:  # the node routes every one of these names to this actor
-            self.node.register(name, self.actor_ref)
+            self.node.register(name, self)
         for i, name in enumerate(self.names, 1):
             pid = self.node.pid(name)
             info = {"hostname": f"emu-{i}.bench", "port": self.node.port, "resources": self.resources,
                     "attributes": [], "pid": str(pid)}
             self.node.route(pid, self.master, RegisterAgent(agent=info))
 
-    def on_stop(self) -> None:
+    def finalize(self) -> None:
         for name in self.names:
             self.node.unregister(self.node.pid(name))
-
-    def on_receive(self, item: Any) -> None:
-        for env in item if type(item) is list else [item]:
-            if type(env) is Envelope:
-                self._handle(env)
 
     def _handle(self, env: Envelope) -> None:
         msg, rec = env.message, self.records
@@ -258,7 +255,7 @@ def one_size(agents: int, launches: int, window: float, allocation_interval: flo
     try:
         t0 = time.perf_counter()
         emu = EmulatorRecords(agents)
-        AgentEmulator.start(emu_node, master, emu)
+        AgentEmulator.spawn(emu_node, master, emu)
         if not emu.registered.wait(timeout):
             raise RuntimeError(f"only {len(emu.agent_ids)} of {agents} agents registered in {timeout} s")
         registration_s = time.perf_counter() - t0

@@ -1,0 +1,81 @@
+"""Every benchmark runs, as the README shows it, with ``--quick --json``: it
+exits 0 within a time bound and its last line is one JSON object with its
+figures' stable keys. A smoke run: no figure is judged."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.operators_support import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.bench]
+
+BOUND_S = 180.0  # each quick run takes a few seconds to ~20 s on 2 busy cores
+
+# The top-level keys each benchmark's JSON line must carry (figures keyed by size where sized).
+KEYS = {
+    "transport": {"raw_dealer_router_msg_s", "remote_send_msg_s", "request_response_median_us",
+                  "local_send_msg_s", "remote_send_ratio", "request_response_median_ratio", "local_send_ratio"},
+    "allocator": {"allocation_cycle_s", "allocation_cycle_vs_baseline", "allocator_offers_per_s",
+                  "offers_per_s", "launch_overhead_s", "agent_registration_s", "raw_dealer_router_msg_s"},
+    "agent": {"tasks_per_s", "launch_to_running_s", "tasks_per_s_custom", "launch_to_running_s_custom",
+              "baseline", "command_vs_python_pass"},
+}
+
+
+def _benchmarks() -> list[str]:
+    """The runnable benchmarks: the modules of benchmarks/ that define main()."""
+    names = []
+    for entry in sorted(os.listdir(os.path.join(ROOT, "benchmarks"))):
+        if entry.endswith(".py"):
+            with open(os.path.join(ROOT, "benchmarks", entry)) as f:
+                if re.search(r"^def main\(", f.read(), re.MULTILINE):
+                    names.append(entry[:-3])
+    return names
+
+
+def _readme_commands() -> dict[str, list[str]]:
+    """Benchmark name -> the command the README's Benchmarks section gives for it."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        section = f.read().split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    commands = {}
+    for line in section.splitlines():
+        argv = shlex.split(line.split("#", 1)[0])
+        if argv[:1] == ["python"]:
+            target = argv[2] if argv[1:2] == ["-m"] else argv[1]
+            name = target.rsplit(".", 1)[-1] if argv[1:2] == ["-m"] else os.path.basename(target)[:-3]
+            commands[name] = [sys.executable, *argv[1:]]
+    return commands
+
+
+def test_every_benchmark_is_in_the_readme_and_has_its_keys_listed() -> None:
+    found = _benchmarks()
+    assert found, "no benchmark found"
+    assert sorted(_readme_commands()) == found
+    assert sorted(KEYS) == found
+
+
+@pytest.mark.timeout(BOUND_S + 30)
+@pytest.mark.parametrize("name", _benchmarks())
+def test_benchmark_quick_run_completes_and_prints_its_json(name: str) -> None:
+    argv = [*_readme_commands()[name], "--quick", "--json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESOPY_")}
+    try:
+        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BOUND_S)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{' '.join(argv)} did not finish within {BOUND_S} s; "
+                             f"stderr: {e.stderr!r:.2000}") from None
+    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}; stderr:\n{result.stderr[-3000:]}"
+    lines = result.stdout.strip().splitlines()
+    assert lines, f"no output; stderr:\n{result.stderr[-3000:]}"
+    figures = json.loads(lines[-1])
+    assert isinstance(figures, dict)
+    missing = KEYS[name] - set(figures)
+    assert not missing, f"{name}: keys missing from its JSON line: {sorted(missing)}"
