@@ -80,7 +80,7 @@ class MasterCore:
         self.pid = pid
         self.version = version
         self.start_time = start_time
-        self.epoch_offset = 0.0  # added to ``now`` for status timestamps (the shell sets it)
+        self.epoch_offset = 0.0  # epoch seconds minus ``now``: every published time is ``now + epoch_offset``
         self.allowed_roles = parse_roles(config.roles)
         self.frameworks: dict[str, Framework] = {}
         self.completed_frameworks: deque[Framework] = deque(maxlen=config.max_completed_frameworks)

@@ -28,8 +28,9 @@ class MasterProcess(Process):
     def __init__(self, node: Node, name: str, config: MasterConfig) -> None:
         super().__init__(node, name)
         self.config = config
-        self.core = MasterCore(config, str(uuid.uuid4()), str(self.pid), start_time=time.time())
-        self.core.epoch_offset = time.time() - self.clock.now()
+        start_time = time.time()  # published times are epoch seconds; the core's ``now`` is the clock's
+        self.core = MasterCore(config, str(uuid.uuid4()), str(self.pid), start_time=start_time)
+        self.core.epoch_offset = start_time - self.clock.now()
         self.allocator_ref: pykka.ActorRef[Any] | None = None
         self._allocator: Any = None
         self._timer: Timer | None = None

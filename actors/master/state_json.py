@@ -1,4 +1,9 @@
-"""The /master/state dict (Mesos' keys) built from the master core's records."""
+"""The /master/state dict (Mesos' keys) built from the master core's records.
+
+Every time in it is epoch seconds, as in Mesos: the records keep the core's
+clock (``now``, monotonic under a real clock, which drives the timers) and are
+turned into wall time here, with the core's ``epoch_offset``.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +45,8 @@ def _framework(core: MasterCore, fw: Framework) -> Dict:
         "active": fw.active,
         "connected": fw.connected,
         "recovered": fw.recovered,
-        "registered_time": fw.registered_time,
-        "unregistered_time": fw.unregistered_time or 0.0,
+        "registered_time": fw.registered_time + core.epoch_offset,
+        "unregistered_time": 0.0 if fw.unregistered_time is None else fw.unregistered_time + core.epoch_offset,
         "tasks": [t.to_dict() for t in fw.tasks.values()],
         "completed_tasks": [t.to_dict() for t in fw.completed],
         "unreachable_tasks": [t.to_dict() for t in fw.unreachable],
@@ -67,7 +72,7 @@ def _agent(core: MasterCore, agent: Agent) -> Dict:
         "attributes": {a.get("name"): _attr_value(a) for a in agent.info.get("attributes") or []
                        if isinstance(a, dict)},
         "active": agent.connected,
-        "registered_time": agent.registered_time,
+        "registered_time": agent.registered_time + core.epoch_offset,
         "version": agent.info.get("version", ""),
     }
 
