@@ -69,7 +69,8 @@ def find_sandbox_file(work_dir: str, framework_id: str, executor_id: str, name: 
     tail = os.path.join("frameworks", glob.escape(framework_id), "executors", glob.escape(executor_id), "runs", "*", name)
     root = glob.escape(work_dir)
     patterns = [os.path.join(root, "slaves", "*", tail), os.path.join(root, "*", "slaves", "*", tail)]
-    found = [path for pattern in patterns for path in glob.glob(pattern)]
+    found = [path for pattern in patterns for path in glob.glob(pattern)
+             if os.path.basename(os.path.dirname(path)) != "latest"]  # runs/latest: an alias of the newest run
     return max(found, key=os.path.getmtime) if found else None
 
 

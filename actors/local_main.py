@@ -5,6 +5,7 @@ run one command as a task on them and exit with its status.
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ def _run(runner: LocalClusterRunner, config: LocalConfig) -> int:
     if not runner.wait_for_agents(timeout=15.0):
         _err("agents did not register with the master within 15 s")
         return 1
-    scheduler = CommandScheduler(config.run, config.task_resources, 1, name="run", progress=_err)
+    kept = bool(config.work_dir)  # a temporary work dir is removed at exit: name no path in it as if it stayed
+    note = "" if kept else " (removed at exit; --work_dir=DIR keeps it)"
+    scheduler = CommandScheduler(config.run, config.task_resources, 1, name="run", progress=_err, sandbox_note=note)
     info = {"user": getpass.getuser(), "name": PROG, "failover_timeout": 0.0}
     outcome = run_command(scheduler, runner.master, info, config.timeout, _err)
     if outcome != "done":
@@ -103,29 +106,31 @@ def _run(runner: LocalClusterRunner, config: LocalConfig) -> int:
     status = scheduler.statuses.get(task_id, {})
     executor = status.get("executor_id") or {}
     executor_id = executor.get("value", task_id) if isinstance(executor, dict) else str(executor)
-    stdout = find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", executor_id or task_id)
+    sandbox = scheduler.sandboxes.get(task_id)
+    stdout = os.path.join(sandbox, "stdout") if sandbox and os.path.exists(os.path.join(sandbox, "stdout")) else (
+        find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", executor_id or task_id))
     if stdout is None and executor_id != task_id:
         stdout = find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", task_id)
     if stdout is None:
-        _err(f"no stdout found for task {task_id} under {runner.work_dir}")
+        _err(f"no stdout found for task {task_id} under {runner.work_dir if kept else 'the temporary work dir'}")
     else:
         with open(stdout, "rb") as f:
             sys.stdout.buffer.write(f.read())
         sys.stdout.flush()
     code = scheduler.exit_status()
     if code != 0 and stdout is not None:
-        _show_tail(stdout[: -len("stdout")] + "stderr")
+        _show_tail(stdout[: -len("stdout")] + "stderr", kept)
     return code
 
 
-def _show_tail(path: str, lines: int = 20) -> None:
-    """The last lines of a failed task's sandbox stderr, on our stderr."""
+def _show_tail(path: str, kept: bool, lines: int = 20) -> None:
+    """The last lines of a failed task's sandbox stderr, on our stderr (named by path only if it stays)."""
     try:
         with open(path, "rb") as f:
             tail = f.read().decode(errors="replace").splitlines()[-lines:]
     except OSError:
         return
-    _err(f"last lines of {path}:")
+    _err(f"last lines of {path}:" if kept else "last lines of the task's stderr:")
     for line in tail:
         print(f"  {line}", file=sys.stderr)
     sys.stderr.flush()

@@ -44,6 +44,10 @@ def exit_status_of(status: dict[str, Any]) -> int:
     return 1
 
 
+def _amount(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def _value(item: Any) -> str:
     return str(item.get("value", "")) if isinstance(item, dict) else str(item or "")
 
@@ -52,9 +56,12 @@ class CommandScheduler(Scheduler):
     """Launch ``instances`` tasks running ``command`` with ``resources`` each.
 
     ``progress(line)`` is called with one human line per event (waiting for
-    offers, each state change). ``done`` is set when every instance reached a
+    offers, each state change, each task's sandbox directory on its agent,
+    followed by ``sandbox_note``, and once, if the first offers are all too
+    small, what is missing). ``done`` is set when every instance reached a
     terminal state or the framework got an error; ``statuses`` maps each task
-    id to its last status dict; ``framework_id`` is known after registration.
+    id to its last status dict; ``framework_id`` is known after registration;
+    ``sandboxes`` maps task ids to their sandbox directories.
     """
 
     def __init__(
@@ -65,6 +72,7 @@ class CommandScheduler(Scheduler):
         name: str = "mesopy-execute",
         role: str = "*",
         progress: Callable[[str], None] = lambda line: None,
+        sandbox_note: str = "",
     ) -> None:
         if instances < 1:
             raise ValueError(f"instances must be >= 1, got {instances}")
@@ -79,6 +87,10 @@ class CommandScheduler(Scheduler):
         self.statuses: dict[str, dict[str, Any]] = {}
         self.agents: dict[str, str] = {}
         self.framework_id: str | None = None
+        self.sandboxes: dict[str, str] = {}
+        self.sandbox_note = sandbox_note
+        self._largest: dict[str, float] = {}  # the most of each scalar one offer held
+        self._told_too_small = False
         self.failure: str | None = None
         self.done = threading.Event()
         self._lock = threading.Lock()
@@ -119,6 +131,7 @@ class CommandScheduler(Scheduler):
         return None
 
     def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        launched = False
         for offer in offers:
             tasks = []
             with self._lock:
@@ -126,6 +139,8 @@ class CommandScheduler(Scheduler):
                     remaining = Resources.from_dicts(offer.get("resources", []))
                 except ResourcesError:
                     remaining = Resources()
+                for name, amount in remaining.quantities().items():
+                    self._largest[name] = max(self._largest.get(name, 0.0), amount)
                 while self.pending:
                     use = self._fit(remaining)
                     if use is None:
@@ -136,10 +151,28 @@ class CommandScheduler(Scheduler):
             if not tasks:
                 driver.declineOffer(offer["id"], {"refuse_seconds": 5.0 if self.pending else 3600.0})
                 continue
+            launched = True
             for task in tasks:
                 self.agents[task["task_id"]["value"]] = offer.get("hostname", "")
                 self.progress(f"task {task['task_id']['value']} STAGING on agent {_value(offer.get('agent_id'))}")
             driver.launchTasks(offer["id"], tasks)
+        if not launched and offers:
+            self._tell_too_small()
+
+    def _tell_too_small(self) -> None:
+        """Once: which of the asked resources no offer held, beside the most that one did."""
+        with self._lock:
+            if self._told_too_small or not self.pending:
+                return
+            asked = self.resources.quantities()
+            short = {n: v for n, v in asked.items() if v > self._largest.get(n, 0.0)}
+            if not short:
+                return  # each resource was offered; later offers may fit
+            self._told_too_small = True
+            largest = ";".join(f"{n}:{_amount(self._largest.get(n, 0.0))}" for n in asked)
+        missing = ";".join(f"{n}:{_amount(v)}" for n, v in short.items())
+        self.progress(f"no agent offers {missing}; largest offer seen: {largest}; "
+                      f"still waiting for an offer that fits {self.resources}")
 
     def _task(self, task_id: str, offer: dict[str, Any], use: Resources) -> dict[str, Any]:
         resources = use.to_dicts()
@@ -167,6 +200,11 @@ class CommandScheduler(Scheduler):
             previous = self.statuses.get(task_id, {}).get("state")
             self.statuses[task_id] = dict(status)
             finished = all(self.statuses.get(t, {}).get("state") in TERMINAL_STATES for t in self.task_ids)
+        container = status.get("container_status")
+        directory = container.get("directory") if isinstance(container, dict) else None
+        if directory and task_id not in self.sandboxes:
+            self.sandboxes[task_id] = str(directory)
+            self.progress(f"task {task_id} sandbox: {directory}{self.sandbox_note}")
         if previous != state:
             detail = [x for x in (status.get("reason"), status.get("message")) if x]
             suffix = f" ({'; '.join(str(x) for x in detail)})" if detail else ""

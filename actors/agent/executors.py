@@ -18,7 +18,7 @@ from actors.agent.launcher import (
     sandbox_path,
     wait_status,
 )
-from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError
+from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
 from actors.agent.users import executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
@@ -82,6 +82,19 @@ class ExecutorsMixin(Process):
     def _reregister_executor(self, sender: PID, msg: ReregisterExecutor) -> None:
         self.log.warning("executor_reregistration_refused", sender=str(sender), reason="no agent recovery")
         self.send(sender, ShutdownExecutor())
+
+    def _stamp_container(self, framework_id: str, status: dict[str, Any]) -> None:
+        """Add the task's container to its status, as Mesos' ``container_status``
+        (``container_id``, ``executor_pid``), with mesopy's ``directory``: the sandbox."""
+        executor = self.table.executor_of_task(framework_id, id_value(status.get("task_id")))
+        if executor is None or "container_status" in status:
+            return
+        container: dict[str, Any] = {"container_id": {"value": executor.container_id}}
+        if executor.os_pid:
+            container["executor_pid"] = executor.os_pid
+        if executor.directory:
+            container["directory"] = executor.directory
+        status["container_status"] = container
 
     def _limits(self, executor: ExecutorEntry) -> Limits:
         total = self.table.container_resources(executor)

@@ -15,7 +15,7 @@ import structlog
 
 from actors.agent.users import RunAs
 
-__all__ = ["LaunchSpec", "Reaper", "executor_argv", "launch_executor", "sandbox_path", "wait_status"]
+__all__ = ["LaunchSpec", "Reaper", "executor_argv", "launch_executor", "link_latest", "sandbox_path", "wait_status"]
 
 log = structlog.get_logger(__name__)
 
@@ -55,10 +55,26 @@ class LaunchSpec:
     run_as: RunAs | None = None  # the sandbox's owner; ``argv`` already switches to it
 
 
+def link_latest(directory: str) -> None:
+    """Point ``runs/latest`` beside the run ``directory`` at it (as Mesos does), replacing
+    an older link atomically: the executor's newest sandbox has a fixed path."""
+    runs, run = os.path.split(os.path.normpath(directory))
+    link = os.path.join(runs, "latest")
+    staging = f"{link}.{run}"
+    try:
+        os.symlink(run, staging)
+    except FileExistsError:
+        os.unlink(staging)
+        os.symlink(run, staging)
+    os.replace(staging, link)
+
+
 def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
     """Start the executor in a new session with stdout/stderr in its sandbox (owned by
-    ``spec.run_as`` when it is given, as Mesos chowns the sandbox to the task's user)."""
+    ``spec.run_as`` when it is given, as Mesos chowns the sandbox to the task's user);
+    ``runs/latest`` points at the sandbox."""
     os.makedirs(spec.directory, exist_ok=True)
+    link_latest(spec.directory)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
     python_path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = _REPO_ROOT + (os.pathsep + python_path if python_path else "")

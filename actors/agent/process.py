@@ -307,6 +307,7 @@ class AgentProcess(ExecutorsMixin):
 
     def _accept_update(self, framework_id: str, status: dict[str, Any]) -> None:
         task_id = id_value(status.get("task_id"))
+        self._stamp_container(framework_id, status)
         try:
             accepted, to_send = self.updates.update(framework_id, status, self.clock.now())
         except ValueError as e:

@@ -42,7 +42,8 @@ def test_command_task_finishes_and_sandbox_holds_output(cluster) -> None:
     assert master.states(task_id) == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
     assert update.status["message"] == "Command exited with status 0"
     runs = os.path.join(work_dir, "slaves", "agent-S0", "frameworks", "fw-0001", "executors", task_id, "runs")
-    (container,) = os.listdir(runs)
+    (container,) = [c for c in os.listdir(runs) if c != "latest"]
+    assert os.readlink(os.path.join(runs, "latest")) == container  # Mesos' runs/latest
     out = _stdout(work_dir, task_id)
     assert "hello-sandbox" in out and task_id in out
     with open(os.path.join(runs, container, "stderr")) as f:
