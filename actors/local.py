@@ -250,7 +250,7 @@ class LocalClusterRunner:
     # --- state -------------------------------------------------------------------
 
     def state(self, timeout: float = 10.0) -> dict[str, Any]:
-        """The master's state, as its /master/state endpoint would show it."""
+        """The master's state: a dict with the keys of Mesos' /master/state JSON."""
         if self._client is None:
             raise RuntimeError("the local cluster is not started")
         reply = self._client.request(self.master_pid, MasterStateRequest(), timeout=timeout).result(timeout + 1)

@@ -49,8 +49,8 @@ every agent, or a list with one per agent), ``isolation`` (the agents'
 ``agent_ping_timeout=0.2``, ``cgroups_enable_cfs=True``); an unknown name is a
 TypeError naming it.
 
-Members: ``.master`` ("127.0.0.1:port"), ``.state()`` (the master's state as
-its /master/state endpoint shows it: ``slaves``, ``frameworks``,
+Members: ``.master`` ("127.0.0.1:port"), ``.state()`` (the master's state with the
+keys of Mesos' /master/state JSON: ``slaves``, ``frameworks``,
 ``completed_frameworks``...), ``.agents`` (each agent's pid, by index),
 ``.stop_agent(i)`` / ``.start_agent(i)`` (0-based index; a restarted agent has
 the same name and work_dir and registers again), ``.agent_work_dir(i)``,

@@ -1,6 +1,6 @@
 """The agent actor: a thin shell around the task table and the status update
 manager. Registration with the master, executors as OS processes, reliable
-status updates (see docs/agent.md)."""
+status updates (their rules: docs/protocol.md, "Reliability")."""
 
 from __future__ import annotations
 
