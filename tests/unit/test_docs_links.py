@@ -11,7 +11,7 @@ SKIP = {".git", "tests", "mesopy.egg-info", "__pycache__"}
 
 
 def _sources() -> list[str]:
-    found = []
+    found: list[str] = []
     for top, dirs, files in os.walk(ROOT):
         dirs[:] = [d for d in dirs if d not in SKIP and not d.startswith(".")]
         found.extend(os.path.join(top, f) for f in files if f.endswith((".py", ".md", ".cfg")) or "/bin" in top)
@@ -19,7 +19,7 @@ def _sources() -> list[str]:
 
 
 def test_every_docs_page_referred_to_exists() -> None:
-    missing = []
+    missing: list[str] = []
     for path in _sources():
         with open(path, errors="replace") as f:
             for number, line in enumerate(f, 1):
