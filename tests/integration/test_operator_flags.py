@@ -111,7 +111,7 @@ def test_a_cluster_bound_to_every_interface_runs_a_task_over_loopback(scripts: l
     scripts.append(agent)
     agent.wait_for("agent_registered")
     _run_echo(f"127.0.0.1:{port}")
-    (stdout,) = glob.glob(f"{tmp_path}/a/slaves/*/frameworks/*/executors/echo-*/runs/*/stdout")
+    (stdout,) = glob.glob(f"{tmp_path}/a/slaves/*/frameworks/*/executors/echo-*/runs/[!l]*/stdout")  # not runs/latest
     with open(stdout) as f:
         assert f.read() == "advertised\n"
     client = StateClient(f"127.0.0.1:{port}")
@@ -221,7 +221,7 @@ def _cluster(scripts: list[Script], work_dir: str, *agent_flags: str) -> str:
 
 
 def _sandbox(work_dir: str, name: str) -> str:
-    (run,) = glob.glob(f"{work_dir}/slaves/*/frameworks/*/executors/{name}-*/runs/*")
+    (run,) = glob.glob(f"{work_dir}/slaves/*/frameworks/*/executors/{name}-*/runs/[!l]*")  # not runs/latest
     return run
 
 
