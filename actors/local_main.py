@@ -107,8 +107,9 @@ def _run(runner: LocalClusterRunner, config: LocalConfig) -> int:
     executor = status.get("executor_id") or {}
     executor_id = executor.get("value", task_id) if isinstance(executor, dict) else str(executor)
     sandbox = scheduler.sandboxes.get(task_id)
-    stdout = os.path.join(sandbox, "stdout") if sandbox and os.path.exists(os.path.join(sandbox, "stdout")) else (
-        find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", executor_id or task_id))
+    stdout: str | None = os.path.join(sandbox, "stdout") if sandbox else None
+    if stdout is None or not os.path.exists(stdout):
+        stdout = find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", executor_id or task_id)
     if stdout is None and executor_id != task_id:
         stdout = find_sandbox_file(runner.work_dir, scheduler.framework_id or "*", task_id)
     if stdout is None:
