@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
@@ -37,6 +38,12 @@ def _numeric_level(level: str) -> int:
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
     return numeric
+
+
+def _stderr_logger(*args: Any) -> structlog.PrintLogger:
+    """A logger on the current ``sys.stderr`` (looked up when the logger is made, so a
+    test harness that swaps stderr, such as pytest's capsys, gets the events)."""
+    return structlog.PrintLogger(sys.stderr)
 
 
 def configure_logging(log_format: str = "console", level: str = "info") -> None:
@@ -62,7 +69,7 @@ def configure_logging(log_format: str = "console", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
