@@ -6,7 +6,10 @@ import heapq
 import itertools
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from actors.quiescence import Activity
 
 __all__ = ["Clock", "RealClock", "ManualClock", "Timer"]
 
@@ -114,27 +117,57 @@ class RealClock(Clock):
 
 
 class ManualClock(Clock):
-    """Time that moves only when a test calls ``advance``; due timers fire in order."""
+    """Time that moves only when a test calls ``advance``; due timers fire in order.
 
-    def __init__(self, start: float = 0.0) -> None:
+    With an ``activity`` (the actors of a cluster report to it, see
+    actors.quiescence), ``advance`` lets the actors settle before each timer
+    fires and at the end, and ``settle`` is available: Mesos' paused
+    ``Clock::advance`` followed by ``Clock::settle``.
+    """
+
+    def __init__(self, start: float = 0.0, *, activity: Activity | None = None) -> None:
         super().__init__()
         self._now = start
+        self.activity = activity
 
     def now(self) -> float:
         return self._now
 
-    def advance(self, seconds: float) -> None:
-        """Move time forward, firing (on this thread) every timer that comes due."""
+    def advance(self, seconds: float, *, settle_timeout: float = 10.0) -> None:
+        """Move time forward, firing (on this thread) every timer that comes due.
+
+        With an activity, each timer fires only once the actors are idle, and
+        the actors are idle again when this returns (SettleTimeout if they are
+        still busy after ``settle_timeout`` s of wall time at any step).
+        """
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds}")
         target = self._now + seconds
         while True:
-            with self._lock:
-                if not self._heap or self._heap[0][0] > target:
-                    break
-                timer = self._pop()
+            if self.activity is not None:
+                self.activity.settle(settle_timeout)
+            timer = self._next_due(target)
+            if timer is None:
+                break
             self._now = max(self._now, timer.when)
-            if not timer.cancelled:
-                _fire(timer)
+            _fire(timer)
         self._now = target
+        if self.activity is not None:
+            self.activity.settle(settle_timeout)
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Return once the actors are idle and no timer is due now (firing those that are)."""
+        if self.activity is None:
+            raise RuntimeError("this ManualClock has no activity to settle: create it with activity=Activity()")
+        self.advance(0.0, settle_timeout=timeout)
+
+    def _next_due(self, target: float) -> Timer | None:
+        with self._lock:
+            while self._heap and self._heap[0][0] <= target:
+                timer = self._pop()
+                if not timer.cancelled:
+                    return timer
+        return None
 
 
 def _fire(timer: Timer) -> None:

@@ -28,7 +28,8 @@ def _matches(want: PID | str | None, pid: PID) -> bool:
 
 
 class MessageFilter:
-    """Matches envelopes by message type and optionally sender / receiver.
+    """Matches envelopes by message type (None: any) and optionally sender / receiver
+    and the receiving node's ``address`` (host:port).
 
     ``drop``: matched envelopes are not delivered. ``count``: the filter
     retires after that many matches (None: never). ``future`` resolves with the
@@ -37,14 +38,18 @@ class MessageFilter:
 
     def __init__(
         self,
-        message_type: type[Message],
+        message_type: type[Message] | None,
         *,
         sender: PID | str | None = None,
         receiver: PID | str | None = None,
         drop: bool = True,
         count: int | None = None,
+        address: str | None = None,
     ) -> None:
+        if count is not None and count < 1:
+            raise ValueError(f"count must be >= 1 or None, got {count!r}")
         self.message_type = message_type
+        self.address = address
         self.sender = sender
         self.receiver = receiver
         self.drop = drop
@@ -54,10 +59,16 @@ class MessageFilter:
 
     def matches(self, env: Envelope) -> bool:
         return (
-            type(env.message) is self.message_type
+            (self.message_type is None or type(env.message) is self.message_type)
+            and (self.address is None or env.receiver.address == self.address)
             and _matches(self.sender, env.sender)
             and _matches(self.receiver, env.receiver)
         )
+
+    @property
+    def retired(self) -> bool:
+        """It matched its ``count`` and no longer applies."""
+        return self.count is not None and self.matched >= self.count
 
     def install(self) -> MessageFilter:
         with _lock:

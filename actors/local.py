@@ -18,14 +18,19 @@ import pykka
 import structlog
 
 from actors.agent.config import AgentConfig
+from actors.clock import Clock, ManualClock
 from actors.flags import flag_specs
 from actors.master.config import MasterConfig
 from actors.node import Node
 from actors.process import Process
+from actors.quiescence import Activity
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
-__all__ = ["DEFAULT_AGENT_RESOURCES", "LocalClusterRunner", "find_sandbox_file", "split_flags"]
+__all__ = ["DEFAULT_AGENT_RESOURCES", "EXECUTOR_MODES", "LocalClusterRunner", "find_sandbox_file", "make_clock",
+           "split_flags"]
+
+EXECUTOR_MODES = ("real", "emulated")
 
 DEFAULT_AGENT_RESOURCES = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]"
 _OURS = {"ip", "port", "advertise_ip", "advertise_port", "work_dir", "master"}  # set by the cluster
@@ -74,6 +79,18 @@ def find_sandbox_file(work_dir: str, framework_id: str, executor_id: str, name: 
     return max(found, key=os.path.getmtime) if found else None
 
 
+def make_clock(clock: str | Clock) -> Clock | None:
+    """``"real"`` -> None (the node makes its RealClock), ``"manual"`` -> a ManualClock whose
+    activity every actor of the node reports to, a Clock -> itself; ValueError otherwise."""
+    if isinstance(clock, Clock):
+        return clock
+    if clock == "real":
+        return None
+    if clock == "manual":
+        return ManualClock(activity=Activity())
+    raise ValueError(f"clock must be 'real', 'manual' or a Clock, got {clock!r}")
+
+
 class _Client(Process):
     """The cluster's own process, used to ask the master for its state."""
 
@@ -91,6 +108,11 @@ class LocalClusterRunner:
     field by name. Agents are named agent(1)..agent(N); agent i (0-based) has
     work_dir ``<work_dir>/agent-<i+1>``; work_dir defaults to a temporary
     directory, removed on stop unless ``keep_work_dir``.
+
+    ``clock``: "real", "manual" (every actor on one ManualClock that tracks their
+    activity: see frameworks.testing) or a Clock. ``executor``: "real" (OS
+    processes) or "emulated" (actors.agent.emulated, ending each task by
+    ``task_rule``).
     """
 
     def __init__(
@@ -103,8 +125,16 @@ class LocalClusterRunner:
         port: int = 0,
         keep_work_dir: bool = False,
         force_encoding: bool = False,
+        clock: str | Clock = "real",
+        executor: str = "real",
+        task_rule: Any = 0.0,
         **flags: Any,
     ) -> None:
+        if executor not in EXECUTOR_MODES:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTOR_MODES)}, got {executor!r}")
+        self.clock = make_clock(clock)
+        self.executor = executor
+        self.task_rule = task_rule
         if agents < 0:
             raise ValueError(f"agents must be >= 0, got {agents}")
         if isinstance(resources, str):
@@ -127,8 +157,9 @@ class LocalClusterRunner:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
             raise
         # Last: a node holds a ZeroMQ context, which must not be left to the garbage collector.
-        self.node = Node("127.0.0.1", port, force_encoding=force_encoding)
+        self.node = Node("127.0.0.1", port, force_encoding=force_encoding, clock=self.clock)
         self._agent_refs: list[pykka.ActorRef[Any] | None] = [None] * agents
+        self._emulators: list[pykka.ActorRef[Any] | None] = [None] * agents
         self._client: _Client | None = None
         self._lock = threading.Lock()
         self._started = False
@@ -148,7 +179,6 @@ class LocalClusterRunner:
 
     def start(self) -> Self:
         """Start the node, the master and every agent (a port in use raises AddressInUse)."""
-        from actors.agent import spawn_agent
         from actors.master import spawn_master
 
         try:
@@ -167,7 +197,9 @@ class LocalClusterRunner:
             self._client = holder[0]
             for i, config in enumerate(self._agent_configs):
                 self._agent_configs[i] = dataclasses.replace(config, master=address, port=self.node.port)
-                self._agent_refs[i] = spawn_agent(self.node, self._agent_configs[i], name=self.agent_name(i))
+                self._settle()  # on a manual clock the agents register one by one, in index order
+                self._spawn_agent(i)
+            self._settle()
         except BaseException:
             self.stop()
             raise
@@ -229,23 +261,46 @@ class LocalClusterRunner:
             ref, self._agent_refs[index] = self._agent_refs[index], None
         if ref is None:
             return
-        try:
-            ref.stop(timeout=timeout)
-        except (pykka.ActorDeadError, pykka.Timeout):
-            pass
+        for each in (ref, self._emulators[index]):
+            try:
+                if each is not None:
+                    each.stop(timeout=timeout)
+            except (pykka.ActorDeadError, pykka.Timeout):
+                pass
+        self._emulators[index] = None
         log.info("local_agent_stopped", agent=self.agent_name(index))
 
     def start_agent(self, index: int) -> None:
         """(Re)start agent ``index`` (0-based) with the same name and work_dir."""
-        from actors.agent import spawn_agent
-
         with self._lock:
             if self._agent_refs[index] is not None:
                 raise RuntimeError(f"{self.agent_name(index)} is already running")
-            self._agent_refs[index] = spawn_agent(
-                self.node, self._agent_configs[index], name=self.agent_name(index)
-            )
+            self._spawn_agent(index)
         log.info("local_agent_started", agent=self.agent_name(index))
+
+    def _spawn_agent(self, index: int) -> None:
+        """Agent ``index`` (and with emulated executors, the actor that plays them)."""
+        from actors.agent import spawn_agent
+        from actors.agent.emulated import EmulatedExecutors
+        from actors.agent.process import AgentProcess
+
+        name = self.agent_name(index)
+        config = self._agent_configs[index]
+        if self.executor != "emulated":
+            self._agent_refs[index] = spawn_agent(self.node, config, name=name)
+            return
+        holder: list[EmulatedExecutors] = []
+        self._emulators[index] = EmulatedExecutors.spawn(
+            self.node, f"emulated-executors-{name}", self.node.pid(name), self.task_rule, holder)
+
+        def attach(agent: AgentProcess) -> None:
+            agent.emulated = holder[0]
+
+        self._agent_refs[index] = AgentProcess.spawn(self.node, config, name, on_created=attach)
+
+    def _settle(self) -> None:
+        if isinstance(self.clock, ManualClock) and self.clock.activity is not None:
+            self.clock.settle()
 
     # --- state -------------------------------------------------------------------
 

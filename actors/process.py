@@ -8,6 +8,7 @@ handler's return value (a Message, or a Future of one) is the response.
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable, NamedTuple, TypeVar
@@ -50,8 +51,9 @@ class Process(pykka.ThreadingActor):
     """Base of every mesopy actor. ``Process.spawn(node, name, ...)`` starts one."""
 
     def __init__(self, node: Node, name: str) -> None:
+        self.node = node  # before pykka's __init__, which asks _create_actor_inbox for the mailbox
+        self._name = name
         super().__init__()
-        self.node = node
         self.clock = node.clock
         self.counters = Counters()
         self._handlers: dict[type[Message], Handler] = {}
@@ -66,7 +68,11 @@ class Process(pykka.ThreadingActor):
         # envelopes handled: equal when nothing sent to this process is still ahead.
         self.posted = 0
         self.handled = 0
-        self.pid = node.register(name, self)
+        try:
+            self.pid = node.register(name, self)
+        except BaseException:
+            self._close_inbox()
+            raise
         self.log = structlog.get_logger(type(self).__module__).bind(pid=str(self.pid))
 
     @classmethod
@@ -87,7 +93,15 @@ class Process(pykka.ThreadingActor):
 
     # --- pykka plumbing ------------------------------------------------------
 
+    def _create_actor_inbox(self) -> Any:  # type: ignore[override]  # pykka's hook, a staticmethod there
+        """A plain queue, or one reporting to the activity of a cluster on a manual clock."""
+        activity = getattr(self.node.clock, "activity", None)
+        return queue.Queue() if activity is None else activity.inbox(self._name)
+
     def on_start(self) -> None:
+        begin = getattr(self.actor_inbox, "begin", None)
+        if begin is not None:  # an ActivityInbox: start in turn
+            begin()
         try:
             self.initialize()
         except Exception:  # pykka stops the actor without on_stop: free the name and fail waiters here
@@ -116,6 +130,12 @@ class Process(pykka.ThreadingActor):
                 request.timer.cancel()
             request.future.set_exception(ProcessStopped(f"{self.pid} stopped before {request.to} answered"))
         self.node.unregister(self.pid)
+        self._close_inbox()
+
+    def _close_inbox(self) -> None:
+        close = getattr(self.actor_inbox, "close", None)
+        if close is not None:  # an ActivityInbox: nothing more will be handled here
+            close()
 
     def on_receive(self, item: Any) -> Any:
         kind = type(item)

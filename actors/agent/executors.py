@@ -34,6 +34,7 @@ from transport.pid import PID
 
 if TYPE_CHECKING:
     from actors.agent.config import AgentConfig
+    from actors.agent.emulated import EmulatedExecutors
     from actors.agent.tasks import TaskTable
     from isolation import Isolator
 
@@ -53,6 +54,7 @@ class ExecutorsMixin(Process):
     _launching: dict[str, Future[subprocess.Popen[bytes]]]
     reaper: Reaper
     launcher: ThreadPoolExecutor
+    emulated: EmulatedExecutors | None = None  # set by LocalCluster(executor="emulated"): no OS processes
 
     if TYPE_CHECKING:
         def _agent_update(self, framework_id: str, task_id: str, executor_id: str, state: str, reason: str,
@@ -127,6 +129,11 @@ class ExecutorsMixin(Process):
             self._launch_failed(executor, e)
             return
         key = executor.key
+        if self.emulated is not None:
+            self.emulated.launch(executor.framework_id, executor.executor_id, cid, executor.command_executor,
+                                 lambda rc: self.run(self._executor_exited, key, cid, rc))
+            executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
+            return
         future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as))
         self._launching[cid] = future
         future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
@@ -212,6 +219,9 @@ class ExecutorsMixin(Process):
 
     def _destroy(self, executor: ExecutorEntry) -> None:
         """Kill the executor's session; the reaper then reports its exit."""
+        if self.emulated is not None:
+            self.emulated.kill(executor.container_id)
+            return
         proc = self._procs.get(executor.container_id)
         if proc is not None:
             kill_group(proc)
