@@ -209,3 +209,47 @@ def test_a_thousand_emulated_tasks_of_a_minute_run_on_ten_agents_with_exact_acco
         assert fw["tasks"] == [] and len(fw["completed_tasks"]) == total
         driver.stop()
     assert time.monotonic() - start < 30.0
+
+
+def test_emulated_kills_custom_executors_and_per_task_rules_go_through_the_agent() -> None:
+    def rule(t: Dict) -> Any:
+        return {"fail": TaskRule(duration=5, exit_status=3), "forever": None,
+                "steps": [(1, "TASK_KILLING"), (2, "TASK_KILLED")]}.get(t["name"], 2.0)
+
+    with LocalCluster(agents=1, resources="cpus:2;mem:1024", clock="manual", executor="emulated",
+                      task_rule=rule) as cluster:
+        sent: list[str] = []
+
+        def launch(driver: Any, offer: Dict) -> None:
+            if sent:
+                return
+            sent.append("all")
+            custom = dict(task("c1", offer), executor={
+                "executor_id": {"value": "mine"}, "command": {"value": "./my-executor", "shell": True},
+                "resources": res(0.1, 32)})
+            custom.pop("command")
+            driver.launchTasks(offer["id"], [task("fail", offer), task("forever", offer), task("steps", offer),
+                                             custom])
+
+        sched = Log(cluster, launch)
+        driver = cluster.driver(sched, {"user": "", "name": "mixed"})
+        driver.start()
+        cluster.settle()
+        cluster.advance(6)
+        driver.killTask({"value": "forever"})
+        cluster.settle()
+        ends = {e[2]: (e[3], e[1]) for e in sched.of("status")}
+        assert ends["fail"] == ("TASK_FAILED", 5.0)
+        assert ends["steps"] == ("TASK_KILLED", 3.0)
+        assert ends["c1"] == ("TASK_FINISHED", 2.0)  # a custom executor runs its tasks by the rule too
+        assert ends["forever"] == ("TASK_KILLED", 6.0)
+        failed = [e for e in sched.of("status") if e[2] == "fail"]
+        assert [e[3] for e in failed] == ["TASK_STARTING", "TASK_RUNNING", "TASK_FAILED"]
+        assert [e[3] for e in sched.of("status") if e[2] == "c1"] == ["TASK_RUNNING", "TASK_FINISHED"]
+        (agent,) = cluster.state()["slaves"]  # the custom executor lives on with its own resources
+        assert agent["used_resources"]["cpus"] == pytest.approx(0.1)
+        assert agent["used_resources"]["mem"] == pytest.approx(32)
+        driver.stop()
+        cluster.settle()
+        (agent,) = cluster.state()["slaves"]  # the framework's teardown shut it down
+        assert agent["used_resources"].get("cpus", 0.0) == pytest.approx(0.0)
