@@ -24,7 +24,8 @@ def _matches(want: PID | str | None, pid: PID) -> bool:
         return True
     if isinstance(want, PID):
         return want == pid
-    return want == pid.name or want == str(pid)
+    # a name, a family of names ("agent" for agent(1), agent(2)...), or pid text
+    return want == pid.name or want == str(pid) or pid.name.startswith(want + "(")
 
 
 class MessageFilter:

@@ -172,8 +172,9 @@ class LocalCluster(LocalClusterRunner):
     def drop(self, message_type: str | type[Message], *, from_: Endpoint = None, to: Endpoint = None,
              count: int | None = None) -> MessageFilter:
         """Drop messages of ``message_type`` (``"StatusUpdateAcknowledgement"`` or the class) sent
-        ``from_`` / ``to`` (a pid, pid text, a process name such as "master" or "agent(1)", an
-        agent index, or a driver); ``count`` of them, or all until ``.remove()``."""
+        ``from_`` / ``to`` (a pid, pid text, a process name such as "master" or "agent(1)", a family
+        of names such as "agent" or "scheduler", an agent index, or a driver); ``count`` of them,
+        or all until ``.remove()``."""
         return self._filter(message_type, from_, to, drop=True, count=count)
 
     def expect(self, message_type: str | type[Message], *, from_: Endpoint = None, to: Endpoint = None,
@@ -214,7 +215,7 @@ class LocalCluster(LocalClusterRunner):
         if not isinstance(index, int) or not 0 <= index < len(self.agents):
             raise ValueError(f"agent index must be 0..{len(self.agents) - 1}, got {index!r}")
 
-    def _pid(self, who: Endpoint, what: str) -> PID | None:
+    def _pid(self, who: Endpoint, what: str) -> PID | str | None:
         if who is None or isinstance(who, PID):
             return who
         if isinstance(who, MesosSchedulerDriver):
@@ -226,8 +227,12 @@ class LocalCluster(LocalClusterRunner):
         if isinstance(who, int):
             self._agent_check(who)
             return self.node.pid(self.agent_name(who))
+        if "@" not in who:
+            if not who.strip():
+                raise ValueError(f"{what} must name a process, got {who!r}")
+            return who  # a process name, or a family of them: "agent" matches agent(1), agent(2)...
         try:
-            return PID.parse(who) if "@" in who else self.node.pid(who)
+            return PID.parse(who)
         except PIDError as e:
             raise ValueError(f"{what}: {e}") from None
 
