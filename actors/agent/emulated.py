@@ -213,7 +213,9 @@ class EmulatedExecutors(Process):
         if executor is None or task_id not in executor.live or not steps:
             return
         delay, state, message = steps[0]
-        executor.live[task_id] = [self.delay(delay, self._step, name, task_id, state, message, steps[1:])]
+        rest = steps[1:]  # the clock's timer, not self.delay: a killed task's timer is not kept
+        executor.live[task_id] = [self.clock.call_later(
+            delay, lambda: self.run(self._step, name, task_id, state, message, rest))]
 
     def _step(self, name: str, task_id: str, state: str, message: str, rest: list[tuple[float, str, str]]) -> None:
         executor = self._executors.get(name)
