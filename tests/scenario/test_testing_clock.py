@@ -107,7 +107,7 @@ def test_failover_timeout_of_a_week_tears_the_framework_down_and_kills_its_tasks
         assert [t["state"] for t in fw["tasks"]] == ["TASK_RUNNING"]
         driver.stop(failover=True)  # the scheduler goes away; the master keeps its tasks for a week
         cluster.settle()
-        cluster.advance(week - 1)  # ~10,000 allocation cycles and pings: under a second of wall time
+        cluster.advance(week - 1)  # ~10,000 allocation cycles and as many pings: about a second
         (fw,) = cluster.state()["frameworks"]
         assert fw["connected"] is False and [t["state"] for t in fw["tasks"]] == ["TASK_RUNNING"]
         cluster.advance(1)
@@ -208,7 +208,7 @@ def test_a_thousand_emulated_tasks_of_a_minute_run_on_ten_agents_with_exact_acco
         (fw,) = state["frameworks"]
         assert fw["tasks"] == [] and len(fw["completed_tasks"]) == total
         driver.stop()
-    assert time.monotonic() - start < 30.0
+    assert time.monotonic() - start < 20.0  # about 2 s on an idle machine
 
 
 def test_emulated_kills_custom_executors_and_per_task_rules_go_through_the_agent() -> None:
