@@ -3,6 +3,10 @@ the same order at the same cluster times, every run."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from typing import Any
 
 from frameworks import Scheduler
@@ -10,6 +14,7 @@ from frameworks.testing import LocalCluster, TaskRule
 
 Dict = dict[str, Any]
 RUNS = 20
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def short(value: str) -> str:
@@ -91,3 +96,17 @@ def test_a_seeded_scenario_gives_the_same_transcript_in_twenty_runs() -> None:
     for run in range(1, RUNS):
         again = scenario(seed=11)
         assert again == first, f"run {run} differs first at entry {next(i for i, (a, b) in enumerate(zip(again, first)) if a != b) if len(again) == len(first) else 'length'}"
+
+
+def digest(transcript: list[tuple[Any, ...]]) -> str:
+    return hashlib.sha256(repr(transcript).encode()).hexdigest()
+
+
+def test_the_transcript_is_the_same_in_another_interpreter_with_other_hash_seeds() -> None:
+    here = digest(scenario(seed=11))
+    code = ("from tests.scenario.test_testing_determinism import digest, scenario; "
+            "print(digest(scenario(seed=11)))")
+    for hash_seed in ("0", "12345"):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONHASHSEED": hash_seed}, check=True)
+        assert out.stdout.strip().splitlines()[-1] == here
