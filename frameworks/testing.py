@@ -169,7 +169,7 @@ class LocalCluster(LocalClusterRunner):
 
     # --- messages ------------------------------------------------------------------
 
-    def drop(self, message_type: str | type[Message], *, from_: Endpoint = None, to: Endpoint = None,
+    def drop(self, message_type: str | type[Message], from_: Endpoint = None, to: Endpoint = None,
              count: int | None = None) -> MessageFilter:
         """Drop messages of ``message_type`` (``"StatusUpdateAcknowledgement"`` or the class) sent
         ``from_`` / ``to`` (a pid, pid text, a process name such as "master" or "agent(1)", a family
@@ -177,7 +177,7 @@ class LocalCluster(LocalClusterRunner):
         or all until ``.remove()``."""
         return self._filter(message_type, from_, to, drop=True, count=count)
 
-    def expect(self, message_type: str | type[Message], *, from_: Endpoint = None, to: Endpoint = None,
+    def expect(self, message_type: str | type[Message], from_: Endpoint = None, to: Endpoint = None,
                drop: bool = False) -> Future[Envelope]:
         """A future of the next such message's envelope (``.message``, ``.sender``, ``.receiver``);
         with ``drop`` that message is also not delivered."""

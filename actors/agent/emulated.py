@@ -32,6 +32,7 @@ from actors.process import Process
 from transport.codec import Envelope
 from transport.messages import (
     ExecutorRegistered,
+    FrameworkToExecutor,
     KillTask,
     RegisterExecutor,
     RunTask,
@@ -133,7 +134,9 @@ class _Executor:
 
 
 class EmulatedExecutors(Process):
-    """``emulated-executors(N)``: every emulated executor of one agent (see the module's docs)."""
+    """``emulated-executors-agent(N)``: every emulated executor of one agent (see the module's docs).
+
+    Framework messages to an emulated executor are logged and dropped."""
 
     def __init__(self, node: Node, name: str, agent: PID, rule: RuleSource = None,
                  holder: list[EmulatedExecutors] | None = None) -> None:
@@ -144,7 +147,8 @@ class EmulatedExecutors(Process):
         self._to = ""  # the executor the message being handled is for
         for kind, handler in ((ExecutorRegistered, self._registered), (RunTask, self._run_task),
                               (KillTask, self._kill_task), (StatusUpdateAcknowledgement, self._acknowledged),
-                              (ShutdownExecutor, self._shutdown_requested)):
+                              (ShutdownExecutor, self._shutdown_requested),
+                              (FrameworkToExecutor, self._framework_message)):
             self.install(kind, handler)  # type: ignore[arg-type]
         if holder is not None:
             holder.append(self)
@@ -166,13 +170,13 @@ class EmulatedExecutors(Process):
 
     def kill(self, container_id: str) -> None:
         """End the container at once, as SIGKILL would."""
-        self.run(self._exit, f"executor({container_id})", -signal.SIGKILL)
+        self.run(self._exit, _name(container_id), -signal.SIGKILL)
 
     # --- the executors' side of the protocol ------------------------------------------
 
     def _start(self, framework_id: str, executor_id: str, container_id: str, command: bool,
                on_exit: Callable[[int], None]) -> None:
-        name = f"executor({container_id})"
+        name = _name(container_id)
         pid = self.node.register(name, self)
         self._executors[name] = _Executor(framework_id, executor_id, command, pid, on_exit)
         self.log.info("emulated_executor_started", executor_id=executor_id, pid=str(pid))
@@ -229,6 +233,10 @@ class EmulatedExecutors(Process):
         if executor is not None and msg.task_id in executor.live:
             self._update(executor, msg.task_id, "TASK_KILLED", describe_exit(-signal.SIGTERM))
 
+    def _framework_message(self, sender: PID, msg: FrameworkToExecutor) -> None:
+        if self._current(sender) is not None:
+            self.log.info("emulated_framework_message_dropped", executor_id=msg.executor_id, size=len(msg.data))
+
     def _shutdown_requested(self, sender: PID, msg: ShutdownExecutor) -> None:
         executor = self._current(sender)
         if executor is None:
@@ -274,3 +282,8 @@ class EmulatedExecutors(Process):
         self.log.info("emulated_executor_exited", executor_id=executor.executor_id, returncode=returncode)
         executor.on_exit(returncode)
 
+
+
+def _name(container_id: str) -> str:
+    """The process name of the emulated executor of a container."""
+    return f"executor({container_id})"
