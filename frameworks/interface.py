@@ -9,6 +9,7 @@ a time; calling driver methods from inside them is allowed.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 __all__ = [
@@ -17,22 +18,41 @@ __all__ = [
     "DRIVER_RUNNING",
     "DRIVER_STOPPED",
     "STATUS_NAMES",
+    "Status",
     "Executor",
     "Scheduler",
 ]
 
-# Driver statuses, with Mesos' numbers (mesos.proto: Status).
-DRIVER_NOT_STARTED = 1
-DRIVER_RUNNING = 2
-DRIVER_ABORTED = 3
-DRIVER_STOPPED = 4
+class Status(enum.IntEnum):
+    """A driver status (mesos.proto: Status). Equal to its Mesos number and to its name:
+    ``DRIVER_STOPPED == 4 == "DRIVER_STOPPED"`` (pymesos hands back the name, the
+    native bindings the number; code written for either works)."""
 
-STATUS_NAMES = {
-    DRIVER_NOT_STARTED: "DRIVER_NOT_STARTED",
-    DRIVER_RUNNING: "DRIVER_RUNNING",
-    DRIVER_ABORTED: "DRIVER_ABORTED",
-    DRIVER_STOPPED: "DRIVER_STOPPED",
-}
+    DRIVER_NOT_STARTED = 1
+    DRIVER_RUNNING = 2
+    DRIVER_ABORTED = 3
+    DRIVER_STOPPED = 4
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return self.name == other
+        return int(self) == other
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = enum.IntEnum.__hash__
+
+    def __str__(self) -> str:
+        return self.name
+
+
+DRIVER_NOT_STARTED = Status.DRIVER_NOT_STARTED
+DRIVER_RUNNING = Status.DRIVER_RUNNING
+DRIVER_ABORTED = Status.DRIVER_ABORTED
+DRIVER_STOPPED = Status.DRIVER_STOPPED
+
+STATUS_NAMES = {status: status.name for status in Status}
 
 Dict = dict[str, Any]
 

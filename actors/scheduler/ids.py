@@ -13,6 +13,8 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from actors.scheduler.shapes import check_not_protobuf, plain
+
 __all__ = ["as_dicts", "as_texts", "id_dict", "id_value", "id_values", "normalize_ids", "uuid_bytes"]
 
 Dict = dict[str, Any]
@@ -50,17 +52,19 @@ def id_dict(value: Any, what: str = "id") -> Dict:
 
 
 def as_dicts(value: Any, what: str) -> list[Dict]:
-    """One dict or a list of dicts -> a list of (shallow) copies; None -> []."""
+    """One dict or a list of dicts -> a list of deep plain copies; None -> []."""
     if value is None:
         return []
+    check_not_protobuf(value, what)
     if isinstance(value, Mapping):
-        return [dict(value)]
+        return [plain(value, what)]
     if isinstance(value, (list, tuple)):
         out: list[Dict] = []
         for i, item in enumerate(value):
+            check_not_protobuf(item, f"{what}[{i}]")
             if not isinstance(item, Mapping):
                 raise ValueError(f"{what}[{i}] must be a dict, got {type(item).__name__} {item!r}")  # noqa: TRY004
-            out.append(dict(item))
+            out.append(plain(item, f"{what}[{i}]"))
         return out
     raise ValueError(f"{what} must be a dict or a list of dicts, got {type(value).__name__} {value!r}")
 

@@ -57,12 +57,25 @@ class DriverHooks(Protocol):
     def attached(self, process: SchedulerProcess) -> None:
         """The process exists (called from its constructor)."""
 
+    def registered(self, master_info: Dict) -> None:
+        """Registered (or re-registered) with a master that sent this MasterInfo."""
+
     def detached(self) -> None:
         """The process has stopped, for whatever reason."""
 
+    @property
+    def shape(self) -> Callable[[Any], Any]:
+        """Turns each callback argument into what the scheduler is handed (v1 JSON shapes, addict)."""
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to try (re)registering before the driver aborts."""
+
 
 class SchedulerProcess(Process):
-    """``scheduler(<8 hex>)``: one per MesosSchedulerDriver."""
+    """``scheduler(<8 hex>)``: one per MesosSchedulerDriver (per start)."""
+
+    use_daemon_thread = True  # a script that never calls stop() still exits
 
     def __init__(
         self,
@@ -84,6 +97,7 @@ class SchedulerProcess(Process):
         self._linked = False
         self._timer: Timer | None = None
         self._aborted = False
+        self._deadline: Timer | None = None
         self._thread_ident: int | None = None
         self.finished = threading.Event()  # set once stopped and unregistered from the node
         # Events only from the current master (one shared mechanism: actors/entitlement.py).
@@ -106,6 +120,7 @@ class SchedulerProcess(Process):
         self.install(FrameworkError, self._error)
         self.log.info("scheduler_driver_started", master=str(self.master), framework=self.core.framework.get("name"))
         self._attempt()
+        self._arm_deadline()
 
     def finalize(self) -> None:
         self.log.info("scheduler_driver_stopped", framework_id=self.core.framework_id)
@@ -155,12 +170,26 @@ class SchedulerProcess(Process):
         self._timer = self.delay(backoff, self._attempt)
         self.send(self.master, msg)
 
+    def _arm_deadline(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.delay(self.hooks.timeout, self._deadline_passed)
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if self.core.connected or self._aborted or not self.hooks.running():
+            return
+        message = f"could not register with master {self.master} within {self.hooks.timeout:g} s"
+        self.log.error("framework_registration_timeout", master=str(self.master), timeout=self.hooks.timeout)
+        self.hooks.abort()
+        self._call("error", message)
+
     def exited(self, pid: PID) -> None:
         if pid != self.master:
             return
         self._linked = False
         if self._aborted or not self.hooks.running():
             return
+        self._arm_deadline()
         was_connected = self.core.disconnected()
         if self._timer is None:  # armed before the callback: what the scheduler does there cannot delay it
             self._timer = self.delay(self.core.next_backoff(), self._attempt)
@@ -188,9 +217,11 @@ class SchedulerProcess(Process):
         if not self.core.registered(msg.framework_id):
             self.log.info("message_ignored", reason="already_connected", type=type(msg).__name__)
             return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._deadline):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._deadline = None
+        self.hooks.registered(dict(msg.master_info))
         self.log.info("framework_" + callback, framework_id=msg.framework_id, master=str(sender))
         if callback == "registered":
             self._callback("registered", {"value": msg.framework_id}, dict(msg.master_info))
@@ -256,7 +287,7 @@ class SchedulerProcess(Process):
         if fn is None:
             return True
         try:
-            fn(self.driver, *args)
+            fn(self.driver, *[self.hooks.shape(a) for a in args])
         except Exception as e:
             self.log.exception("scheduler_callback_failed", callback=name, error=repr(e))
             self.hooks.abort()
@@ -293,6 +324,11 @@ class SchedulerProcess(Process):
         self.log.info("framework_stopping", framework_id=self.core.framework_id, failover=failover)
         self._apply(self.core.stop(failover))
         self.stop()
+
+    def halt(self) -> None:
+        """Any thread: stop this actor without telling the master anything."""
+        self._aborted = True
+        self.run(self.stop)
 
     def abort_driver(self) -> None:
         """Any thread: no more callbacks; tell a connected master to deactivate the framework."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.scheduler.ids import as_dicts, id_value, normalize_ids, uuid_bytes
+from actors.scheduler.shapes import b64_text, check_not_protobuf, plain
 from transport.messages import (
     AcceptOffers,
     DeactivateFramework,
@@ -64,9 +65,10 @@ class Effects:
 
 def normalize_framework(framework_info: Any, principal: str | None = None) -> Dict:
     """A FrameworkInfo dict: a copy with ``id`` as ``{"value"}`` when given, ``principal`` filled."""
+    check_not_protobuf(framework_info, "framework_info")
     if framework_info is None or not hasattr(framework_info, "keys"):
         raise ValueError(f"framework_info must be a dict, got {type(framework_info).__name__} {framework_info!r}")
-    info = dict(framework_info)
+    info: Dict = plain(framework_info, "framework_info")
     if info.get("id") in (None, "", {}):
         info.pop("id", None)
     normalize_ids(info, "id")
@@ -82,10 +84,18 @@ def _normalize_task(task: Dict, where: str) -> Dict:
         task["agent_id"] = task["slave_id"]
     task.pop("slave_id", None)
     normalize_ids(task, "task_id", "agent_id")
+    _data_as_text(task)
     executor = task.get("executor")
     if isinstance(executor, dict):
-        task["executor"] = normalize_ids(dict(executor), "executor_id", "framework_id")
+        task["executor"] = _data_as_text(normalize_ids(executor, "executor_id", "framework_id"))
     return task
+
+
+def _data_as_text(info: Dict) -> Dict:
+    """A TaskInfo's or ExecutorInfo's ``data`` given as bytes travels as base64 text (its v1 JSON form)."""
+    if isinstance(info.get("data"), (bytes, bytearray, memoryview)):
+        info["data"] = b64_text(info["data"])
+    return info
 
 
 def normalize_tasks(tasks: Any) -> list[Dict]:
@@ -127,9 +137,10 @@ def normalize_statuses(statuses: Any) -> list[Dict]:
 def normalize_filters(filters: Any) -> Dict:
     if filters is None:
         return {}
+    check_not_protobuf(filters, "filters")
     if not hasattr(filters, "keys"):
         raise ValueError(f"filters must be a dict like {{'refuse_seconds': 5.0}}, got {filters!r}")
-    return dict(filters)
+    return plain(filters, "filters")  # type: ignore[no-any-return]
 
 
 def status_for_callback(msg: StatusUpdate) -> Dict:

@@ -93,7 +93,7 @@ def test_registers_and_reports_registered(node: Node, received: queue.Queue[Any]
     assert msg.framework["some_future_key"] == [1, 2]  # unknown keys travel unchanged
     got_driver = sched.calls.get(timeout=5)
     assert got_driver == ("registered", ({"value": FRAMEWORK_ID}, MASTER_INFO))
-    assert driver.connected and driver.framework_id == {"value": FRAMEWORK_ID}
+    assert driver.connected and driver.framework_id == FRAMEWORK_ID  # text, as pymesos has it
     assert driver.stop() == DRIVER_STOPPED
     assert driver.join() == DRIVER_STOPPED
 
@@ -238,7 +238,6 @@ def test_registration_from_a_stranger_is_ignored(node: Node, received: queue.Que
     "master, fragment",
     [
         ("zk://10.0.0.1:2181/mesos", "not supported yet"),
-        ("nohostport", "'nohostport'"),
         ("host:99999", "'host:99999'"),
         ("", "host:port"),
     ],
