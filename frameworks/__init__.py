@@ -1,6 +1,8 @@
 """The public framework SDK: Scheduler / Executor interfaces and their drivers.
 
 ``from frameworks import Scheduler, Executor, MesosSchedulerDriver, MesosExecutorDriver``
+(and pymesos' ``encode_data`` / ``decode_data``; ``frameworks.utils`` has
+``parse_duration`` too): code written for pymesos ports by changing its imports.
 
 The drivers are imported on first use (PEP 562): an executor program that
 imports ``frameworks.executor_driver`` does not pay for the scheduler driver.
@@ -17,7 +19,9 @@ from frameworks.interface import (
     DRIVER_STOPPED,
     Executor,
     Scheduler,
+    Status,
 )
+from frameworks.utils import decode_data, encode_data
 
 if TYPE_CHECKING:
     from frameworks.executor_driver import MesosExecutorDriver
@@ -32,6 +36,9 @@ __all__ = [
     "MesosExecutorDriver",
     "MesosSchedulerDriver",
     "Scheduler",
+    "Status",
+    "decode_data",
+    "encode_data",
 ]
 
 _LAZY = {"MesosExecutorDriver": "frameworks.executor_driver", "MesosSchedulerDriver": "frameworks.scheduler_driver"}

@@ -30,12 +30,15 @@ from actors.executor.process import (
     spawn_executor_process,
 )
 from actors.node import Node
+from actors.flags import parse_duration
+from actors.scheduler.shapes import b64_text, bytes_from, check_not_protobuf, plain, shaper
 from frameworks.interface import (
     DRIVER_ABORTED,
     DRIVER_NOT_STARTED,
     DRIVER_RUNNING,
     DRIVER_STOPPED,
     Executor,
+    Status,
 )
 from transport.errors import PIDError
 from transport.pid import PID
@@ -46,10 +49,14 @@ log = structlog.get_logger(__name__)
 
 Dict = dict[str, Any]
 _STOP = object()
+DAY = 86400.0  # pymesos' default timeout
 
 
 def settings_from_environment(environ: Mapping[str, str]) -> ExecutorSettings:
-    """ExecutorSettings from MESOS_* variables; ValueError naming what is missing or bad."""
+    """ExecutorSettings from MESOS_* variables; ValueError naming what is missing or bad.
+
+    Durations may be in Mesos' form (``5secs``, ``15mins``) or plain seconds.
+    """
     missing = [n for n in ("MESOS_FRAMEWORK_ID", "MESOS_EXECUTOR_ID") if not environ.get(n)]
     pid_text = environ.get("MESOS_AGENT_PID") or environ.get("MESOS_SLAVE_PID") or ""
     if not pid_text:
@@ -64,9 +71,9 @@ def settings_from_environment(environ: Mapping[str, str]) -> ExecutorSettings:
     def seconds(name: str, default: float) -> float:
         text = environ.get(name, "")
         try:
-            return float(text) if text else default
+            return parse_duration(text) if text.strip() else default
         except ValueError:
-            raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+            raise ValueError(f"{name} must be a duration like 5secs or a number of seconds, got {text!r}") from None
 
     return ExecutorSettings(
         agent_pid=agent_pid,
@@ -74,17 +81,31 @@ def settings_from_environment(environ: Mapping[str, str]) -> ExecutorSettings:
         executor_id=environ["MESOS_EXECUTOR_ID"],
         agent_id=environ.get("MESOS_AGENT_ID") or environ.get("MESOS_SLAVE_ID") or "",
         directory=environ.get("MESOS_DIRECTORY", ""),
-        checkpoint=environ.get("MESOS_CHECKPOINT", "0") in ("1", "true"),
+        checkpoint=environ.get("MESOS_CHECKPOINT", "0").strip().lower() in ("1", "true"),
         recovery_timeout=seconds("MESOS_RECOVERY_TIMEOUT", 900.0),
         shutdown_grace_period=seconds("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", 5.0),
     )
 
 
 class MesosExecutorDriver:
-    """``MesosExecutorDriver(executor)``; ``environ`` defaults to ``os.environ``."""
+    """``MesosExecutorDriver(executor, use_addict=False, timeout=..., http_timeout=...)`` (pymesos' signature).
 
-    def __init__(self, executor: Executor, environ: Mapping[str, str] | None = None) -> None:
+    ``use_addict`` hands callbacks ``addict.Dict`` objects. ``timeout``
+    (seconds, default a day) bounds how long the driver waits to register
+    with its agent before it aborts and calls ``error``. ``http_timeout`` is
+    accepted for pymesos code and unused: calls travel as messages, not HTTP
+    requests. ``environ`` (keyword only) defaults to ``os.environ``.
+    """
+
+    def __init__(self, executor: Executor, use_addict: bool = False, timeout: float = DAY,
+                 http_timeout: float = 10, *, environ: Mapping[str, str] | None = None) -> None:
         self.executor = executor
+        self.use_addict = bool(use_addict)
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        self.timeout = float(timeout)
+        self.http_timeout = http_timeout
+        self._shape = shaper(self.use_addict)
         self._environ = dict(os.environ if environ is None else environ)
         self._status = DRIVER_NOT_STARTED
         self._lock = threading.Lock()
@@ -93,44 +114,72 @@ class MesosExecutorDriver:
         self._node: Node | None = None
         self._process: ExecutorProcess | None = None
         self._thread: threading.Thread | None = None
+        self._deadline: threading.Timer | None = None
         self.settings: ExecutorSettings | None = None
 
     # --- life cycle -------------------------------------------------------------
 
-    def start(self) -> int:
+    def start(self) -> Status:
+        """Register with the agent; a stopped or aborted driver starts again (a new registration)."""
         with self._lock:
-            if self._status != DRIVER_NOT_STARTED:
+            if self._status == DRIVER_RUNNING:
                 return self._status
             self.settings = settings_from_environment(self._environ)
+            self._queue = queue.Queue()
+            self._done = threading.Event()
             self._node = Node(self.settings.agent_pid.host, 0).start()
-            self._thread = threading.Thread(target=self._callbacks, name="executor-driver", daemon=True)
+            self._thread = threading.Thread(target=self._callbacks, args=(self._queue,), name="executor-driver",
+                                            daemon=True)
             self._thread.start()
             # The actor object: its run(), waits and kill_policies are thread-safe.
             self._process = spawn_executor_process(self._node, self.settings, self._enqueue, self._finished)
             self._status = DRIVER_RUNNING
+            self._deadline = threading.Timer(self.timeout, self._registration_deadline, args=(self._process,))
+            self._deadline.daemon = True
+            self._deadline.start()
             return self._status
 
-    def stop(self) -> int:
+    def stop(self) -> Status:
+        """Stop; updates already sent get a moment (up to 1 s) to reach the agent first."""
+        process = self._process
+        if self._status == DRIVER_RUNNING and process is not None and process.connected:
+            process.wait_acknowledged(1.0)
         return self._end(DRIVER_STOPPED)
 
-    def abort(self) -> int:
+    def abort(self) -> Status:
         return self._end(DRIVER_ABORTED)
 
-    def join(self, timeout: float | None = None) -> int:
+    def join(self, timeout: float | None = None) -> Status:
         if self._status == DRIVER_NOT_STARTED:
             return self._status
         self._done.wait(timeout)
         return self._status
 
-    def run(self) -> int:
+    def run(self) -> Status:
         status = self.start()
         return self.join() if status == DRIVER_RUNNING else status
 
-    def _end(self, status: int) -> int:
+    @property
+    def aborted(self) -> bool:
+        """True unless the driver is running (pymesos: not started, stopped or aborted)."""
+        return self._status != DRIVER_RUNNING
+
+    @property
+    def framework_id(self) -> Dict | None:
+        """``{"value": ...}`` from MESOS_FRAMEWORK_ID once started (pymesos' shape)."""
+        return {"value": self.settings.framework_id} if self.settings else None
+
+    @property
+    def executor_id(self) -> Dict | None:
+        return {"value": self.settings.executor_id} if self.settings else None
+
+    def _end(self, status: Status) -> Status:
         with self._lock:
             if self._status != DRIVER_RUNNING:
                 return self._status
             self._status = status
+        if self._deadline is not None:
+            self._deadline.cancel()
         self._queue.put(_STOP)
         if self._node is not None:
             self._node.stop()
@@ -140,31 +189,45 @@ class MesosExecutorDriver:
     def _finished(self) -> None:
         threading.Thread(target=self.stop, name="executor-driver-stop", daemon=True).start()
 
+    def _registration_deadline(self, process: ExecutorProcess) -> None:
+        if process is self._process and not process.connected and self._status == DRIVER_RUNNING:
+            log.error("executor_registration_timeout", timeout=self.timeout)
+            self._enqueue("error", f"could not register with the agent within {self.timeout:g} s")
+            self._enqueue(None, DRIVER_ABORTED)
+
     # --- calls ----------------------------------------------------------------
 
-    def sendStatusUpdate(self, status: Dict) -> int:
-        """Send a TaskStatus dict; uuid, timestamp, source, executor_id and agent_id are filled in."""
+    def sendStatusUpdate(self, status: Dict) -> Status:
+        """Send a TaskStatus dict; uuid, timestamp, source, executor_id and agent_id are filled in.
+
+        ``data`` may be bytes or base64 text (``encode_data(...)``, as pymesos
+        code passes it); it reaches the scheduler as base64 text. A ``uuid``
+        given (bytes or base64 text) is kept.
+        """
         if self._status != DRIVER_RUNNING or self._process is None or self.settings is None:
             return self._status
-        if not isinstance(status, dict) or not status.get("task_id") or not status.get("state"):
+        check_not_protobuf(status, "status")
+        if not isinstance(status, Mapping) or not status.get("task_id") or not status.get("state"):
             raise ValueError(f"status must be a dict with task_id and state, got {status!r}")
         if status["state"] == "TASK_STAGING":
             raise ValueError("executors may not send TASK_STAGING (Mesos rule)")
-        full = dict(status)
+        full: Dict = plain(status, "status")
         if isinstance(full["task_id"], str):
             full["task_id"] = {"value": full["task_id"]}
-        full.update(uuid=uuid.uuid4().bytes, source="SOURCE_EXECUTOR",
-                    executor_id={"value": self.settings.executor_id})
+        given = full.get("uuid")
+        full.update(uuid=bytes_from(given, "status uuid") if given else uuid.uuid4().bytes,
+                    source="SOURCE_EXECUTOR", executor_id={"value": self.settings.executor_id})
         full.setdefault("timestamp", time.time())
-        if isinstance(full.get("data"), str):
-            full["data"] = full["data"].encode()
+        if full.get("data") is not None:
+            full["data"] = b64_text(bytes_from(full["data"], "status data"))
         self._process.run(self._process.send_update, full)
         return self._status
 
-    def sendFrameworkMessage(self, data: bytes | str) -> int:
+    def sendFrameworkMessage(self, data: bytes | str) -> Status:
+        """``data`` as bytes, or as base64 text (``encode_data(...)``); the scheduler gets base64 text."""
         if self._status != DRIVER_RUNNING or self._process is None:
             return self._status
-        payload = data.encode() if isinstance(data, str) else bytes(data)
+        payload = bytes_from(data, "framework message data")
         self._process.run(self._process.send_message, payload)
         return self._status
 
@@ -176,7 +239,7 @@ class MesosExecutorDriver:
         return self._process.kill_policies.get(task_id) if self._process is not None else None
 
     @property
-    def status(self) -> int:
+    def status(self) -> Status:
         return self._status
 
     # --- the callback thread ------------------------------------------------------
@@ -184,19 +247,25 @@ class MesosExecutorDriver:
     def _enqueue(self, name: str | None, *args: Any) -> None:
         self._queue.put((name, args))
 
-    def _callbacks(self) -> None:
+    def _callbacks(self, inbox: queue.Queue[Any]) -> None:
         while True:
-            item = self._queue.get()
+            item = inbox.get()
             if item is _STOP:
                 return
             name, args = item
-            if name is None:
-                self.stop()
+            if name is None:  # the process finished (or the deadline passed): end the driver
+                if args:
+                    self._end(args[0])
+                else:
+                    self.stop()
                 return
             if self._status != DRIVER_RUNNING:
                 continue
+            fn = getattr(self.executor, name, None)
+            if fn is None:
+                continue
             try:
-                getattr(self.executor, name)(self, *args)
+                fn(self, *[self._shape(a) for a in args])
             except Exception as e:
                 log.exception("executor_callback_failed", callback=name)
                 try:

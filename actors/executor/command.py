@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 
 from actors.agent.launcher import executor_argv
+from actors.flags import parse_duration
 from actors.logs import configure_logging
 from frameworks.executor_driver import MesosExecutorDriver
 from frameworks.interface import DRIVER_STOPPED, Executor
@@ -164,8 +165,9 @@ class CommandExecutor(Executor):
 def main() -> int:
     configure_logging("console", os.environ.get("MESOPY_LOG_LEVEL", "info"))
     try:
-        default_grace = float(os.environ.get("MESOS_KILL_GRACE_PERIOD") or DEFAULT_KILL_GRACE)
-        shutdown_grace = float(os.environ.get("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD") or 5.0)
+        # Mesos' form ("5secs") or plain seconds
+        default_grace = parse_duration(os.environ.get("MESOS_KILL_GRACE_PERIOD") or str(DEFAULT_KILL_GRACE))
+        shutdown_grace = parse_duration(os.environ.get("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD") or "5secs")
     except ValueError as e:
         print(f"mesopy command executor: bad grace period: {e}", file=sys.stderr)
         return 2

@@ -55,6 +55,8 @@ class ExecutorSettings:
 class ExecutorProcess(Process):
     """``callback(name, *args)`` queues an Executor callback; ``finished()`` asks the driver to stop."""
 
+    use_daemon_thread = True  # an executor program that returns without stop() still exits
+
     def __init__(self, node: Node, name: str, settings: ExecutorSettings, callback: Callback,
                  finished: Callable[[], None],
                  on_created: Callable[[ExecutorProcess], None] | None = None) -> None:

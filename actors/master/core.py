@@ -35,6 +35,7 @@ from actors.master.model import (
 )
 from actors.master.state_json import build_state
 from actors.resources import Resources
+from actors.version import MESOS_VERSION
 from transport import messages as m
 from transport.schema import Message
 
@@ -73,7 +74,7 @@ class MasterCore:
 
     message_types = tuple(_HANDLERS)
 
-    def __init__(self, config: MasterConfig, master_id: str, pid: str, *, version: str = "0.1.0",
+    def __init__(self, config: MasterConfig, master_id: str, pid: str, *, version: str = MESOS_VERSION,
                  start_time: float = 0.0) -> None:
         self.config = config
         self.master_id = master_id

@@ -14,6 +14,7 @@ from typing import Any
 from actors.logs import configure_logging
 from frameworks.executor_driver import MesosExecutorDriver
 from frameworks.interface import Executor
+from frameworks.utils import decode_data
 
 
 class EchoExecutor(Executor):
@@ -24,7 +25,8 @@ class EchoExecutor(Executor):
         self.tasks.append(task)
         driver.sendStatusUpdate({"task_id": task["task_id"], "state": "TASK_RUNNING"})
 
-    def frameworkMessage(self, driver: Any, data: bytes) -> None:
+    def frameworkMessage(self, driver: Any, text: str) -> None:
+        data = decode_data(text)  # base64 text, as v1 JSON (and pymesos) hand it
         if data == b"crash":
             os._exit(7)
         if data == b"finish":

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from frameworks import encode_data
 from frameworks.testing import LocalCluster
 from tests.scenario.cluster_support import (
     Recorder,
@@ -83,7 +84,7 @@ def test_framework_message_round_trip_with_a_custom_executor() -> None:
             assert (used(state, "cpus"), used(state, "mem")) == (0.2, 96.0)  # task + its executor
             driver.sendFrameworkMessage({"value": "echo"}, agent_id, b"ping")
             assert rec.wait(lambda: bool(rec.messages)), "no reply from the executor"
-            assert rec.messages == [("echo", agent_id["value"], b"echo:ping")]
+            assert rec.messages == [("echo", agent_id["value"], encode_data(b"echo:ping"))]  # base64 text
             driver.sendFrameworkMessage({"value": "echo"}, agent_id, b"finish")
             rec.status("e1", "TASK_FINISHED")
 
