@@ -81,10 +81,10 @@ def shaper(use_addict: bool) -> CallbackShaper:
 
 def check_not_protobuf(value: Any, what: str) -> None:
     """ValueError if ``value`` is a protobuf message (mesos_pb2), which this SDK does not take."""
-    if hasattr(value, "DESCRIPTOR") and hasattr(value, "SerializeToString"):
-        kind = type(value).__name__
+    kind = type(value)  # the class: an addict Dict answers every attribute
+    if not isinstance(value, Mapping) and hasattr(kind, "DESCRIPTOR") and hasattr(kind, "SerializeToString"):
         raise ValueError(
-            f"{what} must be a dict (a mesos_pb2 {kind} object was given: "
+            f"{what} must be a dict (a mesos_pb2 {kind.__name__} object was given: "
             "convert it with google.protobuf.json_format.MessageToDict(obj, preserving_proto_field_name=True))"
         )
 

@@ -1,0 +1,1 @@
+"""Real pymesos programs, ported by changing their imports, run against a LocalCluster."""
