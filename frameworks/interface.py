@@ -3,7 +3,8 @@
 The names and arguments are those of ``mesos.interface`` and pymesos, so that
 framework code ports by changing an import. Every callback is a no-op here;
 override the ones you need. Data are plain dicts in Mesos' v1 JSON shapes
-(ids as ``{"value": "..."}``). Callbacks run on the driver's own thread, one at
+(ids as ``{"value": "..."}``, bytes as base64 text), or ``addict.Dict``
+objects when the driver was made with ``use_addict=True``. Callbacks run on the driver's own thread, one at
 a time; calling driver methods from inside them is allowed.
 """
 
@@ -78,8 +79,8 @@ class Scheduler:
     def statusUpdate(self, driver: Any, status: Dict) -> None:
         """A task's new state (v1 TaskStatus dict)."""
 
-    def frameworkMessage(self, driver: Any, executor_id: Dict, agent_id: Dict, data: bytes) -> None:
-        """Data sent by an executor with ``sendFrameworkMessage``."""
+    def frameworkMessage(self, driver: Any, executor_id: Dict, agent_id: Dict, data: str) -> None:
+        """Data sent by an executor with ``sendFrameworkMessage``, as base64 text (``decode_data`` it)."""
 
     def slaveLost(self, driver: Any, agent_id: Dict) -> None:
         """An agent was removed from the cluster (its tasks get their own updates)."""
@@ -109,8 +110,8 @@ class Executor:
     def killTask(self, driver: Any, task_id: Dict) -> None:
         """Kill the task; report TASK_KILLED when it is gone."""
 
-    def frameworkMessage(self, driver: Any, data: bytes) -> None:
-        """Data sent by the scheduler with ``sendFrameworkMessage``."""
+    def frameworkMessage(self, driver: Any, data: str) -> None:
+        """Data sent by the scheduler with ``sendFrameworkMessage``, as base64 text (``decode_data`` it)."""
 
     def shutdown(self, driver: Any) -> None:
         """Kill every task and exit."""

@@ -93,24 +93,26 @@ class _Hooks:
 
     def __init__(self, driver: MesosSchedulerDriver) -> None:
         self._driver = driver
+        self._process: SchedulerProcess | None = None
         self.shape = shaper(driver.use_addict)
         self.timeout = driver.timeout
 
     def running(self) -> bool:
-        return self._driver._status == DRIVER_RUNNING
+        """The driver runs, and with this process (not a later one, after a restart)."""
+        return self._driver._status == DRIVER_RUNNING and self._driver._process is self._process
 
     def abort(self) -> Any:
         return self._driver.abort()
 
     def attached(self, process: SchedulerProcess) -> None:
-        self._driver._process = process
+        self._process = self._driver._process = process
 
     def registered(self, master_info: Dict) -> None:
         version = master_info.get("version")
         self._driver.version = version if isinstance(version, str) and version else None
 
     def detached(self) -> None:
-        self._driver._detached()
+        self._driver._detached(self._process)
 
 
 def _pick(name: str, value: Any, alias: str, alias_value: Any) -> Any:
@@ -314,10 +316,10 @@ class MesosSchedulerDriver:
         status = self.start()
         return status if status != DRIVER_RUNNING else self.join()
 
-    def _detached(self) -> None:
+    def _detached(self, process: SchedulerProcess | None) -> None:
         """The actor stopped; if nobody asked it to, the driver is aborted."""
         with self._cond:
-            if self._status == DRIVER_RUNNING:
+            if self._status == DRIVER_RUNNING and process is self._process:
                 log.warning("scheduler_driver_process_gone", framework_id=self.framework_id)
                 self._status = DRIVER_ABORTED
             self._cond.notify_all()

@@ -119,8 +119,8 @@ class SchedulerProcess(Process):
         self.install(ExitedExecutor, self._executor_lost)
         self.install(FrameworkError, self._error)
         self.log.info("scheduler_driver_started", master=str(self.master), framework=self.core.framework.get("name"))
-        self._attempt()
         self._arm_deadline()
+        self._attempt()
 
     def finalize(self) -> None:
         self.log.info("scheduler_driver_stopped", framework_id=self.core.framework_id)

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["HERE", "ROOT", "Program", "all_tasks", "wait_until"]
+__all__ = ["HERE", "ROOT", "Program", "all_tasks", "tasks_in", "torn_down", "wait_until"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 T = TypeVar("T")
 
 
-def wait_until(probe: Callable[[], T], timeout: float, what: str, poll: float = 0.1) -> T:
+def wait_until(probe: Callable[[], T | None], timeout: float, what: str, poll: float = 0.1) -> T:
     """The first truthy ``probe()`` within ``timeout`` seconds; AssertionError naming ``what`` if none."""
     deadline = time.monotonic() + timeout
     while True:
@@ -37,6 +37,18 @@ def all_tasks(state: dict[str, Any]) -> list[dict[str, Any]]:
     """Every task the master knows, live or completed, of every framework."""
     frameworks = state["frameworks"] + state["completed_frameworks"]
     return [t for fw in frameworks for t in fw["tasks"] + fw["completed_tasks"]]
+
+
+def tasks_in(state: dict[str, Any], task_state: str) -> list[dict[str, Any]]:
+    return [t for t in all_tasks(state) if t["state"] == task_state]
+
+
+def torn_down(cluster: Any, timeout: float = 10.0) -> dict[str, Any]:
+    """The master's state once it has no active framework left (AssertionError after ``timeout``)."""
+    def probe() -> dict[str, Any] | None:
+        state: dict[str, Any] = cluster.state()
+        return None if state["frameworks"] else state
+    return wait_until(probe, timeout, "every framework to be torn down")
 
 
 class Program:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from frameworks.testing import LocalCluster, find_sandbox_file
-from tests.compat.support import HERE, Program, all_tasks, wait_until
+from tests.compat.support import HERE, Program, all_tasks, tasks_in, torn_down, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +34,10 @@ def test_the_minimal_framework_runs_its_tasks_to_the_end(cluster: LocalCluster, 
     try:
         program.wait_output("Scheduler running, Ctrl+C to quit.", 15)
         # 0.5 cpus: the executor's 0.1 and four tasks of 0.1 each.
-        running = wait_until(
-            lambda: len([t for t in all_tasks(cluster.state()) if t["state"] == "TASK_RUNNING"]) >= 4 and
-            [t for t in all_tasks(cluster.state()) if t["state"] == "TASK_RUNNING"], 20, "four running tasks")
+        def four_running() -> list[dict[str, Any]]:
+            running = tasks_in(cluster.state(), "TASK_RUNNING")
+            return running if len(running) >= 4 else []
+        running = wait_until(four_running, 20, "four running tasks")
         (framework,) = cluster.state()["frameworks"]
         assert framework["name"] == "MinimalFramework"
         assert {t["executor_id"] for t in running} == {"MinimalExecutor"}
@@ -51,8 +52,7 @@ def test_the_minimal_framework_runs_its_tasks_to_the_end(cluster: LocalCluster, 
         program.wait_output(f"Status update TID {task_id} TASK_FINISHED", 10)
         program.interrupt()  # its SIGINT handler calls driver.stop(): teardown, then the program returns
         assert program.wait(15) == 0
-        state = wait_until(lambda: (lambda s: s if not s["frameworks"] else None)(cluster.state()), 10,
-                           "the framework to be torn down")
+        state = torn_down(cluster)
         assert [f["name"] for f in state["completed_frameworks"]] == ["MinimalFramework"]
     finally:
         program.stop()

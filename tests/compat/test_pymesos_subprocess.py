@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from frameworks.testing import LocalCluster
-from tests.compat.support import HERE, ROOT, Program, all_tasks, wait_until
+from tests.compat.support import HERE, ROOT, Program, all_tasks, torn_down
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +35,7 @@ def test_check_output_and_call_run_as_mesos_tasks(tmp_path: Any) -> None:
             assert "call: 3" in out
             assert "check_output raised: 5" in out
             assert "done" in out
-            state = wait_until(lambda: (lambda s: s if not s["frameworks"] else None)(cluster.state()), 10,
-                               "the framework to be torn down at exit")
+            state = torn_down(cluster)  # its atexit handler stopped the driver
             tasks = sorted(all_tasks(state), key=lambda t: int(t["id"]))
             assert [(t["id"], t["state"]) for t in tasks] == [
                 ("1", "TASK_FINISHED"), ("2", "TASK_FINISHED"), ("3", "TASK_FINISHED")]

@@ -85,7 +85,7 @@ class Recorder(Scheduler):
         self.framework_id: str | None = None
         self.offers: list[tuple[float, Dict]] = []     # (time.monotonic(), offer), in arrival order
         self.statuses: list[Dict] = []
-        self.messages: list[tuple[str, str, bytes]] = []
+        self.messages: list[tuple[str, str, str]]  # data as base64 text = []
         self.lost_agents: list[str] = []
         self.rescinded: list[str] = []
         self.errors: list[str] = []
@@ -155,7 +155,7 @@ class Recorder(Scheduler):
             self.statuses.append(status)
             self.cond.notify_all()
 
-    def frameworkMessage(self, driver: Any, executor_id: Dict, agent_id: Dict, data: bytes) -> None:
+    def frameworkMessage(self, driver: Any, executor_id: Dict, agent_id: Dict, data: str) -> None:
         with self.cond:
             self.messages.append((executor_id["value"], agent_id["value"], data))
             self.cond.notify_all()

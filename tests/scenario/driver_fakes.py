@@ -36,7 +36,8 @@ from transport.schema import Message
 __all__ = ["FRAMEWORK_ID", "MASTER_INFO", "FakeMaster", "RecordingScheduler", "next_of"]
 
 FRAMEWORK_ID = "11111111-2222-3333-4444-555555555555-0000"
-MASTER_INFO = {"id": "m1", "pid": "master@127.0.0.1:5050", "ip": "127.0.0.1", "port": 5050, "hostname": "m"}
+MASTER_INFO = {"id": "m1", "pid": "master@127.0.0.1:5050", "ip": "127.0.0.1", "port": 5050, "hostname": "m",
+               "version": "1.11.0"}
 
 RECORDED: list[type[Message]] = [
     RegisterFramework,
