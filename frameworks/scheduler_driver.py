@@ -8,8 +8,10 @@ while the master is disconnected are logged and dropped, except launches,
 which come back as TASK_LOST (TASK_DROPPED for partition-aware frameworks)
 status updates, as in Mesos.
 
-Choices, where Mesos has several: ``stop(failover=True)`` sends
-DeactivateFramework (the master keeps the tasks for ``failover_timeout``);
+The signature, attributes and data shapes are pymesos' (docs/sdk.md).
+Choices, where Mesos has several: ``stop(failover=True)`` (or ``stop()`` of
+a driver made with ``failover=True``) sends DeactivateFramework (the master
+keeps the tasks for ``failover_timeout``);
 ``abort()`` stops callbacks and, like Mesos, tells a connected master to
 deactivate the framework; a callback that raises aborts the driver (Mesos'
 Python bindings do the same).
