@@ -65,9 +65,11 @@ _running: weakref.WeakSet[MesosSchedulerDriver] = weakref.WeakSet()
 
 @atexit.register
 def _halt_all() -> None:
-    for driver in list(_running):
-        if driver._status == DRIVER_RUNNING or driver._status == DRIVER_ABORTED:
-            driver._halt()
+    """At interpreter exit: stop each driver's actor without a word to the master (as a crash would)."""
+    for process in [d._process for d in list(_running) if d._status in (DRIVER_RUNNING, DRIVER_ABORTED)]:
+        if process is not None:
+            process.halt()
+            process.finished.wait(1.0)
 
 
 def parse_master(master: Any) -> PID:
@@ -325,13 +327,6 @@ class MesosSchedulerDriver:
                 log.warning("scheduler_driver_process_gone", framework_id=self.framework_id)
                 self._status = DRIVER_ABORTED
             self._cond.notify_all()
-
-    def _halt(self) -> None:
-        """At interpreter exit: stop the actor without a word to the master (as a crash would)."""
-        process = self._process
-        if process is not None:
-            process.halt()
-            process.finished.wait(1.0)
 
     # --- calls -------------------------------------------------------------------------
 

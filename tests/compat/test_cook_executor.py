@@ -52,7 +52,12 @@ class CookScheduler(Scheduler):
         self.messages: list[dict[str, Any]] = []
         self.exited: dict[str, int] = {}
 
+    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
+        json.dumps([framework_id, master_info])  # v1 JSON shapes: every callback argument serialises
+        assert master_info.version == driver.version and tuple(map(int, driver.version.split("."))) >= (1, 0, 0)
+
     def resourceOffers(self, driver: Any, offers: list[Any]) -> None:
+        json.dumps(offers)
         for offer in offers:
             with self.cond:
                 launch, self.pending = self.pending, {}
@@ -72,17 +77,19 @@ class CookScheduler(Scheduler):
         }
 
     def statusUpdate(self, driver: Any, update: Any) -> None:
-        json.dumps(update)  # v1 JSON shapes: it must serialise
+        json.dumps(update)
         with self.cond:
             self.states.setdefault(update.task_id.value, []).append(update.state)
             self.cond.notify_all()
 
     def frameworkMessage(self, driver: Any, executor_id: Any, agent_id: Any, data: str) -> None:
+        json.dumps([executor_id, agent_id, data])
         with self.cond:
             self.messages.append(json.loads(decode_data(data)))
             self.cond.notify_all()
 
     def executorLost(self, driver: Any, executor_id: Any, agent_id: Any, status: int) -> None:
+        json.dumps([executor_id, agent_id, status])
         with self.cond:
             self.exited[executor_id.value] = status
             self.cond.notify_all()
