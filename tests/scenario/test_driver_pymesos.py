@@ -9,17 +9,17 @@ from __future__ import annotations
 import base64
 import json
 import queue
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from actors.clock import ManualClock
-from actors.filters import clear_filters, drop_messages
+from actors.filters import drop_messages
 from actors.node import Node
 from frameworks import DRIVER_ABORTED, DRIVER_RUNNING, DRIVER_STOPPED, MesosSchedulerDriver, encode_data
 from tests.scenario.driver_fakes import FRAMEWORK_ID, MASTER_INFO, FakeMaster, RecordingScheduler, next_of
 from tests.scenario.test_driver_calls import offer, status_update
+from tests.scenario.test_driver_registration import clock, node, received  # noqa: F401 (fixtures)
 from transport.messages import (
     DeactivateFramework,
     FrameworkToExecutor,
@@ -32,24 +32,6 @@ from transport.messages import (
 from transport.schema import Message
 
 FRAMEWORK = {"user": "root", "name": "pymesos-style"}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def node(clock: ManualClock) -> Iterator[Node]:
-    n = Node(clock=clock, force_encoding=True).start()
-    yield n
-    clear_filters()
-    n.stop()
-
-
-@pytest.fixture
-def received() -> queue.Queue[Any]:
-    return queue.Queue()
 
 
 @pytest.fixture
