@@ -160,7 +160,7 @@ def test_agent_and_framework_reregister_with_the_running_task_after_a_master_res
         # The driver re-registers with its framework id; the master then knows it as connected.
         scheduler.wait(lambda: "reregistered" in scheduler.calls, "reregistered callback")
         assert "registered" not in scheduler.calls[scheduler.calls.index("disconnected"):]
-        assert driver.framework_id == {"value": framework_id}
+        assert driver.framework_id == framework_id  # the id text, as pymesos has it
         state = client.wait_until(
             lambda s: any(fw["id"] == framework_id and fw["connected"] for fw in s["frameworks"])
         )
