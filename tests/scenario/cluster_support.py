@@ -85,7 +85,7 @@ class Recorder(Scheduler):
         self.framework_id: str | None = None
         self.offers: list[tuple[float, Dict]] = []     # (time.monotonic(), offer), in arrival order
         self.statuses: list[Dict] = []
-        self.messages: list[tuple[str, str, str]]  # data as base64 text = []
+        self.messages: list[tuple[str, str, str]] = []  # data as base64 text
         self.lost_agents: list[str] = []
         self.rescinded: list[str] = []
         self.errors: list[str] = []
