@@ -67,7 +67,6 @@ OFFER = {
 
 def test_addict_wrapping_reads_missing_keys_as_empty_nests_and_stays_a_dict() -> None:
     offer: Any = for_callback(OFFER, AddictDict)
-    assert isinstance(offer, dict) and isinstance(offer, AddictDict)
     assert offer.id.value == "O1" and offer["agent_id"]["value"] == "S1"
     assert offer.resources[0].scalar.value == 2.0 and offer.resources[1].ranges.range[0].end == 2
     assert offer.unavailability == {} and not offer.unavailability.start.nanoseconds
@@ -75,6 +74,7 @@ def test_addict_wrapping_reads_missing_keys_as_empty_nests_and_stays_a_dict() ->
     assert offer.attributes == [] and json.loads(json.dumps(offer)) == dict(OFFER, attributes=[])
     offer.resources[0].scalar.value = 9.0  # a copy: the original is untouched
     assert OFFER["resources"][0]["scalar"]["value"] == 2.0  # type: ignore[index]
+    assert isinstance(offer, dict) and isinstance(offer, AddictDict)
 
 
 def test_callback_shapes_are_json_bytes_as_base64() -> None:
@@ -102,7 +102,8 @@ def test_driver_statuses_equal_their_number_and_their_name() -> None:
         assert status == number and number == status and status == status.name and status.name == status
         assert isinstance(status, int) and hash(status) == hash(number) and str(status) == status.name
     assert DRIVER_STOPPED != "DRIVER_RUNNING" and DRIVER_STOPPED != 3 and DRIVER_STOPPED != "4"
-    assert Status(4) is DRIVER_STOPPED and {DRIVER_STOPPED: "x"}[4] == "x"
+    lookup: dict[Any, str] = {DRIVER_STOPPED: "x"}
+    assert Status(4) is DRIVER_STOPPED and lookup[4] == "x"
 
 
 def _entry(command_executor: bool) -> ExecutorEntry:
