@@ -4,8 +4,9 @@ The names and arguments are those of ``mesos.interface`` and pymesos, so that
 framework code ports by changing an import. Every callback is a no-op here;
 override the ones you need. Data are plain dicts in Mesos' v1 JSON shapes
 (ids as ``{"value": "..."}``, bytes as base64 text), or ``addict.Dict``
-objects when the driver was made with ``use_addict=True``. Callbacks run on the driver's own thread, one at
-a time; calling driver methods from inside them is allowed.
+objects when the driver was made with ``use_addict=True``. Callbacks run on
+the driver's own thread, one at a time; calling driver methods from inside
+them is allowed.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ __all__ = [
     "Scheduler",
 ]
 
+
 class Status(enum.IntEnum):
     """A driver status (mesos.proto: Status). Equal to its Mesos number and to its name:
-    ``DRIVER_STOPPED == 4 == "DRIVER_STOPPED"`` (pymesos hands back the name, the
-    native bindings the number; code written for either works)."""
+    ``DRIVER_STOPPED == 4 == "DRIVER_STOPPED"`` (Mesos' native bindings hand back the
+    number; code that compares with the name works too)."""
 
     DRIVER_NOT_STARTED = 1
     DRIVER_RUNNING = 2
