@@ -1,12 +1,21 @@
-"""Isolators that contain the agent's executors: cgroups v1 (cpu, memory) and
-a posix fallback without limits.
+"""Isolators that contain the agent's executors: cgroups v1 (cpu, mem, pids,
+devices, blkio, and a freezer for every container when root), disk/du, a
+posix fallback without limits.
 
-``create_isolator`` turns the agent's ``--isolation`` flag into an isolator.
+``create_isolator`` turns the agent's ``--isolation`` flag (Mesos' isolator
+names) into an isolator.
 """
 
 from __future__ import annotations
 
+import os
+from typing import NamedTuple
+
+import structlog
+
 from isolation.base import (
+    REASON_CONTAINER_LIMITATION,
+    REASON_CONTAINER_LIMITATION_DISK,
     REASON_CONTAINER_LIMITATION_MEMORY,
     Isolator,
     Limitation,
@@ -16,15 +25,20 @@ from isolation.base import (
 )
 from isolation.cgroups_v1 import CgroupsIsolator
 from isolation.composite import CompositeIsolator
+from isolation.disk import DiskIsolator
 from isolation.errors import IsolationError, IsolationValueError
 from isolation.posix import PosixIsolator
 
 __all__ = [
     "KNOWN_ISOLATORS",
+    "REASON_CONTAINER_LIMITATION",
+    "REASON_CONTAINER_LIMITATION_DISK",
     "REASON_CONTAINER_LIMITATION_MEMORY",
     "CgroupsIsolator",
     "CompositeIsolator",
+    "DiskIsolator",
     "IsolationError",
+    "IsolationSpec",
     "IsolationValueError",
     "Isolator",
     "Limitation",
@@ -36,26 +50,54 @@ __all__ = [
     "parse_isolation",
 ]
 
-KNOWN_ISOLATORS = ("cgroups/cpu", "cgroups/mem", "posix/cpu", "posix/mem")
+log = structlog.get_logger(__name__)
+
+_CGROUPS = ("cpu", "mem", "pids", "devices", "blkio")
+_OTHERS = {"disk/du": "disk/du", "posix/disk": "disk/du"}  # posix/disk: disk/du's old Mesos name
+KNOWN_ISOLATORS = (*(f"cgroups/{s}" for s in _CGROUPS), "posix/cpu", "posix/mem", *_OTHERS)
 
 
-def parse_isolation(spec: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Split an ``--isolation`` value into (cgroups resources, posix resources),
-    each a subset of {"cpu", "mem"}. A resource listed for both goes to cgroups;
-    an empty value or "posix" means posix for both."""
+class IsolationSpec(NamedTuple):
+    """``--isolation`` split up: cgroups subsystems, posix resources, the other isolators."""
+
+    cgroups: frozenset[str]
+    posix: frozenset[str]
+    others: frozenset[str] = frozenset()
+
+
+def parse_isolation(spec: str) -> IsolationSpec:
+    """Split an ``--isolation`` value. cgroups: subset of {cpu, mem, pids, devices,
+    blkio}; posix: subset of {cpu, mem} (a resource listed for both goes to cgroups;
+    an empty value or "posix" means posix for both); others: e.g. {"disk/du"}."""
     names = [name.strip() for name in spec.split(",") if name.strip()]
     if not names or names == ["posix"]:
-        return frozenset(), frozenset({"cpu", "mem"})
+        return IsolationSpec(frozenset(), frozenset({"cpu", "mem"}))
     cgroups: set[str] = set()
     posix: set[str] = set()
+    others: set[str] = set()
     for name in names:
         if name not in KNOWN_ISOLATORS:
             raise IsolationValueError(
                 f"unknown isolator {name!r} in --isolation {spec!r}; known: {', '.join(KNOWN_ISOLATORS)}"
             )
+        if name in _OTHERS:
+            others.add(_OTHERS[name])
+            continue
         kind, resource = name.split("/")
         (cgroups if kind == "cgroups" else posix).add(resource)
-    return frozenset(cgroups), frozenset(posix - cgroups)
+    return IsolationSpec(frozenset(cgroups), frozenset(posix - cgroups), frozenset(others))
+
+
+def _freezer_available(hierarchy: str) -> bool:
+    from isolation.cgroupfs import find_mounts
+
+    try:
+        find_mounts(hierarchy, {"freezer"})
+        return True
+    except IsolationError as exc:
+        log.warning("freezer_unavailable", hierarchy=hierarchy, error=str(exc),
+                    detail="containers are tracked by session only; a setsid() process can escape a kill")
+        return False
 
 
 def create_isolator(
@@ -64,16 +106,31 @@ def create_isolator(
     cgroups_root: str = "mesopy",
     cgroups_hierarchy: str = "/sys/fs/cgroup",
     enable_cfs: bool = False,
+    pids_max: int = 0,
+    allowed_devices: list[str] | None = None,
+    disk_watch_interval: float = 15.0,
+    enforce_disk_quota: bool = False,
+    track_freezer: bool | None = None,
 ) -> Isolator:
     """The isolator for the ``--isolation`` flag value ``spec`` (e.g.
-    ``"cgroups/cpu,cgroups/mem"``). Raises IsolationValueError (a ValueError)
-    for an unknown isolator, IsolationError naming the path when cgroups are
-    asked for but their hierarchy is not mounted or not writable."""
-    cgroups, posix = parse_isolation(spec)
-    if not cgroups:
-        return PosixIsolator()
-    isolator = CgroupsIsolator(root=cgroups_root, hierarchy=cgroups_hierarchy, enable_cfs=enable_cfs,
-                               subsystems=set(cgroups))
-    if not posix:
-        return isolator
-    return CompositeIsolator([(isolator, cgroups), (PosixIsolator(), posix)])
+    ``"cgroups/cpu,cgroups/mem"``). ``track_freezer`` (default: when running as
+    root and the freezer hierarchy is there) puts every container in a freezer
+    cgroup too, as Mesos' Linux launcher does, so that destroying it kills
+    every process. Raises IsolationValueError (a ValueError) for an unknown
+    isolator, IsolationError naming the path when cgroups are asked for but
+    their hierarchy is not mounted or not writable."""
+    cgroups, posix, others = parse_isolation(spec)
+    if track_freezer is None:
+        track_freezer = os.geteuid() == 0 and _freezer_available(cgroups_hierarchy)
+    subsystems = set(cgroups) | ({"freezer"} if track_freezer else set())
+    parts: list[tuple[Isolator, frozenset[str]]] = []
+    if subsystems:
+        parts.append((CgroupsIsolator(root=cgroups_root, hierarchy=cgroups_hierarchy, enable_cfs=enable_cfs,
+                                      subsystems=subsystems, pids_max=pids_max, allowed_devices=allowed_devices,
+                                      destroy_orphans=bool(cgroups)),
+                      frozenset(cgroups & {"cpu", "mem"})))
+    if posix or not cgroups:
+        parts.append((PosixIsolator(), posix if cgroups else frozenset({"cpu", "mem"})))
+    if "disk/du" in others:
+        parts.append((DiskIsolator(disk_watch_interval, enforce_disk_quota), frozenset({"disk"})))
+    return parts[0][0] if len(parts) == 1 else CompositeIsolator(parts)

@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 from isolation.errors import IsolationError, IsolationValueError
 
 __all__ = [
+    "REASON_CONTAINER_LIMITATION",
+    "REASON_CONTAINER_LIMITATION_DISK",
     "REASON_CONTAINER_LIMITATION_MEMORY",
     "ContainerTable",
     "Isolator",
@@ -24,6 +26,8 @@ __all__ = [
     "check_container_id",
 ]
 
+REASON_CONTAINER_LIMITATION = "REASON_CONTAINER_LIMITATION"   # Mesos' reason for other limits (pids, ports)
+REASON_CONTAINER_LIMITATION_DISK = "REASON_CONTAINER_LIMITATION_DISK"
 REASON_CONTAINER_LIMITATION_MEMORY = "REASON_CONTAINER_LIMITATION_MEMORY"
 
 LimitationCallback = Callable[[str, "Limitation"], None]
@@ -73,16 +77,23 @@ class ContainerTable(Generic[C]):
 
 @dataclass(frozen=True)
 class Limits:
-    """What a container may use: the executor's resources plus its tasks'."""
+    """What a container may use: the executor's resources plus its tasks'.
+    ``pids`` None: the agent's --cgroups_pids_max; ``disk_mb`` None: no disk limit."""
 
     cpus: float
     mem_mb: float
+    pids: int | None = None
+    disk_mb: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("cpus", "mem_mb"):
+        for name in ("cpus", "mem_mb", "disk_mb"):
             value = getattr(self, name)
+            if name == "disk_mb" and value is None:
+                continue
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise IsolationValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.pids is not None and (not isinstance(self.pids, int) or self.pids < 1):
+            raise IsolationValueError(f"pids must be an integer >= 1, got {self.pids!r}")
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,13 @@ class Usage:
     cpus_nr_throttled: int | None = None
     cpus_throttled_time_secs: float | None = None
     processes: int | None = None
+    threads: int | None = None
+    disk_used_bytes: int | None = None
+    disk_limit_bytes: int | None = None
+    blkio_bytes_read: int | None = None
+    blkio_bytes_write: int | None = None
+    blkio_ops_read: int | None = None
+    blkio_ops_write: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that are known, as in Mesos' JSON (unset fields left out)."""
@@ -127,8 +145,9 @@ class Isolator(ABC):
     name: str = "isolator"
 
     @abstractmethod
-    def prepare(self, container_id: str, limits: Limits) -> None:
-        """Create the container's cgroups (or bookkeeping) and apply ``limits``."""
+    def prepare(self, container_id: str, limits: Limits, sandbox: str | None = None) -> None:
+        """Create the container's cgroups (or bookkeeping) and apply ``limits``;
+        ``sandbox`` is its sandbox directory (for disk/du, filesystem/linux)."""
 
     @abstractmethod
     def wrap(self, container_id: str, argv: list[str]) -> list[str]:

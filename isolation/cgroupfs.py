@@ -28,10 +28,12 @@ __all__ = [
     "controller_for",
     "destroy_cgroup",
     "find_mounts",
+    "freeze_kill",
     "make_dirs",
     "read_int",
     "read_keyed",
     "read_procs",
+    "write_value",
 ]
 
 log = structlog.get_logger(__name__)
@@ -40,6 +42,7 @@ C = TypeVar("C", bound=Controller)
 
 _KILL_ROUNDS = 200          # bounded: 200 rounds x up to 10 ms back-off ~ 2 s
 _RMDIR_ROUNDS = 100
+_FREEZE_ROUNDS = 500        # bounded: ~5 s of waiting for FREEZING -> FROZEN
 
 
 def _unescape_mount(field: str) -> str:
@@ -188,3 +191,62 @@ def destroy_cgroup(path: str) -> list[int]:
         killed.extend(_kill_all(dirpath))
         _rmdir(dirpath)
     return killed
+
+
+def write_value(path: str, value: object) -> None:
+    """Write ``value`` to the control file ``path``; IsolationError naming the file and value."""
+    try:
+        with open(path, "w") as f:
+            f.write(str(value))
+    except OSError as exc:
+        raise IsolationError(f"cannot write {value!r} to {path!r}: {exc.strerror}") from exc
+
+
+def _freezer_state(path: str) -> str:
+    try:
+        with open(os.path.join(path, "freezer.state")) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _all_procs(path: str) -> list[int]:
+    pids: list[int] = []
+    for dirpath, _dirnames, _files in os.walk(path):
+        pids.extend(read_procs(dirpath))
+    return pids
+
+
+def freeze_kill(path: str) -> list[int]:
+    """Kill every process of the v1 freezer cgroup at ``path`` (and its sub-cgroups)
+    so that none can escape, as Mesos does: freeze it (no process can fork or
+    exit while frozen), SIGKILL every process seen, thaw it so the signals are
+    delivered, repeat until it is empty. Returns the pids killed; nothing to do
+    if ``path`` does not exist."""
+    killed: set[int] = set()
+    state = os.path.join(path, "freezer.state")
+    for _round in range(_KILL_ROUNDS):
+        if not os.path.isdir(path) or not _all_procs(path):
+            return sorted(killed)
+        write_value(state, "FROZEN")
+        for wait_round in range(_FREEZE_ROUNDS):
+            if _freezer_state(path) in ("FROZEN", ""):
+                break
+            if wait_round % 50 == 49:
+                write_value(state, "FROZEN")  # a task in uninterruptible sleep: ask again
+            time.sleep(0.01)
+        else:
+            log.warning("freezer_stuck_freezing", path=path)
+        for pid in _all_procs(path):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except ProcessLookupError:
+                pass
+        write_value(state, "THAWED")
+        for wait_round in range(_KILL_ROUNDS):
+            if not _all_procs(path):
+                return sorted(killed)
+            time.sleep(min(0.01, 0.001 * (wait_round + 1)))
+    raise IsolationError(f"processes {_all_procs(path)} still in freezer cgroup {path!r} after "
+                         f"{_KILL_ROUNDS} freeze-kill rounds")

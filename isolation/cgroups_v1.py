@@ -1,5 +1,6 @@
-"""Isolation with cgroup v1: cpu (shares, optional CFS quota), cpuacct (usage)
-and memory (hard and soft limit, OOM notification).
+"""Isolation with cgroup v1: cpu (shares, optional CFS quota), cpuacct (usage),
+memory (hard and soft limit, OOM notification), pids (pids.max), freezer (a
+kill nothing escapes), devices (an allow-list) and blkio (usage).
 
 Each container gets ``<mount>/<root>/<container_id>`` in every hierarchy it
 uses; cpu and cpuacct may be one mount (``cpu,cpuacct``) or two. The
@@ -7,9 +8,10 @@ executor joins its cgroups before it execs, through the ``/bin/sh`` launcher
 returned by ``wrap``: no ``preexec_fn`` (unsafe in a threaded agent), and the
 executor's start-up memory is charged to its own cgroup.
 
-Control files are written through cgroupspy controllers bound to one
-directory (see ``cgroupfs.controller_for``); reads of files that may vanish
-(a container being destroyed) use the plain helpers in ``cgroupfs``.
+What each controller limits and reports is in ``v1_controllers``. When the
+container has a freezer cgroup, destroying it freezes the cgroup, SIGKILLs
+every process and thaws it (``cgroupfs.freeze_kill``), so a process that
+called setsid() or double-forked dies with the rest.
 """
 
 from __future__ import annotations
@@ -17,13 +19,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from cgroupspy.controllers import CpuController, MemoryController
 
-from isolation import cgroupfs
+from isolation import cgroupfs, devices
 from isolation.base import (
     REASON_CONTAINER_LIMITATION_MEMORY,
     ContainerTable,
@@ -37,20 +37,27 @@ from isolation.base import (
 )
 from isolation.errors import IsolationError, IsolationValueError
 from isolation.oom import OomWatcher
+from isolation.v1_controllers import (
+    CFS_PERIOD_US,
+    CPU_SHARES_PER_CPU,
+    MIN_MEMORY_BYTES,
+    apply_limits,
+    pids_limitation,
+    read_usage,
+)
 
-__all__ = ["CFS_PERIOD_US", "CPU_SHARES_PER_CPU", "LAUNCHER_EXIT_STATUS", "MIN_MEMORY_BYTES", "CgroupsIsolator"]
+__all__ = ["CFS_PERIOD_US", "CPU_SHARES_PER_CPU", "LAUNCHER_EXIT_STATUS", "MIN_MEMORY_BYTES", "SUBSYSTEMS",
+           "CgroupsIsolator"]
 
 log = structlog.get_logger(__name__)
 
 MiB = 1024 * 1024
-CPU_SHARES_PER_CPU = 1024
-MIN_CPU_SHARES = 2
-CFS_PERIOD_US = 100_000
-MIN_CFS_QUOTA_US = 1_000
-MIN_MEMORY_BYTES = 32 * MiB
 LAUNCHER_EXIT_STATUS = 125
 
-_SUBSYSTEM_CONTROLLERS = {"cpu": ("cpu", "cpuacct"), "mem": ("memory",)}
+# --isolation's cgroups/<subsystem> -> the kernel controllers it uses.
+_SUBSYSTEM_CONTROLLERS = {"cpu": ("cpu", "cpuacct"), "mem": ("memory",), "pids": ("pids",),
+                          "freezer": ("freezer",), "devices": ("devices",), "blkio": ("blkio",)}
+SUBSYSTEMS = tuple(_SUBSYSTEM_CONTROLLERS)
 _ROOT_PART = re.compile(r"^[A-Za-z0-9_.:@+=-]+$")
 
 # Arguments: the cgroup.procs files, "--", then the program. The shell writes
@@ -75,7 +82,10 @@ class _Container:
 
 
 class CgroupsIsolator(ContainerTable[_Container], Isolator):
-    """cgroup v1 isolator for ``subsystems`` out of {"cpu", "mem"}."""
+    """cgroup v1 isolator for ``subsystems`` out of SUBSYSTEMS. ``pids_max``: pids.max of a
+    container whose Limits name no pids (0: unlimited); ``allowed_devices``: the devices
+    allow-list (``devices.DEFAULT_ALLOWED`` when None); ``destroy_orphans`` False: ``recover``
+    leaves cgroups under ``root`` it does not know alone (several agents share the root)."""
 
     name = "cgroups"
 
@@ -85,6 +95,9 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
         hierarchy: str = "/sys/fs/cgroup",
         enable_cfs: bool = False,
         subsystems: set[str] | frozenset[str] = frozenset({"cpu", "mem"}),
+        pids_max: int = 0,
+        allowed_devices: list[str] | None = None,
+        destroy_orphans: bool = True,
     ) -> None:
         unknown = set(subsystems) - set(_SUBSYSTEM_CONTROLLERS)
         if unknown or not subsystems:
@@ -98,6 +111,9 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
         self.hierarchy = hierarchy
         self.enable_cfs = enable_cfs
         self.subsystems = frozenset(subsystems)
+        self.pids_max = pids_max
+        self.destroy_orphans = destroy_orphans
+        self.allowed_devices = devices.parse_allowed(allowed_devices)
         controllers = {c for s in subsystems for c in _SUBSYSTEM_CONTROLLERS[s]}
         self.mounts = cgroupfs.find_mounts(hierarchy, controllers)
         super().__init__()
@@ -118,7 +134,7 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
 
     # -- life cycle --------------------------------------------------------
 
-    def prepare(self, container_id: str, limits: Limits) -> None:
+    def prepare(self, container_id: str, limits: Limits, sandbox: str | None = None) -> None:
         check_container_id(container_id)
         paths = self._paths(container_id)
         self._add(container_id, _Container(paths=paths, limits=limits))
@@ -128,6 +144,8 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
                     log.info("cgroup_created", container_id=container_id, path=path)
                 else:
                     log.warning("cgroup_reused", container_id=container_id, path=path)
+            if "devices" in paths:
+                devices.restrict(paths["devices"], self.allowed_devices)
             self._apply(container_id, paths, limits, None)
             if self._watcher is not None:
                 self._watcher.register(container_id, paths["memory"])
@@ -174,7 +192,10 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
             except FileNotFoundError:
                 continue
             for name in entries:
-                (found if name in known else orphans).add(name)
+                if name in known:
+                    found.add(name)
+                elif self.destroy_orphans:
+                    orphans.add(name)
         for name in sorted(orphans):
             self._destroy(name, self._paths(name))
             log.warning("orphan_cgroup_removed", container_id=name, root=self.root)
@@ -203,6 +224,14 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
 
     def _destroy(self, container_id: str, paths: dict[str, str]) -> None:
         errors: list[str] = []
+        if "freezer" in paths:  # first: nothing forks or escapes while the rest is killed
+            try:
+                killed = cgroupfs.freeze_kill(paths["freezer"])
+            except IsolationError as exc:
+                errors.append(str(exc))
+            else:
+                if killed:
+                    log.info("container_frozen_and_killed", container_id=container_id, pids=killed)
         for path in self._dirs(paths):
             existed = os.path.isdir(path)
             try:
@@ -218,108 +247,40 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
             log.error("cgroup_cleanup_failed", container_id=container_id, errors=errors)
             raise IsolationError(f"cleanup of container {container_id!r} failed: {'; '.join(errors)}")
 
-    # -- limits --------------------------------------------------------------
+    # -- limits ------------------------------------------------------------
 
     def _apply(self, container_id: str, paths: dict[str, str], limits: Limits, old: Limits | None) -> None:
-        if "cpu" in paths:
-            cpu = cgroupfs.controller_for(CpuController, paths["cpu"])
-            shares = max(MIN_CPU_SHARES, int(CPU_SHARES_PER_CPU * limits.cpus))
-            quota: int | None = None
-            self._write(paths["cpu"], "cpu.shares", shares, lambda: setattr(cpu, "shares", shares))
-            if self.enable_cfs:
-                quota = max(MIN_CFS_QUOTA_US, int(limits.cpus * CFS_PERIOD_US))
-                self._write(paths["cpu"], "cpu.cfs_period_us", CFS_PERIOD_US,
-                            lambda: setattr(cpu, "cfs_period_us", CFS_PERIOD_US))
-                self._write(paths["cpu"], "cpu.cfs_quota_us", quota, lambda: setattr(cpu, "cfs_quota_us", quota))
-            log.info("cpu_limits_set", container_id=container_id, cpus=limits.cpus, shares=shares,
-                     cfs_quota_us=quota)
-        if "memory" in paths:
-            mem = cgroupfs.controller_for(MemoryController, paths["memory"])
-            limit = max(MIN_MEMORY_BYTES, int(limits.mem_mb * MiB))
-            self._write(paths["memory"], "memory.soft_limit_in_bytes", limit,
-                        lambda: setattr(mem, "soft_limit_in_bytes", limit))
-            current = cgroupfs.read_int(os.path.join(paths["memory"], "memory.limit_in_bytes"))
-            # Like Mesos: the hard limit is set at start and only ever raised;
-            # lowering it under a running executor could fail or trigger an OOM.
-            if old is None or current is None or limit > current:
-                self._write(paths["memory"], "memory.limit_in_bytes", limit,
-                            lambda: setattr(mem, "limit_in_bytes", limit))
-                log.info("memory_limits_set", container_id=container_id, mem_mb=limits.mem_mb, limit_bytes=limit)
-            elif limit < current:
-                log.info("memory_hard_limit_kept", container_id=container_id, requested_bytes=limit,
-                         hard_limit_bytes=current, soft_limit_bytes=limit)
-
-    @staticmethod
-    def _write(path: str, filename: str, value: int, write: Callable[[], None]) -> None:
-        try:
-            write()
-        except OSError as exc:
-            raise IsolationError(f"cannot write {value} to {os.path.join(path, filename)!r}: {exc.strerror}") from exc
+        apply_limits(container_id, paths, limits, old, enable_cfs=self.enable_cfs, pids_max=self.pids_max)
 
     # -- usage and limitations ----------------------------------------------
 
     def usage(self, container_id: str) -> Usage:
         container = self._get(container_id)
-        paths = container.paths
         now = time.time()
-        user = system = 0.0
-        cpus_limit: float | None = None
-        periods = throttled = None
-        throttled_secs: float | None = None
-        if "cpuacct" in paths:
-            stat = cgroupfs.read_keyed(os.path.join(paths["cpuacct"], "cpuacct.stat"))
-            user = stat.get("user", 0) / self._clk_tck
-            system = stat.get("system", 0) / self._clk_tck
-        if "cpu" in paths:
-            cpu_stat = cgroupfs.read_keyed(os.path.join(paths["cpu"], "cpu.stat"))
-            periods, throttled = cpu_stat.get("nr_periods"), cpu_stat.get("nr_throttled")
-            if "throttled_time" in cpu_stat:
-                throttled_secs = cpu_stat["throttled_time"] / 1e9
-            if container.limits is not None:
-                cpus_limit = container.limits.cpus
-            else:
-                shares = cgroupfs.read_int(os.path.join(paths["cpu"], "cpu.shares"))
-                cpus_limit = shares / CPU_SHARES_PER_CPU if shares else None
-        rss = 0
-        mem_limit = mem_total = mem_cache = mem_soft = None
-        if "memory" in paths:
-            mpath = paths["memory"]
-            mstat = cgroupfs.read_keyed(os.path.join(mpath, "memory.stat"))
-            rss = mstat.get("total_rss", mstat.get("rss", 0))
-            mem_cache = mstat.get("total_cache", mstat.get("cache"))
-            mem_total = cgroupfs.read_int(os.path.join(mpath, "memory.usage_in_bytes"))
-            mem_limit = cgroupfs.read_int(os.path.join(mpath, "memory.limit_in_bytes"))
-            mem_soft = cgroupfs.read_int(os.path.join(mpath, "memory.soft_limit_in_bytes"))
-        any_dir = self._dirs(paths)[0]
+        fields = read_usage(container.paths, container.limits, self._clk_tck)
+        any_dir = self._dirs(container.paths)[0]
         if not os.path.isdir(any_dir):
             raise IsolationError(f"cgroup {any_dir!r} of container {container_id!r} is gone")
-        return Usage(
-            cpus_user_time_secs=user,
-            cpus_system_time_secs=system,
-            cpus_limit=cpus_limit,
-            mem_rss_bytes=rss,
-            mem_limit_bytes=mem_limit,
-            timestamp=now,
-            mem_total_bytes=mem_total,
-            mem_cache_bytes=mem_cache,
-            mem_soft_limit_bytes=mem_soft,
-            cpus_nr_periods=periods,
-            cpus_nr_throttled=throttled,
-            cpus_throttled_time_secs=throttled_secs,
-            processes=len(cgroupfs.read_procs(any_dir)),
-        )
+        return Usage(timestamp=now, processes=len(cgroupfs.read_procs(any_dir)), **fields)
 
     def limitation(self, container_id: str) -> Limitation | None:
         with self._lock:
             container = self._containers.get(container_id)
             if container is None or container.limitation is not None:
                 return container.limitation if container is not None else None
-        if "memory" not in container.paths:
-            return None
-        oom = cgroupfs.read_keyed(os.path.join(container.paths["memory"], "memory.oom_control"))
-        if oom.get("oom_kill", 0) <= 0:
-            return None
-        return self._record_oom(container_id, container)
+        if "memory" in container.paths:
+            oom = cgroupfs.read_keyed(os.path.join(container.paths["memory"], "memory.oom_control"))
+            if oom.get("oom_kill", 0) > 0:
+                return self._record_oom(container_id, container)
+        if "pids" in container.paths:
+            found = pids_limitation(container.paths["pids"])
+            if found is not None:
+                with self._lock:
+                    if container.limitation is None:
+                        container.limitation = found
+                        log.warning("pids_limit_exceeded", container_id=container_id, message=found.message)
+                    return container.limitation
+        return None
 
     def watch(self, container_id: str, callback: LimitationCallback) -> None:
         container = self._get(container_id)

@@ -12,8 +12,9 @@ __all__ = ["CompositeIsolator"]
 
 class CompositeIsolator(Isolator):
     """Runs every step through each part in order; ``usage`` takes the cpu
-    fields (``cpus_*``) from the part that owns "cpu" and the memory fields
-    (``mem_*``) from the part that owns "mem"."""
+    fields (``cpus_*``) from the part that owns "cpu", the memory fields
+    (``mem_*``) from the part that owns "mem", the disk fields (``disk_*``)
+    from the part that owns "disk"; the rest from the first part."""
 
     def __init__(self, parts: list[tuple[Isolator, frozenset[str]]]) -> None:
         if not parts:
@@ -25,11 +26,11 @@ class CompositeIsolator(Isolator):
                 self._owner.setdefault(resource, isolator)
         self.name = "+".join(isolator.name for isolator in self.parts)
 
-    def prepare(self, container_id: str, limits: Limits) -> None:
+    def prepare(self, container_id: str, limits: Limits, sandbox: str | None = None) -> None:
         done: list[Isolator] = []
         try:
             for isolator in self.parts:
-                isolator.prepare(container_id, limits)
+                isolator.prepare(container_id, limits, sandbox)
                 done.append(isolator)
         except BaseException:
             for isolator in reversed(done):
@@ -52,7 +53,7 @@ class CompositeIsolator(Isolator):
     def usage(self, container_id: str) -> Usage:
         usages = {id(isolator): isolator.usage(container_id) for isolator in self.parts}
         merged = usages[id(self.parts[0])]
-        for prefix, resource in (("cpus_", "cpu"), ("mem_", "mem")):
+        for prefix, resource in (("cpus_", "cpu"), ("mem_", "mem"), ("disk_", "disk")):
             owner = self._owner.get(resource)
             if owner is None:
                 continue

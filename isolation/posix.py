@@ -94,7 +94,7 @@ class PosixIsolator(ContainerTable[_Container], Isolator):
         self._clk_tck = os.sysconf("SC_CLK_TCK")
         log.warning("posix_isolation_no_limits", detail="tasks run without cpu or memory limits (posix isolator)")
 
-    def prepare(self, container_id: str, limits: Limits) -> None:
+    def prepare(self, container_id: str, limits: Limits, sandbox: str | None = None) -> None:
         check_container_id(container_id)
         self._add(container_id, _Container(limits=limits))
 

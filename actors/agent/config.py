@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from actors.bounds import check_name
 from actors.listen import ListenFlags
@@ -57,10 +58,21 @@ class AgentConfig(ListenFlags):
     work_dir: str = field(default="/tmp/mesopy", metadata=_help(
         "directory holding executor sandboxes (work_dir/slaves/<agent_id>/frameworks/...)"))
     isolation: str = field(default="posix/cpu,posix/mem", metadata=_help(
-        "isolators: cgroups/cpu,cgroups/mem (cgroup v1) or posix/cpu,posix/mem (no limits)"))
+        "isolators (Mesos names): cgroups/cpu,cgroups/mem,cgroups/pids,cgroups/devices,cgroups/blkio (cgroup v1), "
+        "disk/du, or posix/cpu,posix/mem (no limits); as root every container also gets a freezer cgroup"))
     cgroups_root: str = field(default="mesopy", metadata=_help("cgroup under each hierarchy holding the executors' cgroups"))
     cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help("where the cgroup v1 hierarchies are mounted"))
     cgroups_enable_cfs: bool = field(default=False, metadata=_help("cap cpu with a CFS quota, not only shares"))
+    cgroups_pids_max: int = field(default=0, metadata=_help(
+        "cgroups/pids: most processes and threads per container when its resources name no 'pids' (0: no limit)"))
+    allowed_devices: str = field(default="", metadata=_help(
+        "cgroups/devices: devices a container may use, ';'-separated cgroup entries like 'c 1:3 rwm' "
+        "(default: null, zero, full, tty, console, ptmx, pts, random, urandom, net/tun)"))
+    container_disk_watch_interval: float = field(default=15.0, metadata=_help(
+        "disk/du: seconds between two measurements of a sandbox's disk usage"))
+    enforce_container_disk_quota: bool = field(default=False, metadata=_help(
+        "disk/du: kill a container whose sandbox grows past its 'disk' resource (TASK_FAILED, "
+        "REASON_CONTAINER_LIMITATION_DISK)"))
     executor_registration_timeout: float = field(default=60.0, metadata=_help(
         "seconds an executor has to register before it is killed"))
     executor_shutdown_grace_period: float = field(default=5.0, metadata=_help(
@@ -100,9 +112,19 @@ class AgentConfig(ListenFlags):
         try:
             from isolation import parse_isolation
 
+            from isolation.devices import parse_allowed
+
             parse_isolation(self.isolation)
         except ValueError as e:
             raise ConfigError(f"--isolation: {e}") from None
+        if self.cgroups_pids_max < 0:
+            raise ConfigError(f"--cgroups_pids_max must be >= 0, got {self.cgroups_pids_max}")
+        if self.container_disk_watch_interval <= 0:
+            raise ConfigError(f"--container_disk_watch_interval must be > 0, got {self.container_disk_watch_interval}")
+        try:
+            parse_allowed(self.device_entries())
+        except ValueError as e:
+            raise ConfigError(f"--allowed_devices: {e}") from None
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("float", float) and (not math.isfinite(value) or value < 0):
@@ -113,6 +135,19 @@ class AgentConfig(ListenFlags):
             if "=" not in item or item.startswith("="):
                 raise ConfigError(f"--executor_environment: bad entry {item!r}; expected NAME=value")
         return self
+
+    def device_entries(self) -> list[str] | None:
+        """--allowed_devices as entries; None (the default set) when empty."""
+        entries = [x.strip() for x in self.allowed_devices.split(";") if x.strip()]
+        return entries or None
+
+    def isolator_options(self) -> dict[str, Any]:
+        """create_isolator's keyword arguments from these flags."""
+        return {"cgroups_root": self.cgroups_root, "cgroups_hierarchy": self.cgroups_hierarchy,
+                "enable_cfs": self.cgroups_enable_cfs, "pids_max": self.cgroups_pids_max,
+                "allowed_devices": self.device_entries(),
+                "disk_watch_interval": self.container_disk_watch_interval,
+                "enforce_disk_quota": self.enforce_container_disk_quota}
 
     def executor_env(self) -> dict[str, str]:
         out: dict[str, str] = {}

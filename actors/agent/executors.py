@@ -100,7 +100,9 @@ class ExecutorsMixin(Process):
 
     def _limits(self, executor: ExecutorEntry) -> Limits:
         total = self.table.container_resources(executor)
-        return Limits(cpus=total.scalar("cpus"), mem_mb=total.scalar("mem"))
+        pids = int(total.scalar("pids"))
+        return Limits(cpus=total.scalar("cpus"), mem_mb=total.scalar("mem"), pids=pids if pids > 0 else None,
+                      disk_mb=total.scalar("disk") or None)
 
     def _update_limits(self, executor: ExecutorEntry) -> None:
         try:
@@ -116,7 +118,7 @@ class ExecutorsMixin(Process):
                                           executor.framework_id, executor.executor_id, cid)
         framework = self.table.frameworks[executor.framework_id]
         try:
-            self.isolator.prepare(cid, self._limits(executor))
+            self.isolator.prepare(cid, self._limits(executor), executor.directory)
             run_as = resolve_run_as(executor_user(executor.info, framework.info), self.config.switch_user)
             argv = executor_argv(executor.info.get("command") or {})
             if run_as is not None:  # innermost: the cgroup join before it needs root

@@ -64,8 +64,7 @@ class AgentProcess(ExecutorsMixin):
         config.validate()
         prepare_work_dir(config.work_dir)
         resources = detect_resources(config.resources, config.work_dir)
-        isolator = create_isolator(config.isolation, cgroups_root=config.cgroups_root,
-                                   cgroups_hierarchy=config.cgroups_hierarchy, enable_cfs=config.cgroups_enable_cfs)
+        isolator = create_isolator(config.isolation, **config.isolator_options())
         super().__init__(node, name)
         self.config = config
         self.resources = resources

@@ -9,6 +9,11 @@ SIGKILL"). A kill sends SIGTERM to the group, SIGKILL after the grace period
 (the KillTask's or task's ``kill_policy.grace_period``, else
 MESOS_KILL_GRACE_PERIOD, else 3 s) and reports TASK_KILLED. It exits once its
 terminal update is acknowledged (or after ACK_TIMEOUT).
+
+The executor is a child subreaper, so a process of the task that called
+setsid() or double-forked stays in its tree: the kill's signals reach the
+whole tree, and what is left of it once the command exits is SIGKILLed
+before the terminal update.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from actors.flags import parse_duration
 from actors.logs import configure_logging
 from frameworks.executor_driver import MesosExecutorDriver
 from frameworks.interface import DRIVER_STOPPED, Executor
+from isolation.proctree import become_subreaper, kill_tree, signal_tree
 
 __all__ = ["ACK_TIMEOUT", "CommandExecutor", "describe_exit", "grace_period", "main"]
 
@@ -66,6 +72,7 @@ class CommandExecutor(Executor):
         self.killed = False
         self._lock = threading.Lock()
         self._kill_timer: threading.Timer | None = None
+        self.whole_tree = False  # True when this process is the task's subreaper (main() sets it)
 
     def _update(self, driver: Any, state: str, message: str = "", reason: str = "") -> None:
         assert self.task is not None
@@ -87,6 +94,11 @@ class CommandExecutor(Executor):
         env = dict(os.environ)
         for variable in (command.get("environment") or {}).get("variables") or []:
             env[str(variable.get("name"))] = str(variable.get("value", ""))
+        # The thread that waits for the command exists before the command does: under a
+        # pids limit a fork bomb may leave no room to start a thread afterwards.
+        threading.Thread(target=self._run, args=(driver, command, env), name="command-wait", daemon=True).start()
+
+    def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str]) -> None:
         try:
             argv = executor_argv(command)
             proc = subprocess.Popen(argv, process_group=0, env=env, stdin=subprocess.DEVNULL,
@@ -103,13 +115,11 @@ class CommandExecutor(Executor):
         if killed:  # a kill arrived while launching
             self._signal(signal.SIGTERM)
         self._update(driver, "TASK_RUNNING")
-        threading.Thread(target=self._wait, args=(driver, proc), name="command-wait", daemon=True).start()
-
-    def _wait(self, driver: Any, proc: subprocess.Popen[bytes]) -> None:
         returncode = proc.wait()
         if self._kill_timer is not None:
             self._kill_timer.cancel()
-        log.info("command_exited", returncode=returncode, killed=self.killed)
+        left = kill_tree(os.getpid()) if self.whole_tree else []  # setsid()/background processes die with it
+        log.info("command_exited", returncode=returncode, killed=self.killed, leftovers_killed=left)
         if self.killed:
             self._update(driver, "TASK_KILLED", describe_exit(returncode))
         elif returncode == 0:
@@ -129,6 +139,8 @@ class CommandExecutor(Executor):
                 os.killpg(self.proc.pid, signum)
             except ProcessLookupError:
                 pass
+            if self.whole_tree:
+                signal_tree(os.getpid(), signum)  # also what left the process group
 
     def _kill(self, grace: float) -> None:
         with self._lock:
@@ -141,14 +153,19 @@ class CommandExecutor(Executor):
         self._signal(signal.SIGTERM)
         self._kill_timer = threading.Timer(grace, self._signal, args=(signal.SIGKILL,))
         self._kill_timer.daemon = True
-        self._kill_timer.start()
+        try:
+            self._kill_timer.start()
+        except RuntimeError:  # no thread to be had (a pids limit): no grace
+            log.warning("kill_grace_skipped", reason="cannot start a timer thread")
+            self._signal(signal.SIGKILL)
 
     def killTask(self, driver: Any, task_id: dict[str, Any]) -> None:
         if self.task is None:
             return
-        if self.proc is None and not self.killed:
-            self.killed = True
-            return
+        with self._lock:  # _run may be starting the command right now
+            if self.proc is None and not self.killed:
+                self.killed = True
+                return
         value = task_id.get("value", "") if isinstance(task_id, dict) else str(task_id)
         self._kill(grace_period(driver.kill_policy(value), self.task.get("kill_policy"), default=self.default_grace))
 
@@ -171,7 +188,9 @@ def main() -> int:
     except ValueError as e:
         print(f"mesopy command executor: bad grace period: {e}", file=sys.stderr)
         return 2
-    driver = MesosExecutorDriver(CommandExecutor(default_grace, shutdown_grace))
+    executor = CommandExecutor(default_grace, shutdown_grace)
+    executor.whole_tree = become_subreaper()
+    driver = MesosExecutorDriver(executor)
     try:
         status = driver.run()
     except ValueError as e:

@@ -53,27 +53,34 @@ def _fake_hierarchy(root: Path, combined: bool = False) -> str:
         ("cgroups/mem,posix/cpu", frozenset({"mem"}), frozenset({"cpu"})),
         ("cgroups/cpu,posix/cpu,posix/mem", frozenset({"cpu"}), frozenset({"mem"})),
         ("cgroups/mem", frozenset({"mem"}), frozenset()),
+        ("cgroups/pids,cgroups/devices,cgroups/blkio,posix/cpu", frozenset({"pids", "devices", "blkio"}),
+         frozenset({"cpu"})),
     ],
 )
 def test_parse_isolation(spec: str, cgroups: frozenset[str], posix: frozenset[str]) -> None:
-    assert parse_isolation(spec) == (cgroups, posix)
+    assert parse_isolation(spec)[:2] == (cgroups, posix)
+
+
+def test_parse_isolation_other_isolators() -> None:
+    assert parse_isolation("cgroups/mem,disk/du").others == {"disk/du"}
+    assert parse_isolation("posix/disk").others == {"disk/du"}  # Mesos' old name
 
 
 @pytest.mark.parametrize(("spec", "bad"), [("cgroups/cpu,foo/bar", "foo/bar"), ("cgroups/all", "cgroups/all"),
-                                           ("posix/disk", "posix/disk"), ("cgroups", "cgroups")])
+                                           ("network/port_mapping", "network/port_mapping"), ("cgroups", "cgroups")])
 def test_unknown_isolator_is_a_value_error_naming_it(spec: str, bad: str) -> None:
     with pytest.raises(IsolationValueError) as info:
         create_isolator(spec)
     message = str(info.value)
     assert f"unknown isolator '{bad}'" in message
     assert f"in --isolation '{spec}'" in message
-    assert "known: cgroups/cpu, cgroups/mem, posix/cpu, posix/mem" in message
+    assert "known: cgroups/cpu, cgroups/mem, cgroups/pids" in message and "disk/du" in message
     assert isinstance(info.value, ValueError) and isinstance(info.value, IsolationError)
 
 
 @pytest.mark.parametrize("spec", ["", "posix", "posix/cpu,posix/mem", "posix/mem"])
 def test_posix_specs(spec: str) -> None:
-    iso = create_isolator(spec)
+    iso = create_isolator(spec, track_freezer=False)
     assert isinstance(iso, PosixIsolator)
     iso.close()
 

@@ -1,0 +1,106 @@
+"""A process's whole tree, also what called setsid() or double-forked: the
+process becomes a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so orphans
+of its descendants are re-parented to it instead of to init, and its tree is
+every process whose parent chain in /proc leads to it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+
+import structlog
+
+__all__ = ["become_subreaper", "descendants", "kill_tree", "signal_tree"]
+
+log = structlog.get_logger(__name__)
+
+PR_SET_CHILD_SUBREAPER = 36
+_KILL_ROUNDS = 200
+
+
+def become_subreaper() -> bool:
+    """Make this process a child subreaper; False (logged) where prctl is refused."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+            return True
+        error = os.strerror(ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        error = str(exc)
+    log.warning("subreaper_refused", error=error, detail="a task's setsid() processes may escape its kill")
+    return False
+
+
+def _parents() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process in /proc."""
+    out: dict[int, tuple[int, str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rfind(")") + 2:].split()
+        out[int(entry)] = (int(fields[1]), fields[0])
+    return out
+
+
+def descendants(pid: int, *, include_zombies: bool = False) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...)."""
+    table = _parents()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _state) in table.items():
+        children.setdefault(parent, []).append(child)
+    out: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        if include_zombies or table[current][1] != "Z":
+            out.append(current)
+        todo.extend(children.get(current, []))
+    return sorted(out)
+
+
+def signal_tree(pid: int, signum: int) -> list[int]:
+    """Send ``signum`` to every descendant of ``pid``; the pids signalled."""
+    sent = []
+    for child in descendants(pid):
+        try:
+            os.kill(child, signum)
+            sent.append(child)
+        except ProcessLookupError:
+            pass
+    return sent
+
+
+def _reap_own_zombies() -> None:
+    me = os.getpid()
+    for child, (parent, state) in _parents().items():
+        if parent == me and state == "Z":
+            try:
+                os.waitpid(child, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def kill_tree(pid: int, signum: int = 9) -> list[int]:
+    """SIGKILL (or ``signum``) every descendant of ``pid`` until none is left
+    (bounded), reaping those re-parented to this process (``pid`` is this
+    process, a subreaper). Returns the pids signalled."""
+    killed: set[int] = set()
+    for round_no in range(_KILL_ROUNDS):
+        if pid == os.getpid():
+            _reap_own_zombies()
+        sent = signal_tree(pid, signum)
+        if not sent:
+            if pid == os.getpid():
+                _reap_own_zombies()
+            return sorted(killed)
+        killed.update(sent)
+        time.sleep(min(0.01, 0.001 * (round_no + 1)))
+    log.error("process_tree_survived", pid=pid, left=descendants(pid))
+    return sorted(killed)
+

@@ -1,0 +1,75 @@
+"""Helpers of the containment tests: live processes, leftover cgroups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from isolation import cgroupfs
+
+__all__ = ["HIERARCHY", "alive", "cgroup_root", "leftover_cgroups", "processes_with_env", "reap_all"]
+
+HIERARCHY = "/sys/fs/cgroup"
+V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer", "devices", "blkio")
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` is a process that is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:].split()[0] not in ("Z", "X")
+
+
+def processes_with_env(marker: str) -> list[int]:
+    """Live pids whose environment holds ``marker`` (e.g. ``MESOS_DIRECTORY=<tmp>``)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(item.startswith(marker.encode()) for item in environ) and alive(int(entry)):
+            out.append(int(entry))
+    return out
+
+
+def reap_all(pids: list[int]) -> None:
+    """SIGKILL what a failed test left behind (so one failure does not leak into the next)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def leftover_cgroups(root: str) -> list[str]:
+    """Container cgroups left under ``root`` in any v1 hierarchy."""
+    out = []
+    for controller in V1_CONTROLLERS:
+        base = os.path.join(HIERARCHY, controller, root)
+        if os.path.isdir(base):
+            out += [os.path.join(base, e.name) for e in os.scandir(base) if e.is_dir()]
+    return out
+
+
+@pytest.fixture
+def cgroup_root() -> Iterator[str]:
+    """A cgroups root of this test's own; afterwards nothing may be left under it."""
+    if os.geteuid() != 0 or not os.path.isdir(os.path.join(HIERARCHY, "freezer")):
+        pytest.skip("needs root and the cgroup v1 freezer and pids hierarchies")
+    root = f"mesopy-test-{uuid.uuid4().hex[:12]}"
+    yield root
+    left = leftover_cgroups(root)
+    for controller in V1_CONTROLLERS:
+        cgroupfs.destroy_cgroup(os.path.join(HIERARCHY, controller, root))
+    assert left == [], f"cgroups left behind: {left}"
