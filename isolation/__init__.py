@@ -1,6 +1,6 @@
 """Isolators that contain the agent's executors: cgroups v1 (cpu, mem, pids,
-devices, blkio, and a freezer for every container when root), disk/du, a
-posix fallback without limits.
+devices, blkio, and a freezer for every container when root), disk/du,
+namespaces/pid, filesystem/linux, a posix fallback without limits.
 
 ``create_isolator`` turns the agent's ``--isolation`` flag (Mesos' isolator
 names) into an isolator.
@@ -27,6 +27,7 @@ from isolation.cgroups_v1 import CgroupsIsolator
 from isolation.composite import CompositeIsolator
 from isolation.disk import DiskIsolator
 from isolation.errors import IsolationError, IsolationValueError
+from isolation.namespaces import DEFAULT_SANDBOX_DIRECTORY, NamespacesIsolator
 from isolation.posix import PosixIsolator
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Limitation",
     "LimitationCallback",
     "Limits",
+    "NamespacesIsolator",
     "PosixIsolator",
     "Usage",
     "create_isolator",
@@ -53,7 +55,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 _CGROUPS = ("cpu", "mem", "pids", "devices", "blkio")
-_OTHERS = {"disk/du": "disk/du", "posix/disk": "disk/du"}  # posix/disk: disk/du's old Mesos name
+_OTHERS = {"disk/du": "disk/du", "posix/disk": "disk/du",  # posix/disk: disk/du's old Mesos name
+           "namespaces/pid": "namespaces/pid", "filesystem/linux": "filesystem/linux"}
 KNOWN_ISOLATORS = (*(f"cgroups/{s}" for s in _CGROUPS), "posix/cpu", "posix/mem", *_OTHERS)
 
 
@@ -110,6 +113,7 @@ def create_isolator(
     allowed_devices: list[str] | None = None,
     disk_watch_interval: float = 15.0,
     enforce_disk_quota: bool = False,
+    sandbox_directory: str = DEFAULT_SANDBOX_DIRECTORY,
     track_freezer: bool | None = None,
 ) -> Isolator:
     """The isolator for the ``--isolation`` flag value ``spec`` (e.g.
@@ -133,4 +137,7 @@ def create_isolator(
         parts.append((PosixIsolator(), posix if cgroups else frozenset({"cpu", "mem"})))
     if "disk/du" in others:
         parts.append((DiskIsolator(disk_watch_interval, enforce_disk_quota), frozenset({"disk"})))
+    if others & {"namespaces/pid", "filesystem/linux"}:  # last: the innermost wrapper, after the cgroup join
+        parts.append((NamespacesIsolator(pid="namespaces/pid" in others, filesystem="filesystem/linux" in others,
+                                         sandbox_directory=sandbox_directory), frozenset()))
     return parts[0][0] if len(parts) == 1 else CompositeIsolator(parts)

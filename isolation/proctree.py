@@ -48,8 +48,20 @@ def _parents() -> dict[int, tuple[int, str]]:
     return out
 
 
+def _proc_is_ours() -> bool:
+    """/proc shows this process's own pid namespace (not so after unshare --pid without a new /proc)."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
+
+
 def descendants(pid: int, *, include_zombies: bool = False) -> list[int]:
-    """Every process below ``pid`` (children, their children, ...)."""
+    """Every process below ``pid`` (children, their children, ...); empty (logged) when
+    /proc belongs to another pid namespace, where its pids would name other processes."""
+    if not _proc_is_ours():
+        log.error("proc_of_another_pid_namespace", pid=pid, detail="not walking a process tree through it")
+        return []
     table = _parents()
     children: dict[int, list[int]] = {}
     for child, (parent, _state) in table.items():

@@ -59,7 +59,8 @@ class AgentConfig(ListenFlags):
         "directory holding executor sandboxes (work_dir/slaves/<agent_id>/frameworks/...)"))
     isolation: str = field(default="posix/cpu,posix/mem", metadata=_help(
         "isolators (Mesos names): cgroups/cpu,cgroups/mem,cgroups/pids,cgroups/devices,cgroups/blkio (cgroup v1), "
-        "disk/du, or posix/cpu,posix/mem (no limits); as root every container also gets a freezer cgroup"))
+        "disk/du, namespaces/pid, filesystem/linux, or posix/cpu,posix/mem (no limits); "
+        "as root every container also gets a freezer cgroup"))
     cgroups_root: str = field(default="mesopy", metadata=_help("cgroup under each hierarchy holding the executors' cgroups"))
     cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help("where the cgroup v1 hierarchies are mounted"))
     cgroups_enable_cfs: bool = field(default=False, metadata=_help("cap cpu with a CFS quota, not only shares"))
@@ -73,6 +74,8 @@ class AgentConfig(ListenFlags):
     enforce_container_disk_quota: bool = field(default=False, metadata=_help(
         "disk/du: kill a container whose sandbox grows past its 'disk' resource (TASK_FAILED, "
         "REASON_CONTAINER_LIMITATION_DISK)"))
+    sandbox_directory: str = field(default="/mnt/mesos/sandbox", metadata=_help(
+        "filesystem/linux: where a container sees its sandbox (MESOS_SANDBOX); its /tmp is the sandbox's tmp"))
     executor_registration_timeout: float = field(default=60.0, metadata=_help(
         "seconds an executor has to register before it is killed"))
     executor_shutdown_grace_period: float = field(default=5.0, metadata=_help(
@@ -117,6 +120,8 @@ class AgentConfig(ListenFlags):
             parse_isolation(self.isolation)
         except ValueError as e:
             raise ConfigError(f"--isolation: {e}") from None
+        if not self.sandbox_directory.startswith("/"):
+            raise ConfigError(f"--sandbox_directory must be an absolute path, got {self.sandbox_directory!r}")
         if self.cgroups_pids_max < 0:
             raise ConfigError(f"--cgroups_pids_max must be >= 0, got {self.cgroups_pids_max}")
         if self.container_disk_watch_interval <= 0:
@@ -147,7 +152,8 @@ class AgentConfig(ListenFlags):
                 "enable_cfs": self.cgroups_enable_cfs, "pids_max": self.cgroups_pids_max,
                 "allowed_devices": self.device_entries(),
                 "disk_watch_interval": self.container_disk_watch_interval,
-                "enforce_disk_quota": self.enforce_container_disk_quota}
+                "enforce_disk_quota": self.enforce_container_disk_quota,
+                "sandbox_directory": self.sandbox_directory}
 
     def executor_env(self) -> dict[str, str]:
         out: dict[str, str] = {}

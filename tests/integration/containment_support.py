@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import pytest
 
 from isolation import cgroupfs
 
-__all__ = ["HIERARCHY", "alive", "cgroup_root", "leftover_cgroups", "processes_with_env", "reap_all"]
+__all__ = ["HIERARCHY", "alive", "cgroup_root", "leftover_cgroups", "processes_with_env", "reap_all", "wait_dead"]
 
 HIERARCHY = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer", "devices", "blkio")
@@ -25,6 +26,19 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(")") + 2:].split()[0] not in ("Z", "X")
+
+
+def wait_dead(pid: int, timeout: float = 5.0) -> bool:
+    """Wait (on a pidfd, no polling) until ``pid`` has exited; True if it did within ``timeout``."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable) or not alive(pid)
+    finally:
+        os.close(fd)
 
 
 def processes_with_env(marker: str) -> list[int]:

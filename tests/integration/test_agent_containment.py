@@ -124,3 +124,44 @@ def test_disk_usage_is_reported(agent: Any) -> None:
     master.kill_task(task_id)
     assert master.wait_terminal(task_id).status["state"] == "TASK_KILLED"
     master.poll(lambda: not master.sync_agent().executors, timeout=15)
+
+
+def _mounts() -> str:
+    with open("/proc/self/mountinfo") as f:
+        return f.read()
+
+
+def test_pid_namespace_and_private_tmp(agent: Any, tmp_path: os.PathLike[str]) -> None:
+    master = agent(isolation="cgroups/cpu,cgroups/mem,namespaces/pid,filesystem/linux")
+    script = ("ps -e -o pid=,comm= > ps.txt; touch /tmp/mine-$TAG; ls -a /tmp > tmp.txt; "
+              "echo \"$MESOS_SANDBOX $(pwd)\" > where.txt; echo $$ > done.tmp; mv done.tmp done; exec sleep 600")
+    tasks = {}
+    for tag in ("a", "b"):
+        task = command_task(script)
+        task["command"]["environment"] = {"variables": [{"name": "TAG", "value": tag}]}
+        master.run_task(task)
+        tasks[tag] = task["task_id"]["value"]
+    work_dir = str(tmp_path)
+    for tag, task_id in tasks.items():
+        master.wait_state(task_id, "TASK_RUNNING")
+        assert _pid_in(master, work_dir, task_id, "done") < 100  # numbered by the task's namespace (threads too)
+    for tag, task_id in tasks.items():
+        with open(_sandbox_file(work_dir, task_id, "ps.txt")) as f:
+            ps = [line.split() for line in f.read().splitlines()]
+        pids = {int(pid) for pid, _comm in ps}
+        assert 1 in pids and max(pids) < 100 and len(ps) < 8, ps  # only the container's own processes
+        with open(_sandbox_file(work_dir, task_id, "tmp.txt")) as f:
+            seen = f.read().split()
+        other = "b" if tag == "a" else "a"
+        assert f"mine-{tag}" in seen and f"mine-{other}" not in seen  # each has its own /tmp
+        assert os.path.exists(os.path.join(os.path.dirname(_sandbox_file(work_dir, task_id, "ps.txt")),
+                                           "tmp", f"mine-{tag}"))  # ... which is the sandbox's tmp
+        with open(_sandbox_file(work_dir, task_id, "where.txt")) as f:
+            assert f.read().split() == ["/mnt/mesos/sandbox", "/mnt/mesos/sandbox"]
+        assert not os.path.exists(f"/tmp/mine-{tag}")
+    assert work_dir not in _mounts()  # the bind mounts are the containers' own
+    for task_id in tasks.values():
+        master.kill_task(task_id)
+        assert master.wait_terminal(task_id).status["state"] == "TASK_KILLED"
+    master.poll(lambda: not master.sync_agent().executors, timeout=15)
+    assert work_dir not in _mounts() and "/mnt/mesos/sandbox" not in _mounts()

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from isolation import REASON_CONTAINER_LIMITATION, CgroupsIsolator, CompositeIsolator, Limits, create_isolator
+from isolation import proctree
 from isolation.base import Isolator
-from tests.integration.containment_support import HIERARCHY, alive, cgroup_root, reap_all
+from tests.integration.containment_support import HIERARCHY, alive, cgroup_root, reap_all, wait_dead
 
 __all__ = ["cgroup_root"]
 
@@ -157,3 +158,25 @@ def test_devices_allow_list_and_blkio_usage(cgroup_root: str, tmp_path: os.PathL
 def test_bad_device_entry_names_it() -> None:
     with pytest.raises(ValueError, match="bad device entry 'x 1:3 rwm'"):
         CgroupsIsolator(subsystems={"devices"}, allowed_devices=["x 1:3 rwm"])
+
+
+def test_pid_namespace_init_death_kills_the_rest(cgroup_root: str) -> None:
+    iso = create_isolator("posix/cpu,posix/mem,namespaces/pid", cgroups_root=cgroup_root,
+                          track_freezer=False)  # no freezer: the namespace alone must do it
+    iso.prepare("ns", Limits(cpus=1.0, mem_mb=64))
+    proc = _start(iso, "ns", [sys.executable, "-c", "import os; print(os.getpid(), flush=True)\n" + DAEMONIZE])
+    assert proc.stdout is not None
+    try:
+        assert int(proc.stdout.readline()) == 1  # the executor is the namespace's init
+        ns_daemon = int(proc.stdout.readline())  # its pid as the namespace numbers it
+        assert ns_daemon < 10
+        inside = proctree.descendants(proc.pid)  # host pids: unshare's child and what it started
+        assert len(inside) >= 2
+        proc.kill()  # unshare dies -> --kill-child kills init -> the kernel kills the namespace
+        proc.wait()
+        for pid in inside:
+            assert wait_dead(pid), f"pid {pid} of the namespace survived its init"
+    finally:
+        reap_all([proc.pid])
+        iso.cleanup("ns")
+        iso.close()
