@@ -28,6 +28,7 @@ from isolation.composite import CompositeIsolator
 from isolation.disk import DiskIsolator
 from isolation.errors import IsolationError, IsolationValueError
 from isolation.namespaces import DEFAULT_SANDBOX_DIRECTORY, NamespacesIsolator
+from isolation.ports import PortsIsolator
 from isolation.posix import PosixIsolator
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "LimitationCallback",
     "Limits",
     "NamespacesIsolator",
+    "PortsIsolator",
     "PosixIsolator",
     "Usage",
     "create_isolator",
@@ -56,7 +58,8 @@ log = structlog.get_logger(__name__)
 
 _CGROUPS = ("cpu", "mem", "pids", "devices", "blkio")
 _OTHERS = {"disk/du": "disk/du", "posix/disk": "disk/du",  # posix/disk: disk/du's old Mesos name
-           "namespaces/pid": "namespaces/pid", "filesystem/linux": "filesystem/linux"}
+           "namespaces/pid": "namespaces/pid", "filesystem/linux": "filesystem/linux",
+           "network/ports": "network/ports"}
 KNOWN_ISOLATORS = (*(f"cgroups/{s}" for s in _CGROUPS), "posix/cpu", "posix/mem", *_OTHERS)
 
 
@@ -114,6 +117,9 @@ def create_isolator(
     disk_watch_interval: float = 15.0,
     enforce_disk_quota: bool = False,
     sandbox_directory: str = DEFAULT_SANDBOX_DIRECTORY,
+    ports_watch_interval: float = 30.0,
+    enforce_ports: bool = False,
+    agent_ports: tuple[tuple[int, int], ...] | None = None,
     track_freezer: bool | None = None,
 ) -> Isolator:
     """The isolator for the ``--isolation`` flag value ``spec`` (e.g.
@@ -122,21 +128,27 @@ def create_isolator(
     cgroup too, as Mesos' Linux launcher does, so that destroying it kills
     every process. Raises IsolationValueError (a ValueError) for an unknown
     isolator, IsolationError naming the path when cgroups are asked for but
-    their hierarchy is not mounted or not writable."""
+    their hierarchy is not mounted or not writable. ``agent_ports``: only
+    ports in these ranges count for network/ports (--check_agent_port_range_only)."""
     cgroups, posix, others = parse_isolation(spec)
     if track_freezer is None:
         track_freezer = os.geteuid() == 0 and _freezer_available(cgroups_hierarchy)
     subsystems = set(cgroups) | ({"freezer"} if track_freezer else set())
     parts: list[tuple[Isolator, frozenset[str]]] = []
+    freezer: str | None = None
     if subsystems:
-        parts.append((CgroupsIsolator(root=cgroups_root, hierarchy=cgroups_hierarchy, enable_cfs=enable_cfs,
-                                      subsystems=subsystems, pids_max=pids_max, allowed_devices=allowed_devices,
-                                      destroy_orphans=bool(cgroups)),
-                      frozenset(cgroups & {"cpu", "mem"})))
+        tracker = CgroupsIsolator(root=cgroups_root, hierarchy=cgroups_hierarchy, enable_cfs=enable_cfs,
+                                  subsystems=subsystems, pids_max=pids_max, allowed_devices=allowed_devices,
+                                  destroy_orphans=bool(cgroups))
+        parts.append((tracker, frozenset(cgroups & {"cpu", "mem"})))
+        if "freezer" in tracker.mounts:
+            freezer = os.path.join(tracker.mounts["freezer"], tracker.root)
     if posix or not cgroups:
         parts.append((PosixIsolator(), posix if cgroups else frozenset({"cpu", "mem"})))
     if "disk/du" in others:
         parts.append((DiskIsolator(disk_watch_interval, enforce_disk_quota), frozenset({"disk"})))
+    if "network/ports" in others:
+        parts.append((PortsIsolator(ports_watch_interval, enforce_ports, agent_ports, freezer), frozenset()))
     if others & {"namespaces/pid", "filesystem/linux"}:  # last: the innermost wrapper, after the cgroup join
         parts.append((NamespacesIsolator(pid="namespaces/pid" in others, filesystem="filesystem/linux" in others,
                                          sandbox_directory=sandbox_directory), frozenset()))

@@ -78,12 +78,14 @@ class ContainerTable(Generic[C]):
 @dataclass(frozen=True)
 class Limits:
     """What a container may use: the executor's resources plus its tasks'.
-    ``pids`` None: the agent's --cgroups_pids_max; ``disk_mb`` None: no disk limit."""
+    ``pids`` None: the agent's --cgroups_pids_max; ``disk_mb`` None: no disk limit;
+    ``ports``: the port ranges it may listen on, None while not known (not checked)."""
 
     cpus: float
     mem_mb: float
     pids: int | None = None
     disk_mb: float | None = None
+    ports: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("cpus", "mem_mb", "disk_mb"):
@@ -92,6 +94,9 @@ class Limits:
                 continue
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise IsolationValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        for begin, end in self.ports or ():
+            if not 0 <= begin <= end <= 65535:
+                raise IsolationValueError(f"port range must be within 0-65535, got [{begin}-{end}]")
         if self.pids is not None and (not isinstance(self.pids, int) or self.pids < 1):
             raise IsolationValueError(f"pids must be an integer >= 1, got {self.pids!r}")
 

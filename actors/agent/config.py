@@ -59,7 +59,7 @@ class AgentConfig(ListenFlags):
         "directory holding executor sandboxes (work_dir/slaves/<agent_id>/frameworks/...)"))
     isolation: str = field(default="posix/cpu,posix/mem", metadata=_help(
         "isolators (Mesos names): cgroups/cpu,cgroups/mem,cgroups/pids,cgroups/devices,cgroups/blkio (cgroup v1), "
-        "disk/du, namespaces/pid, filesystem/linux, or posix/cpu,posix/mem (no limits); "
+        "disk/du, namespaces/pid, filesystem/linux, network/ports, or posix/cpu,posix/mem (no limits); "
         "as root every container also gets a freezer cgroup"))
     cgroups_root: str = field(default="mesopy", metadata=_help("cgroup under each hierarchy holding the executors' cgroups"))
     cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help("where the cgroup v1 hierarchies are mounted"))
@@ -74,6 +74,12 @@ class AgentConfig(ListenFlags):
     enforce_container_disk_quota: bool = field(default=False, metadata=_help(
         "disk/du: kill a container whose sandbox grows past its 'disk' resource (TASK_FAILED, "
         "REASON_CONTAINER_LIMITATION_DISK)"))
+    container_ports_watch_interval: float = field(default=30.0, metadata=_help(
+        "network/ports: seconds between two checks of the ports a container listens on"))
+    enforce_container_ports: bool = field(default=False, metadata=_help(
+        "network/ports: kill a task listening on a port not allocated to it (false: log it)"))
+    check_agent_port_range_only: bool = field(default=False, metadata=_help(
+        "network/ports: only ports inside the agent's 'ports' resource count"))
     sandbox_directory: str = field(default="/mnt/mesos/sandbox", metadata=_help(
         "filesystem/linux: where a container sees its sandbox (MESOS_SANDBOX); its /tmp is the sandbox's tmp"))
     executor_registration_timeout: float = field(default=60.0, metadata=_help(
@@ -124,8 +130,9 @@ class AgentConfig(ListenFlags):
             raise ConfigError(f"--sandbox_directory must be an absolute path, got {self.sandbox_directory!r}")
         if self.cgroups_pids_max < 0:
             raise ConfigError(f"--cgroups_pids_max must be >= 0, got {self.cgroups_pids_max}")
-        if self.container_disk_watch_interval <= 0:
-            raise ConfigError(f"--container_disk_watch_interval must be > 0, got {self.container_disk_watch_interval}")
+        for name in ("container_disk_watch_interval", "container_ports_watch_interval"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be > 0, got {getattr(self, name)}")
         try:
             parse_allowed(self.device_entries())
         except ValueError as e:
@@ -153,7 +160,9 @@ class AgentConfig(ListenFlags):
                 "allowed_devices": self.device_entries(),
                 "disk_watch_interval": self.container_disk_watch_interval,
                 "enforce_disk_quota": self.enforce_container_disk_quota,
-                "sandbox_directory": self.sandbox_directory}
+                "sandbox_directory": self.sandbox_directory,
+                "ports_watch_interval": self.container_ports_watch_interval,
+                "enforce_ports": self.enforce_container_ports}
 
     def executor_env(self) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -73,6 +73,7 @@ class ExecutorsMixin(Process):
         if executor.timer is not None:
             executor.timer.cancel()
         self.link(sender)
+        self._update_limits(executor)  # its own endpoint is now known (network/ports)
         framework = self.table.frameworks[msg.framework_id]
         self.log.info("executor_registered", executor_id=msg.executor_id, framework_id=msg.framework_id,
                       pid=str(sender))
@@ -101,8 +102,12 @@ class ExecutorsMixin(Process):
     def _limits(self, executor: ExecutorEntry) -> Limits:
         total = self.table.container_resources(executor)
         pids = int(total.scalar("pids"))
+        ports: tuple[tuple[int, int], ...] | None = None
+        if executor.pid:  # once registered: its tasks' ports and the executor's own endpoint
+            own = PID.parse(executor.pid).port
+            ports = (*total.ranges("ports"), (own, own))
         return Limits(cpus=total.scalar("cpus"), mem_mb=total.scalar("mem"), pids=pids if pids > 0 else None,
-                      disk_mb=total.scalar("disk") or None)
+                      disk_mb=total.scalar("disk") or None, ports=ports)
 
     def _update_limits(self, executor: ExecutorEntry) -> None:
         try:

@@ -64,7 +64,8 @@ class AgentProcess(ExecutorsMixin):
         config.validate()
         prepare_work_dir(config.work_dir)
         resources = detect_resources(config.resources, config.work_dir)
-        isolator = create_isolator(config.isolation, **config.isolator_options())
+        agent_ports = tuple(resources.ranges("ports")) if config.check_agent_port_range_only else None
+        isolator = create_isolator(config.isolation, **config.isolator_options(), agent_ports=agent_ports)
         super().__init__(node, name)
         self.config = config
         self.resources = resources

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import glob
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from actors.node import Node
 from tests.integration.agent_support import StandInMaster, command_task, spawn_master, start_agent
@@ -165,3 +167,42 @@ def test_pid_namespace_and_private_tmp(agent: Any, tmp_path: os.PathLike[str]) -
         assert master.wait_terminal(task_id).status["state"] == "TASK_KILLED"
     master.poll(lambda: not master.sync_agent().executors, timeout=15)
     assert work_dir not in _mounts() and "/mnt/mesos/sandbox" not in _mounts()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _listener(port: int, ports: int) -> dict[str, Any]:
+    task = command_task(f"exec python3 -c 'import socket, time; s = socket.socket(); "
+                        f"s.bind((\"127.0.0.1\", {port})); s.listen(); time.sleep(600)'")
+    task["resources"].append({"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": ports, "end": ports}]}})
+    return task
+
+
+@pytest.mark.parametrize("enforce", [True, False])
+def test_listening_on_an_unallocated_port(agent: Any, enforce: bool) -> None:
+    master = agent(isolation="posix/cpu,posix/mem,network/ports", container_ports_watch_interval=0.2,
+                   enforce_container_ports=enforce)
+    good_port, bad_port = _free_port(), _free_port()
+    good, bad = _listener(good_port, good_port), _listener(bad_port, good_port + 1)
+    with capture_logs() as logs:
+        for task in (good, bad):
+            master.run_task(task)
+            master.wait_state(task["task_id"]["value"], "TASK_RUNNING")
+        if enforce:
+            update = master.wait_terminal(bad["task_id"]["value"], timeout=30)
+            assert update.status["state"] == "TASK_FAILED"
+            assert update.status["reason"] == "REASON_CONTAINER_LIMITATION"
+            assert f"port(s) {bad_port} not allocated" in update.status["message"]
+        else:
+            master.poll(lambda: any(e["event"] == "container_unallocated_ports" for e in logs), timeout=15)
+    warned = [e for e in logs if e["event"] == "container_unallocated_ports"]
+    assert [e["ports"] for e in warned] == [[bad_port]]  # the allocated listener and the executors' own are fine
+    for task in (good, bad):
+        if not master.states(task["task_id"]["value"])[-1].startswith("TASK_FAILED"):
+            master.kill_task(task["task_id"]["value"])
+            assert master.wait_terminal(task["task_id"]["value"]).status["state"] == "TASK_KILLED"
+    master.poll(lambda: not master.sync_agent().executors, timeout=15)
