@@ -24,6 +24,7 @@ from isolation.base import (
     Usage,
 )
 from isolation.cgroups_v1 import CgroupsIsolator
+from isolation.cgroups_v2 import CgroupsV2Isolator, is_cgroup2
 from isolation.composite import CompositeIsolator
 from isolation.disk import DiskIsolator
 from isolation.errors import IsolationError, IsolationValueError
@@ -37,6 +38,7 @@ __all__ = [
     "REASON_CONTAINER_LIMITATION_DISK",
     "REASON_CONTAINER_LIMITATION_MEMORY",
     "CgroupsIsolator",
+    "CgroupsV2Isolator",
     "CompositeIsolator",
     "DiskIsolator",
     "IsolationError",
@@ -97,6 +99,8 @@ def parse_isolation(spec: str) -> IsolationSpec:
 def _freezer_available(hierarchy: str) -> bool:
     from isolation.cgroupfs import find_mounts
 
+    if is_cgroup2(hierarchy):
+        return os.access(hierarchy, os.W_OK)  # cgroup.kill / cgroup.freeze are built into v2
     try:
         find_mounts(hierarchy, {"freezer"})
         return True
@@ -126,7 +130,8 @@ def create_isolator(
     ``"cgroups/cpu,cgroups/mem"``). ``track_freezer`` (default: when running as
     root and the freezer hierarchy is there) puts every container in a freezer
     cgroup too, as Mesos' Linux launcher does, so that destroying it kills
-    every process. Raises IsolationValueError (a ValueError) for an unknown
+    every process. When ``cgroups_hierarchy`` is a cgroup2 mount the v2
+    backend is used (cpu, mem, pids; cgroup.kill). Raises IsolationValueError (a ValueError) for an unknown
     isolator, IsolationError naming the path when cgroups are asked for but
     their hierarchy is not mounted or not writable. ``agent_ports``: only
     ports in these ranges count for network/ports (--check_agent_port_range_only)."""
@@ -135,8 +140,17 @@ def create_isolator(
         track_freezer = os.geteuid() == 0 and _freezer_available(cgroups_hierarchy)
     subsystems = set(cgroups) | ({"freezer"} if track_freezer else set())
     parts: list[tuple[Isolator, frozenset[str]]] = []
-    freezer: str | None = None
-    if subsystems:
+    freezer: str | None = None  # where each container's cgroup.procs is, for network/ports
+    if subsystems and is_cgroup2(cgroups_hierarchy):
+        v1_only = sorted(subsystems & {"devices", "blkio"})
+        if v1_only:
+            raise IsolationError(f"cgroups/{', cgroups/'.join(v1_only)} need cgroup v1; {cgroups_hierarchy!r} "
+                                 "is a cgroup2 mount")
+        v2 = CgroupsV2Isolator(root=cgroups_root, mount=cgroups_hierarchy, enable_cfs=enable_cfs,
+                               subsystems=subsystems, pids_max=pids_max, destroy_orphans=bool(cgroups))
+        parts.append((v2, frozenset(cgroups & {"cpu", "mem"})))
+        freezer = v2.base
+    elif subsystems:
         tracker = CgroupsIsolator(root=cgroups_root, hierarchy=cgroups_hierarchy, enable_cfs=enable_cfs,
                                   subsystems=subsystems, pids_max=pids_max, allowed_devices=allowed_devices,
                                   destroy_orphans=bool(cgroups))

@@ -25,10 +25,12 @@ from cgroupspy.nodes import Node
 from isolation.errors import IsolationError
 
 __all__ = [
+    "LAUNCHER_EXIT_STATUS",
     "controller_for",
     "destroy_cgroup",
     "find_mounts",
     "freeze_kill",
+    "join_argv",
     "make_dirs",
     "read_int",
     "read_keyed",
@@ -43,6 +45,24 @@ C = TypeVar("C", bound=Controller)
 _KILL_ROUNDS = 200          # bounded: 200 rounds x up to 10 ms back-off ~ 2 s
 _RMDIR_ROUNDS = 100
 _FREEZE_ROUNDS = 500        # bounded: ~5 s of waiting for FREEZING -> FROZEN
+LAUNCHER_EXIT_STATUS = 125
+
+# Arguments: the cgroup.procs files, "--", then the program. The shell writes
+# its own pid ($$) to each file, then becomes the program, so the program
+# starts inside its cgroups. A failed write ends it with status 125.
+_LAUNCHER = (
+    'for f do shift; if [ "$f" = -- ]; then exec "$@"; fi; '
+    'if ! echo $$ 2>/dev/null >"$f"; then '
+    f'echo "mesopy-launcher: cannot join cgroup ${{f%/cgroup.procs}}" >&2; exit {LAUNCHER_EXIT_STATUS}; fi; '
+    f'done; echo "mesopy-launcher: no command given" >&2; exit {LAUNCHER_EXIT_STATUS}'
+)
+
+
+def join_argv(cgroup_dirs: list[str], argv: list[str]) -> list[str]:
+    """The argv that joins the cgroups ``cgroup_dirs`` (v1 or v2), then execs ``argv``:
+    no ``preexec_fn`` (unsafe in a threaded agent), and start-up memory is charged there."""
+    procs = [os.path.join(d, "cgroup.procs") for d in cgroup_dirs]
+    return ["/bin/sh", "-c", _LAUNCHER, "mesopy-launcher", *procs, "--", *argv]
 
 
 def _unescape_mount(field: str) -> str:

@@ -5,7 +5,7 @@ kill nothing escapes), devices (an allow-list) and blkio (usage).
 Each container gets ``<mount>/<root>/<container_id>`` in every hierarchy it
 uses; cpu and cpuacct may be one mount (``cpu,cpuacct``) or two. The
 executor joins its cgroups before it execs, through the ``/bin/sh`` launcher
-returned by ``wrap``: no ``preexec_fn`` (unsafe in a threaded agent), and the
+returned by ``wrap`` (``cgroupfs.join_argv``): no ``preexec_fn`` (unsafe in a threaded agent), and the
 executor's start-up memory is charged to its own cgroup.
 
 What each controller limits and reports is in ``v1_controllers``. When the
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import structlog
 
 from isolation import cgroupfs, devices
+from isolation.cgroupfs import LAUNCHER_EXIT_STATUS
 from isolation.base import (
     REASON_CONTAINER_LIMITATION_MEMORY,
     ContainerTable,
@@ -52,24 +53,12 @@ __all__ = ["CFS_PERIOD_US", "CPU_SHARES_PER_CPU", "LAUNCHER_EXIT_STATUS", "MIN_M
 log = structlog.get_logger(__name__)
 
 MiB = 1024 * 1024
-LAUNCHER_EXIT_STATUS = 125
 
 # --isolation's cgroups/<subsystem> -> the kernel controllers it uses.
 _SUBSYSTEM_CONTROLLERS = {"cpu": ("cpu", "cpuacct"), "mem": ("memory",), "pids": ("pids",),
                           "freezer": ("freezer",), "devices": ("devices",), "blkio": ("blkio",)}
 SUBSYSTEMS = tuple(_SUBSYSTEM_CONTROLLERS)
 _ROOT_PART = re.compile(r"^[A-Za-z0-9_.:@+=-]+$")
-
-# Arguments: the cgroup.procs files, "--", then the program. The shell writes
-# its own pid ($$) to each file, then becomes the program, so the program
-# starts inside its cgroups. A failed write ends it with status 125.
-_LAUNCHER = (
-    'for f do shift; if [ "$f" = -- ]; then exec "$@"; fi; '
-    'if ! echo $$ 2>/dev/null >"$f"; then '
-    f'echo "mesopy-launcher: cannot join cgroup ${{f%/cgroup.procs}}" >&2; exit {LAUNCHER_EXIT_STATUS}; fi; '
-    f'done; echo "mesopy-launcher: no command given" >&2; exit {LAUNCHER_EXIT_STATUS}'
-)
-
 
 @dataclass
 class _Container:
@@ -156,8 +145,7 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
     def wrap(self, container_id: str, argv: list[str]) -> list[str]:
         check_argv(container_id, argv)
         container = self._get(container_id)
-        procs = [os.path.join(d, "cgroup.procs") for d in self._dirs(container.paths)]
-        return ["/bin/sh", "-c", _LAUNCHER, "mesopy-launcher", *procs, "--", *argv]
+        return cgroupfs.join_argv(self._dirs(container.paths), argv)
 
     def isolate(self, container_id: str, pid: int) -> None:
         # The launcher from wrap() already joined the cgroups before exec.
