@@ -66,9 +66,9 @@ class AgentConfig(ListenFlags):
     cgroups_enable_cfs: bool = field(default=False, metadata=_help("cap cpu with a CFS quota, not only shares"))
     cgroups_pids_max: int = field(default=0, metadata=_help(
         "cgroups/pids: most processes and threads per container when its resources name no 'pids' (0: no limit)"))
-    allowed_devices: str = field(default="", metadata=_help(
-        "cgroups/devices: devices a container may use, ';'-separated cgroup entries like 'c 1:3 rwm' "
-        "(default: null, zero, full, tty, console, ptmx, pts, random, urandom, net/tun)"))
+    allowed_devices: str = field(default="", metadata={
+        "help": "cgroups/devices: devices a container may use, ';'-separated cgroup entries like 'c 1:3 rwm'",
+        "default_text": "null, zero, full, tty, console, ptmx, pts, random, urandom, net/tun, mknod of any"})
     container_disk_watch_interval: float = field(default=15.0, metadata=_help(
         "disk/du: seconds between two measurements of a sandbox's disk usage"))
     enforce_container_disk_quota: bool = field(default=False, metadata=_help(
