@@ -5,8 +5,9 @@ kill nothing escapes), devices (an allow-list) and blkio (usage).
 Each container gets ``<mount>/<root>/<container_id>`` in every hierarchy it
 uses; cpu and cpuacct may be one mount (``cpu,cpuacct``) or two. The
 executor joins its cgroups before it execs, through the ``/bin/sh`` launcher
-returned by ``wrap`` (``cgroupfs.join_argv``): no ``preexec_fn`` (unsafe in a threaded agent), and the
-executor's start-up memory is charged to its own cgroup.
+returned by ``wrap`` (``cgroupfs.join_argv``): no ``preexec_fn`` (unsafe in
+a threaded agent), and the executor's start-up memory is charged to its own
+cgroup.
 
 What each controller limits and reports is in ``v1_controllers``. When the
 container has a freezer cgroup, destroying it freezes the cgroup, SIGKILLs
@@ -60,6 +61,7 @@ _SUBSYSTEM_CONTROLLERS = {"cpu": ("cpu", "cpuacct"), "mem": ("memory",), "pids":
 SUBSYSTEMS = tuple(_SUBSYSTEM_CONTROLLERS)
 _ROOT_PART = re.compile(r"^[A-Za-z0-9_.:@+=-]+$")
 
+
 @dataclass
 class _Container:
     paths: dict[str, str]               # kernel controller -> cgroup directory
@@ -74,7 +76,9 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
     """cgroup v1 isolator for ``subsystems`` out of SUBSYSTEMS. ``pids_max``: pids.max of a
     container whose Limits name no pids (0: unlimited); ``allowed_devices``: the devices
     allow-list (``devices.DEFAULT_ALLOWED`` when None); ``destroy_orphans`` False: ``recover``
-    leaves cgroups under ``root`` it does not know alone (several agents share the root)."""
+    leaves cgroups under ``root`` it does not know alone (several agents share the root).
+    ``recover`` destroys an unknown container (freezer cgroup included) only when it has
+    a cgroup in one of the other hierarchies."""
 
     name = "cgroups"
 
@@ -173,6 +177,7 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
     def recover(self, known: set[str]) -> list[str]:
         orphans: set[str] = set()
         found: set[str] = set()
+        freezer = self.mounts.get("freezer")
         for mount in dict.fromkeys(self.mounts.values()):
             base = os.path.join(mount, self.root)
             try:
@@ -182,7 +187,9 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
             for name in entries:
                 if name in known:
                     found.add(name)
-                elif self.destroy_orphans:
+                elif self.destroy_orphans and mount != freezer:
+                    # A cgroup only in the freezer hierarchy is a posix agent's container
+                    # (several share the root): not ours to destroy.
                     orphans.add(name)
         for name in sorted(orphans):
             self._destroy(name, self._paths(name))

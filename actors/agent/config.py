@@ -120,7 +120,6 @@ class AgentConfig(ListenFlags):
         parse_attributes(self.attributes)
         try:
             from isolation import parse_isolation
-
             from isolation.devices import parse_allowed
 
             parse_isolation(self.isolation)

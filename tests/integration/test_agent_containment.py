@@ -108,7 +108,9 @@ def test_sandbox_past_its_disk_fails_with_the_disk_reason(agent: Any, tmp_path: 
     assert "Disk usage" in update.status["message"] and "exceeds quota" in update.status["message"]
     master.poll(lambda: not master.sync_agent().executors, timeout=15)
     blob = _sandbox_file(str(tmp_path), task_id, "blob")
-    assert blob and os.path.getsize(blob) == 40 << 20  # the sandbox is kept for inspection
+    # The sandbox is kept for inspection, with what was written before the kill (du may
+    # have caught dd mid-way: anything past the 10 MB quota).
+    assert blob and 10 << 20 < os.path.getsize(blob) <= 40 << 20
 
 
 def test_disk_usage_is_reported(agent: Any) -> None:

@@ -180,3 +180,26 @@ def test_pid_namespace_init_death_kills_the_rest(cgroup_root: str) -> None:
         reap_all([proc.pid])
         iso.cleanup("ns")
         iso.close()
+
+
+def test_recover_destroys_an_orphan_with_its_daemon_but_not_a_posix_agents_container(cgroup_root: str) -> None:
+    old = create_isolator("cgroups/mem", cgroups_root=cgroup_root)  # an agent that then crashed
+    posix = create_isolator("posix", cgroups_root=cgroup_root)      # another agent sharing the root
+    old.prepare("orphan", Limits(cpus=1.0, mem_mb=64))
+    posix.prepare("theirs", Limits(cpus=1.0, mem_mb=64))
+    orphan, orphan_daemon = _daemon(old, "orphan")
+    theirs, their_daemon = _daemon(posix, "theirs")
+    old.close()
+    restarted = create_isolator("cgroups/mem", cgroups_root=cgroup_root)
+    try:
+        assert restarted.recover(set()) == ["orphan"]
+        assert not alive(orphan_daemon) and alive(their_daemon)
+        assert os.path.isdir(os.path.join(HIERARCHY, "freezer", cgroup_root, "theirs"))
+    finally:
+        posix.cleanup("theirs")
+        assert not alive(their_daemon)
+        reap_all([orphan.pid, theirs.pid, orphan_daemon, their_daemon])
+        orphan.wait()
+        theirs.wait()
+        restarted.close()
+        posix.close()
