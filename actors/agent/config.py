@@ -62,7 +62,8 @@ class AgentConfig(ListenFlags):
         "disk/du, namespaces/pid, filesystem/linux, network/ports, or posix/cpu,posix/mem (no limits); "
         "as root every container also gets a freezer cgroup"))
     cgroups_root: str = field(default="mesopy", metadata=_help("cgroup under each hierarchy holding the executors' cgroups"))
-    cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help("where the cgroup v1 hierarchies are mounted"))
+    cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help(
+        "where the cgroup v1 hierarchies are mounted, or a cgroup2 mount (then the cgroups v2 backend is used)"))
     cgroups_enable_cfs: bool = field(default=False, metadata=_help("cap cpu with a CFS quota, not only shares"))
     cgroups_pids_max: int = field(default=0, metadata=_help(
         "cgroups/pids: most processes and threads per container when its resources name no 'pids' (0: no limit)"))
