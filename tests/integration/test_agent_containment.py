@@ -71,7 +71,7 @@ def test_killed_task_leaves_no_daemon(agent: Any, cgroup_root: str, tmp_path: os
     master.wait_state(task_id, "TASK_RUNNING")
     daemon = _pid_in(master, str(tmp_path), task_id, "daemon.pid")
     try:
-        cid = os.path.basename(os.path.dirname(_sandbox_file(str(tmp_path), task_id, "daemon.pid")))
+        cid = os.path.basename(os.path.dirname(os.path.realpath(_sandbox_file(str(tmp_path), task_id, "daemon.pid"))))
         with open(os.path.join(HIERARCHY, "freezer", cgroup_root, cid, "cgroup.procs")) as f:
             assert daemon in [int(p) for p in f.read().split()]  # tracked whatever --isolation says
         assert os.getsid(daemon) == daemon and alive(daemon)
