@@ -31,7 +31,7 @@ pytestmark = [
 
 def _leftovers(root: str) -> list[str]:
     out = []
-    for controller in ("memory", "cpu", "cpuacct", "cpu,cpuacct"):
+    for controller in ("memory", "cpu", "cpuacct", "cpu,cpuacct", "freezer"):
         base = os.path.join(HIERARCHY, controller, root)
         if os.path.isdir(base):
             out += [os.path.join(base, e.name) for e in os.scandir(base) if e.is_dir()]
@@ -48,7 +48,7 @@ def cgroups(tmp_path: os.PathLike[str]) -> Iterator[tuple[StandInMaster, str]]:
     yield master, root
     node.stop()
     assert _leftovers(root) == []
-    for controller in ("memory", "cpu,cpuacct", "cpu", "cpuacct"):
+    for controller in ("memory", "cpu,cpuacct", "cpu", "cpuacct", "freezer"):  # freezer: when root
         path = os.path.join(HIERARCHY, controller, root)
         if os.path.isdir(path) and not os.path.islink(path):
             os.rmdir(path)

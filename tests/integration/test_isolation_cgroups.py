@@ -64,7 +64,7 @@ def cgroup_root() -> Iterator[str]:
         pytest.skip(f"{memory} is not a writable cgroup v1 memory hierarchy")
     root = f"mesopy-test-{uuid.uuid4().hex[:12]}"
     yield root
-    for controller in CONTROLLERS:
+    for controller in (*CONTROLLERS, "freezer"):  # freezer: create_isolator's, as root
         cgroupfs.destroy_cgroup(os.path.join(_mount(controller), root))
 
 
