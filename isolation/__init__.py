@@ -9,7 +9,7 @@ names) into an isolator.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -124,6 +124,7 @@ def create_isolator(
     ports_watch_interval: float = 30.0,
     enforce_ports: bool = False,
     agent_ports: tuple[tuple[int, int], ...] | None = None,
+    agent_key: str | None = None,
     track_freezer: bool | None = None,
 ) -> Isolator:
     """The isolator for the ``--isolation`` flag value ``spec`` (e.g.
@@ -134,11 +135,19 @@ def create_isolator(
     backend is used (cpu, mem, pids; cgroup.kill). Raises IsolationValueError (a ValueError) for an unknown
     isolator, IsolationError naming the path when cgroups are asked for but
     their hierarchy is not mounted or not writable. ``agent_ports``: only
-    ports in these ranges count for network/ports (--check_agent_port_range_only)."""
+    ports in these ranges count for network/ports (--check_agent_port_range_only).
+    ``agent_key`` (one per work_dir): with only the freezer tracking (no cgroups
+    isolation), containers go under ``<cgroups_root>_posix/<agent_key>``, so that
+    this agent's ``recover`` destroys what a crashed run of it left, and only that."""
     cgroups, posix, others = parse_isolation(spec)
     if track_freezer is None:
         track_freezer = os.geteuid() == 0 and _freezer_available(cgroups_hierarchy)
     subsystems = set(cgroups) | ({"freezer"} if track_freezer else set())
+    own_root = not cgroups and agent_key is not None
+    root = f"{cgroups_root}_posix/{agent_key}" if own_root else cgroups_root
+    options: dict[str, Any] = {"root": root, "enable_cfs": enable_cfs, "subsystems": subsystems,
+                               "pids_max": pids_max, "destroy_orphans": bool(cgroups) or own_root,
+                               "prune_root": own_root}
     parts: list[tuple[Isolator, frozenset[str]]] = []
     freezer: str | None = None  # where each container's cgroup.procs is, for network/ports
     if subsystems and is_cgroup2(cgroups_hierarchy):
@@ -146,14 +155,11 @@ def create_isolator(
         if v1_only:
             raise IsolationError(f"cgroups/{', cgroups/'.join(v1_only)} need cgroup v1; {cgroups_hierarchy!r} "
                                  "is a cgroup2 mount")
-        v2 = CgroupsV2Isolator(root=cgroups_root, mount=cgroups_hierarchy, enable_cfs=enable_cfs,
-                               subsystems=subsystems, pids_max=pids_max, destroy_orphans=bool(cgroups))
+        v2 = CgroupsV2Isolator(mount=cgroups_hierarchy, **options)
         parts.append((v2, frozenset(cgroups & {"cpu", "mem"})))
         freezer = v2.base
     elif subsystems:
-        tracker = CgroupsIsolator(root=cgroups_root, hierarchy=cgroups_hierarchy, enable_cfs=enable_cfs,
-                                  subsystems=subsystems, pids_max=pids_max, allowed_devices=allowed_devices,
-                                  destroy_orphans=bool(cgroups))
+        tracker = CgroupsIsolator(hierarchy=cgroups_hierarchy, allowed_devices=allowed_devices, **options)
         parts.append((tracker, frozenset(cgroups & {"cpu", "mem"})))
         if "freezer" in tracker.mounts:
             freezer = os.path.join(tracker.mounts["freezer"], tracker.root)

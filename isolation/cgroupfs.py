@@ -35,6 +35,7 @@ __all__ = [
     "read_int",
     "read_keyed",
     "read_procs",
+    "remove_if_empty",
     "write_value",
 ]
 
@@ -270,3 +271,12 @@ def freeze_kill(path: str) -> list[int]:
             time.sleep(min(0.01, 0.001 * (wait_round + 1)))
     raise IsolationError(f"processes {_all_procs(path)} still in freezer cgroup {path!r} after "
                          f"{_KILL_ROUNDS} freeze-kill rounds")
+
+
+def remove_if_empty(path: str) -> None:
+    """rmdir the cgroup ``path`` if it holds no processes and no cgroups (else leave it)."""
+    try:
+        os.rmdir(path)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.EBUSY, errno.ENOTEMPTY):
+            raise IsolationError(f"cannot remove cgroup {path!r}: {exc.strerror}") from exc

@@ -77,8 +77,9 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
     container whose Limits name no pids (0: unlimited); ``allowed_devices``: the devices
     allow-list (``devices.DEFAULT_ALLOWED`` when None); ``destroy_orphans`` False: ``recover``
     leaves cgroups under ``root`` it does not know alone (several agents share the root).
-    ``recover`` destroys an unknown container (freezer cgroup included) only when it has
-    a cgroup in one of the other hierarchies."""
+    With other hierarchies than the freezer, ``recover`` destroys an unknown container
+    (freezer cgroup included) only when it has a cgroup in one of those. ``prune_root``:
+    ``close`` removes ``root`` itself when empty."""
 
     name = "cgroups"
 
@@ -91,6 +92,7 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
         pids_max: int = 0,
         allowed_devices: list[str] | None = None,
         destroy_orphans: bool = True,
+        prune_root: bool = False,
     ) -> None:
         unknown = set(subsystems) - set(_SUBSYSTEM_CONTROLLERS)
         if unknown or not subsystems:
@@ -106,6 +108,7 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
         self.subsystems = frozenset(subsystems)
         self.pids_max = pids_max
         self.destroy_orphans = destroy_orphans
+        self.prune_root = prune_root
         self.allowed_devices = devices.parse_allowed(allowed_devices)
         controllers = {c for s in subsystems for c in _SUBSYSTEM_CONTROLLERS[s]}
         self.mounts = cgroupfs.find_mounts(hierarchy, controllers)
@@ -187,7 +190,7 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
             for name in entries:
                 if name in known:
                     found.add(name)
-                elif self.destroy_orphans and mount != freezer:
+                elif self.destroy_orphans and (mount != freezer or len(set(self.mounts.values())) == 1):
                     # A cgroup only in the freezer hierarchy is a posix agent's container
                     # (several share the root): not ours to destroy.
                     orphans.add(name)
@@ -203,6 +206,9 @@ class CgroupsIsolator(ContainerTable[_Container], Isolator):
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
+        if self.prune_root:
+            for mount in dict.fromkeys(self.mounts.values()):
+                cgroupfs.remove_if_empty(os.path.join(mount, self.root))
         log.info("cgroups_isolator_closed", root=self.root)
 
     def _adopt(self, container_id: str) -> None:

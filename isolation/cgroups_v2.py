@@ -77,13 +77,14 @@ class _Container:
 
 
 class CgroupsV2Isolator(ContainerTable[_Container], Isolator):
-    """cgroup v2 isolator for ``subsystems`` out of {"cpu", "mem", "pids", "freezer"}."""
+    """cgroup v2 isolator for ``subsystems`` out of {"cpu", "mem", "pids", "freezer"};
+    ``prune_root``: ``close`` removes the root cgroup itself when empty."""
 
     name = "cgroups-v2"
 
     def __init__(self, root: str = "mesopy", mount: str = "/sys/fs/cgroup", enable_cfs: bool = False,
                  subsystems: set[str] | frozenset[str] = frozenset({"cpu", "mem"}), pids_max: int = 0,
-                 destroy_orphans: bool = True) -> None:
+                 destroy_orphans: bool = True, prune_root: bool = False) -> None:
         unknown = set(subsystems) - set(_CONTROLLERS)
         if unknown or not subsystems:
             raise IsolationValueError(f"cgroup v2 subsystems must be a non-empty subset of {sorted(_CONTROLLERS)}, "
@@ -100,6 +101,7 @@ class CgroupsV2Isolator(ContainerTable[_Container], Isolator):
         self.subsystems = frozenset(subsystems)
         self.pids_max = pids_max
         self.destroy_orphans = destroy_orphans
+        self.prune_root = prune_root
         self.controllers = sorted(c for s in subsystems if (c := _CONTROLLERS[s]) is not None)
         self._enable_controllers()
         super().__init__()
@@ -206,6 +208,8 @@ class CgroupsV2Isolator(ContainerTable[_Container], Isolator):
         return orphans
 
     def close(self) -> None:
+        if self.prune_root:
+            cgroupfs.remove_if_empty(self.base)
         log.info("cgroups_v2_isolator_closed", base=self.base)
 
     # -- usage and limitations -----------------------------------------------

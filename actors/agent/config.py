@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -162,7 +164,8 @@ class AgentConfig(ListenFlags):
                 "enforce_disk_quota": self.enforce_container_disk_quota,
                 "sandbox_directory": self.sandbox_directory,
                 "ports_watch_interval": self.container_ports_watch_interval,
-                "enforce_ports": self.enforce_container_ports}
+                "enforce_ports": self.enforce_container_ports,
+                "agent_key": hashlib.sha1(os.path.realpath(self.work_dir).encode()).hexdigest()[:12]}
 
     def executor_env(self) -> dict[str, str]:
         out: dict[str, str] = {}

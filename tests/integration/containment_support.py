@@ -67,12 +67,13 @@ def reap_all(pids: list[int]) -> None:
 
 
 def leftover_cgroups(root: str) -> list[str]:
-    """Container cgroups left under ``root`` in any v1 hierarchy."""
+    """Cgroups left under ``root`` and under ``<root>_posix`` (a posix agent's) in any v1 hierarchy."""
     out = []
     for controller in V1_CONTROLLERS:
-        base = os.path.join(HIERARCHY, controller, root)
-        if os.path.isdir(base):
-            out += [os.path.join(base, e.name) for e in os.scandir(base) if e.is_dir()]
+        for top in (root, f"{root}_posix"):
+            base = os.path.join(HIERARCHY, controller, top)
+            if os.path.isdir(base):
+                out += [os.path.join(base, e.name) for e in os.scandir(base) if e.is_dir()]
     return out
 
 
@@ -85,5 +86,6 @@ def cgroup_root() -> Iterator[str]:
     yield root
     left = leftover_cgroups(root)
     for controller in V1_CONTROLLERS:
-        cgroupfs.destroy_cgroup(os.path.join(HIERARCHY, controller, root))
+        for top in (root, f"{root}_posix"):
+            cgroupfs.destroy_cgroup(os.path.join(HIERARCHY, controller, top))
     assert left == [], f"cgroups left behind: {left}"

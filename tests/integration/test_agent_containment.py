@@ -72,7 +72,11 @@ def test_killed_task_leaves_no_daemon(agent: Any, cgroup_root: str, tmp_path: os
     daemon = _pid_in(master, str(tmp_path), task_id, "daemon.pid")
     try:
         cid = os.path.basename(os.path.dirname(os.path.realpath(_sandbox_file(str(tmp_path), task_id, "daemon.pid"))))
-        with open(os.path.join(HIERARCHY, "freezer", cgroup_root, cid, "cgroup.procs")) as f:
+        # posix: under <root>_posix/<agent key>/ (the agent's own); cgroups: under <root>/
+        freezer = glob.glob(os.path.join(HIERARCHY, "freezer", glob.escape(cgroup_root) + "*", "**", cid),
+                            recursive=True)
+        assert len(freezer) == 1
+        with open(os.path.join(freezer[0], "cgroup.procs")) as f:
             assert daemon in [int(p) for p in f.read().split()]  # tracked whatever --isolation says
         assert os.getsid(daemon) == daemon and alive(daemon)
         master.kill_task(task_id)

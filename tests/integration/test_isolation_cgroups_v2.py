@@ -37,14 +37,15 @@ def cgroup2(tmp_path: os.PathLike[str]) -> Iterator[tuple[str, str]]:
     if done.returncode != 0:
         pytest.skip(f"cannot mount cgroup2 here: {done.stderr.strip()}")
     root = f"mesopy-test-{uuid.uuid4().hex[:12]}"
+    tops = [os.path.join(mount, root), os.path.join(mount, f"{root}_posix")]  # _posix: a posix agent's
     try:
         yield mount, root
-        base = os.path.join(mount, root)
-        left = [e.name for e in os.scandir(base) if e.is_dir()] if os.path.isdir(base) else []
-        assert left == [], f"cgroups left behind under {base}: {left}"
+        left = [e.path for top in tops if os.path.isdir(top) for e in os.scandir(top) if e.is_dir()]
+        assert left == [], f"cgroups left behind: {left}"
     finally:
-        if os.path.isdir(os.path.join(mount, root)):
-            os.rmdir(os.path.join(mount, root))
+        for top in tops:
+            if os.path.isdir(top):
+                os.rmdir(top)
         subprocess.run(["umount", mount], check=True)
 
 

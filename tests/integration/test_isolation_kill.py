@@ -203,3 +203,27 @@ def test_recover_destroys_an_orphan_with_its_daemon_but_not_a_posix_agents_conta
         theirs.wait()
         restarted.close()
         posix.close()
+
+
+def test_a_posix_agent_recovers_only_its_own_freezer_cgroups(cgroup_root: str) -> None:
+    """Two posix agents (work_dirs a and b) share --cgroups_root; a restarted "a" kills
+    what its crashed run left, and leaves "b"'s container alone."""
+    crashed = create_isolator("posix", cgroups_root=cgroup_root, agent_key="a")
+    other = create_isolator("posix", cgroups_root=cgroup_root, agent_key="b")
+    crashed.prepare("left", Limits(cpus=1.0, mem_mb=64))
+    other.prepare("theirs", Limits(cpus=1.0, mem_mb=64))
+    left, left_daemon = _daemon(crashed, "left")
+    theirs, their_daemon = _daemon(other, "theirs")
+    restarted = create_isolator("posix", cgroups_root=cgroup_root, agent_key="a")
+    try:
+        assert restarted.recover(set()) == ["left"]
+        assert not alive(left_daemon) and alive(their_daemon)
+        restarted.close()
+        assert not os.path.exists(os.path.join(HIERARCHY, "freezer", f"{cgroup_root}_posix", "a"))  # pruned
+    finally:
+        other.cleanup("theirs")
+        reap_all([left.pid, theirs.pid, left_daemon, their_daemon])
+        left.wait()
+        theirs.wait()
+        other.close()
+        crashed.close()
