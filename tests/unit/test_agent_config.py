@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from actors.agent.config import AgentConfig, ConfigError, parse_attributes
@@ -19,6 +21,21 @@ def test_defaults_validate_and_bad_values_are_named() -> None:
         AgentConfig(isolation="cgroups/gpu").validate()
     with pytest.raises(ConfigError, match="executor_registration_timeout"):
         AgentConfig(executor_registration_timeout=-1).validate()
+
+
+def test_isolation_flags_are_checked_and_passed_on(tmp_path: Any) -> None:
+    for bad, flag in ((dict(cgroups_pids_max=-1), "--cgroups_pids_max"),
+                      (dict(container_disk_watch_interval=0), "--container_disk_watch_interval"),
+                      (dict(container_ports_watch_interval=0), "--container_ports_watch_interval"),
+                      (dict(sandbox_directory="mnt"), "--sandbox_directory"),
+                      (dict(allowed_devices="c 1:3 rwm;bogus"), "--allowed_devices.*'bogus'")):
+        with pytest.raises(ConfigError, match=flag):
+            AgentConfig(**bad).validate()  # type: ignore[arg-type]
+    config = AgentConfig(work_dir=str(tmp_path), cgroups_pids_max=100, allowed_devices="c 1:3 rwm; c 1:5 rwm")
+    options = config.validate().isolator_options()
+    assert options["pids_max"] == 100 and options["allowed_devices"] == ["c 1:3 rwm", "c 1:5 rwm"]
+    assert options["agent_key"] == AgentConfig(work_dir=str(tmp_path) + "/").isolator_options()["agent_key"]
+    assert options["agent_key"] != AgentConfig(work_dir=str(tmp_path / "other")).isolator_options()["agent_key"]
 
 
 def test_attributes() -> None:
