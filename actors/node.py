@@ -9,7 +9,7 @@ a process exits, locally or across nodes (heartbeats find dead nodes).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pykka
 import structlog
@@ -17,6 +17,7 @@ import structlog
 from actors.clock import Clock, RealClock
 from actors.errors import NameTaken
 from actors.filters import _filters, apply_filters
+from actors.mailbox import Addressee, Mailbag, PeerExitedNotice
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, encode_envelope, join_frame
 from transport.counters import Counters
 from transport.endpoint import Endpoint
@@ -25,33 +26,9 @@ from transport.messages import Exited, Link, RequestFailed
 from transport.pid import PID
 from transport.schema import Message
 
-if TYPE_CHECKING:
-    from actors.process import Process
-
-__all__ = ["Node", "Mailbag", "PeerExitedNotice", "default_node"]
+__all__ = ["Node", "default_node"]
 
 log = structlog.get_logger(__name__)
-
-
-class Mailbag(list):  # type: ignore[type-arg]
-    """Envelopes for one process, handed to it as one mailbox item.
-
-    While a bag is the last item in the process's mailbox, later envelopes for
-    that process join it instead of costing a mailbox item each: a burst pays
-    the mailbox once, a lone message still goes at once, and the mailbox stays
-    first in, first out (nothing joins a bag with anything queued behind it).
-    """
-
-    __slots__ = ()
-
-
-class PeerExitedNotice:
-    """Delivered to a linker's mailbox: ``pid`` has exited."""
-
-    __slots__ = ("pid",)
-
-    def __init__(self, pid: PID) -> None:
-        self.pid = pid
 
 
 class Node:
@@ -86,7 +63,7 @@ class Node:
             advertise_host=advertise_host,
             advertise_port=advertise_port,
         )
-        self._processes: dict[str, Process] = {}
+        self._processes: dict[str, Addressee] = {}
         self._links: dict[PID, set[PID]] = {}
         self._lock = threading.RLock()
         self._started = False
@@ -138,7 +115,7 @@ class Node:
 
     # --- registry -----------------------------------------------------------
 
-    def register(self, name: str, process: Process) -> PID:
+    def register(self, name: str, process: Addressee) -> PID:
         if not self._started:
             raise RuntimeError(f"node {self.address} is not started")
         with self._lock:

@@ -18,7 +18,8 @@ import structlog
 
 from actors.clock import Timer
 from actors.errors import PeerExited, ProcessStopped, RemoteError, RequestTimeout
-from actors.node import Mailbag, Node, PeerExitedNotice
+from actors.mailbox import Mailbag, PeerExitedNotice
+from actors.node import Node
 from transport.codec import Envelope
 from transport.counters import Counters
 from transport.messages import RequestFailed

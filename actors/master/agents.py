@@ -23,7 +23,7 @@ from actors.resources import EMPTY, Resources, ResourcesError
 from transport import messages as m
 
 if TYPE_CHECKING:
-    from actors.master.core import MasterCore
+    from actors.master.ledger import MasterLedger
 
 __all__ = ["disconnect", "ping", "pong", "register", "remove", "reregister", "unregister"]
 
@@ -45,7 +45,7 @@ def _total(info: Dict) -> Resources:
     return Resources.from_dicts(items)
 
 
-def _add(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
+def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
     agent.next_ping = now + core.config.agent_ping_timeout
@@ -56,7 +56,7 @@ def _add(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
                                          "used": agent.used_by()}))
 
 
-def register(core: MasterCore, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:
+def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:
     known = core.agent_pids.get(sender)
     if known is not None and known in core.agents:
         agent = core.agents[known]
@@ -80,7 +80,7 @@ def register(core: MasterCore, sender: str, msg: m.RegisterAgent, now: float, ou
     log.info("agent_registered", agent_id=aid, pid=sender, resources=str(total))
 
 
-def _task_from(core: MasterCore, aid: str, data: Any) -> Task | None:
+def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
     if not isinstance(data, dict):
         return None
     tid, fid = id_value(data.get("task_id")), id_value(data.get("framework_id"))
@@ -103,7 +103,7 @@ def _task_from(core: MasterCore, aid: str, data: Any) -> Task | None:
     return task
 
 
-def reregister(core: MasterCore, sender: str, msg: m.ReregisterAgent, now: float, out: list[Effect]) -> None:
+def reregister(core: MasterLedger, sender: str, msg: m.ReregisterAgent, now: float, out: list[Effect]) -> None:
     info = dict(msg.agent) if isinstance(msg.agent, dict) else {}
     aid = id_value(info.get("id"))
     if not aid:
@@ -178,7 +178,7 @@ def reregister(core: MasterCore, sender: str, msg: m.ReregisterAgent, now: float
     log.info("agent_reregistered", agent_id=aid, pid=sender, tasks=len(agent.tasks))
 
 
-def unregister(core: MasterCore, sender: str, msg: m.UnregisterAgent, now: float, out: list[Effect]) -> None:
+def unregister(core: MasterLedger, sender: str, msg: m.UnregisterAgent, now: float, out: list[Effect]) -> None:
     agent = core.agents.get(msg.agent_id)
     if agent is None or agent.pid != sender:
         log.warning("agent_unregister_ignored", agent_id=msg.agent_id, sender=sender)
@@ -186,14 +186,14 @@ def unregister(core: MasterCore, sender: str, msg: m.UnregisterAgent, now: float
     remove(core, agent, now, out, message="Agent unregistered", unreachable=False, shutdown=False)
 
 
-def pong(core: MasterCore, sender: str, msg: m.PongAgent, now: float, out: list[Effect]) -> None:
+def pong(core: MasterLedger, sender: str, msg: m.PongAgent, now: float, out: list[Effect]) -> None:
     aid = core.agent_pids.get(sender)
     agent = core.agents.get(aid) if aid else None
     if agent is not None:
         agent.pong_pending, agent.missed_pings = False, 0
 
 
-def ping(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
+def ping(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
     """Due: count a missed pong, remove the agent after too many, else ping again."""
     if agent.pong_pending:
         agent.missed_pings += 1
@@ -207,7 +207,7 @@ def ping(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
     out.append(Send(agent.pid, m.PingAgent(connected=agent.connected)))
 
 
-def disconnect(core: MasterCore, agent: Agent, now: float, out: list[Effect]) -> None:
+def disconnect(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
     """The agent's process is gone: kept until pings fail, but not offered (Mesos' ``Master::exited``).
 
     Checkpointing frameworks keep their tasks there (the agent may come back);
@@ -235,7 +235,7 @@ def _checkpointing(fw: Framework) -> bool:
     return fw.info.get("checkpoint") is True
 
 
-def _remove_framework_from(core: MasterCore, agent: Agent, fw: Framework, now: float, out: list[Effect]) -> None:
+def _remove_framework_from(core: MasterLedger, agent: Agent, fw: Framework, now: float, out: list[Effect]) -> None:
     """Mesos' ``removeFramework(slave, framework)``: the framework's tasks there lost, its executors gone.
 
     The agent is out of the allocator while disconnected; what these held is
@@ -257,7 +257,7 @@ def _remove_framework_from(core: MasterCore, agent: Agent, fw: Framework, now: f
         del agent.executors[key]
 
 
-def remove(core: MasterCore, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
+def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
            shutdown: bool) -> None:
     """Remove the agent: its tasks lost, its offers rescinded, every framework told (slaveLost)."""
     aid = agent.agent_id

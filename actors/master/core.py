@@ -11,31 +11,16 @@ allocator come in through ``offer(allocation, now)``. No I/O, no clock.
 from __future__ import annotations
 
 import heapq
-import itertools
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from actors.master import agents, frameworks, offers, tasks
-from actors.master.admission import Admission
-from actors.master.config import MasterConfig, parse_roles
-from actors.master.entitlements import master_entitlements
-from actors.master.framework_ids import FrameworkIds
-from actors.master.model import (
-    TERMINAL_STATES,
-    Agent,
-    Effect,
-    Framework,
-    Offer,
-    Send,
-    Task,
-    ToAllocator,
-)
+from actors.master.ledger import MasterLedger
+from actors.master.model import Effect
 from actors.master.state_json import build_state
 from actors.resources import Resources
-from actors.version import MESOS_VERSION
 from transport import messages as m
 from transport.schema import Message
 
@@ -43,7 +28,7 @@ __all__ = ["MasterCore"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
-Handler = Callable[["MasterCore", str, Any, float, list[Effect]], None]
+Handler = Callable[[MasterLedger, str, Any, float, list[Effect]], None]
 
 _HANDLERS: dict[type[Message], Handler] = {
     m.RegisterFramework: frameworks.register,
@@ -69,37 +54,10 @@ _HANDLERS: dict[type[Message], Handler] = {
 }
 
 
-class MasterCore:
-    """The master's state machine. ``master_id`` is a uuid text; ``pid`` the master's pid text."""
+class MasterCore(MasterLedger):
+    """The master's state machine: its ledger plus the dispatch of messages and time over it."""
 
     message_types = tuple(_HANDLERS)
-
-    def __init__(self, config: MasterConfig, master_id: str, pid: str, *, version: str = MESOS_VERSION,
-                 start_time: float = 0.0) -> None:
-        self.config = config
-        self.master_id = master_id
-        self.pid = pid
-        self.version = version
-        self.start_time = start_time
-        self.epoch_offset = 0.0  # epoch seconds minus ``now``: every published time is ``now + epoch_offset``
-        self.allowed_roles = parse_roles(config.roles)
-        self.frameworks: dict[str, Framework] = {}
-        self.completed_frameworks: deque[Framework] = deque(maxlen=config.max_completed_frameworks)
-        self.removed_frameworks = FrameworkIds(master_id, self.frameworks)
-        self.framework_pids: dict[str, str] = {}
-        self.agents: dict[str, Agent] = {}
-        self.removed_agents: set[str] = set()
-        self.agent_pids: dict[str, str] = {}
-        self.offers: dict[str, Offer] = {}
-        self._next_agent = 0
-        self._next_offer = 0
-        # (when, seq, kind, key): an index of the records' deadlines, invalidated lazily (the
-        # record's own field is the truth), so that next_deadline and tick are not O(agents).
-        self._deadlines: list[tuple[float, int, str, str]] = []
-        self._deadline_seq = itertools.count()
-        self.entitlements = master_entitlements(self.frameworks, self.agents, self.agent_pids)  # who may send what
-        self.admission = Admission(config.rate_limits, config.max_frameworks_per_peer, self.frameworks,
-                                   self.framework_pids)  # framework registrations: rate limits, per-peer cap
 
     # --- entry points ---------------------------------------------------------
 
@@ -159,10 +117,6 @@ class MasterCore:
             heapq.heappop(heap)  # stale: the record is gone or its deadline moved
         return heap[0][0] if heap else None
 
-    def schedule(self, kind: str, key: str, when: float) -> None:
-        """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id) or "offer"."""
-        heapq.heappush(self._deadlines, (when, next(self._deadline_seq), kind, key))
-
     def _deadline_of(self, kind: str, key: str) -> float | None:
         if kind == "ping":
             agent = self.agents.get(key)
@@ -176,103 +130,3 @@ class MasterCore:
     def state(self, now: float) -> Dict:
         """The /master/state dict."""
         return build_state(self, now)
-
-    # --- shared helpers ---------------------------------------------------------
-
-    def master_info(self) -> Dict:
-        host, _, port = self.pid.rpartition("@")[2].rpartition(":")
-        hostname = self.config.hostname or host
-        return {
-            "id": self.master_id, "pid": self.pid, "ip": host, "port": int(port or 0),
-            "hostname": hostname, "version": self.version,
-            "address": {"ip": host, "hostname": hostname, "port": int(port or 0)},
-        }
-
-    def new_framework_id(self) -> str:
-        return self.removed_frameworks.new()
-
-    def new_agent_id(self) -> str:
-        while True:
-            aid = f"{self.master_id}-S{self._next_agent}"
-            self._next_agent += 1
-            if aid not in self.agents and aid not in self.removed_agents:
-                return aid
-
-    def new_offer_id(self) -> str:
-        oid = f"{self.master_id}-O{self._next_offer}"
-        self._next_offer += 1
-        return oid
-
-    def framework_from(self, sender: str, framework_id: str, out: list[Effect]) -> Framework | None:
-        """The framework ``framework_id`` (its scheduler is ``sender``: see entitlements); FrameworkError if removed."""
-        fw = self.frameworks.get(framework_id)
-        if fw is None:
-            if framework_id in self.removed_frameworks:
-                out.append(Send(sender, m.FrameworkError(message=f"Framework {framework_id} has been removed")))
-            else:
-                log.info("framework_unknown", framework_id=framework_id, sender=sender)
-            return None
-        return fw
-
-    def make_status(self, task_id: str, state: str, *, reason: str = "", message: str = "", agent_id: str = "",
-                    executor_id: str = "", now: float = 0.0) -> Dict:
-        status: Dict = {"task_id": {"value": task_id}, "state": state, "source": "SOURCE_MASTER",
-                        "timestamp": now + self.epoch_offset}
-        if reason:
-            status["reason"] = reason
-        if message:
-            status["message"] = message
-        if agent_id:
-            status["agent_id"] = {"value": agent_id}
-        if executor_id:
-            status["executor_id"] = {"value": executor_id}
-        return status
-
-    def send_status(self, framework_id: str, status: Dict, out: list[Effect]) -> None:
-        """Send a master-made status (no uuid, no ack) to the framework if it is connected."""
-        fw = self.frameworks.get(framework_id)
-        if fw is None or not fw.connected:
-            return
-        agent_id = status.get("agent_id", {}).get("value", "") if isinstance(status.get("agent_id"), dict) else ""
-        out.append(Send(fw.pid, m.StatusUpdate(framework_id=framework_id, status=status, agent_id=agent_id,
-                                               timestamp=float(status.get("timestamp", 0.0)))))
-
-    def update_task(self, task: Task, status: Dict, now: float, out: list[Effect], *, recover: bool = True) -> None:
-        """Record ``status`` on ``task``; a terminal one frees its resources and completes it."""
-        was_terminal = task.state in TERMINAL_STATES
-        state = status.get("state")
-        if isinstance(state, str) and state:
-            task.state = state
-        task.statuses.append(status)
-        if was_terminal or task.state not in TERMINAL_STATES:
-            return
-        agent = self.agents.get(task.agent_id)
-        if agent is not None:
-            agent.tasks.pop((task.framework_id, task.task_id), None)
-            if recover and agent.connected:
-                out.append(ToAllocator("recover_resources", {
-                    "framework_id": task.framework_id, "agent_id": task.agent_id,
-                    "resources": task.resources, "now": now}))
-        fw = self.frameworks.get(task.framework_id)
-        if fw is not None and fw.tasks.get(task.task_id) is task:
-            del fw.tasks[task.task_id]
-            fw.add_completed(task, self.config)
-        log.info("task_terminal", task_id=task.task_id, framework_id=task.framework_id, state=task.state)
-
-    def remove_offer(self, offer: Offer, out: list[Effect], *, rescind: bool, recover: bool,
-                     refuse_seconds: float | None = None, now: float = 0.0) -> None:
-        self.offers.pop(offer.offer_id, None)
-        fw = self.frameworks.get(offer.framework_id)
-        if fw is not None:
-            fw.offers.discard(offer.offer_id)
-            if rescind and fw.connected:
-                out.append(Send(fw.pid, m.RescindResourceOffer(offer_id=offer.offer_id)))
-        agent = self.agents.get(offer.agent_id)
-        if agent is not None:
-            agent.offers.discard(offer.offer_id)
-        if recover:
-            kwargs: Dict = {"framework_id": offer.framework_id, "agent_id": offer.agent_id,
-                            "resources": offer.resources, "now": now, "role": offer.role}
-            if refuse_seconds is not None:
-                kwargs["refuse_seconds"] = refuse_seconds
-            out.append(ToAllocator("recover_resources", kwargs))

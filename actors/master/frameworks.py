@@ -22,7 +22,7 @@ from actors.roles import role_error
 from transport import messages as m
 
 if TYPE_CHECKING:
-    from actors.master.core import MasterCore
+    from actors.master.ledger import MasterLedger
 
 __all__ = ["deactivate", "deactivate_message", "disconnect", "register", "remove", "reregister", "unregister"]
 
@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
 
 
-def _role_error(core: MasterCore, info: Dict) -> str | None:
+def _role_error(core: MasterLedger, info: Dict) -> str | None:
     """Why the FrameworkInfo's roles are refused (Mesos' role name rules, the
     master's ``--roles``), naming the bad role; None if they are fine."""
     for name in ("roles", "role"):
@@ -52,7 +52,7 @@ def _role_error(core: MasterCore, info: Dict) -> str | None:
     return None
 
 
-def _used_by_agent(core: MasterCore, fid: str) -> dict[str, Resources]:
+def _used_by_agent(core: MasterLedger, fid: str) -> dict[str, Resources]:
     out: dict[str, Resources] = {}
     for agent in core.agents.values():
         if agent.connected:
@@ -62,7 +62,7 @@ def _used_by_agent(core: MasterCore, fid: str) -> dict[str, Resources]:
     return out
 
 
-def register(core: MasterCore, sender: str, msg: m.RegisterFramework, now: float, out: list[Effect]) -> None:
+def register(core: MasterLedger, sender: str, msg: m.RegisterFramework, now: float, out: list[Effect]) -> None:
     info = dict(msg.framework) if isinstance(msg.framework, dict) else {}
     if id_value(info.get("id")):
         reregister(core, sender, m.ReregisterFramework(framework=info), now, out)
@@ -87,7 +87,7 @@ def register(core: MasterCore, sender: str, msg: m.RegisterFramework, now: float
     log.info("framework_registered", framework_id=fid, name=info.get("name", ""), pid=sender)
 
 
-def reregister(core: MasterCore, sender: str, msg: m.ReregisterFramework, now: float, out: list[Effect]) -> None:
+def reregister(core: MasterLedger, sender: str, msg: m.ReregisterFramework, now: float, out: list[Effect]) -> None:
     info = dict(msg.framework) if isinstance(msg.framework, dict) else {}
     fid = id_value(info.get("id"))
     if not fid:
@@ -132,21 +132,21 @@ def reregister(core: MasterCore, sender: str, msg: m.ReregisterFramework, now: f
     log.info("framework_reregistered", framework_id=fid, pid=sender)
 
 
-def unregister(core: MasterCore, sender: str, msg: m.UnregisterFramework, now: float, out: list[Effect]) -> None:
+def unregister(core: MasterLedger, sender: str, msg: m.UnregisterFramework, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is not None:
         log.info("framework_unregistered", framework_id=fw.framework_id)
         remove(core, fw, now, out)
 
 
-def deactivate_message(core: MasterCore, sender: str, msg: m.DeactivateFramework, now: float,
+def deactivate_message(core: MasterLedger, sender: str, msg: m.DeactivateFramework, now: float,
                        out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is not None:
         disconnect(core, fw, now, out)
 
 
-def deactivate(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:
+def deactivate(core: MasterLedger, fw: Framework, now: float, out: list[Effect]) -> None:
     """No more offers: outstanding ones are taken back."""
     if fw.active:
         fw.active = False
@@ -158,7 +158,7 @@ def deactivate(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -
     fw.offers.clear()
 
 
-def disconnect(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:
+def disconnect(core: MasterLedger, fw: Framework, now: float, out: list[Effect]) -> None:
     """The scheduler is gone: deactivate and start the failover timer (0: remove now)."""
     if not fw.connected:
         return
@@ -175,7 +175,7 @@ def disconnect(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -
         core.schedule("failover", fw.framework_id, fw.failover_deadline)
 
 
-def remove(core: MasterCore, fw: Framework, now: float, out: list[Effect]) -> None:
+def remove(core: MasterLedger, fw: Framework, now: float, out: list[Effect]) -> None:
     """Tear the framework down: its tasks are killed on their agents, its resources recovered."""
     fid = fw.framework_id
     for oid in list(fw.offers):

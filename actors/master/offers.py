@@ -16,7 +16,7 @@ from actors.roles import is_subrole
 from transport import messages as m
 
 if TYPE_CHECKING:
-    from actors.master.core import MasterCore
+    from actors.master.ledger import MasterLedger
 
 __all__ = [
     "DEFAULT_REFUSE_SECONDS",
@@ -56,7 +56,7 @@ def _offer_role(roles: list[str], res: Resources) -> str:
     return roles[0]
 
 
-def make_offers(core: MasterCore, allocation: dict[str, dict[str, Resources]], now: float,
+def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Resources]], now: float,
                 out: list[Effect]) -> None:
     olog = log.bind()  # one bind per allocation, not one per offer (the lazy proxy binds on each call)
     enabled = getattr(olog, "is_enabled_for", None)
@@ -114,7 +114,7 @@ def _launch_tasks(operations: list[Dict]) -> tuple[list[Any], list[str]]:
     return tasks, unsupported
 
 
-def accept(core: MasterCore, sender: str, msg: m.AcceptOffers, now: float, out: list[Effect]) -> None:
+def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
         return
@@ -190,7 +190,7 @@ def accept(core: MasterCore, sender: str, msg: m.AcceptOffers, now: float, out: 
             "refuse_seconds": refuse_seconds(msg.filters), "now": now}))
 
 
-def decline(core: MasterCore, sender: str, msg: m.DeclineOffers, now: float, out: list[Effect]) -> None:
+def decline(core: MasterLedger, sender: str, msg: m.DeclineOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
         return
@@ -203,20 +203,20 @@ def decline(core: MasterCore, sender: str, msg: m.DeclineOffers, now: float, out
         core.remove_offer(offer, out, rescind=False, recover=True, refuse_seconds=seconds, now=now)
 
 
-def revive(core: MasterCore, sender: str, msg: m.ReviveOffers, now: float, out: list[Effect]) -> None:
+def revive(core: MasterLedger, sender: str, msg: m.ReviveOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is not None:
         roles = [r for r in msg.roles if r in fw.roles] if msg.roles else None
         out.append(ToAllocator("revive", {"framework_id": fw.framework_id, "roles": roles}))
 
 
-def suppress(core: MasterCore, sender: str, msg: m.SuppressOffers, now: float, out: list[Effect]) -> None:
+def suppress(core: MasterLedger, sender: str, msg: m.SuppressOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is not None:
         roles = [r for r in msg.roles if r in fw.roles] if msg.roles else None
         out.append(ToAllocator("suppress", {"framework_id": fw.framework_id, "roles": roles}))
 
 
-def request_resources(core: MasterCore, sender: str, msg: m.ResourceRequest, now: float, out: list[Effect]) -> None:
+def request_resources(core: MasterLedger, sender: str, msg: m.ResourceRequest, now: float, out: list[Effect]) -> None:
     """Mesos' allocator ignores requests too; logged only."""
     log.info("resources_requested", framework_id=msg.framework_id, requests=len(msg.requests))

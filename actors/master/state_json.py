@@ -13,14 +13,14 @@ from actors.master.model import TERMINAL_STATES, Agent, Framework, flat_resource
 from actors.resources import EMPTY, Resources
 
 if TYPE_CHECKING:
-    from actors.master.core import MasterCore
+    from actors.master.ledger import MasterLedger
 
 __all__ = ["build_state"]
 
 Dict = dict[str, Any]
 
 
-def _framework(core: MasterCore, fw: Framework) -> Dict:
+def _framework(core: MasterLedger, fw: Framework) -> Dict:
     used = sum((t.resources for t in fw.tasks.values() if t.state not in TERMINAL_STATES), EMPTY)
     for agent in core.agents.values():
         for (fid, _), res in agent.executors.items():
@@ -58,7 +58,7 @@ def _framework(core: MasterCore, fw: Framework) -> Dict:
     }
 
 
-def _agent(core: MasterCore, agent: Agent) -> Dict:
+def _agent(core: MasterLedger, agent: Agent) -> Dict:
     offered: Resources = sum((core.offers[o].resources for o in agent.offers if o in core.offers), EMPTY)
     return {
         "id": agent.agent_id,
@@ -86,7 +86,7 @@ def _attr_value(attr: Dict) -> Any:
     return None
 
 
-def build_state(core: MasterCore, now: float) -> Dict:
+def build_state(core: MasterLedger, now: float) -> Dict:
     info = core.master_info()
     active = [a for a in core.agents.values() if a.connected]
     return {

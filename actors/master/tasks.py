@@ -11,7 +11,7 @@ from actors.master.model import TERMINAL_STATES, Effect, Framework, Send, Task, 
 from transport import messages as m
 
 if TYPE_CHECKING:
-    from actors.master.core import MasterCore
+    from actors.master.ledger import MasterLedger
 
 __all__ = [
     "MAX_STATUSES_PER_TASK",
@@ -38,7 +38,7 @@ def without_data(info: Dict) -> Dict:
     return {k: v for k, v in info.items() if k != "data"}
 
 
-def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float, out: list[Effect]) -> None:
+def status_update(core: MasterLedger, sender: str, msg: m.StatusUpdate, now: float, out: list[Effect]) -> None:
     status = msg.status if isinstance(msg.status, dict) else {}
     agent = sender_agent(core.agents, core.agent_pids, sender)  # entitled: a registered agent
     if agent is None:
@@ -61,7 +61,7 @@ def status_update(core: MasterCore, sender: str, msg: m.StatusUpdate, now: float
         out.append(Send(fw.pid, forward))
 
 
-def _to_agent(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement | m.FrameworkToExecutor,
+def _to_agent(core: MasterLedger, sender: str, msg: m.StatusUpdateAcknowledgement | m.FrameworkToExecutor,
               out: list[Effect], event: str, **fields: Any) -> None:
     """Relay a framework's message to its connected agent ``msg.agent_id``; else log ``event`` and drop it."""
     if core.framework_from(sender, msg.framework_id, out) is None:
@@ -73,7 +73,7 @@ def _to_agent(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement 
     out.append(Send(agent.pid, msg))
 
 
-def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
+def acknowledge(core: MasterLedger, sender: str, msg: m.StatusUpdateAcknowledgement, now: float,
                 out: list[Effect]) -> None:
     fw = core.frameworks.get(msg.framework_id)
     if fw is not None and msg.uuid:
@@ -84,7 +84,7 @@ def acknowledge(core: MasterCore, sender: str, msg: m.StatusUpdateAcknowledgemen
     _to_agent(core, sender, msg, out, "ack_agent_unavailable", task_id=msg.task_id)
 
 
-def _latest(core: MasterCore, task: Task, now: float) -> Dict:
+def _latest(core: MasterLedger, task: Task, now: float) -> Dict:
     last = task.statuses[-1] if task.statuses else {}
     status = {k: v for k, v in last.items() if k not in ("uuid",)}
     status.update(core.make_status(task.task_id, task.state, reason="REASON_RECONCILIATION",
@@ -93,7 +93,7 @@ def _latest(core: MasterCore, task: Task, now: float) -> Dict:
     return status
 
 
-def reconcile_one(core: MasterCore, fw: Framework, tid: str, aid: str, now: float) -> Dict:
+def reconcile_one(core: MasterLedger, fw: Framework, tid: str, aid: str, now: float) -> Dict:
     """The master's answer for one task (Mesos' explicit reconciliation rules)."""
     task = next((t for t in fw.known_tasks() if t.task_id == tid), None)
     if task is not None:
@@ -108,7 +108,7 @@ def reconcile_one(core: MasterCore, fw: Framework, tid: str, aid: str, now: floa
     return core.make_status(tid, state, reason="REASON_RECONCILIATION", message=text, agent_id=aid, now=now)
 
 
-def reconcile(core: MasterCore, sender: str, msg: m.ReconcileTasks, now: float, out: list[Effect]) -> None:
+def reconcile(core: MasterLedger, sender: str, msg: m.ReconcileTasks, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
         return
@@ -128,7 +128,7 @@ def reconcile(core: MasterCore, sender: str, msg: m.ReconcileTasks, now: float, 
     log.info("reconcile_explicit", framework_id=fw.framework_id, tasks=len(msg.statuses))
 
 
-def kill(core: MasterCore, sender: str, msg: m.KillTask, now: float, out: list[Effect]) -> None:
+def kill(core: MasterLedger, sender: str, msg: m.KillTask, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
         return
@@ -145,12 +145,12 @@ def kill(core: MasterCore, sender: str, msg: m.KillTask, now: float, out: list[E
                                           agent_id=agent.agent_id, kill_policy=msg.kill_policy)))
 
 
-def framework_to_executor(core: MasterCore, sender: str, msg: m.FrameworkToExecutor, now: float,
+def framework_to_executor(core: MasterLedger, sender: str, msg: m.FrameworkToExecutor, now: float,
                           out: list[Effect]) -> None:
     _to_agent(core, sender, msg, out, "framework_message_dropped", reason="agent unavailable")
 
 
-def executor_to_framework(core: MasterCore, sender: str, msg: m.ExecutorToFramework, now: float,
+def executor_to_framework(core: MasterLedger, sender: str, msg: m.ExecutorToFramework, now: float,
                           out: list[Effect]) -> None:
     if sender_agent(core.agents, core.agent_pids, sender) is None:
         return
@@ -161,7 +161,7 @@ def executor_to_framework(core: MasterCore, sender: str, msg: m.ExecutorToFramew
     out.append(Send(fw.pid, msg))
 
 
-def exited_executor(core: MasterCore, sender: str, msg: m.ExitedExecutor, now: float, out: list[Effect]) -> None:
+def exited_executor(core: MasterLedger, sender: str, msg: m.ExitedExecutor, now: float, out: list[Effect]) -> None:
     agent = sender_agent(core.agents, core.agent_pids, sender)
     if agent is None:
         return

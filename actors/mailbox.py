@@ -1,0 +1,59 @@
+"""What a node puts into a process's mailbox, and what it needs of a process.
+
+``Node`` delivers to processes and ``Process`` registers with a node; both
+use the items here, so neither module has to import the other's internals:
+``Mailbag`` (envelopes posted as one mailbox item), ``PeerExitedNotice`` and
+``Addressee``, the part of a process the node touches.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+import pykka
+
+from transport.codec import Envelope
+from transport.pid import PID
+
+__all__ = ["Addressee", "Mailbag", "PeerExitedNotice"]
+
+
+class Mailbag(list):  # type: ignore[type-arg]
+    """Envelopes for one process, handed to it as one mailbox item.
+
+    While a bag is the last item in the process's mailbox, later envelopes for
+    that process join it instead of costing a mailbox item each: a burst pays
+    the mailbox once, a lone message still goes at once, and the mailbox stays
+    first in, first out (nothing joins a bag with anything queued behind it).
+    """
+
+    __slots__ = ()
+
+
+class PeerExitedNotice:
+    """Delivered to a linker's mailbox: ``pid`` has exited."""
+
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: PID) -> None:
+        self.pid = pid
+
+
+class Addressee(Protocol):
+    """A registered process as the node sees it (``actors.process.Process`` is one)."""
+
+    posted: int  # envelopes queued to it, counted under its mailbox's lock
+    handled: int  # envelopes it has handled
+
+    @property
+    def actor_ref(self) -> pykka.ActorRef[Any]: ...
+
+    @property
+    def actor_inbox(self) -> Any: ...
+
+    @property
+    def actor_stopped(self) -> threading.Event: ...
+
+    def complete(self, env: Envelope) -> None:
+        """Settle the request that ``env`` answers."""
