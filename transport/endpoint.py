@@ -2,7 +2,8 @@
 
 One ROUTER is bound per OS process and receives every frame sent to it. For
 each peer address one DEALER connects to that peer's ROUTER and carries our
-frames there (ZeroMQ reconnects it when the peer restarts). The ROUTER is
+frames there (ZeroMQ reconnects it when the peer restarts); DEALERs unused for
+a while, or past a limit in number, are closed (``transport.peers``). The ROUTER is
 used by the I/O thread alone; DEALERs only send, each send under one lock.
 Other threads hand packed envelopes to the I/O thread through a queue and a
 wake-up pipe, and it batches what is queued for a peer into frames of many
@@ -16,8 +17,16 @@ Nothing is dropped silently: the ROUTER has ROUTER_MANDATORY, DEALERs send
 without blocking into bounded queues, and every drop or rejected frame is
 counted and logged. Heartbeats find peers that died, which ZeroMQ hides: a
 watched peer gets ``\\x00ping <our address> <its address>`` and answers
-``\\x00pong <its address> <its incarnation>`` from its own DEALER to our ROUTER; a
-new incarnation on the same port means the process we watched is gone.
+``\\x00pong <its address> <its incarnation>`` from its own DEALER to our ROUTER.
+
+Incarnations: each DEALER's routing id is our incarnation, so the ROUTER knows
+which incarnation every frame comes from. When another incarnation speaks at an
+address, the one known there has ended: its peer is reported lost before the
+new one's frame is delivered, and later frames of the ended one are dropped as
+stale. Each data frame names the incarnation it is for when the sender knows
+it (a first part ``\\x01<incarnation>``); a receiver of another incarnation
+drops it, counted: what was queued for a process that died never reaches the
+next process bound to its address.
 """
 
 from __future__ import annotations
@@ -37,7 +46,8 @@ from transport.addresses import advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.liveness import PONG, Liveness, parse_control, ping_frame, pong_frame
+from transport.liveness import PONG, Incarnations, Liveness, parse_control, ping_frame, pong_frame
+from transport.peers import Closed, PeerTable
 
 __all__ = ["Endpoint", "AddressInUse"]
 
@@ -45,6 +55,7 @@ log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
+_STAMP = b"\x01"  # first byte of the part naming the incarnation a data frame is for
 
 
 class Endpoint:
@@ -74,6 +85,8 @@ class Endpoint:
         heartbeat_timeout: float = 3.0,
         batch: bool = True,
         max_pong_peers: int = 1024,
+        max_peers: int = 1000,
+        peer_idle_timeout: float = 10.0,
         advertise_host: str | None = None,
         advertise_port: int | None = None,
     ) -> None:
@@ -83,6 +96,7 @@ class Endpoint:
         self._advertise_port = advertise_port
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
+        self._incarnation_bytes = self.incarnation.encode()
         self._on_envelope = on_envelope
         self._on_envelopes = on_envelopes
         self._on_peer_lost = on_peer_lost
@@ -91,13 +105,10 @@ class Endpoint:
         self._queue_limit = queue_limit
         self._send_hwm = send_hwm
         self._batch = batch
-        # DEALERs opened only to answer pings, oldest first: a ping names its own reply
-        # address, so a flood of made-up addresses must not open sockets without bound.
-        self._max_pong_peers = max_pong_peers
-        self._pong_only: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._liveness = Liveness(heartbeat_interval, heartbeat_timeout)
+        self._incarnations = Incarnations()  # written by the I/O thread, read by senders
         self._liveness_lock = threading.Lock()
-        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
         self._next_beat = 0.0  # when the I/O thread next has heartbeat work
@@ -110,7 +121,7 @@ class Endpoint:
         # would otherwise be left to the garbage collector, whose term() can block.
         self._context: zmq.Context | None = None
         self._router: zmq.Socket = None  # type: ignore[assignment]  # bound in start()
-        self._dealers: dict[str, zmq.Socket] = {}
+        self._dealers: PeerTable[zmq.Socket] = PeerTable(max_peers, peer_idle_timeout, max_pong_peers)
         self._thread: threading.Thread | None = None
 
     # --- life cycle -------------------------------------------------------
@@ -124,11 +135,18 @@ class Endpoint:
         """The advertised ``host:port`` (the bound one may differ: ``0.0.0.0``, a forwarded port)."""
         return f"{self.advertised_host}:{self.advertised_port}"
 
+    @property
+    def connections(self) -> int:
+        """How many DEALERs (connections to peers) are open."""
+        return len(self._dealers)
+
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
         self._context = zmq.Context()
+        self._context.set(zmq.MAX_SOCKETS, self._dealers.limit + 16)
         router = self._router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a peer's DEALER reopened takes over its routing id
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._send_hwm)
         router.setsockopt(zmq.MAXMSGSIZE, self._max_frame_bytes + 1024)
@@ -166,18 +184,20 @@ class Endpoint:
             return False
         now = time.monotonic()
         idle, self._last_send = now - self._last_send > _DIRECT_GAP, now
+        to = self._incarnations.of(address)  # the process meant: fixed now, whoever binds there later
         if idle and not self._outbox and self._send_lock.acquire(blocking=False):
             try:  # nothing queued can be overtaken: the I/O thread flushes under this lock
-                sock = self._dealers.get(address)
-                if sock is not None and not self._outbox and not self._closed:
-                    return self._send_frame(address, sock, [packed])
+                if not self._outbox and not self._closed:
+                    sock = self._dealers.use(address, now)
+                    if sock is not None:
+                        return self._send_frame(address, sock, [packed], to)
             finally:
                 self._send_lock.release()
         if len(self._outbox) >= self._queue_limit:
             self.counters.incr("dropped", "queue_full")
             log.warning("message_dropped", reason="queue_full", peer=address, limit=self._queue_limit)
             return False
-        self._outbox.append((address, packed))
+        self._outbox.append((address, to, packed))
         if not self._wake_pending:
             self._wake()
         return True
@@ -191,7 +211,7 @@ class Endpoint:
         try:
             with self._send_lock:
                 if not self._closed:
-                    self._dealer(address).send(ping_frame(self.address, address), zmq.NOBLOCK)
+                    self._dealer(address, time.monotonic()).send(ping_frame(self.address, address), zmq.NOBLOCK)
         except zmq.ZMQError:
             pass  # the heartbeat loop pings again
 
@@ -242,30 +262,16 @@ class Endpoint:
         except BlockingIOError:
             pass
 
-    def _pong_dealer(self, address: str) -> zmq.Socket:
-        """The DEALER to answer a ping from ``address`` (send lock held). One opened for pongs
-        alone counts against ``max_pong_peers``; past it the oldest such one is closed."""
-        if address in self._dealers:
-            return self._dealers[address]
-        self._pong_only[address] = None
-        while len(self._pong_only) > self._max_pong_peers:
-            oldest, _ = self._pong_only.popitem(last=False)
-            sock = self._dealers.pop(oldest, None)
-            if sock is not None:
-                sock.close(0)
-            self.counters.incr("dropped", "pong_peer_evicted")
-            log.warning("pong_peer_evicted", peer=oldest, limit=self._max_pong_peers)
-        return self._dealer(address, pong_only=True)
+    def _dealer(self, address: str, now: float, pong: bool = False) -> zmq.Socket:
+        """The DEALER to ``address``, marked used (made on first use); call with the send lock held.
 
-    def _dealer(self, address: str, pong_only: bool = False) -> zmq.Socket:
-        """The DEALER to ``address`` (made on first use); call with the send lock held."""
-        if not pong_only and self._pong_only:
-            self._pong_only.pop(address, None)  # real traffic: no longer evictable
-        sock = self._dealers.get(address)
+        Opening one past the table's limits closes the least recently used one."""
+        sock = self._dealers.use(address, now, pong=pong)
         if sock is None:
             assert self._context is not None, "endpoint not started"
             sock = self._context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.ROUTING_ID, self._incarnation_bytes)  # the peer learns who speaks
             sock.setsockopt(zmq.SNDHWM, self._send_hwm)
             sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
@@ -275,13 +281,27 @@ class Endpoint:
             except zmq.ZMQError:
                 sock.close(0)
                 raise
-            self._dealers[address] = sock
+            self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
         return sock
 
-    def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes]) -> bool:
-        """Send one frame of packed envelopes; call with the send lock held."""
+    def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
+        """Close what the peer table let go (send lock held); only evictions are worth a warning."""
+        for address, sock, reason in closed:
+            sock.close(0)
+            self.counters.incr("closed", reason)
+            if reason == "idle":
+                log.debug("peer_connection_closed", peer=address, reason=reason)
+            else:
+                log.warning("peer_connection_closed", peer=address, reason=reason, limit=(
+                    self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit))
+
+    def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes], to: str) -> bool:
+        """Send one frame of packed envelopes for incarnation ``to`` ("" any); send lock held."""
         try:
-            sock.send(join_frame(items), zmq.NOBLOCK)
+            if to:
+                sock.send_multipart([_STAMP + to.encode(), join_frame(items)], zmq.NOBLOCK)
+            else:
+                sock.send(join_frame(items), zmq.NOBLOCK)
         except zmq.Again:
             self._count_drop(address, len(items), "peer_queue_full")
             return False
@@ -293,19 +313,20 @@ class Endpoint:
         outbox = self._outbox
         if not outbox:
             return
+        now = time.monotonic()
         with self._send_lock:
-            by_peer: dict[str, list[bytes]] = {}
+            by_peer: dict[tuple[str, str], list[bytes]] = {}
             while outbox:
-                address, packed = outbox.popleft()
-                by_peer.setdefault(address, []).append(packed)
-            for address, queued in by_peer.items():
+                address, to, packed = outbox.popleft()
+                by_peer.setdefault((address, to), []).append(packed)
+            for (address, to), queued in by_peer.items():
                 try:
-                    sock = self._dealer(address)
+                    sock = self._dealer(address, now)
                 except zmq.ZMQError as e:
                     self._count_drop(address, len(queued), f"bad_address: {e}")
                     continue
                 for frame_items in split_batches(queued, _BATCH_BYTES if self._batch else 0):
-                    self._send_frame(address, sock, frame_items)
+                    self._send_frame(address, sock, frame_items, to)
 
     def _count_drop(self, address: str, n: int, reason: str) -> None:
         self.counters.incr("dropped", reason.split(":")[0], n)
@@ -317,32 +338,76 @@ class Endpoint:
             identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
         except zmq.Again:
             return
+        to = b""
+        if len(frames) == 2 and frames[0][:1] == _STAMP:
+            to, frames = frames[0][1:], frames[1:]
+        # Our DEALERs name their incarnation as routing id; ZeroMQ's own ids start with NUL.
+        sender = identity.decode("ascii", "replace") if identity[:1] not in (b"", b"\x00") else ""
         if len(frames) != 1:
             self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"))
+        elif sender and self._incarnations.ended(sender):
+            self.counters.incr("dropped", "stale_sender")
+            log.info("message_dropped", reason="stale_sender", incarnation=sender)
         elif frames[0][:1] == b"\x00":
-            self._control(identity, frames[0])
+            self._control(identity, frames[0], sender)
+        elif to and to != self._incarnation_bytes:
+            self._stale(to, frames[0])
         else:
-            self._dispatch(frames[0])
+            self._dispatch(frames[0], sender)
 
-    def _control(self, identity: bytes, frame: bytes) -> None:
+    def _stale(self, to: bytes, frame: bytes) -> None:
+        """A frame for the process this one replaced: dropped, and the sender told who is here
+        now (a pong naming our incarnation), so it learns that the process it meant is gone."""
+        try:
+            envs = [e for e in decode_frame(frame, self._max_frame_bytes) if type(e) is Envelope]
+        except DecodeError:
+            envs = []
+        self.counters.incr("dropped", "stale_incarnation", max(1, len(envs)))
+        log.info("message_dropped", reason="stale_incarnation", meant_for=to.decode("ascii", "replace"),
+                 count=len(envs))
+        if not envs or self._closed:
+            return
+        pong = pong_frame(envs[0].receiver.address.encode(), self.incarnation)
+        try:
+            with self._send_lock:
+                if not self._closed:
+                    self._dealer(envs[0].sender.address, time.monotonic(), pong=True).send(pong, zmq.NOBLOCK)
+        except zmq.ZMQError:
+            self.counters.incr("dropped", "pong")
+
+    def _learn(self, address: str, incarnation: str) -> None:
+        """``incarnation`` speaks at ``address``; if it replaces another, that one is lost, now."""
+        replaced = self._incarnations.learn(address, incarnation)
+        if not replaced:
+            return
+        with self._liveness_lock:
+            self._liveness.forget(address)
+        self._lost(address, "replaced", replaced)
+
+    def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
         """A heartbeat: answer a ping from the pinger's address; note a pong."""
         control = parse_control(frame)
         try:
             if control is None:
                 self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
             elif control.kind == "pong":
+                if control.incarnation:
+                    self._learn(control.address, control.incarnation)
                 with self._liveness_lock:
-                    self._liveness.heard_from(control.address, time.monotonic(), control.incarnation)
+                    self._liveness.heard_from(control.address, time.monotonic())
             elif control.kind == "ping":
+                if sender:
+                    self._learn(control.address, sender)
                 with self._send_lock:
                     if not self._closed:
-                        self._pong_dealer(control.address).send(pong_frame(control.name, self.incarnation), zmq.NOBLOCK)
+                        pong = pong_frame(control.name, self.incarnation)
+                        self._dealer(control.address, time.monotonic(), pong=True).send(pong, zmq.NOBLOCK)
             else:  # a bare ping (tools): answered on the same connection
                 self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
         except zmq.ZMQError:
             self.counters.incr("dropped", "pong")
 
-    def _dispatch(self, frame: bytes) -> None:
+    def _dispatch(self, frame: bytes, sender: str) -> None:
         self.counters.incr("received", "frames")
         try:
             items = decode_frame(frame, self._max_frame_bytes)
@@ -357,10 +422,13 @@ class Endpoint:
                 self._reject(item)  # type: ignore[arg-type]
         if not good:
             return
+        address = good[-1].sender.address
+        if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news
+            self._learn(address, sender)
         # Data from a watched peer proves it alive, like a pong: a pong queued behind a
         # backlog of big frames (50,000 offers) must not make a busy peer look dead.
         with self._liveness_lock:
-            self._liveness.heard_from(good[-1].sender.address, time.monotonic())
+            self._liveness.heard_from(address, time.monotonic())
         self.counters.incr("received", "envelopes", len(good))
         if self._on_envelopes is not None:  # one call per frame: the receiver may batch too
             try:
@@ -380,30 +448,37 @@ class Endpoint:
         self._on_rejected(error)
 
     def _heartbeat(self) -> None:
+        now = time.monotonic()
         with self._liveness_lock:
-            ping, lost = self._liveness.tick(time.monotonic())
+            ping, lost = self._liveness.tick(now)
         for address in ping:
             frame = ping_frame(self.address, address)
             try:
                 with self._send_lock:
-                    self._dealer(address).send(frame, zmq.NOBLOCK)
+                    self._dealer(address, now).send(frame, zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass  # a queue full of undelivered pings is itself a sign of death
         for address in lost:
-            with self._send_lock:
-                self._pong_only.pop(address, None)
-                sock = self._dealers.pop(address, None)
-                if sock is not None:  # discard what was queued for the dead incarnation
-                    sock.close(0)
-            log.warning("peer_lost", peer=address)
-            self._on_peer_lost(address)
+            self._lost(address, "heartbeat_timeout", self._incarnations.of(address))
+        with self._send_lock:
+            self._close_dealers(self._dealers.idle(now))
+
+    def _lost(self, address: str, reason: str, incarnation: str) -> None:
+        """The process at ``address`` is gone: drop its connection (what is queued there was
+        for it) and tell the node."""
+        with self._send_lock:
+            sock = self._dealers.pop(address)
+            if sock is not None:
+                sock.close(0)
+                self.counters.incr("closed", "lost")
+        log.warning("peer_lost", peer=address, reason=reason, incarnation=incarnation)
+        self._on_peer_lost(address)
 
     def _close_sockets(self) -> None:
         with self._send_lock:
             self._closed = True
-            for sock in self._dealers.values():
+            for sock in self._dealers.clear():
                 sock.close(200)  # let frames flushed at stop reach their peers
-            self._dealers.clear()
         if self._context is not None:
             self._router.close(0)
             self._context.term()

@@ -2,27 +2,29 @@
 
 ZeroMQ reconnects silently and hides a dead peer, so the endpoint pings every
 watched address each ``interval`` and declares it lost when no answer has come
-for ``timeout`` seconds, or at once when the answer comes from another
-incarnation (a new process restarted on the same port: the one watched is
-dead). A lost address is reported once and forgotten; watch it again to
-follow the restarted peer.
+for ``timeout`` seconds. A lost address is reported once and forgotten; watch
+it again to follow the restarted peer.
+
+Every endpoint has an incarnation (a random id made when it starts) that tells
+it from a successor bound to the same port. ``Incarnations`` keeps which one
+answers at each address, learnt from every frame and pong: when another one
+speaks there, the one known has ended (its process is gone, whatever heartbeats
+say), and frames still coming from an ended one are stale.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from transport.errors import PIDError
 from transport.pid import parse_address
 
-__all__ = ["Liveness", "Control", "PING", "PONG", "ping_frame", "pong_frame", "parse_control"]
+__all__ = ["Incarnations", "Liveness", "Control", "PING", "PONG", "ping_frame", "pong_frame", "parse_control"]
 
 # Control frames start with a NUL byte, which no msgpack frame of envelopes does.
 PING = b"\x00ping"
 PONG = b"\x00pong"
-
-
-_GONE = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,6 @@ class Liveness:
         self.timeout = timeout
         self._last_seen: dict[str, float] = {}
         self._watchers: dict[str, int] = {}
-        self._incarnations: dict[str, str] = {}
         self._next_ping = 0.0
 
     def watch(self, address: str, now: float) -> None:
@@ -84,23 +85,21 @@ class Liveness:
         if left <= 0:
             self._watchers.pop(address, None)
             self._last_seen.pop(address, None)
-            self._incarnations.pop(address, None)
         else:
             self._watchers[address] = left
 
     def watched(self) -> list[str]:
         return list(self._watchers)
 
-    def heard_from(self, address: str, now: float, incarnation: str = "") -> None:
-        """A sign of life; ``incarnation`` (from pongs) tells a restarted peer apart."""
-        if address not in self._last_seen:
-            return
-        if self._last_seen[address] == _GONE:
-            return  # stays gone until tick() reports it, whatever the successor sends
-        if incarnation and self._incarnations.setdefault(address, incarnation) != incarnation:
-            self._last_seen[address] = _GONE  # the process watched has been replaced
-            return
-        self._last_seen[address] = now
+    def heard_from(self, address: str, now: float) -> None:
+        """A sign of life from the incarnation watched."""
+        if address in self._last_seen:
+            self._last_seen[address] = now
+
+    def forget(self, address: str) -> bool:
+        """Stop watching ``address`` at once (its process is known gone); whether it was watched."""
+        self._watchers.pop(address, None)
+        return self._last_seen.pop(address, None) is not None
 
     def tick(self, now: float) -> tuple[list[str], list[str]]:
         """(addresses to ping now, addresses just lost)."""
@@ -108,7 +107,6 @@ class Liveness:
         for address in lost:
             self._last_seen.pop(address, None)
             self._watchers.pop(address, None)
-            self._incarnations.pop(address, None)
         ping: list[str] = []
         if now >= self._next_ping:
             ping = list(self._last_seen)
@@ -121,3 +119,37 @@ class Liveness:
             return self.interval
         oldest = min(self._last_seen.values())
         return max(0.0, min(self._next_ping, oldest + self.timeout) - now)
+
+
+class Incarnations:
+    """The incarnation known at each address, and incarnations known ended (each bounded by ``limit``,
+    least recently heard from forgotten first)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._at: OrderedDict[str, str] = OrderedDict()
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def of(self, address: str) -> str:
+        """The incarnation last heard from at ``address``; "" if none (safe from any thread)."""
+        return self._at.get(address, "")
+
+    def ended(self, incarnation: str) -> bool:
+        return incarnation in self._ended
+
+    def learn(self, address: str, incarnation: str) -> str:
+        """``incarnation`` speaks at ``address``: the incarnation it replaces there, or ""."""
+        known = self._at.get(address)
+        if known == incarnation:
+            self._at.move_to_end(address)
+            return ""
+        self._at[address] = incarnation
+        self._at.move_to_end(address)
+        if len(self._at) > self.limit:
+            self._at.popitem(last=False)
+        if known is None:
+            return ""
+        self._ended[known] = None
+        if len(self._ended) > self.limit:
+            self._ended.popitem(last=False)
+        return known

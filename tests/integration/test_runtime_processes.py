@@ -14,6 +14,7 @@ from actors.node import Node
 from tests.integration.peer import EchoProcess
 from tests.integration.runtime_support import HEARTBEAT, WAIT, Collector, Peer, failure, result
 from transport.messages import Echo, RequestFailed
+from transport.pid import PID
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +127,35 @@ def test_exited_fires_when_the_peer_is_replaced_on_the_same_port_at_once(fresh_p
         assert me.exited_event.wait(WAIT), "the replaced peer's exit was not noticed"
         assert me.exits == [first.echo]
         assert result(me.request(second.echo, Echo(seq=2))) == Echo(seq=2)
+
+
+def _request_until_answered(me: Collector, to: PID, first_seq: int) -> Echo:
+    """A request, repeated: one caught by the news that the process at ``to`` was replaced may fail."""
+    for attempt in range(10):
+        try:
+            answer = me.request(to, Echo(payload=b"bounce", seq=first_seq + attempt)).result(WAIT)
+            assert isinstance(answer, Echo)
+            return answer
+        except (PeerExited, RequestTimeout):
+            continue
+    raise AssertionError(f"{to} never answered")
+
+
+def test_messages_queued_for_a_killed_peer_never_reach_its_successor(fresh_peer: Callable[..., Peer]) -> None:
+    # A heartbeat timeout of 60 s: the connection to the dead peer stays open, its queue full of
+    # bounces, when a new process binds the port. They were meant for the first process only.
+    with Node(heartbeat_interval=0.2, heartbeat_timeout=60.0) as patient:
+        first = fresh_peer()
+        me = Collector.launch(patient, "me")
+        assert result(me.request(first.echo, Echo(seq=1))) == Echo(seq=1)
+        first.kill()
+        for seq in range(10):
+            me.send(first.echo, Echo(payload=b"bounce", seq=seq))
+        second = fresh_peer(first.echo.port)
+        assert _request_until_answered(me, second.echo, 100).seq >= 100
+        # The successor answers on the connection the bounces would have come back on, so
+        # any bounce it had been handed would be in by now.
+        assert all(seq >= 100 for seq in me.call(lambda: me.got.get(second.echo, [])))
 
 
 def test_reconnect_after_the_peer_restarts_on_the_same_port(node: Node, fresh_peer: Callable[..., Peer]) -> None:

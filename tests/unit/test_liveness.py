@@ -90,20 +90,38 @@ def test_next_deadline() -> None:
     assert live.next_deadline(10.0) == 0.0  # overdue is never negative
 
 
-def test_a_pong_from_another_incarnation_means_the_watched_peer_is_gone() -> None:
-    from transport.liveness import Liveness
+def test_another_incarnation_at_an_address_ends_the_one_known() -> None:
+    from transport.liveness import Incarnations
 
+    known = Incarnations()
+    assert known.of("h:1") == ""
+    assert known.learn("h:1", "first") == ""  # first heard: replaces nothing
+    assert known.learn("h:1", "first") == ""
+    assert known.of("h:1") == "first" and not known.ended("first")
+    assert known.learn("h:1", "second") == "first"  # a new process on the same port
+    assert known.of("h:1") == "second" and known.ended("first") and not known.ended("second")
+    assert known.learn("h:1", "third") == "second"  # and again, every time
+    assert known.ended("second")
+
+
+def test_incarnations_are_bounded() -> None:
+    from transport.liveness import Incarnations
+
+    known = Incarnations(limit=3)
+    for i in range(10):
+        known.learn(f"h:{i}", f"a{i}")
+        known.learn(f"h:{i}", f"b{i}")
+    assert [known.of(f"h:{i}") for i in range(10)] == [""] * 7 + ["b7", "b8", "b9"]
+    assert [known.ended(f"a{i}") for i in range(10)] == [False] * 7 + [True] * 3
+
+
+def test_forget_stops_watching_at_once() -> None:
     live = Liveness(interval=1.0, timeout=5.0)
-    live.watch("h:1", now=0.0)
-    live.heard_from("h:1", 0.5, incarnation="first")
-    assert live.tick(1.0)[1] == []
-    live.heard_from("h:1", 1.2, incarnation="second")  # a new process on the same port
-    live.heard_from("h:1", 1.3)  # and its data frames do not hide the loss
-    assert live.tick(1.4)[1] == ["h:1"]
-    assert live.tick(1.5)[1] == []  # reported once
-    live.watch("h:1", now=2.0)  # following the successor starts afresh
-    live.heard_from("h:1", 2.1, incarnation="second")
-    assert live.tick(3.0)[1] == []
+    live.watch(A, now=0.0)
+    live.watch(A, now=0.0)
+    assert live.forget(A) is True  # whatever the count of watchers
+    assert live.watched() == [] and live.tick(100.0) == ([], [])
+    assert live.forget(A) is False
 
 
 def test_pongs_carry_the_incarnation() -> None:
