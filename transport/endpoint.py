@@ -381,8 +381,8 @@ class Endpoint:
         if not replaced:
             return
         with self._liveness_lock:
-            self._liveness.forget(address)
-        self._lost(address, "replaced", replaced)
+            watched = self._liveness.forget(address)
+        self._lost(address, "replaced", replaced, watched)
 
     def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
         """A heartbeat: answer a ping from the pinger's address; note a pong."""
@@ -463,15 +463,15 @@ class Endpoint:
         with self._send_lock:
             self._close_dealers(self._dealers.idle(now))
 
-    def _lost(self, address: str, reason: str, incarnation: str) -> None:
+    def _lost(self, address: str, reason: str, incarnation: str, watched: bool = True) -> None:
         """The process at ``address`` is gone: drop its connection (what is queued there was
-        for it) and tell the node."""
+        for it) and tell the node (a warning if it was watched, else news)."""
         with self._send_lock:
             sock = self._dealers.pop(address)
             if sock is not None:
                 sock.close(0)
                 self.counters.incr("closed", "lost")
-        log.warning("peer_lost", peer=address, reason=reason, incarnation=incarnation)
+        (log.warning if watched else log.info)("peer_lost", peer=address, reason=reason, incarnation=incarnation)
         self._on_peer_lost(address)
 
     def _close_sockets(self) -> None:

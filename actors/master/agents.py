@@ -45,6 +45,10 @@ def _total(info: Dict) -> Resources:
     return Resources.from_dicts(items)
 
 
+def _attributes(info: Dict) -> Any:
+    return info.get("attributes") or []
+
+
 def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
@@ -57,21 +61,29 @@ def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> Non
 
 
 def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:
-    known = core.agent_pids.get(sender)
-    if known is not None and known in core.agents:
-        agent = core.agents[known]
-        if not agent.connected:
-            agent.connected = True
-            out.append(ToAllocator("add_agent", {"agent_id": known, "total": agent.total, "used": agent.used_by()}))
-        out.append(Send(sender, m.AgentRegistered(agent_id=known, master_info=core.master_info(),
-                                                  ping_interval=core.config.agent_ping_timeout)))
-        return
+    """A new agent (one that has no id to re-register with), as Mesos' ``Master::registerSlave``.
+
+    From the pid of a connected agent with the same resources and attributes it is a
+    retry, answered with the same id. Otherwise the agent registered there before is
+    gone (its exit is reported ahead of its successor's messages) or was another
+    agent: it is removed, and this one gets a new id."""
     info = dict(msg.agent) if isinstance(msg.agent, dict) else {}
     try:
         total = _total(info)
     except ResourcesError as e:
         out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
         return
+    known = core.agent_pids.get(sender)
+    old = core.agents.get(known) if known is not None else None
+    if old is not None:
+        if old.connected and old.total == total and _attributes(old.info) == _attributes(info):
+            out.append(Send(sender, m.AgentRegistered(agent_id=old.agent_id, master_info=core.master_info(),
+                                                      ping_interval=core.config.agent_ping_timeout)))
+            return
+        log.info("agent_replaced", agent_id=old.agent_id, pid=sender, connected=old.connected,
+                 resources=str(total), old_resources=str(old.total))
+        remove(core, old, now, out, message="a new agent registered at the same address", unreachable=False,
+               shutdown=False)
     aid = core.new_agent_id()
     info["id"] = {"value": aid}
     _add(core, Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now), now, out)
