@@ -29,6 +29,7 @@ from transport.schema import Message
 __all__ = ["Process", "Handler"]
 
 M = TypeVar("M", bound=Message)
+_PRUNE_MIN = 64  # timers a process holds before it looks for cancelled ones to drop
 Handler = Callable[[PID, Any], Any]
 
 
@@ -63,7 +64,9 @@ class Process(pykka.ThreadingActor):
         self._pending: dict[int, _Request] = {}
         self._pending_lock = threading.Lock()
         self._correlation = itertools.count(1)
-        self._timers: set[Timer] = set()
+        self._timers: set[Timer] = set()  # to cancel at stop; cancelled ones are pruned as it grows
+        self._timers_lock = threading.Lock()  # fire() discards on the clock's thread
+        self._timers_prune_at = _PRUNE_MIN
         self._stopped = False
         # Envelopes the node has queued here (counted under the mailbox lock) and
         # envelopes handled: equal when nothing sent to this process is still ahead.
@@ -122,7 +125,9 @@ class Process(pykka.ThreadingActor):
 
     def _shutdown(self) -> None:
         self._stopped = True
-        for timer in list(self._timers):
+        with self._timers_lock:
+            timers, self._timers = self._timers, set()
+        for timer in timers:
             timer.cancel()
         with self._pending_lock:
             pending, self._pending = self._pending, {}
@@ -277,11 +282,16 @@ class Process(pykka.ThreadingActor):
         """Run ``fn(*args)`` on this actor's thread after ``seconds`` of the node's clock."""
 
         def fire() -> None:
-            self._timers.discard(timer)
+            with self._timers_lock:
+                self._timers.discard(timer)
             self.run(fn, *args)
 
         timer = self.clock.call_later(seconds, fire)
-        self._timers.add(timer)
+        with self._timers_lock:
+            self._timers.add(timer)
+            if len(self._timers) > self._timers_prune_at:  # a timer cancelled never fires: drop those
+                self._timers = {t for t in self._timers if not t.cancelled}
+                self._timers_prune_at = max(_PRUNE_MIN, 2 * len(self._timers))
         return timer
 
     def run(self, fn: Callable[..., Any], *args: Any) -> None:

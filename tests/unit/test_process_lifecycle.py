@@ -73,3 +73,34 @@ def test_an_answered_request_cancels_its_timeout() -> None:
         with pytest.raises((PeerExited, RemoteError)):  # failed at once, which also stops the timer
             unanswered.result(5)
         assert clock.pending() == 0
+
+
+class _Callback:
+    """A timer callback whose release can be seen through a weak reference."""
+
+    def __call__(self) -> None:
+        pass
+
+
+def test_timers_cancelled_before_they_fire_are_released() -> None:
+    import weakref
+
+    clock = ManualClock()
+    with Node(clock=clock) as node:
+        holder: list[Process] = []
+
+        class _Keeps(Process):
+            def initialize(self) -> None:
+                holder.append(self)
+
+        _Keeps.spawn(node, "delays")
+        process = holder[0]
+        alive: list[weakref.ref[_Callback]] = []
+        for _ in range(1000):  # as an agent arms and cancels an executor registration timeout per task
+            callback = _Callback()
+            alive.append(weakref.ref(callback))
+            process.delay(60.0, callback).cancel()
+            del callback
+        gc.collect()
+        left = sum(ref() is not None for ref in alive)
+        assert left <= 200, f"{left} of 1000 cancelled timers still held"
