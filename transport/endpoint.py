@@ -1,17 +1,14 @@
 """The ZeroMQ endpoint: the only module that imports zmq.
 
-One ROUTER is bound per OS process and receives every frame sent to it. For
-each peer address one DEALER connects to that peer's ROUTER and carries our
-frames there (ZeroMQ reconnects it when the peer restarts); DEALERs unused for
-a while, or past a limit in number, are closed (``transport.peers``). The ROUTER is
-used by the I/O thread alone; DEALERs only send, each send under one lock.
-Other threads hand packed envelopes to the I/O thread through a queue and a
-wake-up pipe, and it batches what is queued for a peer into frames of many
-envelopes, which is where throughput under load comes from. A sender that
-finds the queue empty and has sent nothing for a moment (a lone message, a
-request, a response) sends its frame on the DEALER itself, saving the hand-off
-to the I/O thread; order per sender and receiver holds either way, since a
-direct send happens only when everything queued before it has gone out.
+One ROUTER per OS process receives every frame sent to it; per peer address one
+DEALER carries our frames to that peer's ROUTER (ZeroMQ reconnects it when the
+peer restarts), closed when unused for a while or past a limit in number
+(``transport.peers``). The ROUTER is used by the I/O thread alone; DEALERs only
+send, each send under one lock. Other threads queue packed envelopes for the
+I/O thread (a queue and a wake-up pipe), which batches what is queued for a peer
+into frames of many envelopes; a sender that finds the queue empty and has sent
+nothing for a moment sends its frame on the DEALER itself. Order per sender and
+receiver holds either way: a direct send happens only when nothing is queued.
 
 Nothing is dropped silently: the ROUTER has ROUTER_MANDATORY, DEALERs send
 without blocking into bounded queues, and every drop or rejected frame is
@@ -19,14 +16,11 @@ counted and logged. Heartbeats find peers that died, which ZeroMQ hides: a
 watched peer gets ``\\x00ping <our address> <its address>`` and answers
 ``\\x00pong <its address> <its incarnation>`` from its own DEALER to our ROUTER.
 
-Incarnations: each DEALER's routing id is our incarnation, so the ROUTER knows
-which incarnation every frame comes from. When another incarnation speaks at an
-address, the one known there has ended: its peer is reported lost before the
-new one's frame is delivered, and later frames of the ended one are dropped as
-stale. Each data frame names the incarnation it is for when the sender knows
-it (a first part ``\\x01<incarnation>``); a receiver of another incarnation
-drops it, counted: what was queued for a process that died never reaches the
-next process bound to its address.
+Incarnations (``transport.watch``): a DEALER's routing id is our incarnation, so
+frames tell who sent them, and a data frame names the incarnation it is for when
+the sender knows it (a first part ``\\x01<incarnation>``). A receiver of another
+incarnation drops it, counted, and frames of an ended incarnation are dropped:
+what was queued for a dead process never reaches the next one bound to its port.
 """
 
 from __future__ import annotations
@@ -46,8 +40,9 @@ from transport.addresses import advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.liveness import PONG, Incarnations, Liveness, parse_control, ping_frame, pong_frame
+from transport.liveness import PONG, parse_control, split_message, stamp
 from transport.peers import Closed, PeerTable
+from transport.watch import PeerWatch
 
 __all__ = ["Endpoint", "AddressInUse"]
 
@@ -55,7 +50,6 @@ log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
-_STAMP = b"\x01"  # first byte of the part naming the incarnation a data frame is for
 
 
 class Endpoint:
@@ -99,15 +93,14 @@ class Endpoint:
         self._incarnation_bytes = self.incarnation.encode()
         self._on_envelope = on_envelope
         self._on_envelopes = on_envelopes
-        self._on_peer_lost = on_peer_lost
         self._on_rejected = on_rejected
         self._max_frame_bytes = max_frame_bytes
         self._queue_limit = queue_limit
         self._send_hwm = send_hwm
         self._batch = batch
-        self._liveness = Liveness(heartbeat_interval, heartbeat_timeout)
-        self._incarnations = Incarnations()  # written by the I/O thread, read by senders
-        self._liveness_lock = threading.Lock()
+        self._watch = PeerWatch(lambda: self.address, self.incarnation, heartbeat_interval, heartbeat_timeout,
+                                counters=self.counters, send_control=self._send_control,
+                                drop_connection=self._drop_connection, on_peer_lost=on_peer_lost)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -136,8 +129,7 @@ class Endpoint:
         return f"{self.advertised_host}:{self.advertised_port}"
 
     @property
-    def connections(self) -> int:
-        """How many DEALERs (connections to peers) are open."""
+    def connections(self) -> int:  # how many DEALERs (connections to peers) are open
         return len(self._dealers)
 
     def start(self) -> None:
@@ -184,7 +176,7 @@ class Endpoint:
             return False
         now = time.monotonic()
         idle, self._last_send = now - self._last_send > _DIRECT_GAP, now
-        to = self._incarnations.of(address)  # the process meant: fixed now, whoever binds there later
+        to = self._watch.of(address)  # the process meant: fixed now, whoever binds there later
         if idle and not self._outbox and self._send_lock.acquire(blocking=False):
             try:  # nothing queued can be overtaken: the I/O thread flushes under this lock
                 if not self._outbox and not self._closed:
@@ -204,20 +196,11 @@ class Endpoint:
 
     def watch(self, address: str) -> None:
         """Start heartbeating ``address``; ``on_peer_lost`` fires once if it stops answering
-        or another process answers in its place. The first ping goes out now, ahead of
-        anything this thread sends next, so the peer's incarnation is learnt first."""
-        with self._liveness_lock:
-            self._liveness.watch(address, time.monotonic())
-        try:
-            with self._send_lock:
-                if not self._closed:
-                    self._dealer(address, time.monotonic()).send(ping_frame(self.address, address), zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass  # the heartbeat loop pings again
+        or another process answers in its place."""
+        self._watch.watch(address)
 
     def unwatch(self, address: str) -> None:
-        with self._liveness_lock:
-            self._liveness.unwatch(address)
+        self._watch.unwatch(address)
 
     def _wake(self) -> None:
         if self._closed:
@@ -239,9 +222,9 @@ class Endpoint:
             while not self._stopping:
                 now = time.monotonic()
                 if now >= self._next_beat:
-                    self._heartbeat()
-                    with self._liveness_lock:
-                        self._next_beat = now + self._liveness.next_deadline(now)
+                    self._next_beat = now + self._watch.tick()
+                    with self._send_lock:
+                        self._close_dealers(self._dealers.idle(now))
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
@@ -289,17 +272,15 @@ class Endpoint:
         for address, sock, reason in closed:
             sock.close(0)
             self.counters.incr("closed", reason)
-            if reason == "idle":
-                log.debug("peer_connection_closed", peer=address, reason=reason)
-            else:
-                log.warning("peer_connection_closed", peer=address, reason=reason, limit=(
-                    self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit))
+            limit = self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit
+            (log.debug if reason == "idle" else log.warning)("peer_connection_closed", peer=address, reason=reason,
+                                                             limit=limit)
 
     def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes], to: str) -> bool:
         """Send one frame of packed envelopes for incarnation ``to`` ("" any); send lock held."""
         try:
             if to:
-                sock.send_multipart([_STAMP + to.encode(), join_frame(items)], zmq.NOBLOCK)
+                sock.send_multipart([stamp(to), join_frame(items)], zmq.NOBLOCK)
             else:
                 sock.send(join_frame(items), zmq.NOBLOCK)
         except zmq.Again:
@@ -338,74 +319,47 @@ class Endpoint:
             identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
         except zmq.Again:
             return
-        to = b""
-        if len(frames) == 2 and frames[0][:1] == _STAMP:
-            to, frames = frames[0][1:], frames[1:]
-        # Our DEALERs name their incarnation as routing id; ZeroMQ's own ids start with NUL.
-        sender = identity.decode("ascii", "replace") if identity[:1] not in (b"", b"\x00") else ""
+        sender, to, frames = split_message(identity, frames)
         if len(frames) != 1:
             self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"))
-        elif sender and self._incarnations.ended(sender):
-            self.counters.incr("dropped", "stale_sender")
-            log.info("message_dropped", reason="stale_sender", incarnation=sender)
+        elif sender and self._watch.ended(sender):
+            self._watch.stale_sender(sender)
         elif frames[0][:1] == b"\x00":
             self._control(identity, frames[0], sender)
         elif to and to != self._incarnation_bytes:
-            self._stale(to, frames[0])
+            self._watch.stale(to.decode("ascii", "replace"), frames[0], self._max_frame_bytes)
         else:
             self._dispatch(frames[0], sender)
 
-    def _stale(self, to: bytes, frame: bytes) -> None:
-        """A frame for the process this one replaced: dropped, and the sender told who is here
-        now (a pong naming our incarnation), so it learns that the process it meant is gone."""
-        try:
-            envs = [e for e in decode_frame(frame, self._max_frame_bytes) if type(e) is Envelope]
-        except DecodeError:
-            envs = []
-        self.counters.incr("dropped", "stale_incarnation", max(1, len(envs)))
-        log.info("message_dropped", reason="stale_incarnation", meant_for=to.decode("ascii", "replace"),
-                 count=len(envs))
-        if not envs or self._closed:
-            return
-        pong = pong_frame(envs[0].receiver.address.encode(), self.incarnation)
+    def _send_control(self, address: str, frame: bytes, pong: bool) -> bool:
+        """Send a control frame to ``address`` now, from its DEALER (any thread)."""
         try:
             with self._send_lock:
                 if not self._closed:
-                    self._dealer(envs[0].sender.address, time.monotonic(), pong=True).send(pong, zmq.NOBLOCK)
+                    self._dealer(address, time.monotonic(), pong=pong).send(frame, zmq.NOBLOCK)
+                    return True
         except zmq.ZMQError:
-            self.counters.incr("dropped", "pong")
+            pass
+        return False
 
-    def _learn(self, address: str, incarnation: str) -> None:
-        """``incarnation`` speaks at ``address``; if it replaces another, that one is lost, now."""
-        replaced = self._incarnations.learn(address, incarnation)
-        if not replaced:
-            return
-        with self._liveness_lock:
-            watched = self._liveness.forget(address)
-        self._lost(address, "replaced", replaced, watched)
+    def _drop_connection(self, address: str) -> None:
+        with self._send_lock:
+            sock = self._dealers.pop(address)
+            if sock is not None:
+                sock.close(0)
+                self.counters.incr("closed", "lost")
 
     def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
-        """A heartbeat: answer a ping from the pinger's address; note a pong."""
         control = parse_control(frame)
-        try:
-            if control is None:
-                self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
-            elif control.kind == "pong":
-                if control.incarnation:
-                    self._learn(control.address, control.incarnation)
-                with self._liveness_lock:
-                    self._liveness.heard_from(control.address, time.monotonic())
-            elif control.kind == "ping":
-                if sender:
-                    self._learn(control.address, sender)
-                with self._send_lock:
-                    if not self._closed:
-                        pong = pong_frame(control.name, self.incarnation)
-                        self._dealer(control.address, time.monotonic(), pong=True).send(pong, zmq.NOBLOCK)
-            else:  # a bare ping (tools): answered on the same connection
+        if control is None:
+            self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
+        elif control.kind == "bare_ping":  # from tools: answered on the same connection
+            try:
                 self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
-        except zmq.ZMQError:
-            self.counters.incr("dropped", "pong")
+            except zmq.ZMQError:
+                self.counters.incr("dropped", "pong")
+        else:
+            self._watch.control(control, sender)
 
     def _dispatch(self, frame: bytes, sender: str) -> None:
         self.counters.incr("received", "frames")
@@ -424,11 +378,8 @@ class Endpoint:
             return
         address = good[-1].sender.address
         if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news
-            self._learn(address, sender)
-        # Data from a watched peer proves it alive, like a pong: a pong queued behind a
-        # backlog of big frames (50,000 offers) must not make a busy peer look dead.
-        with self._liveness_lock:
-            self._liveness.heard_from(address, time.monotonic())
+            self._watch.learn(address, sender)
+        self._watch.heard_from(address)
         self.counters.incr("received", "envelopes", len(good))
         if self._on_envelopes is not None:  # one call per frame: the receiver may batch too
             try:
@@ -446,33 +397,6 @@ class Endpoint:
         self.counters.incr("rejected", error.reason)
         log.warning("message_rejected", reason=error.reason, detail=error.detail[:200], address=self.address)
         self._on_rejected(error)
-
-    def _heartbeat(self) -> None:
-        now = time.monotonic()
-        with self._liveness_lock:
-            ping, lost = self._liveness.tick(now)
-        for address in ping:
-            frame = ping_frame(self.address, address)
-            try:
-                with self._send_lock:
-                    self._dealer(address, now).send(frame, zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass  # a queue full of undelivered pings is itself a sign of death
-        for address in lost:
-            self._lost(address, "heartbeat_timeout", self._incarnations.of(address))
-        with self._send_lock:
-            self._close_dealers(self._dealers.idle(now))
-
-    def _lost(self, address: str, reason: str, incarnation: str, watched: bool = True) -> None:
-        """The process at ``address`` is gone: drop its connection (what is queued there was
-        for it) and tell the node (a warning if it was watched, else news)."""
-        with self._send_lock:
-            sock = self._dealers.pop(address)
-            if sock is not None:
-                sock.close(0)
-                self.counters.incr("closed", "lost")
-        (log.warning if watched else log.info)("peer_lost", peer=address, reason=reason, incarnation=incarnation)
-        self._on_peer_lost(address)
 
     def _close_sockets(self) -> None:
         with self._send_lock:

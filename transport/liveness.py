@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from transport.errors import PIDError
 from transport.pid import parse_address
 
-__all__ = ["Incarnations", "Liveness", "Control", "PING", "PONG", "ping_frame", "pong_frame", "parse_control"]
+__all__ = [
+    "Incarnations", "Liveness", "Control", "PING", "PONG", "STAMP",
+    "ping_frame", "pong_frame", "parse_control", "split_message", "stamp",
+]
 
 # Control frames start with a NUL byte, which no msgpack frame of envelopes does.
 PING = b"\x00ping"
 PONG = b"\x00pong"
+STAMP = b"\x01"  # first byte of the part before a data frame naming the incarnation it is for
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,21 @@ def ping_frame(ours: str, theirs: str) -> bytes:
 def pong_frame(name: bytes, incarnation: str) -> bytes:
     """``\\x00pong <the name the pinger uses for us> <our incarnation>``."""
     return b"%s %s %s" % (PONG, name, incarnation.encode())
+
+
+def stamp(incarnation: str) -> bytes:
+    """The part sent ahead of a data frame meant for ``incarnation`` only."""
+    return STAMP + incarnation.encode()
+
+
+def split_message(identity: bytes, parts: list[bytes]) -> tuple[str, bytes, list[bytes]]:
+    """A message as a ROUTER got it: (the sender's incarnation, "" if it gave none; the
+    incarnation it is for, b"" if any; the rest). Our DEALERs name their incarnation as
+    routing id; ZeroMQ's own ids start with NUL."""
+    sender = identity.decode("ascii", "replace") if identity[:1] not in (b"", b"\x00") else ""
+    if len(parts) == 2 and parts[0][:1] == STAMP:
+        return sender, parts[0][1:], parts[1:]
+    return sender, b"", parts
 
 
 def parse_control(frame: bytes) -> Control | None:
