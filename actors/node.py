@@ -267,10 +267,18 @@ class Node:
             self.endpoint.watch(target.address)
             self.route(linker, target, Link())
 
+    def linkers(self, target: PID) -> set[PID]:
+        """The processes to be told when ``target`` exits (a copy)."""
+        with self._lock:
+            return set(self._links.get(target, ()))
+
     def _remote_exited(self, target: PID, linker: PID) -> None:
-        """A remote node says ``target`` is gone: tell every local linker, once."""
+        """A remote node says ``target`` is gone: tell every local linker, once. Gone, it is
+        nobody's linker any more either (an executor linked to its agent, say)."""
         with self._lock:
             linkers = self._links.pop(target, None)
+            for others in self._links.values():
+                others.discard(target)
         if linkers is not None:
             self.endpoint.unwatch(target.address)
         for each in (linkers or set()) | {linker}:

@@ -135,7 +135,7 @@ class Endpoint:
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
         self._context = zmq.Context()
-        self._context.set(zmq.MAX_SOCKETS, self._dealers.limit + 16)
+        self._context.set(zmq.MAX_SOCKETS, 2 * self._dealers.limit + 64)  # closed ones are reaped later
         router = self._router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a peer's DEALER reopened takes over its routing id

@@ -158,6 +158,19 @@ def test_messages_queued_for_a_killed_peer_never_reach_its_successor(fresh_peer:
         assert all(seq >= 100 for seq in me.call(lambda: me.got.get(second.echo, [])))
 
 
+def test_a_remote_linker_that_exits_is_forgotten(node: Node, peer: Peer) -> None:
+    # As an executor and its agent: each linked to the other; the remote one stops.
+    me = Collector.launch(node, "me")
+    result(me.request(peer.echo, Echo(payload=b"spawn:linker")))
+    linker = peer.pid("linker")
+    me.call(lambda: me.link(linker))
+    assert result(me.request(linker, Echo(payload=f"ask:{me.pid}".encode()))).payload == b"collected"
+    assert node.linkers(me.pid) == {linker}
+    assert result(me.request(linker, Echo(payload=b"stop", seq=2))).seq == 2
+    assert me.exited_event.wait(WAIT) and me.exits == [linker]
+    assert node.linkers(me.pid) == set()
+
+
 def test_reconnect_after_the_peer_restarts_on_the_same_port(node: Node, fresh_peer: Callable[..., Peer]) -> None:
     first = fresh_peer()
     me = Collector.launch(node, "me")
