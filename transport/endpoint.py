@@ -1,26 +1,17 @@
 """The ZeroMQ endpoint: the only module that imports zmq.
 
 One ROUTER per OS process receives every frame sent to it; per peer address one
-DEALER carries our frames to that peer's ROUTER (ZeroMQ reconnects it when the
-peer restarts), closed when unused for a while or past a limit in number
-(``transport.peers``). The ROUTER is used by the I/O thread alone; DEALERs only
-send, each send under one lock. Other threads queue packed envelopes for the
-I/O thread (a queue and a wake-up pipe), which batches what is queued for a peer
-into frames of many envelopes; a sender that finds the queue empty and has sent
-nothing for a moment sends its frame on the DEALER itself. Order per sender and
-receiver holds either way: a direct send happens only when nothing is queued.
-
-Nothing is dropped silently: the ROUTER has ROUTER_MANDATORY, DEALERs send
-without blocking into bounded queues, and every drop or rejected frame is
-counted and logged. Heartbeats find peers that died, which ZeroMQ hides: a
-watched peer gets ``\\x00ping <our address> <its address>`` and answers
-``\\x00pong <its address> <its incarnation>`` from its own DEALER to our ROUTER.
-
-Incarnations (``transport.watch``): a DEALER's routing id is our incarnation, so
-frames tell who sent them, and a data frame names the incarnation it is for when
-the sender knows it (a first part ``\\x01<incarnation>``). A receiver of another
-incarnation drops it, counted, and frames of an ended incarnation are dropped:
-what was queued for a dead process never reaches the next one bound to its port.
+DEALER carries our frames to that peer's ROUTER (``transport.peers`` closes the
+idle ones and caps their number). The ROUTER is used by the I/O thread alone;
+DEALERs only send, each send under one lock. Other threads queue packed
+envelopes for the I/O thread, which batches them into frames of many envelopes
+per peer; a sender that finds the queue empty and has sent nothing for a moment
+sends its frame on the DEALER itself (order per sender and receiver holds).
+Nothing is dropped silently: ROUTER_MANDATORY, non-blocking sends into bounded
+queues, a counter and a log event for every drop or rejected frame.
+Heartbeats and incarnations are ``transport.watch``'s: a DEALER's routing id is
+our incarnation, and a data frame names the incarnation it is for
+(docs/protocol.md, "Incarnations and connections").
 """
 
 from __future__ import annotations
@@ -268,21 +259,18 @@ class Endpoint:
         return sock
 
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
-        """Close what the peer table let go (send lock held); only evictions are worth a warning."""
+        """Close what the peer table let go; only evictions are worth a log event."""
         for address, sock, reason in closed:
             sock.close(0)
             self.counters.incr("closed", reason)
             limit = self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit
-            (log.debug if reason == "idle" else log.warning)("peer_connection_closed", peer=address, reason=reason,
-                                                             limit=limit)
+            if reason in ("evicted", "pong_evicted"):  # idle and lost ones are the normal course
+                log.warning("peer_connection_closed", peer=address, reason=reason, limit=limit)
 
     def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes], to: str) -> bool:
         """Send one frame of packed envelopes for incarnation ``to`` ("" any); send lock held."""
         try:
-            if to:
-                sock.send_multipart([stamp(to), join_frame(items)], zmq.NOBLOCK)
-            else:
-                sock.send(join_frame(items), zmq.NOBLOCK)
+            sock.send_multipart([stamp(to), join_frame(items)] if to else [join_frame(items)], zmq.NOBLOCK)
         except zmq.Again:
             self._count_drop(address, len(items), "peer_queue_full")
             return False
@@ -291,10 +279,7 @@ class Endpoint:
         return True
 
     def _flush_outbox(self) -> None:
-        outbox = self._outbox
-        if not outbox:
-            return
-        now = time.monotonic()
+        outbox, now = self._outbox, time.monotonic()
         with self._send_lock:
             by_peer: dict[tuple[str, str], list[bytes]] = {}
             while outbox:
@@ -345,9 +330,8 @@ class Endpoint:
     def _drop_connection(self, address: str) -> None:
         with self._send_lock:
             sock = self._dealers.pop(address)
-            if sock is not None:
-                sock.close(0)
-                self.counters.incr("closed", "lost")
+        if sock is not None:
+            self._close_dealers([Closed(address, sock, "lost")])
 
     def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
         control = parse_control(frame)
