@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import itertools
 import os
 import threading
 import time
@@ -31,7 +32,7 @@ from transport.addresses import advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.liveness import PONG, parse_control, split_message, stamp
+from transport.liveness import PONG, parse_control, routing_id, split_message, stamp
 from transport.peers import Closed, PeerTable
 from transport.watch import PeerWatch
 
@@ -82,6 +83,7 @@ class Endpoint:
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
         self._incarnation_bytes = self.incarnation.encode()
+        self._dealer_ids = itertools.count()  # each DEALER's routing id is unique: no handover at a ROUTER
         self._on_envelope = on_envelope
         self._on_envelopes = on_envelopes
         self._on_rejected = on_rejected
@@ -129,7 +131,6 @@ class Endpoint:
         self._context.set(zmq.MAX_SOCKETS, 2 * self._dealers.limit + 64)  # closed ones are reaped later
         router = self._router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a peer's DEALER reopened takes over its routing id
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._send_hwm)
         router.setsockopt(zmq.MAXMSGSIZE, self._max_frame_bytes + 1024)
@@ -245,7 +246,7 @@ class Endpoint:
             assert self._context is not None, "endpoint not started"
             sock = self._context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.ROUTING_ID, self._incarnation_bytes)  # the peer learns who speaks
+            sock.setsockopt(zmq.ROUTING_ID, routing_id(self.incarnation, next(self._dealer_ids)))
             sock.setsockopt(zmq.SNDHWM, self._send_hwm)
             sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
             sock.setsockopt(zmq.RECONNECT_IVL, 100)

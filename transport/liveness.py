@@ -22,7 +22,7 @@ from transport.pid import parse_address
 
 __all__ = [
     "Incarnations", "Liveness", "Control", "PING", "PONG", "STAMP",
-    "ping_frame", "pong_frame", "parse_control", "split_message", "stamp",
+    "ping_frame", "pong_frame", "parse_control", "routing_id", "split_message", "stamp",
 ]
 
 # Control frames start with a NUL byte, which no msgpack frame of envelopes does.
@@ -58,11 +58,16 @@ def stamp(incarnation: str) -> bytes:
     return STAMP + incarnation.encode()
 
 
+def routing_id(incarnation: str, n: int) -> bytes:
+    """The routing id of an endpoint's ``n``-th DEALER: its incarnation, then ``.n``."""
+    return b"%s.%d" % (incarnation.encode(), n)
+
+
 def split_message(identity: bytes, parts: list[bytes]) -> tuple[str, bytes, list[bytes]]:
     """A message as a ROUTER got it: (the sender's incarnation, "" if it gave none; the
-    incarnation it is for, b"" if any; the rest). Our DEALERs name their incarnation as
-    routing id; ZeroMQ's own ids start with NUL."""
-    sender = identity.decode("ascii", "replace") if identity[:1] not in (b"", b"\x00") else ""
+    incarnation it is for, b"" if any; the rest). Our DEALERs' routing ids name their
+    incarnation (``routing_id``); ZeroMQ's own ids start with NUL."""
+    sender = identity.partition(b".")[0].decode("ascii", "replace") if identity[:1] not in (b"", b"\x00") else ""
     if len(parts) == 2 and parts[0][:1] == STAMP:
         return sender, parts[0][1:], parts[1:]
     return sender, b"", parts

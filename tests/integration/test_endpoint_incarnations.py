@@ -17,6 +17,7 @@ import zmq
 
 from transport.codec import Envelope, encode_envelope, join_frame
 from transport.endpoint import Endpoint
+from transport.liveness import routing_id
 from transport.messages import Echo
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
@@ -84,7 +85,7 @@ def test_frames_from_an_ended_incarnation_are_dropped(watcher: Watcher) -> None:
     context = zmq.Context()
     ghost = context.socket(zmq.DEALER)  # speaks as the ended incarnation
     ghost.setsockopt(zmq.LINGER, 0)
-    ghost.setsockopt(zmq.ROUTING_ID, old.encode())
+    ghost.setsockopt(zmq.ROUTING_ID, routing_id(old, 99))
     try:
         _echo(successor, watcher, 2)
         assert watcher.next()[0] == "lost"
@@ -125,3 +126,15 @@ def test_a_frame_for_another_incarnation_is_dropped_and_its_sender_told(watcher:
         assert got.empty()
     finally:
         successor.stop()
+
+
+def test_one_endpoint_reaching_a_router_by_two_names_loses_nothing(watcher: Watcher) -> None:
+    sender = _sender()
+    try:
+        receiver = f"w@{watcher.endpoint.address}"
+        for n, name in enumerate([watcher.endpoint.address, f"localhost:{watcher.endpoint.port}"] * 3):
+            sender.send(name, encode_envelope(f"p@{sender.address}", receiver, Echo(seq=n)))
+        got = sorted(env.message.seq for kind, env in (watcher.next() for _ in range(6)))  # type: ignore[attr-defined]
+        assert got == list(range(6))
+    finally:
+        sender.stop()

@@ -130,3 +130,12 @@ def test_pongs_carry_the_incarnation() -> None:
     control = parse_control(pong_frame(b"10.0.0.1:5050", "abc123"))
     assert control is not None and (control.kind, control.address, control.incarnation) == (
         "pong", "10.0.0.1:5050", "abc123")
+
+
+def test_a_routing_id_names_the_incarnation_and_the_stamp_the_receiver() -> None:
+    from transport.liveness import routing_id, split_message, stamp
+
+    assert split_message(routing_id("abc123", 7), [b"frame"]) == ("abc123", b"", [b"frame"])
+    assert split_message(routing_id("abc123", 8), [stamp("def456"), b"frame"]) == ("abc123", b"def456", [b"frame"])
+    assert split_message(b"\x00\x12\x34\x56\x78", [b"frame"]) == ("", b"", [b"frame"])  # ZeroMQ's own id
+    assert split_message(b"x", [b"a", b"b"]) == ("x", b"", [b"a", b"b"])  # not a stamp: left for the caller
