@@ -128,12 +128,15 @@ class MesosExecutorDriver:
             self._queue = queue.Queue()
             self._done = threading.Event()
             self._node = Node(self.settings.agent_pid.host, 0).start()
+            # Running before the process registers, and the callback thread started once the
+            # process exists: its first callbacks (registered, launchTask) can come before spawn
+            # returns; they wait in the queue, neither dropped nor run without the process.
+            self._status = DRIVER_RUNNING
+            # The actor object: its run(), waits and kill_policies are thread-safe.
+            self._process = spawn_executor_process(self._node, self.settings, self._enqueue, self._finished)
             self._thread = threading.Thread(target=self._callbacks, args=(self._queue,), name="executor-driver",
                                             daemon=True)
             self._thread.start()
-            # The actor object: its run(), waits and kill_policies are thread-safe.
-            self._process = spawn_executor_process(self._node, self.settings, self._enqueue, self._finished)
-            self._status = DRIVER_RUNNING
             self._deadline = threading.Timer(self.timeout, self._registration_deadline, args=(self._process,))
             self._deadline.daemon = True
             self._deadline.start()
