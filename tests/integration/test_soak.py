@@ -51,7 +51,7 @@ class Churn:
     def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
         for offer in offers:
             scalars = {r["name"]: r.get("scalar", {}).get("value", 0.0) for r in offer["resources"]}
-            if scalars.get("cpus", 0.0) < 0.2 or scalars.get("mem", 0.0) < 64:  # task + executor overhead
+            if scalars.get("cpus", 0.0) < 0.2 or scalars.get("mem", 0.0) < 96:  # task + executor overhead
                 driver.declineOffer(offer["id"], {"refuse_seconds": 0.2})
                 continue
             with self.cond:
@@ -65,16 +65,17 @@ class Churn:
             driver.launchTasks(offer["id"], [{
                 "name": f"churn-{n}", "task_id": {"value": f"churn-{n}"}, "agent_id": offer["agent_id"],
                 "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
-                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}}],
+                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 64.0}}],  # room for page cache
                 "command": {"value": "true", "shell": True},
             }], {"refuse_seconds": 0.0})
 
     def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
         state = status["state"]
-        if state != "TASK_FINISHED" and len(self.messages) < 5:
-            self.messages.append(f"{state}: {status.get('reason')} {status.get('message')}")
         if state in ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"):
             with self.cond:
+                if state != "TASK_FINISHED" and len(self.messages) < 5:
+                    self.messages.append(f"{status['task_id']['value']} {state}: {status.get('reason')} "
+                                         f"{status.get('message')}")
                 self.ended[state] = self.ended.get(state, 0) + 1
                 self.cond.notify_all()
 

@@ -1,6 +1,7 @@
 """The executor driver's first callbacks: the process registers while the driver is
-starting, and the agent's answers (registered, launchTask) may be handled before
-``start`` returns; none may be dropped."""
+starting, and the agent's answers (registered, launchTask) may come before ``start``
+returns; none may be dropped, and none may run before the driver has its process
+(a launchTask sending TASK_RUNNING needs it)."""
 
 from __future__ import annotations
 
@@ -15,32 +16,46 @@ from frameworks import Executor, MesosExecutorDriver
 ENVIRON = {"MESOS_FRAMEWORK_ID": "fw-1", "MESOS_EXECUTOR_ID": "ex-1", "MESOS_AGENT_PID": "agent(1)@127.0.0.1:5051"}
 
 
-class _Recorder(Executor):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.registered_event = threading.Event()
-
-    def registered(self, driver: Any, executor_info: Any, framework_info: Any, agent_info: Any) -> None:
-        self.registered_event.set()
-
-
 class _FakeProcess:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+
     def run(self, fn: Any, *args: Any) -> None:
         fn(*args)
 
+    def send_update(self, status: dict[str, Any]) -> None:
+        self.updates.append(status)
 
-def test_a_callback_arriving_while_the_driver_starts_is_delivered(monkeypatch: pytest.MonkeyPatch) -> None:
+
+class _Recorder(Executor):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.launched = threading.Event()
+
+    def registered(self, driver: Any, executor_info: Any, framework_info: Any, agent_info: Any) -> None:
+        pass
+
+    def launchTask(self, driver: Any, task: Any) -> None:
+        driver.sendStatusUpdate({"task_id": task["task_id"], "state": "TASK_RUNNING"})
+        self.launched.set()
+
+
+def test_callbacks_arriving_while_the_driver_starts_run_once_it_has_its_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     executor = _Recorder()
+    process = _FakeProcess()
 
     def spawn(node: Any, settings: Any, callback: Any, finished: Any) -> _FakeProcess:
         callback("registered", {}, {}, {})  # the agent answered before spawn returned
-        executor.registered_event.wait(2.0)  # the callback thread has it by then
-        return _FakeProcess()
+        callback("launchTask", {"task_id": {"value": "t1"}})
+        executor.launched.wait(0.5)  # a callback thread already running would take them now
+        return process
 
     monkeypatch.setattr(executor_driver, "spawn_executor_process", spawn)
     driver = MesosExecutorDriver(executor, environ=ENVIRON)
     try:
         driver.start()
-        assert executor.registered_event.is_set(), "the registered callback was dropped"
+        assert executor.launched.wait(5), "the launchTask callback was dropped"
+        assert [u["state"] for u in process.updates] == ["TASK_RUNNING"], "its status update was lost"
     finally:
         driver._queue.put(executor_driver._STOP)
         if driver._node is not None:
