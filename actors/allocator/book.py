@@ -48,7 +48,8 @@ class AllocationBook:
         # framework -> agent -> role -> allocated; also for frameworks not (yet) added
         self._alloc: dict[str, dict[str, dict[str, Resources]]] = {}
         self._agent_fws: dict[str, set[str]] = {}  # agent -> frameworks holding some of it
-        self._filters: dict[str, dict[str, list[tuple[Resources, float]]]] = {}
+        # framework -> role -> agent -> [(refused resources, expiry)]
+        self._filters: dict[str, dict[str, dict[str, list[tuple[Resources, float]]]]] = {}
         self._avail: dict[str, None] = {}  # agents with allocatable resources (ordered set)
         self._sorter = DRFSorter()
 
@@ -57,8 +58,9 @@ class AllocationBook:
         agent = self._agents.get(agent_id)
         return agent.available if agent else EMPTY
 
-    def _filtered(self, framework_id: str, agent_id: str, offer: Resources, now: float) -> bool:
-        per_agent = self._filters.get(framework_id)
+    def _filtered(self, framework_id: str, role: str, agent_id: str, offer: Resources, now: float) -> bool:
+        per_role = self._filters.get(framework_id)
+        per_agent = per_role.get(role) if per_role else None
         if not per_agent:
             return False
         flist = per_agent.get(agent_id)
@@ -92,9 +94,13 @@ class AllocationBook:
             out[target] = out.get(target, EMPTY) + part
         return out
 
-    def _track(self, framework_id: str, agent_id: str, res: Resources) -> None:
+    def _track(self, framework_id: str, agent_id: str, res: Resources, role: str = "") -> None:
+        """Count ``res`` as allocated to the framework on the agent: in ``role``
+        if given (and one of its roles when it is known), else as ``_attribute`` splits it."""
         known = framework_id in self._frameworks
-        for role, part in self._attribute(framework_id, res).items():
+        f = self._frameworks.get(framework_id)
+        parts = {role: res} if role and res and (f is None or role in f.roles) else self._attribute(framework_id, res)
+        for role, part in parts.items():
             by_role = self._alloc.setdefault(framework_id, {}).setdefault(agent_id, {})
             by_role[role] = by_role.get(role, EMPTY) + part
             if known:
@@ -127,15 +133,20 @@ class AllocationBook:
             total = total + res
         return total
 
-    def _set_used(self, framework_id: str, agent_id: str, res: Resources) -> None:
-        if not isinstance(res, Resources):
-            raise AllocatorError(f"used resources of {framework_id!r} on {agent_id!r} must be Resources, got {res!r}")
+    def _set_used(self, framework_id: str, agent_id: str, used: Resources | Mapping[str, Resources]) -> None:
+        """``used``: resources, or role -> resources allocated in that role (role "": unknown)."""
+        by_role = {"": used} if isinstance(used, Resources) else used
+        if not isinstance(by_role, Mapping) or not all(
+                isinstance(r, str) and isinstance(v, Resources) for r, v in by_role.items()):
+            raise AllocatorError(f"used resources of {framework_id!r} on {agent_id!r} must be Resources "
+                                 f"or role -> Resources, got {used!r}")
         old = self._alloc.get(framework_id, {}).get(agent_id)
         if old:
             self._release(framework_id, agent_id, self._untrack_all(framework_id, agent_id, old))
         agent = self._agents[agent_id]
-        agent.available = agent.available - res
-        self._track(framework_id, agent_id, res)
+        for role, res in by_role.items():
+            agent.available = agent.available - res
+            self._track(framework_id, agent_id, res, role)
         self._refresh(agent_id)
 
     def _release(self, framework_id: str, agent_id: str, res: Resources) -> None:

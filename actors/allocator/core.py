@@ -28,11 +28,16 @@ sends them. Its model, following Mesos' hierarchical allocator:
   clients of each role sit in heaps, rebuilt once per cycle (cluster totals
   may change between cycles). A cycle with no agent holding allocatable
   resources costs nothing.
-- Filters: ``recover_resources(..., refuse_seconds=s)`` with s > 0 keeps the
-  framework from being offered, on that agent, resources that the refused ones
-  contain, until ``now + s`` (capped at 365 days; a negative or NaN ``s``
-  means ``default_refuse_seconds``, as Mesos). ``revive`` and
-  ``deactivate_framework`` clear a framework's filters.
+- Filters are per (framework, role, agent), as Mesos': ``recover_resources(...,
+  refuse_seconds=s, role=r)`` with s > 0 keeps the framework from being
+  offered in role ``r`` (default: the roles the resources were allocated in),
+  on that agent, resources that the refused ones contain, until ``now + s``
+  (capped at 365 days; a negative or NaN ``s`` means
+  ``default_refuse_seconds``, as Mesos). Its other roles are still offered
+  what it declined in one. ``revive(roles)`` clears the filters of those
+  roles (all if None); ``deactivate_framework`` clears all of them.
+- ``allocate_roles`` says which role each allocated part is allocated in
+  (the master labels the offer, and every resource in it, with that role).
 
 Subclasses change the order by overriding ``_role_entry`` / ``_client_entry``
 (see ``StrictPriorityAllocator``).
@@ -52,10 +57,12 @@ from actors.allocator.errors import AllocatorError
 from actors.resources import EMPTY, Resources, is_allocatable
 from actors.roles import role_error
 
-__all__ = ["MAX_REFUSE_SECONDS", "AllocatorCore", "HierarchicalDRFAllocator"]
+__all__ = ["MAX_REFUSE_SECONDS", "AllocatorCore", "HierarchicalDRFAllocator", "Offers", "RoleOffers"]
 
 MAX_REFUSE_SECONDS = 365 * 24 * 3600.0
 Offers = dict[str, dict[str, Resources]]
+RoleOffers = dict[str, dict[str, dict[str, Resources]]]
+Used = Resources | Mapping[str, Resources]
 
 
 def _check_id(kind: str, value: object) -> str:
@@ -113,10 +120,11 @@ class AllocatorCore(AllocationBook):
 
     # ---------------------------------------------------------------- frameworks
     def add_framework(self, framework_id: str, roles: list[str], *, suppressed_roles: list[str] | None = None,
-                      active: bool = True, used: dict[str, Resources] | None = None) -> None:
+                      active: bool = True, used: Mapping[str, Used] | None = None) -> None:
         """Add a framework subscribed to ``roles`` (empty: ``["*"]``). ``used``:
-        agent_id -> resources its tasks hold there; each pair replaces what an
-        earlier ``add_agent(used=...)`` reported for it (never counted twice)."""
+        agent_id -> resources its tasks hold there (or role -> resources, the
+        role they are allocated in); each pair replaces what an earlier
+        ``add_agent(used=...)`` reported for it (never counted twice)."""
         _check_id("framework_id", framework_id)
         if framework_id in self._frameworks:
             raise AllocatorError(f"framework {framework_id!r} is already added")
@@ -126,10 +134,12 @@ class AllocatorCore(AllocationBook):
             raise AllocatorError(f"suppressed roles {sorted(suppressed - set(role_list))} are not in {role_list}")
         self._frameworks[framework_id] = FrameworkState(role_list, suppressed, bool(active), next(self._seq))
         for agent_id, by_role in list(self._alloc.get(framework_id, {}).items()):
-            self._track(framework_id, agent_id, self._untrack_all(framework_id, agent_id, by_role, known=False))
-        for agent_id, res in (used or {}).items():
+            for role, res in list(by_role.items()):
+                self._untrack(framework_id, agent_id, role, res, False)
+                self._track(framework_id, agent_id, res, role)
+        for agent_id, held in (used or {}).items():
             if agent_id in self._agents:
-                self._set_used(framework_id, agent_id, res)
+                self._set_used(framework_id, agent_id, held)
 
     def update_framework_roles(self, framework_id: str, roles: list[str], *,
                                suppressed_roles: list[str] | None = None) -> None:
@@ -163,11 +173,17 @@ class AllocatorCore(AllocationBook):
             self._filters.pop(framework_id, None)
 
     def revive(self, framework_id: str, roles: list[str] | None = None) -> None:
-        """Clear all the framework's filters; unsuppress ``roles`` (all if None)."""
+        """Clear the framework's filters in ``roles`` and unsuppress them (all if None)."""
         f = self._frameworks.get(framework_id)
         if f is not None:
-            self._filters.pop(framework_id, None)
-            f.suppressed -= set(self._own_roles(f, roles))
+            own = self._own_roles(f, roles)
+            f.suppressed -= set(own)
+            per_role = self._filters.get(framework_id)
+            if per_role is not None:
+                for role in own:
+                    per_role.pop(role, None)
+                if not per_role:
+                    del self._filters[framework_id]
 
     def suppress(self, framework_id: str, roles: list[str] | None = None) -> None:
         """No offers in ``roles`` (all if None) until revived."""
@@ -185,9 +201,10 @@ class AllocatorCore(AllocationBook):
         return roles
 
     # -------------------------------------------------------------------- agents
-    def add_agent(self, agent_id: str, total: Resources, *, used: dict[str, Resources] | None = None) -> None:
-        """Add an agent; ``used``: framework_id -> resources its tasks hold there
-        (frameworks not added yet are tracked and counted when they are)."""
+    def add_agent(self, agent_id: str, total: Resources, *, used: Mapping[str, Used] | None = None) -> None:
+        """Add an agent; ``used``: framework_id -> resources its tasks hold there,
+        or role -> resources as in ``add_framework`` (frameworks not added yet
+        are tracked and counted when they are)."""
         _check_id("agent_id", agent_id)
         if agent_id in self._agents:
             raise AllocatorError(f"agent {agent_id!r} is already added")
@@ -209,8 +226,9 @@ class AllocatorCore(AllocationBook):
         self._agent_fws.pop(agent_id, None)
         self._sorter.remove_total(agent.total.quantities())
         self._avail.pop(agent_id, None)
-        for per_agent in self._filters.values():
-            per_agent.pop(agent_id, None)
+        for per_role in self._filters.values():
+            for per_agent in per_role.values():
+                per_agent.pop(agent_id, None)
 
     # ---------------------------------------------------------------- recovery
     def recover_resources(self, framework_id: str, agent_id: str, resources: Resources, *,
@@ -228,13 +246,14 @@ class AllocatorCore(AllocationBook):
             return
         known = framework_id in self._frameworks
         roles = sorted(by_role, key=lambda r: r != role)
-        remaining, recovered = resources, EMPTY
+        remaining, recovered, taken_from = resources, EMPTY, []
         for r in roles:
             held = by_role[r]
             take = held if held == remaining else held & remaining
             if take:
                 self._untrack(framework_id, agent_id, r, take, known)
                 recovered, remaining = recovered + take, remaining - take
+                taken_from.append(r)
                 if not remaining:
                     break
         self._release(framework_id, agent_id, recovered)
@@ -244,7 +263,9 @@ class AllocatorCore(AllocationBook):
             refuse_seconds = self.default_refuse_seconds
         if refuse_seconds > 0:
             expiry = now + min(float(refuse_seconds), MAX_REFUSE_SECONDS)
-            self._filters.setdefault(framework_id, {}).setdefault(agent_id, []).append((resources, expiry))
+            per_role = self._filters.setdefault(framework_id, {})
+            for r in [role] if role is not None else taken_from:
+                per_role.setdefault(r, {}).setdefault(agent_id, []).append((resources, expiry))
 
     # ---------------------------------------------------------------- ordering
     def _role_entry(self, path: str, virtual: bool) -> tuple[Any, ...]:
@@ -280,7 +301,16 @@ class AllocatorCore(AllocationBook):
     # -------------------------------------------------------------- allocation
     def allocate(self, now: float) -> Offers:
         """One cycle: framework_id -> {agent_id -> resources offered}; those are
-        now allocated to the framework until recovered."""
+        now allocated to the framework until recovered. ``allocate_roles``
+        also says in which role each part is allocated."""
+        return {fid: {aid: (next(iter(by_role.values())) if len(by_role) == 1 else sum(by_role.values(), EMPTY))
+                      for aid, by_role in per_agent.items()}
+                for fid, per_agent in self.allocate_roles(now).items()}
+
+    def allocate_roles(self, now: float) -> RoleOffers:
+        """One cycle: framework_id -> {agent_id -> {role -> resources offered}},
+        each part allocated to the framework in that role until recovered (so
+        a framework of several roles gets one offer per role, as Mesos')."""
         if not self._avail:
             return {}
         heaps = self._client_heaps()
@@ -294,7 +324,7 @@ class AllocatorCore(AllocationBook):
         pop, push, mn, node_kind, rekey = heapq.heappop, heapq.heappush, self._min, roletree.NODE, roletree.rekey
         filters, frameworks, alloc, agent_fws = self._filters, self._frameworks, self._alloc, self._agent_fws
         allocate_q = self._sorter.allocate
-        offers: Offers = {}
+        offers: RoleOffers = {}
         for aid in order:
             agent = self._agents[aid]
             avail = agent.available
@@ -321,7 +351,7 @@ class AllocatorCore(AllocationBook):
                     fheap, skipped = heaps[role], []
                     while fheap:
                         fentry = pop(fheap)
-                        if filters and fentry[-1] in filters and self._filtered(fentry[-1], aid, offer, now):
+                        if filters and fentry[-1] in filters and self._filtered(fentry[-1], role, aid, offer, now):
                             skipped.append(fentry)
                             continue
                         chosen = fentry[-1]
@@ -348,8 +378,11 @@ class AllocatorCore(AllocationBook):
                 mine = offers.get(chosen)
                 if mine is None:
                     mine = offers[chosen] = {}
-                prev = mine.get(aid)
-                mine[aid] = offer if prev is None else prev + offer
+                roles_here = mine.get(aid)
+                if roles_here is None:
+                    roles_here = mine[aid] = {}
+                prev = roles_here.get(role)
+                roles_here[role] = offer if prev is None else prev + offer
                 push(heaps[role], self._client_entry(chosen, role, frameworks[chosen].seq))
             for level, rentry in popped:
                 push(level, rekey(rentry, role_entry) if changed else rentry)

@@ -3,7 +3,8 @@
 It lives on the master's node as ``allocator``. The master hands it batches of
 core calls (``apply``); it allocates soon after a batch that changed something
 (one allocation per burst of queued events, not one per event) and every
-``interval`` seconds of the node clock, and passes non-empty allocations to
+``interval`` seconds of the node clock, and passes non-empty allocations
+(``AllocatorCore.allocate_roles``: framework -> agent -> role -> resources) to
 ``on_offers(allocation, now)`` (the master's entry point, any thread).
 """
 
@@ -13,14 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from actors.allocator import AllocatorCore, load_allocator
+from actors.allocator.core import RoleOffers
 from actors.clock import Timer
 from actors.node import Node
 from actors.process import Process
-from actors.resources import Resources
 
 __all__ = ["Allocation", "AllocatorProcess", "allocator_class"]
 
-Allocation = dict[str, dict[str, Resources]]
+Allocation = RoleOffers
 
 
 def allocator_class(name: str) -> type[AllocatorCore]:
@@ -68,7 +69,7 @@ class AllocatorProcess(Process):
     def _allocate(self) -> None:
         now = self.clock.now()
         try:
-            allocation = self.core.allocate(now)
+            allocation = self.core.allocate_roles(now)
         except Exception:
             self.log.exception("allocation_failed")
             return

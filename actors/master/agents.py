@@ -16,6 +16,7 @@ from actors.master.model import (
     Send,
     Task,
     ToAllocator,
+    allocation_role,
     id_value,
 )
 from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
@@ -106,7 +107,7 @@ def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
     state = raw_state if isinstance(raw_state, str) and raw_state else "TASK_STAGING"
     executor_id = id_value(data.get("executor_id")) or id_value((data.get("executor") or {}).get("executor_id"))
     task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(data.get("name", "")), resources=res,
-                state=state, executor_id=executor_id, info=without_data(data))
+                state=state, executor_id=executor_id, info=without_data(data), role=allocation_role(data))
     statuses = data.get("statuses")
     task.statuses = [without_data(s) for s in statuses if isinstance(s, dict)][-MAX_STATUSES_PER_TASK:] \
         if isinstance(statuses, list) else []
@@ -265,8 +266,7 @@ def _remove_framework_from(core: MasterLedger, agent: Agent, fw: Framework, now:
         core.send_status(fid, status, out)
     for key in [k for k in agent.tasks if k[0] == fid]:
         del agent.tasks[key]
-    for key in [k for k in agent.executors if k[0] == fid]:
-        del agent.executors[key]
+    agent.drop_executors(fid)
 
 
 def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
@@ -294,6 +294,7 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
         core.send_status(task.framework_id, status, out)
     agent.tasks.clear()
     agent.executors.clear()
+    agent.executor_infos.clear()
     out.append(ToAllocator("remove_agent", {"agent_id": aid}))
     for fw in core.frameworks.values():
         if fw.connected:

@@ -20,7 +20,6 @@ from actors.master import agents, frameworks, offers, tasks
 from actors.master.ledger import MasterLedger
 from actors.master.model import Effect
 from actors.master.state_json import build_state
-from actors.resources import Resources
 from transport import messages as m
 from transport.schema import Message
 
@@ -82,8 +81,9 @@ class MasterCore(MasterLedger):
             agents.disconnect(self, self.agents[aid], now, out)
         return out
 
-    def offer(self, allocation: dict[str, dict[str, Resources]], now: float) -> list[Effect]:
-        """Turn an allocation (framework_id -> agent_id -> resources) into offers."""
+    def offer(self, allocation: dict[str, dict[str, Any]], now: float) -> list[Effect]:
+        """Turn an allocation (framework_id -> agent_id -> role -> resources, or a bare
+        Resources per agent) into offers, one per agent and role."""
         out: list[Effect] = []
         offers.make_offers(self, allocation, now, out)
         return out

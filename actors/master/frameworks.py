@@ -17,7 +17,7 @@ from actors.master.model import (
     framework_roles,
     id_value,
 )
-from actors.resources import EMPTY, Resources
+from actors.resources import Resources
 from actors.roles import role_error
 from transport import messages as m
 
@@ -28,6 +28,7 @@ __all__ = ["deactivate", "deactivate_message", "disconnect", "register", "remove
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
+MAX_DURATION_NS = 2**63 - 1  # Mesos' Duration: int64 nanoseconds
 
 
 def _role_error(core: MasterLedger, info: Dict) -> str | None:
@@ -52,27 +53,54 @@ def _role_error(core: MasterLedger, info: Dict) -> str | None:
     return None
 
 
-def _used_by_agent(core: MasterLedger, fid: str) -> dict[str, Resources]:
-    out: dict[str, Resources] = {}
+def _suppressed_error(info: Dict, suppressed: Any) -> str | None:
+    """Why ``suppressed_roles`` is refused (Mesos: each must be one of the framework's roles)."""
+    if not isinstance(suppressed, (list, tuple)) or not all(isinstance(r, str) for r in suppressed):
+        return f"suppressed_roles must be a list of role names, got {suppressed!r}"
+    roles = framework_roles(info)
+    bad = next((r for r in suppressed if r not in roles), None)
+    if bad is not None:
+        return f"Suppressed role {bad!r} is not contained in the list of roles {roles!r}"
+    return None
+
+
+def _failover_timeout_error(info: Dict) -> str | None:
+    """Mesos refuses a failover_timeout that is no Duration (nanoseconds in an int64)."""
+    value = info.get("failover_timeout")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or abs(value) * 1e9 > MAX_DURATION_NS:
+        return f"Invalid failover_timeout {value!r}: it must be a number of seconds below {MAX_DURATION_NS / 1e9:.0f}"
+    return None
+
+
+def _info_error(core: MasterLedger, info: Dict, suppressed: Any) -> str | None:
+    return _role_error(core, info) or _failover_timeout_error(info) or _suppressed_error(info, suppressed)
+
+
+def _used_by_agent(core: MasterLedger, fid: str) -> dict[str, dict[str, Resources]]:
+    out: dict[str, dict[str, Resources]] = {}
     for agent in core.agents.values():
         if agent.connected:
-            res = agent.used_by().get(fid, EMPTY)
-            if res:
-                out[agent.agent_id] = res
+            by_role = agent.used_by().get(fid)
+            if by_role:
+                out[agent.agent_id] = by_role
     return out
 
 
 def register(core: MasterLedger, sender: str, msg: m.RegisterFramework, now: float, out: list[Effect]) -> None:
     info = dict(msg.framework) if isinstance(msg.framework, dict) else {}
     if id_value(info.get("id")):
-        reregister(core, sender, m.ReregisterFramework(framework=info), now, out)
+        reregister(core, sender, m.ReregisterFramework(framework=info, suppressed_roles=msg.suppressed_roles),
+                   now, out)
         return
     known = core.framework_pids.get(sender)
     if known is not None and known in core.frameworks and core.frameworks[known].connected:
         # A retry of the driver: answer again with the same id.
         out.append(Send(sender, m.FrameworkRegistered(framework_id=known, master_info=core.master_info())))
         return
-    error = _role_error(core, info)
+    error = _info_error(core, info, msg.suppressed_roles)
     if error:
         out.append(Send(sender, m.FrameworkError(message=error)))
         return
@@ -82,7 +110,8 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterFramework, now: flo
     core.frameworks[fid] = fw
     core.framework_pids[sender] = fid
     out.append(LinkTo(sender))
-    out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles}))
+    out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles,
+                                              "suppressed_roles": list(msg.suppressed_roles)}))
     out.append(Send(sender, m.FrameworkRegistered(framework_id=fid, master_info=core.master_info())))
     log.info("framework_registered", framework_id=fid, name=info.get("name", ""), pid=sender)
 
@@ -96,31 +125,32 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterFramework, now:
     if fid in core.removed_frameworks:
         out.append(Send(sender, m.FrameworkError(message=f"Framework {fid} has been removed")))
         return
-    error = _role_error(core, info)
+    error = _info_error(core, info, msg.suppressed_roles)
     if error:
         out.append(Send(sender, m.FrameworkError(message=error)))
         return
+    suppressed = list(msg.suppressed_roles)
     info["id"] = {"value": fid}
     fw = core.frameworks.get(fid)
     if fw is None:
         fw = Framework(framework_id=fid, info=info, pid=sender, registered_time=now)
         core.frameworks[fid] = fw
         out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles,
-                                                  "used": _used_by_agent(core, fid)}))
+                                                  "suppressed_roles": suppressed, "used": _used_by_agent(core, fid)}))
     else:
         if fw.pid != sender:
             if fw.connected:
                 out.append(Send(fw.pid, m.FrameworkError(message="Framework failed over")))
             core.framework_pids.pop(fw.pid, None)
-        old_roles = fw.roles
         fw.info, fw.pid = info, sender
         fw.failover_deadline = None
         if fw.recovered:
             fw.recovered = False
-            out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles}))
+            out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles,
+                                                      "suppressed_roles": suppressed}))
         else:
-            if fw.roles != old_roles:
-                out.append(ToAllocator("update_framework_roles", {"framework_id": fid, "roles": fw.roles}))
+            out.append(ToAllocator("update_framework_roles", {"framework_id": fid, "roles": fw.roles,
+                                                               "suppressed_roles": suppressed}))
             out.append(ToAllocator("activate_framework", {"framework_id": fid}))
         for agent in core.agents.values():
             if agent.connected and any(f == fid for f, _ in agent.tasks):
@@ -194,8 +224,7 @@ def remove(core: MasterLedger, fw: Framework, now: float, out: list[Effect]) -> 
                 task.statuses.append(core.make_status(task.task_id, "TASK_KILLED", reason="REASON_FRAMEWORK_REMOVED",
                                                       message="Framework removed", agent_id=agent.agent_id, now=now))
             fw.add_completed(task, core.config)
-        for key in [k for k in agent.executors if k[0] == fid]:
-            del agent.executors[key]
+        agent.drop_executors(fid)
     fw.tasks.clear()
     out.append(ToAllocator("remove_framework", {"framework_id": fid}))
     fw.connected = fw.active = False

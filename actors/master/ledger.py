@@ -149,7 +149,7 @@ class MasterLedger:
             if recover and agent.connected:
                 out.append(ToAllocator("recover_resources", {
                     "framework_id": task.framework_id, "agent_id": task.agent_id,
-                    "resources": task.resources, "now": now}))
+                    "resources": task.resources, "now": now, "role": task.role or None}))
         fw = self.frameworks.get(task.framework_id)
         if fw is not None and fw.tasks.get(task.task_id) is task:
             del fw.tasks[task.task_id]

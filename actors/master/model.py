@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from actors.master.config import MasterConfig
 from actors.resources import EMPTY, Resources
@@ -17,12 +17,14 @@ __all__ = [
     "TERMINAL_STATES",
     "Agent",
     "Effect",
+    "ExecutorRecord",
     "Framework",
     "LinkTo",
     "Offer",
     "Send",
     "Task",
     "ToAllocator",
+    "allocation_role",
     "flat_resources",
     "framework_roles",
     "id_value",
@@ -78,6 +80,18 @@ def framework_roles(info: Dict) -> list[str]:
     return [role] if isinstance(role, str) and role else ["*"]
 
 
+def allocation_role(task: Dict) -> str:
+    """The role a TaskInfo's resources are allocated in (their ``allocation_info.role``,
+    as the master labels them at launch); "" if they name none."""
+    items = task.get("resources")
+    for d in items if isinstance(items, list) else []:
+        info = d.get("allocation_info") if isinstance(d, dict) else None
+        role = info.get("role") if isinstance(info, dict) else None
+        if isinstance(role, str) and role:
+            return role
+    return ""
+
+
 def is_partition_aware(info: Dict) -> bool:
     caps = info.get("capabilities") or []
     return any(isinstance(c, dict) and c.get("type") == "PARTITION_AWARE" for c in caps)
@@ -97,6 +111,8 @@ class Task:
     # The uuid of the terminal update until the framework acknowledges it: till then
     # reconciliation still answers the task's state, as Mesos keeps such a task.
     unacknowledged: bytes = b""
+    # The role its resources are allocated in ("" when not known: a task an agent reported).
+    role: str = ""
 
     def to_dict(self) -> Dict:
         return {
@@ -112,6 +128,13 @@ class Task:
                 for s in self.statuses
             ],
         }
+
+
+class ExecutorRecord(NamedTuple):
+    """An executor in use on an agent: its ExecutorInfo as compared by validation, its allocation role."""
+
+    signature: Dict
+    role: str
 
 
 @dataclass
@@ -175,6 +198,7 @@ class Agent:
     connected: bool = True
     tasks: dict[tuple[str, str], Task] = field(default_factory=dict)
     executors: dict[tuple[str, str], Resources] = field(default_factory=dict)
+    executor_infos: dict[tuple[str, str], ExecutorRecord] = field(default_factory=dict)  # same keys, or fewer
     offers: set[str] = field(default_factory=set)
     next_ping: float = 0.0
     pong_pending: bool = False
@@ -194,14 +218,32 @@ class Agent:
             total = total + res
         return total
 
-    def used_by(self) -> dict[str, Resources]:
-        out: dict[str, Resources] = {}
+    def used_by(self) -> dict[str, dict[str, Resources]]:
+        """framework id -> role -> what its live tasks and executors hold here, by the
+        role they are allocated in ("": not known, for the allocator to attribute)."""
+        out: dict[str, dict[str, Resources]] = {}
+
+        def add(fid: str, role: str, res: Resources) -> None:
+            by_role = out.setdefault(fid, {})
+            by_role[role] = by_role.get(role, EMPTY) + res
+
         for task in self.tasks.values():
             if task.state not in TERMINAL_STATES:
-                out[task.framework_id] = out.get(task.framework_id, EMPTY) + task.resources
-        for (fw, _), res in self.executors.items():
-            out[fw] = out.get(fw, EMPTY) + res
+                add(task.framework_id, task.role, task.resources)
+        for key, res in self.executors.items():
+            record = self.executor_infos.get(key)
+            add(key[0], record.role if record is not None else "", res)
         return out
+
+    def drop_executors(self, framework_id: str, executor_id: str | None = None) -> Resources:
+        """Forget the framework's executor ``executor_id`` (all of them if None); what they held."""
+        keys = [(framework_id, executor_id)] if executor_id is not None else [
+            k for k in self.executors if k[0] == framework_id]
+        held = EMPTY
+        for key in keys:
+            held = held + self.executors.pop(key, EMPTY)
+            self.executor_infos.pop(key, None)
+        return held
 
 
 def flat_resources(res: Resources) -> Dict:

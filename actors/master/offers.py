@@ -10,7 +10,7 @@ import structlog
 
 from actors.master.model import Effect, Offer, Send, Task, ToAllocator, id_value
 from actors.master.tasks import without_data
-from actors.master.validation import TaskInvalid, validate_task
+from actors.master.validation import TaskInvalid, check_executor, executor_record, validate_task
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
 from transport import messages as m
@@ -28,6 +28,7 @@ __all__ = [
     "request_resources",
     "revive",
     "suppress",
+    "with_allocation_role",
 ]
 
 log = structlog.get_logger(__name__)
@@ -47,8 +48,9 @@ def refuse_seconds(filters: Any) -> float:
 
 
 def _offer_role(roles: list[str], res: Resources) -> str:
-    """The framework role reserved resources in the offer are for (a reservation to
-    ``eng`` is offered to ``eng/backend``), else its first role."""
+    """For an allocation that does not name its role: the framework role reserved
+    resources in it are for (a reservation to ``eng`` is offered to ``eng/backend``),
+    else its first role."""
     for reserved in sorted(res.roles() - {"*"}):
         for role in roles:
             if is_subrole(role, reserved):
@@ -56,45 +58,58 @@ def _offer_role(roles: list[str], res: Resources) -> str:
     return roles[0]
 
 
-def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Resources]], now: float,
+def with_allocation_role(items: list[Dict], role: str) -> list[Dict]:
+    """Resource dicts with ``allocation_info.role`` set to ``role`` (Mesos' AllocationInfo)."""
+    return [dict(d, allocation_info={"role": role}) for d in items]
+
+
+def _by_role(fw_roles: list[str], res: Resources | dict[str, Resources]) -> dict[str, Resources]:
+    return dict(res) if isinstance(res, dict) else {_offer_role(fw_roles, res): res}
+
+
+def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: float,
                 out: list[Effect]) -> None:
+    """``allocation``: framework -> agent -> {role -> resources} (``allocate_roles``; a bare
+    ``Resources`` is put in the role ``_offer_role`` picks). One offer per (agent, role)."""
     olog = log.bind()  # one bind per allocation, not one per offer (the lazy proxy binds on each call)
     enabled = getattr(olog, "is_enabled_for", None)
     log_each = enabled(logging.INFO) if callable(enabled) else True
     for fid, per_agent in allocation.items():
         fw = core.frameworks.get(fid)
         batch: list[Dict] = []
-        for aid, res in per_agent.items():
+        for aid, allocated in per_agent.items():
             agent = core.agents.get(aid)
             if agent is None:
                 continue  # removed meanwhile: the allocator forgot it too
-            if fw is None or not fw.active or not fw.connected or not agent.connected:
-                out.append(ToAllocator("recover_resources", {"framework_id": fid, "agent_id": aid,
-                                                              "resources": res, "now": now}))
-                continue
-            offer = Offer(offer_id=core.new_offer_id(), framework_id=fid, agent_id=aid, resources=res,
-                          role=_offer_role(fw.roles, res))
-            if core.config.offer_timeout > 0:
-                offer.expires = now + core.config.offer_timeout
-                core.schedule("offer", offer.offer_id, offer.expires)
-            core.offers[offer.offer_id] = offer
-            fw.offers.add(offer.offer_id)
-            agent.offers.add(offer.offer_id)
-            host, _, port = agent.pid.rpartition("@")[2].rpartition(":")
-            batch.append({
-                "id": {"value": offer.offer_id},
-                "framework_id": {"value": fid},
-                "agent_id": {"value": aid},
-                "hostname": agent.hostname,
-                "resources": res.to_dicts(),
-                "attributes": list(agent.info.get("attributes") or []),
-                "allocation_info": {"role": offer.role},
-                "url": {"scheme": "http", "address": {"hostname": agent.hostname, "ip": host,
-                                                      "port": int(port or 0)},
-                        "path": "/" + agent.pid.partition("@")[0]},
-            })
-            if log_each:
-                olog.info("offer_sent", offer_id=offer.offer_id, framework_id=fid, agent_id=aid, resources=str(res))
+            for role, res in _by_role(fw.roles if fw is not None else ["*"], allocated).items():
+                if fw is None or not fw.active or not fw.connected or not agent.connected:
+                    out.append(ToAllocator("recover_resources", {"framework_id": fid, "agent_id": aid,
+                                                                  "resources": res, "now": now, "role": role}))
+                    continue
+                offer = Offer(offer_id=core.new_offer_id(), framework_id=fid, agent_id=aid, resources=res,
+                              role=role)
+                if core.config.offer_timeout > 0:
+                    offer.expires = now + core.config.offer_timeout
+                    core.schedule("offer", offer.offer_id, offer.expires)
+                core.offers[offer.offer_id] = offer
+                fw.offers.add(offer.offer_id)
+                agent.offers.add(offer.offer_id)
+                host, _, port = agent.pid.rpartition("@")[2].rpartition(":")
+                batch.append({
+                    "id": {"value": offer.offer_id},
+                    "framework_id": {"value": fid},
+                    "agent_id": {"value": aid},
+                    "hostname": agent.hostname,
+                    "resources": with_allocation_role(res.to_dicts(), role),
+                    "attributes": list(agent.info.get("attributes") or []),
+                    "allocation_info": {"role": role},
+                    "url": {"scheme": "http", "address": {"hostname": agent.hostname, "ip": host,
+                                                          "port": int(port or 0)},
+                            "path": "/" + agent.pid.partition("@")[0]},
+                })
+                if log_each:
+                    olog.info("offer_sent", offer_id=offer.offer_id, framework_id=fid, agent_id=aid, role=role,
+                              resources=str(res))
         if batch and fw is not None:
             for i in range(0, len(batch), MAX_OFFERS_PER_MESSAGE):
                 out.append(Send(fw.pid, m.ResourceOffers(offers=batch[i:i + MAX_OFFERS_PER_MESSAGE])))
@@ -114,6 +129,51 @@ def _launch_tasks(operations: list[Dict]) -> tuple[list[Any], list[str]]:
     return tasks, unsupported
 
 
+def _own_offers(core: MasterLedger, fid: str, offer_ids: list[str]) -> tuple[list[Offer], str]:
+    """The framework's offers named in an accept, and Mesos' error for the accept if any."""
+    error = "" if offer_ids else "No offers specified"
+    own: list[Offer] = []
+    seen: set[str] = set()
+    for oid in offer_ids:
+        offer = core.offers.get(oid)
+        if oid in seen:
+            error = error or f"Offer {oid} appears more than once in offer_ids"
+        elif offer is None:
+            error = error or f"Offer {oid} is no longer valid"
+        elif offer.framework_id != fid:
+            error = error or f"Offer {oid} has invalid framework"
+        else:
+            own.append(offer)
+        seen.add(oid)
+    if not error and len({o.agent_id for o in own}) > 1:
+        error = "Aggregated offers must belong to one single agent"
+    if not error and len({o.role for o in own}) > 1:
+        error = "Aggregated offers must be allocated to the same role"
+    return own, error
+
+
+def _in_role(task: Dict, role: str) -> Dict:
+    """The task dict with its (and its executor's) resources labelled as allocated to ``role``;
+    TaskInvalid if the framework labelled one with another role."""
+    out = dict(task)
+    holders = [out]
+    if isinstance(out.get("executor"), dict):
+        out["executor"] = dict(out["executor"])
+        holders.append(out["executor"])
+    for holder in holders:
+        items = holder.get("resources")
+        if not isinstance(items, list):
+            continue
+        for d in items:
+            given = d.get("allocation_info") if isinstance(d, dict) else None
+            named = given.get("role") if isinstance(given, dict) else None
+            if named is not None and named != role:
+                raise TaskInvalid(f"Task {id_value(task.get('task_id'))} uses resources allocated to role "
+                                  f"{named!r}, but the offers are allocated to role {role!r}")
+        holder["resources"] = with_allocation_role([d for d in items if isinstance(d, dict)], role)
+    return out
+
+
 def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
@@ -122,22 +182,12 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
     task_infos, unsupported = _launch_tasks(list(msg.operations))
     if unsupported:
         log.warning("operations_unsupported", framework_id=fid, types=unsupported)
-    error = "" if msg.offer_ids else "No offers specified"
-    own: list[Offer] = []
-    for oid in dict.fromkeys(msg.offer_ids):
-        offer = core.offers.get(oid)
-        if offer is None:
-            error = error or f"Offer {oid} is no longer valid"
-        elif offer.framework_id != fid:
-            error = error or f"Offer {oid} has invalid framework"
-        else:
-            own.append(offer)
-    if not error and len({o.agent_id for o in own}) > 1:
-        error = "Aggregated offers must belong to one single agent"
-    offered: dict[str, Resources] = {}
+    own, error = _own_offers(core, fid, list(msg.offer_ids))
+    offered: dict[tuple[str, str], Resources] = {}
     for offer in own:
         core.remove_offer(offer, out, rescind=False, recover=False, now=now)
-        offered[offer.agent_id] = offered.get(offer.agent_id, EMPTY) + offer.resources
+        key = (offer.agent_id, offer.role)
+        offered[key] = offered.get(key, EMPTY) + offer.resources
     lost_state = "TASK_DROPPED" if fw.partition_aware else "TASK_LOST"
     agent = core.agents.get(own[0].agent_id) if own and not error else None
     if error or agent is None or not agent.connected:
@@ -149,20 +199,22 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
         for info in task_infos:
             tid = id_value(info.get("task_id")) if isinstance(info, dict) else ""
             core.send_status(fid, core.make_status(tid, lost_state, reason=reason, message=text, now=now), out)
-        for aid, res in offered.items():
+        for (aid, role), res in offered.items():
             out.append(ToAllocator("recover_resources", {"framework_id": fid, "agent_id": aid,
-                                                          "resources": res, "now": now}))
+                                                          "resources": res, "now": now, "role": role}))
         log.info("accept_invalid", framework_id=fid, error=text, tasks=len(task_infos))
         return
-    aid = agent.agent_id
-    remaining = offered.get(aid, EMPTY)
+    aid, role = agent.agent_id, own[0].role
+    remaining = offered.get((aid, role), EMPTY)
     known = set(fw.tasks)
     for info in task_infos:
         try:
             tid, res, exec_res, eid = validate_task(info, aid, known)
-            need = res
-            if eid and (fid, eid) not in agent.executors:
-                need = res + exec_res
+            task_dict = _in_role(info, role)
+            new_executor = bool(eid) and (fid, eid) not in agent.executors
+            if eid and not new_executor:
+                check_executor(agent.executor_infos.get((fid, eid)), task_dict["executor"], exec_res)
+            need = res + exec_res if new_executor else res
             if not remaining.contains(need):
                 raise TaskInvalid(f"Task {tid} uses more resources {need} than available {remaining}")
         except TaskInvalid as e:
@@ -173,20 +225,20 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
             continue
         remaining = remaining - need
         known.add(tid)
-        if eid and (fid, eid) not in agent.executors:
+        if new_executor:
             agent.executors[(fid, eid)] = exec_res
-        task_dict = dict(info)
+            agent.executor_infos[(fid, eid)] = executor_record(task_dict["executor"], exec_res, role)
         task_dict["agent_id"] = {"value": aid}
         task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(info.get("name", "")),
-                    resources=res, executor_id=eid, info=without_data(task_dict))
+                    resources=res, executor_id=eid, info=without_data(task_dict), role=role)
         task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
         fw.tasks[tid] = task
         agent.tasks[(fid, tid)] = task
         out.append(Send(agent.pid, m.RunTask(framework=dict(fw.info), framework_pid=fw.pid, task=task_dict)))
-        log.info("task_launched", task_id=tid, framework_id=fid, agent_id=aid, resources=str(res))
+        log.info("task_launched", task_id=tid, framework_id=fid, agent_id=aid, role=role, resources=str(res))
     if remaining:
         out.append(ToAllocator("recover_resources", {
-            "framework_id": fid, "agent_id": aid, "resources": remaining,
+            "framework_id": fid, "agent_id": aid, "resources": remaining, "role": role,
             "refuse_seconds": refuse_seconds(msg.filters), "now": now}))
 
 

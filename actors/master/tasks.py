@@ -165,10 +165,12 @@ def exited_executor(core: MasterLedger, sender: str, msg: m.ExitedExecutor, now:
     agent = sender_agent(core.agents, core.agent_pids, sender)
     if agent is None:
         return
-    res = agent.executors.pop((msg.framework_id, msg.executor_id), None)
+    record = agent.executor_infos.get((msg.framework_id, msg.executor_id))
+    res = agent.drop_executors(msg.framework_id, msg.executor_id)
     if res:
         out.append(ToAllocator("recover_resources", {"framework_id": msg.framework_id, "agent_id": agent.agent_id,
-                                                      "resources": res, "now": now}))
+                                                      "resources": res, "now": now,
+                                                      "role": record.role if record is not None else None}))
     fw = core.frameworks.get(msg.framework_id)
     if fw is not None and fw.connected:
         out.append(Send(fw.pid, msg))

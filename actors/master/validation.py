@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from actors.master.model import id_value
+from actors.master.model import ExecutorRecord, id_value
 from actors.resources import EMPTY, Resources, ResourcesError
 
-__all__ = ["TaskInvalid", "task_resources", "validate_id", "validate_task"]
+__all__ = ["TaskInvalid", "check_executor", "executor_record", "task_resources", "validate_id", "validate_task"]
 
 Dict = dict[str, Any]
 
@@ -84,3 +85,28 @@ def validate_task(task: Any, agent_id: str, known_task_ids: set[str]) -> tuple[s
     if res.is_empty():
         raise TaskInvalid(f"Task {task_id} uses no resources")
     return task_id, res, exec_res, executor_id
+
+
+def executor_record(executor: Dict, resources: Resources, role: str) -> ExecutorRecord:
+    """What the master keeps of an ExecutorInfo to compare later ones with: the info
+    without ``framework_id`` (the master's to set), ``data`` as a digest (the master
+    keeps no payloads), resources parsed (labels such as allocation_info aside)."""
+    signature = {k: v for k, v in executor.items() if k not in ("framework_id", "data", "resources")}
+    data = executor.get("data")
+    if data is not None:
+        raw = data if isinstance(data, bytes) else str(data).encode()
+        signature["data"] = hashlib.sha256(raw).hexdigest()
+    signature["resources"] = resources
+    return ExecutorRecord(signature, role)
+
+
+def check_executor(known: ExecutorRecord | None, executor: Dict, resources: Resources) -> None:
+    """A task for an executor id already in use on the agent must carry the same
+    ExecutorInfo (Mesos); TaskInvalid otherwise. ``known`` None: nothing to compare."""
+    if known is None:
+        return
+    given = executor_record(executor, resources, known.role).signature
+    if given != known.signature:
+        diff = sorted(k for k in {*given, *known.signature} if given.get(k) != known.signature.get(k))
+        raise TaskInvalid(f"ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID "
+                          f"{id_value(executor.get('executor_id'))}: {', '.join(diff)} differ")

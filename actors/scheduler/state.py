@@ -176,6 +176,9 @@ class DriverCore:
         self.backoff = REGISTRATION_BACKOFF_INITIAL
         self.attempts = 0
         self.offers: dict[str, str] = {}  # offer id -> agent id of the offers we hold
+        # Roles suppressed by suppressOffers and not revived since: sent with every
+        # (re)registration, so suppression survives re-registration and master failover.
+        self.suppressed_roles: list[str] = []
 
     @property
     def partition_aware(self) -> bool:
@@ -189,8 +192,9 @@ class DriverCore:
         self.attempts += 1
         if self.framework_id:
             framework = dict(self.framework, id={"value": self.framework_id})
-            return ReregisterFramework(framework=framework, failover=self.failover)
-        return RegisterFramework(framework=self.framework)
+            return ReregisterFramework(framework=framework, failover=self.failover,
+                                       suppressed_roles=list(self.suppressed_roles))
+        return RegisterFramework(framework=self.framework, suppressed_roles=list(self.suppressed_roles))
 
     def next_backoff(self) -> float:
         """Seconds until the next attempt if this one goes unanswered (doubling, capped)."""
@@ -272,10 +276,23 @@ class DriverCore:
     def kill(self, task_id: str) -> Effects:
         return self._if_connected(KillTask(framework_id=self.framework_id, task_id=task_id))
 
+    def _roles(self) -> list[str]:
+        roles = self.framework.get("roles")
+        if isinstance(roles, list) and roles:
+            return [r for r in roles if isinstance(r, str)]
+        role = self.framework.get("role")
+        return [role] if isinstance(role, str) and role else ["*"]
+
     def revive(self, roles: list[str]) -> Effects:
+        """Revive ``roles`` (all the framework's when empty): no longer suppressed."""
+        revived = set(roles or self._roles())
+        self.suppressed_roles = [r for r in self.suppressed_roles if r not in revived]
         return self._if_connected(ReviveOffers(framework_id=self.framework_id, roles=roles))
 
     def suppress(self, roles: list[str]) -> Effects:
+        """Suppress ``roles`` (all the framework's when empty), remembered for re-registration."""
+        own = self._roles()
+        self.suppressed_roles += [r for r in dict.fromkeys(roles or own) if r in own and r not in self.suppressed_roles]
         return self._if_connected(SuppressOffers(framework_id=self.framework_id, roles=roles))
 
     def reconcile(self, statuses: list[Dict]) -> Effects:

@@ -64,7 +64,7 @@ class Harness:
         return self.apply(self.core.handle(sender, msg, self.now))
 
     def allocate(self) -> list[Effect]:
-        return self.apply(self.core.offer(self.allocator.allocate(self.now), self.now))
+        return self.apply(self.core.offer(self.allocator.allocate_roles(self.now), self.now))
 
     def advance(self, seconds: float) -> list[Effect]:
         self.now += seconds

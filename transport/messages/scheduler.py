@@ -41,17 +41,21 @@ Dict = dict[str, Any]
 
 @message
 class RegisterFramework(Message):
-    """scheduler driver -> master: register ``framework`` (a v1 FrameworkInfo dict)."""
+    """scheduler driver -> master: register ``framework`` (a v1 FrameworkInfo dict),
+    with offers suppressed for ``suppressed_roles`` (v1 Subscribe's suppressed_roles)."""
 
     framework: Dict
+    suppressed_roles: list[str] = field(default_factory=list)
 
 
 @message
 class ReregisterFramework(Message):
-    """scheduler driver -> master: come back with ``framework["id"]`` after a disconnection or failover."""
+    """scheduler driver -> master: come back with ``framework["id"]`` after a disconnection or failover;
+    ``suppressed_roles`` replaces the roles suppressed before (as a v1 re-Subscribe)."""
 
     framework: Dict
     failover: bool = False
+    suppressed_roles: list[str] = field(default_factory=list)
 
 
 @message
