@@ -332,9 +332,11 @@ class AgentProcess(ExecutorsMixin):
         if self.master is None or not self.connected:
             return
         status = update.status
+        latest = self.updates.latest(update.framework_id, update.task_id) or update
         self.send(self.master, StatusUpdate(framework_id=update.framework_id, status=status, uuid=update.uuid,
                                             agent_id=self.agent_id, executor_id=id_value(status.get("executor_id")),
-                                            timestamp=float(status.get("timestamp") or 0.0)))
+                                            timestamp=float(status.get("timestamp") or 0.0),
+                                            latest_state=str(latest.status.get("state") or "")))
 
     def _arm_retry(self) -> None:
         deadline = self.updates.next_deadline()

@@ -134,10 +134,12 @@ class MasterLedger:
         out.append(Send(fw.pid, m.StatusUpdate(framework_id=framework_id, status=status, agent_id=agent_id,
                                                timestamp=float(status.get("timestamp", 0.0)))))
 
-    def update_task(self, task: Task, status: Dict, now: float, out: list[Effect], *, recover: bool = True) -> None:
-        """Record ``status`` on ``task``; a terminal one frees its resources and completes it."""
+    def update_task(self, task: Task, status: Dict, now: float, out: list[Effect], *, recover: bool = True,
+                    state: str | None = None) -> None:
+        """Record ``status`` on ``task``; a terminal one frees its resources and completes it.
+        ``state``: the task's state when newer than the status' (a resent update's latest_state)."""
         was_terminal = task.state in TERMINAL_STATES
-        state = status.get("state")
+        state = state or status.get("state")
         if isinstance(state, str) and state:
             task.state = state
         task.statuses.append(status)

@@ -111,6 +111,8 @@ class Task:
     # The uuid of the terminal update until the framework acknowledges it: till then
     # reconciliation still answers the task's state, as Mesos keeps such a task.
     unacknowledged: bytes = b""
+    # Ended as a resent update's latest_state said, its own terminal update not yet seen.
+    awaiting_end: bool = False
     # The role its resources are allocated in ("" when not known: a task an agent reported).
     role: str = ""
 
@@ -173,7 +175,7 @@ class Framework:
 
     def known_tasks(self) -> list[Task]:
         """What reconciliation answers for: active tasks, and ended ones whose end is not yet acknowledged."""
-        return [*self.tasks.values(), *(t for t in self.completed if t.unacknowledged)]
+        return [*self.tasks.values(), *(t for t in self.completed if t.unacknowledged or t.awaiting_end)]
 
     def add_completed(self, task: Task, config: MasterConfig) -> None:
         """Keep an ended task for the state (and reconciliation): a TASK_UNREACHABLE one among

@@ -45,13 +45,20 @@ def status_update(core: MasterLedger, sender: str, msg: m.StatusUpdate, now: flo
         return
     tid = id_value(status.get("task_id"))
     task = agent.tasks.get((msg.framework_id, tid))
+    fw = core.frameworks.get(msg.framework_id)
     if task is not None:
         ended_before = task.state in TERMINAL_STATES
-        core.update_task(task, without_data(status), now, out)
+        # A resent update whose task has ended since: free its resources now (Mesos' latest_state).
+        latest = msg.latest_state if msg.latest_state in TERMINAL_STATES else None
+        core.update_task(task, without_data(status), now, out, state=latest)
         del task.statuses[:-MAX_STATUSES_PER_TASK]
         if not ended_before and task.state in TERMINAL_STATES:
-            task.unacknowledged = msg.uuid
-    fw = core.frameworks.get(msg.framework_id)
+            if status.get("state") in TERMINAL_STATES:
+                task.unacknowledged = msg.uuid
+            else:
+                task.awaiting_end = True
+    elif fw is not None and status.get("state") in TERMINAL_STATES:
+        _terminal_update_arrived(fw, agent.agent_id, tid, without_data(status), msg.uuid)
     log.info("status_update", task_id=tid, framework_id=msg.framework_id, state=status.get("state"),
              forwarded=bool(fw and fw.connected))
     if fw is not None and fw.connected:
@@ -59,6 +66,19 @@ def status_update(core: MasterLedger, sender: str, msg: m.StatusUpdate, now: flo
             framework_id=msg.framework_id, status=msg.status, uuid=msg.uuid, agent_id=agent.agent_id,
             executor_id=msg.executor_id, timestamp=msg.timestamp)
         out.append(Send(fw.pid, forward))
+
+
+def _terminal_update_arrived(fw: Framework, agent_id: str, tid: str, status: Dict, uuid: bytes) -> None:
+    """The terminal update of a task that ended by an earlier update's latest_state: it
+    is now the update whose acknowledgement lets the master forget the task."""
+    for task in reversed(fw.completed):
+        if task.task_id == tid and task.agent_id == agent_id and task.awaiting_end:
+            task.awaiting_end = False
+            task.unacknowledged = uuid
+            task.state = str(status.get("state"))
+            task.statuses.append(status)
+            del task.statuses[:-MAX_STATUSES_PER_TASK]
+            return
 
 
 def _to_agent(core: MasterLedger, sender: str, msg: m.StatusUpdateAcknowledgement | m.FrameworkToExecutor,

@@ -194,6 +194,9 @@ class StatusUpdate(Message):
     ``status`` is a v1 TaskStatus dict (task_id, state, reason, message, source,
     agent_id, executor_id, timestamp, uuid, data); ``uuid`` identifies the update for
     acknowledgement (empty for updates that need none, e.g. reconciliation answers).
+    ``latest_state`` (agent -> master, Mesos' ``latest_state``): the task's state at
+    the agent as of sending, newer than ``status`` when this is an unacknowledged
+    update resent while later ones wait behind it ("" from senders that do not say).
     """
 
     framework_id: str
@@ -202,6 +205,7 @@ class StatusUpdate(Message):
     agent_id: str = ""
     executor_id: str = ""
     timestamp: float = 0.0
+    latest_state: str = ""
 
 
 @message
