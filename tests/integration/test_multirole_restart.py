@@ -6,38 +6,24 @@ suppressed roles; reviving that role brings its offers back."""
 from __future__ import annotations
 
 import signal
-import threading
 from typing import Any
 
 import pytest
 
 from actors.node import Node
 from tests.integration.operators_support import Script, free_port
+from tests.integration.test_master_restart import Recorder
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 
-class Decliner:
-    """Declines every offer for a moment and records its allocation role."""
+class Decliner(Recorder):
+    """Declines every offer for a moment and records its allocation role (the
+    other callbacks as ``Recorder`` notes them)."""
 
     def __init__(self) -> None:
-        self.cond = threading.Condition()
+        super().__init__()
         self.roles: list[str] = []
-        self.calls: list[str] = []
-
-    def _note(self, name: str) -> None:
-        with self.cond:
-            self.calls.append(name)
-            self.cond.notify_all()
-
-    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
-        self._note("registered")
-
-    def reregistered(self, driver: Any, master_info: Any) -> None:
-        self._note("reregistered")
-
-    def disconnected(self, driver: Any) -> None:
-        self._note("disconnected")
 
     def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
         for offer in offers:
@@ -47,11 +33,6 @@ class Decliner:
                 self.roles.append(role)
                 self.cond.notify_all()
             driver.declineOffer(offer["id"], {"refuse_seconds": 0.2})
-
-    def wait(self, predicate: Any, what: str, timeout: float = 15.0) -> None:
-        with self.cond:
-            if not self.cond.wait_for(predicate, timeout):
-                raise AssertionError(f"no {what} within {timeout} s; calls={self.calls} roles={self.roles[-20:]}")
 
     def offers_since(self, mark: int, role: str) -> int:
         return sum(1 for r in self.roles[mark:] if r == role)
