@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -26,7 +26,14 @@ from actors.version import version_line
 from transport.endpoint import AddressInUse
 from transport.errors import TransportError
 
-__all__ = ["STOP_SECONDS", "parse_or_exit", "start_node_or_exit", "stop_within", "wait_for_signal"]
+if TYPE_CHECKING:
+    from actors.listen import ListenFlags
+    from transport.http import HttpServer
+
+__all__ = [
+    "STOP_SECONDS", "announce_http", "bind_http_or_exit", "parse_or_exit", "start_node_or_exit", "stop_within",
+    "wait_for_signal",
+]
 
 C = TypeVar("C")
 STOP_SECONDS = 5.0
@@ -73,6 +80,31 @@ def start_node_or_exit(prog: str, ip: str, port: int, **node_options: Any) -> No
     except TransportError as e:
         print(f"{prog}: --ip/--port: {e}", file=sys.stderr, flush=True)
     raise SystemExit(1)
+
+
+def bind_http_or_exit(prog: str, config: ListenFlags) -> HttpServer | None:
+    """The bound (not yet serving) HTTP server of --ip:--http_port, None with --no-http;
+    a port in use (or any bind error) is one line and exit 1."""
+    if not config.http:
+        return None
+    from transport.http import HttpServer
+
+    try:
+        return HttpServer.bind(config.ip, config.http_listen_port())
+    except AddressInUse as e:
+        print(f"{prog}: --http_port: {e}; pick another with --http_port (or --no-http)", file=sys.stderr, flush=True)
+    except TransportError as e:
+        print(f"{prog}: --ip/--http_port: {e}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
+
+def announce_http(prog: str, server: HttpServer, host: str) -> str:
+    """Start ``server`` and print its URL on stdout (one line, flushed): the script is ready."""
+    server.start()
+    url = server.url(host) + "/"
+    print(f"{prog}: HTTP endpoints at {url}", flush=True)
+    log.info("http_ready", url=url)
+    return url
 
 
 def wait_for_signal(stop: threading.Event | None = None) -> str:

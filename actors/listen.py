@@ -36,6 +36,9 @@ class ListenFlags:
         "default_text": "--ip; with --ip=0.0.0.0 the host's routable address"})
     advertise_port: int | None = field(default=None, metadata={
         "help": "port put in this process's pid (e.g. a forwarded port)", "default_text": "--port"})
+    http_port: int | None = field(default=None, metadata={
+        "help": "port of the HTTP endpoints (0: any free port)", "default_text": "--port minus 10; 0 with --port=0"})
+    http: bool = field(default=True, metadata={"help": "serve the HTTP endpoints (--no-http: none)"})
     hostname: str = field(default="", metadata={
         "help": "name shown to users for this process (MasterInfo/AgentInfo hostname); not used to reach it",
         "default_text": "the advertised IP"})
@@ -50,8 +53,17 @@ class ListenFlags:
             _ipv4("advertise_ip", self.advertise_ip)
             if self.advertise_ip in WILDCARD_IPS:
                 raise ValueError(f"--advertise_ip: {self.advertise_ip!r} cannot be sent to; name this host's address")
+        if self.http and not 0 <= self.http_listen_port() < 65536:
+            raise ValueError(f"--http_port must be in 0-65535, got {self.http_listen_port()!r}"
+                             + ("" if self.http_port is not None else f" (--port {self.port} minus 10); set --http_port"))
         if self.advertise_port is not None and not 0 < self.advertise_port < 65536:
             raise ValueError(f"--advertise_port must be in 1-65535, got {self.advertise_port!r}")
+
+    def http_listen_port(self) -> int:
+        """The HTTP port to bind: --http_port, else --port minus 10 (0 when --port is 0)."""
+        if self.http_port is not None:
+            return self.http_port
+        return self.port - 10 if self.port else 0
 
     def node_options(self) -> dict[str, Any]:
         """The advertise arguments of ``Node(ip, port, ...)``."""

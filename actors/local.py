@@ -24,6 +24,7 @@ from actors.master.config import MasterConfig
 from actors.node import Node
 from actors.process import Process
 from actors.quiescence import Activity
+from transport.http import HttpServer
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
@@ -33,7 +34,7 @@ __all__ = ["DEFAULT_AGENT_RESOURCES", "EXECUTOR_MODES", "LocalClusterRunner", "f
 EXECUTOR_MODES = ("real", "emulated")
 
 DEFAULT_AGENT_RESOURCES = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]"
-_OURS = {"ip", "port", "advertise_ip", "advertise_port", "work_dir", "master"}  # set by the cluster
+_OURS = {"ip", "port", "advertise_ip", "advertise_port", "work_dir", "master", "http", "http_port"}  # set by the cluster
 _ISOLATION_ALIASES = {"cgroups": "cgroups/cpu,cgroups/mem", "posix": "posix/cpu,posix/mem"}
 
 log = structlog.get_logger(__name__)
@@ -128,6 +129,8 @@ class LocalClusterRunner:
         clock: str | Clock = "real",
         executor: str = "real",
         task_rule: Any = 0.0,
+        http: bool = True,
+        http_port: int = 0,
         **flags: Any,
     ) -> None:
         if executor not in EXECUTOR_MODES:
@@ -160,6 +163,10 @@ class LocalClusterRunner:
         self.node = Node("127.0.0.1", port, force_encoding=force_encoding, clock=self.clock)
         self._agent_refs: list[pykka.ActorRef[Any] | None] = [None] * agents
         self._emulators: list[pykka.ActorRef[Any] | None] = [None] * agents
+        self._http = http
+        self._http_port = http_port
+        self._master_http: HttpServer | None = None
+        self._agent_https: list[HttpServer | None] = [None] * agents
         self._client: _Client | None = None
         self._lock = threading.Lock()
         self._started = False
@@ -191,7 +198,10 @@ class LocalClusterRunner:
         try:
             address = self.node.address
             self.master_config = dataclasses.replace(self.master_config, port=self.node.port)
-            spawn_master(self.node, self.master_config)
+            self._master_http = HttpServer.bind("127.0.0.1", self._http_port, "master-http") if self._http else None
+            spawn_master(self.node, self.master_config, self._master_http)
+            if self._master_http is not None:
+                self._master_http.start()
             holder: list[_Client] = []
             _Client.spawn(self.node, "local-cluster", holder)
             self._client = holder[0]
@@ -213,6 +223,9 @@ class LocalClusterRunner:
         self._started = False
         for i in range(len(self._agent_refs)):
             self.stop_agent(i)
+        if self._master_http is not None:
+            self._master_http.stop()
+            self._master_http = None
         self.node.stop()
         if self._own_work_dir and not self._keep_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -230,6 +243,20 @@ class LocalClusterRunner:
     def master(self) -> str:
         """The master's ``host:port``, to give a scheduler driver."""
         return self.node.address
+
+    @property
+    def http(self) -> str:
+        """The master's HTTP base URL (``http://127.0.0.1:port``); RuntimeError with http=False."""
+        if self._master_http is None:
+            raise RuntimeError("the local cluster serves no HTTP (http=False, or not started)")
+        return self._master_http.url()
+
+    def agent_http(self, index: int) -> str:
+        """Agent ``index``'s (0-based) HTTP base URL; RuntimeError if it is stopped or http=False."""
+        http = self._agent_https[index]
+        if http is None:
+            raise RuntimeError(f"{self.agent_name(index)} serves no HTTP (stopped, or http=False)")
+        return http.url()
 
     @property
     def master_pid(self) -> PID:
@@ -268,6 +295,9 @@ class LocalClusterRunner:
             except (pykka.ActorDeadError, pykka.Timeout):
                 pass
         self._emulators[index] = None
+        http, self._agent_https[index] = self._agent_https[index], None
+        if http is not None:
+            http.stop()
         log.info("local_agent_stopped", agent=self.agent_name(index))
 
     def start_agent(self, index: int) -> None:
@@ -279,15 +309,27 @@ class LocalClusterRunner:
         log.info("local_agent_started", agent=self.agent_name(index))
 
     def _spawn_agent(self, index: int) -> None:
-        """Agent ``index`` (and with emulated executors, the actor that plays them)."""
+        """Agent ``index`` (and with emulated executors, the actor that plays them), with its
+        own HTTP server on a free port (unless http=False)."""
+        http = HttpServer.bind("127.0.0.1", 0, f"agent-{index + 1}-http").start() if self._http else None
+        try:
+            self._spawn_agent_process(index, http)
+        except BaseException:
+            if http is not None:
+                http.stop()
+            raise
+        self._agent_https[index] = http
+
+    def _spawn_agent_process(self, index: int, http: HttpServer | None) -> None:
         from actors.agent import spawn_agent
         from actors.agent.emulated import EmulatedExecutors
+        from actors.agent.http import install_agent_routes
         from actors.agent.process import AgentProcess
 
         name = self.agent_name(index)
         config = self._agent_configs[index]
         if self.executor != "emulated":
-            self._agent_refs[index] = spawn_agent(self.node, config, name=name)
+            self._agent_refs[index] = spawn_agent(self.node, config, name=name, http=http)
             return
         holder: list[EmulatedExecutors] = []
         self._emulators[index] = EmulatedExecutors.spawn(
@@ -295,8 +337,11 @@ class LocalClusterRunner:
 
         def attach(agent: AgentProcess) -> None:
             agent.emulated = holder[0]
+            if http is not None:
+                install_agent_routes(http, agent)
 
-        self._agent_refs[index] = AgentProcess.spawn(self.node, config, name, on_created=attach)
+        self._agent_refs[index] = AgentProcess.spawn(self.node, config, name, on_created=attach,
+                                                     http_port=http.port if http is not None else None)
 
     def _settle(self) -> None:
         if isinstance(self.clock, ManualClock) and self.clock.activity is not None:

@@ -154,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         work_dir=config.work_dir or None,
         port=port,
         allocation_interval=config.allocation_interval,
+        http_port=port - 10 if port else 0,
     )
     try:
         runner.start()
@@ -164,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err(str(e))
         raise SystemExit(1) from None
     status = 0
+    # stdout carries the --run task's output: then the URL goes to stderr
+    print(f"{PROG}: HTTP endpoints at {runner.http}/", file=sys.stderr if config.run else sys.stdout, flush=True)
     try:
         if config.run:
             status = _run(runner, config)

@@ -52,7 +52,9 @@ TypeError naming it.
 Members: ``.master`` ("127.0.0.1:port"), ``.state()`` (the master's state with the
 keys of Mesos' /master/state JSON: ``slaves``, ``frameworks``,
 ``completed_frameworks``...), ``.agents`` (each agent's pid, by index),
-``.stop_agent(i)`` / ``.start_agent(i)`` (0-based index; a restarted agent has
+``.http`` (the master's HTTP base URL, ``http://127.0.0.1:port``: /master/state,
+/metrics/snapshot...), ``.agent_http(i)`` (agent i's: /slave(N)/state, /files/read...;
+``http=False`` serves none), ``.stop_agent(i)`` / ``.start_agent(i)`` (0-based index; a restarted agent has
 the same name and work_dir and registers again), ``.agent_work_dir(i)``,
 ``.wait_for_agents(count=None, timeout=10)``.
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from actors.agent.config import AgentConfig, ConfigError, parse_attributes
     from actors.agent.process import AgentProcess
     from actors.node import Node
+    from transport.http import HttpServer
 
 __all__ = ["AgentConfig", "AgentProcess", "ConfigError", "parse_attributes", "spawn_agent"]
 
@@ -34,8 +35,15 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def spawn_agent(node: Node, config: AgentConfig, name: str = "agent(1)") -> pykka.ActorRef[AgentProcess]:
-    """Start an agent on ``node`` (started) as ``name``; it registers with ``config.master``."""
+def spawn_agent(node: Node, config: AgentConfig, name: str = "agent(1)",
+                http: HttpServer | None = None) -> pykka.ActorRef[AgentProcess]:
+    """Start an agent on ``node`` (started) as ``name``; it registers with ``config.master``.
+    With ``http`` (bound, not started) its endpoints are routed there and AgentInfo.address names it."""
     from actors.agent.process import AgentProcess
 
-    return AgentProcess.spawn(node, config, name)
+    if http is None:
+        return AgentProcess.spawn(node, config, name)
+    from actors.agent.http import install_agent_routes
+
+    return AgentProcess.spawn(node, config, name, http_port=http.port,
+                              on_created=lambda agent: install_agent_routes(http, agent))

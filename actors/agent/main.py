@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import structlog
 
 from actors.agent.config import AgentConfig
-from actors.cli import parse_or_exit, start_node_or_exit, stop_within, wait_for_signal
+from actors.cli import announce_http, bind_http_or_exit, parse_or_exit, start_node_or_exit, stop_within, wait_for_signal
 from actors.flags import FlagError
 
 __all__ = ["PROG", "check_master_flag", "main"]
@@ -50,12 +50,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         PROG, AgentConfig, args, description=DESCRIPTION, examples=EXAMPLES, check=check_master_flag
     )
     config = parsed.config
+    http = bind_http_or_exit(PROG, config)
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     from actors.agent import spawn_agent
     from actors.agent.work_dir import WorkDirError
 
     try:
-        agent = spawn_agent(node, config)  # the agent logs agent_started and agent_stopped itself
+        agent = spawn_agent(node, config, http=http)  # the agent logs agent_started and agent_stopped itself
     except WorkDirError as e:  # the machine's fault, not the flag's syntax: exit 1
         print(f"{PROG}: {e}", file=sys.stderr, flush=True)
         stop_within("agent", node.stop)
@@ -67,7 +68,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         stopped.set()
 
     threading.Thread(target=watch, daemon=True, name="agent-stopped").start()
+    if http is not None:
+        announce_http(PROG, http, node.host)
     signal_name = wait_for_signal(stopped)
+    if http is not None:
+        stop_within("agent http", http.stop)
     if signal_name == "stop":  # the agent stopped by itself: the master shut it down (its reason is logged)
         log.error("agent_exiting", reason="the agent stopped: shut down by the master (see agent_shutdown_by_master)")
         stop_within("agent", node.stop)

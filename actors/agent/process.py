@@ -57,10 +57,11 @@ class AgentProcess(ExecutorsMixin):
     """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``.
 
     ``on_created(agent)``, if given, receives the actor object once it is built
-    (before it starts), for in-process tests and tools that inspect it."""
+    (before it starts), for in-process tests and tools that inspect it, and to route its
+    HTTP endpoints (``spawn_agent``)."""
 
     def __init__(self, node: Node, config: AgentConfig, name: str = "agent(1)", *,
-                 on_created: Callable[[AgentProcess], None] | None = None) -> None:
+                 on_created: Callable[[AgentProcess], None] | None = None, http_port: int | None = None) -> None:
         config.validate()
         prepare_work_dir(config.work_dir)
         resources = detect_resources(config.resources, config.work_dir)
@@ -98,6 +99,7 @@ class AgentProcess(ExecutorsMixin):
             (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
         ):
             self.install(kind, self.entitlements.guard(handler))
+        self.http_port = http_port  # where its HTTP endpoints are (AgentInfo.address)
         if on_created is not None:
             on_created(self)
 
@@ -145,6 +147,8 @@ class AgentProcess(ExecutorsMixin):
             "hostname": self.config.hostname or self.pid.host, "port": self.pid.port,
             "resources": self.resources.to_dicts(), "attributes": self.attributes, "pid": str(self.pid),
         }
+        if self.http_port is not None:  # where its HTTP endpoints are (MasterInfo's shape)
+            info["address"] = {"ip": self.pid.host, "hostname": info["hostname"], "port": self.http_port}
         if self.agent_id:
             info["id"] = {"value": self.agent_id}
         return info

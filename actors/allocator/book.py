@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from typing import Any
 
 from actors.allocator.errors import AllocatorError
 from actors.allocator.sorter import DRFSorter, dominant_share
@@ -174,6 +175,25 @@ class AllocationBook:
                 for name, v in q.items():
                     acc[fid][name] = acc[fid].get(name, 0.0) + v
         return {fid: dominant_share(q, self._sorter.total) for fid, q in acc.items()}
+
+    def explain(self, framework_id: str, now: float) -> dict[str, Any] | None:
+        """Why a framework gets offers or not (``/master/allocation``): active, suppressed roles,
+        live decline filters (agent, refused resources, until), its dominant share beside the
+        other frameworks of its roles. None if the allocator does not know it."""
+        fw = self._frameworks.get(framework_id)
+        if fw is None:
+            return None
+        filters = [{"agent_id": aid, "resources": str(res), "until": until}
+                    for aid, flist in (self._filters.get(framework_id) or {}).items()
+                    for res, until in flist if until > now]
+        shares = self.shares()
+        siblings = {role: sorted(({"framework_id": fid, "share": shares.get(fid, 0.0)}
+                                  for fid, other in self._frameworks.items() if role in other.roles),
+                                 key=lambda s: (s["share"], s["framework_id"]))
+                    for role in fw.roles}
+        return {"active": fw.active, "roles": list(fw.roles), "suppressed_roles": sorted(fw.suppressed),
+                "filters": sorted(filters, key=lambda f: f["until"]), "share": shares.get(framework_id, 0.0),
+                "role_shares": {r: self._sorter.role_share(r) for r in fw.roles}, "siblings": siblings}
 
     def role_shares(self) -> dict[str, float]:
         """role -> dominant share (unweighted) of all allocations in that role."""

@@ -50,6 +50,7 @@ class MasterLedger:
         self.pid = pid
         self.version = version
         self.start_time = start_time
+        self.http_port: int | None = None  # MasterInfo.address.port: the HTTP port (the shell sets it)
         self.epoch_offset = 0.0  # epoch seconds minus ``now``: every published time is ``now + epoch_offset``
         self.allowed_roles = parse_roles(config.roles)
         self.frameworks: dict[str, Framework] = {}
@@ -60,6 +61,7 @@ class MasterLedger:
         self.removed_agents: set[str] = set()
         self.agent_pids: dict[str, str] = {}
         self.offers: dict[str, Offer] = {}
+        self.terminal_counts: dict[str, int] = {}  # tasks ended, by state, since start (for metrics)
         self._next_agent = 0
         self._next_offer = 0
         # (when, seq, kind, key): an index of the records' deadlines, invalidated lazily (the
@@ -79,10 +81,11 @@ class MasterLedger:
     def master_info(self) -> Dict:
         host, _, port = self.pid.rpartition("@")[2].rpartition(":")
         hostname = self.config.hostname or host
+        http_port = self.http_port if self.http_port is not None else int(port or 0)
         return {
             "id": self.master_id, "pid": self.pid, "ip": host, "port": int(port or 0),
             "hostname": hostname, "version": self.version,
-            "address": {"ip": host, "hostname": hostname, "port": int(port or 0)},
+            "address": {"ip": host, "hostname": hostname, "port": http_port},
         }
 
     def new_framework_id(self) -> str:
@@ -145,6 +148,7 @@ class MasterLedger:
         task.statuses.append(status)
         if was_terminal or task.state not in TERMINAL_STATES:
             return
+        self.terminal_counts[task.state] = self.terminal_counts.get(task.state, 0) + 1
         agent = self.agents.get(task.agent_id)
         if agent is not None:
             agent.tasks.pop((task.framework_id, task.task_id), None)

@@ -164,6 +164,7 @@ class Framework:
     unreachable: deque[Task] = field(default_factory=deque)
     recovered: bool = False
     unregistered_time: float | None = None
+    last_offer: tuple[float, str, str] | None = None  # (now, agent id, offer id) of the newest offer made
 
     @property
     def roles(self) -> list[str]:
@@ -251,7 +252,10 @@ class Agent:
 def flat_resources(res: Resources) -> Dict:
     """The /master/state shape: ``{"cpus": 1.0, "mem": .., "disk": .., "ports": "[31000-31000]"}``."""
     out: Dict = {"cpus": 0.0, "mem": 0.0, "disk": 0.0, "gpus": 0.0}
-    out.update(res.quantities())
-    for name in sorted(n for n in res.names() if res.ranges(n)):
-        out[name] = "[" + ",".join(f"{b}-{e}" for b, e in res.ranges(name)) + "]"
+    quantities = res.quantities()
+    out.update(quantities)
+    for name in sorted(res.names() - quantities.keys()):  # a name is either scalar or ranges
+        ranges = res.ranges(name)
+        if ranges:
+            out[name] = "[" + ",".join(f"{b}-{e}" for b, e in ranges) + "]"
     return out

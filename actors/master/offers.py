@@ -93,6 +93,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
                     core.schedule("offer", offer.offer_id, offer.expires)
                 core.offers[offer.offer_id] = offer
                 fw.offers.add(offer.offer_id)
+                fw.last_offer = (now, aid, offer.offer_id)
                 agent.offers.add(offer.offer_id)
                 host, _, port = agent.pid.rpartition("@")[2].rpartition(":")
                 batch.append({

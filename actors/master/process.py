@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pykka
@@ -15,6 +16,7 @@ from actors.master.core import MasterCore
 from actors.master.model import Effect, LinkTo, Send, ToAllocator
 from actors.node import Node
 from actors.process import Process
+from actors.version import MESOS_VERSION
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 from transport.schema import Message
@@ -25,21 +27,29 @@ __all__ = ["MasterProcess", "spawn_master"]
 class MasterProcess(Process):
     """``MasterProcess.spawn(node, "master", config)``; starts its allocator (``allocator``) too."""
 
-    def __init__(self, node: Node, name: str, config: MasterConfig) -> None:
+    def __init__(self, node: Node, name: str, config: MasterConfig, *, http_port: int | None = None,
+                 on_created: Callable[[MasterProcess], None] | None = None) -> None:
+        """``http_port``: where its HTTP endpoints are (MasterInfo.address); ``on_created(master)``
+        runs on the spawning thread before the actor starts (actors/master/__init__.py routes HTTP so)."""
         super().__init__(node, name)
         self.config = config
         start_time = time.time()  # published times are epoch seconds; the core's ``now`` is the clock's
-        self.core = MasterCore(config, str(uuid.uuid4()), str(self.pid), start_time=start_time)
+        self.core = MasterCore(config, str(uuid.uuid4()), str(self.pid), start_time=start_time,
+                               version=MESOS_VERSION)
         self.core.epoch_offset = start_time - self.clock.now()
+        self.core.http_port = http_port
         self.allocator_ref: pykka.ActorRef[Any] | None = None
         self._allocator: Any = None
+        self.allocator_core: Any = None  # read only on the allocator's thread (``on_allocator``)
         self._timer: Timer | None = None
         self._timer_at: float | None = None
         self._pids: dict[str, PID] = {}  # parsed pids of the text ids the core uses
+        if on_created is not None:
+            on_created(self)
 
     def initialize(self) -> None:
         cls = allocator_class(self.config.allocator)
-        alloc_core = cls(weights=parse_weights(self.config.weights))
+        alloc_core = self.allocator_core = cls(weights=parse_weights(self.config.weights))
         self.allocator_ref = AllocatorProcess.spawn(
             self.node, "allocator", alloc_core, self.config.allocation_interval, self._allocated)
         self._allocator = self.allocator_ref.proxy()
@@ -57,6 +67,12 @@ class MasterProcess(Process):
             except pykka.ActorDeadError:
                 pass
         self.log.info("master_stopped", master_id=self.core.master_id)
+
+    def on_allocator(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the allocator's thread (call from this actor's thread)."""
+        if self._allocator is None:
+            raise RuntimeError("the allocator is not started")
+        self._allocator.run(fn)
 
     # --- inputs ---------------------------------------------------------------
 
@@ -118,6 +134,7 @@ class MasterProcess(Process):
 
 
 def spawn_master(node: Node, config: MasterConfig) -> pykka.ActorRef[Any]:
-    """Validate ``config`` and start the master (``master``) and its allocator on the started ``node``."""
+    """Validate ``config`` and start the master (``master``) and its allocator on the started ``node``
+    (with HTTP endpoints: ``actors.master.spawn_master``)."""
     config.validate()
     return MasterProcess.spawn(node, "master", config)

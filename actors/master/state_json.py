@@ -65,6 +65,7 @@ def _agent(core: MasterLedger, agent: Agent) -> Dict:
         "pid": agent.pid,
         "hostname": agent.hostname,
         "port": agent.info.get("port", 0),
+        "address": agent.info.get("address"),  # its HTTP address (ours; Mesos' agents serve HTTP on their pid)
         "resources": flat_resources(agent.total),
         "used_resources": flat_resources(agent.used()),
         "offered_resources": flat_resources(offered),

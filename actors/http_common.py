@@ -1,0 +1,88 @@
+"""What the master's and the agent's HTTP routes share: running a read on an
+actor's own thread and awaiting it from the HTTP loop, and query parameters.
+
+An endpoint never reads an actor's fields from the HTTP thread: ``on_actor``
+hands a function to the actor (``Process.run``, through its mailbox, in order
+with its messages), the function runs there and its result comes back as a
+future the HTTP loop awaits with a timeout (503 if the actor is busy or gone).
+The functions return JSON-ready values built fresh on the actor's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+from actors.process import Process
+from transport.http import HttpError
+
+__all__ = ["ACTOR_TIMEOUT", "Coalesced", "int_param", "on_actor"]
+
+T = TypeVar("T")
+ACTOR_TIMEOUT = 10.0  # seconds an endpoint waits for its actor before answering 503
+
+
+async def on_actor(process: Process, fn: Callable[[], T], timeout: float = ACTOR_TIMEOUT) -> T:
+    """``fn()`` run on ``process``'s thread; HttpError 503 if it is stopped or takes over ``timeout``."""
+    future: Future[T] = Future()
+
+    def call() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn())
+        except BaseException as e:  # handed to the awaiting request
+            future.set_exception(e)
+
+    if not process.actor_ref.is_alive():
+        raise HttpError(503, f"{process.pid} is not running")
+    process.run(call)
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+    except asyncio.TimeoutError:
+        raise HttpError(503, f"{process.pid} did not answer within {timeout} s") from None
+
+
+class Coalesced(Generic[T]):
+    """``fn`` run on ``process``'s thread for many concurrent requests at the cost of few runs:
+    while one run is in flight, every request that arrives shares the one run that starts
+    after it (so an answer is never older than its request). However many clients poll a
+    view, the actor computes it at most back to back, never once per client."""
+
+    def __init__(self, process: Process, fn: Callable[[], T]) -> None:
+        self._process = process
+        self._fn = fn
+        self._current: asyncio.Future[T] | None = None
+        self._next: asyncio.Future[T] | None = None
+
+    async def __call__(self) -> T:
+        if self._next is not None:
+            return await asyncio.shield(self._next)
+        if self._current is not None and not self._current.done():
+            self._next = asyncio.ensure_future(self._after(self._current))
+            return await asyncio.shield(self._next)
+        self._current = asyncio.ensure_future(on_actor(self._process, self._fn))
+        return await asyncio.shield(self._current)
+
+    async def _after(self, running: asyncio.Future[T]) -> T:
+        await asyncio.wait([running])
+        self._current, self._next = self._next, None  # this run is now the current one
+        return await on_actor(self._process, self._fn)
+
+
+def int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int = 0,
+              maximum: int | None = None) -> int:
+    """Query parameter ``name`` as an integer; HttpError 400 naming it if it is not one or out of range."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HttpError(400, f"parameter {name!r}: {raw!r} is not an integer") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise HttpError(400, f"parameter {name!r} must be {bound}, got {value}")
+    return value

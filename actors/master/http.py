@@ -1,0 +1,150 @@
+"""The master's HTTP endpoints (Mesos' paths and JSON shapes).
+
+Each view runs on the master's thread (``on_actor``) and is JSON-encoded
+there, so the HTTP thread only moves bytes; see docs/http.md for the list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import actors.master.views as views
+from actors.http_common import ACTOR_TIMEOUT, Coalesced, int_param, on_actor
+from actors.master.config import parse_weights
+from actors.master.process import MasterProcess
+from actors.version import MESOPY_VERSION, MESOS_VERSION
+from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply, prometheus_text
+
+__all__ = ["MAX_TASKS_LIMIT", "install_master_routes", "version_view"]
+
+MAX_TASKS_LIMIT = 100_000
+STATE_PATHS = ("/master/state", "/state", "/state.json", "/master/state.json")
+
+
+def version_view() -> dict[str, Any]:
+    """/version: Mesos' keys; clients (pymesos) parse ``version`` as X.Y.Z."""
+    return {"version": MESOS_VERSION, "mesopy_version": MESOPY_VERSION, "build_date": "", "build_time": 0.0,
+            "build_user": "", "git_sha": "", "git_branch": ""}
+
+
+def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Future[Any] | None]:
+    """On the master's thread: its view of the framework, and a future of the allocator's
+    (``AllocationBook.explain``, run on the allocator's thread)."""
+    ours = views.allocation_view(master.core, framework_id)
+    if ours is None:
+        return None, None
+    future: Future[Any] = Future()
+    core = master.allocator_core
+
+    def explain() -> None:
+        try:
+            future.set_result(core.explain(framework_id, master.clock.now()))
+        except BaseException as e:  # handed to the request
+            future.set_exception(e)
+
+    master.on_allocator(explain)
+    return ours, future
+
+
+def _encoded(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
+    """Route every master endpoint on ``server`` to ``master`` (call before ``server.start()``)."""
+    weights = parse_weights(master.config.weights)
+    started = time.monotonic()
+
+    def view(build: Callable[[], Any]) -> Callable[[HttpRequest], Any]:
+        encoded = Coalesced(master, lambda: _encoded(build()))
+
+        async def handler(request: HttpRequest) -> HttpReply:
+            return HttpReply(body=await encoded())
+        return handler
+
+    def now() -> float:
+        return master.clock.now()
+
+    for path in STATE_PATHS:
+        server.route(path, view(lambda: views.state_view(master.core, now())))
+    server.route("/master/state-summary", view(lambda: views.summary_view(master.core, now())))
+    server.route("/master/frameworks", view(lambda: views.frameworks_view(master.core, now())))
+    server.route("/master/slaves", view(lambda: views.slaves_view(master.core, now())))
+    server.route("/master/agents", view(lambda: views.slaves_view(master.core, now())))
+    server.route("/master/roles", view(lambda: views.roles_view(master.core, weights)))
+    flags = {"flags": {k: str(v) for k, v in vars(master.config).items()}}
+    server.route("/master/flags", view(lambda: flags))
+
+    async def tasks(request: HttpRequest) -> HttpReply:
+        q = request.query
+        limit = int_param(q, "limit", 100, minimum=1, maximum=MAX_TASKS_LIMIT)
+        offset = int_param(q, "offset", 0)
+        order = q.get("order", "des") or "des"
+        if order not in ("asc", "des"):
+            raise HttpError(400, f"parameter 'order' must be 'asc' or 'des', got {order!r}")
+        fid, tid = q.get("framework_id", ""), q.get("task_id", "")
+        body = await on_actor(master, lambda: _encoded(views.tasks_view(
+            master.core, limit=limit, offset=offset, order=order, framework_id=fid, task_id=tid)))
+        return HttpReply(body=body)
+
+    async def allocation(request: HttpRequest) -> HttpReply:
+        fid = request.query.get("framework_id", "")
+        if not fid:
+            raise HttpError(400, "parameter 'framework_id' is required")
+        ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid))
+        if ours is None or theirs is None:
+            raise HttpError(404, f"no framework {fid!r} is registered")
+        try:
+            explained = await asyncio.wait_for(asyncio.wrap_future(theirs), ACTOR_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise HttpError(503, f"the allocator did not answer within {ACTOR_TIMEOUT} s") from None
+        if explained is None:
+            raise HttpError(404, f"the allocator does not know framework {fid!r}")
+        for entry in explained["filters"]:
+            entry["until"] += epoch_offset
+        return json_reply({"framework": ours, "allocator": explained,
+                           "why": views.allocation_reasons(ours, explained)})
+
+    epoch_offset = master.core.epoch_offset
+    server.route("/master/allocation", allocation)
+    server.route("/master/tasks", tasks)
+    server.route("/master/tasks.json", tasks)
+
+    async def health(request: HttpRequest) -> HttpReply:
+        await on_actor(master, lambda: None)  # healthy means the master's thread answers
+        return HttpReply(content_type="text/plain")
+
+    server.route("/health", health)
+    server.route("/master/health", health)
+    version = json_reply(version_view())
+
+    async def version_handler(request: HttpRequest) -> HttpReply:
+        return version
+
+    server.route("/version", version_handler)
+
+    async def redirect(request: HttpRequest) -> HttpReply:
+        info = await on_actor(master, master.core.master_info)
+        address = info["address"]
+        return HttpReply(status=307, headers={"Location": f"//{address['hostname']}:{address['port']}"})
+
+    server.route("/master/redirect", redirect)
+
+    def snapshot() -> dict[str, float]:
+        return views.metrics(master.core, now(), time.monotonic() - started,
+                             master.counters.snapshot().get("received", {}),
+                             master.counters.get("dropped"), master.posted - master.handled)
+
+    shared_snapshot = Coalesced(master, snapshot)
+
+    async def prometheus(request: HttpRequest) -> HttpReply:
+        body, content_type = prometheus_text(await shared_snapshot())
+        return HttpReply(body=body, content_type=content_type)
+
+    server.route("/metrics/snapshot", view(snapshot))
+    server.route("/metrics", prometheus)

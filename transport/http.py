@@ -1,0 +1,225 @@
+"""The HTTP server of masters and agents: aiohttp on an asyncio loop in its own thread.
+
+This is the one module importing the HTTP library (aiohttp) and
+prometheus_client. Why aiohttp: one event loop serves thousands of idle or
+slow connections without a thread each (a slow client holds a coroutine, never
+a worker), it streams responses (the next issue's RecordIO event streams), and
+it bounds request line, header and body sizes itself. Routes are coroutines
+``handler(HttpRequest) -> HttpReply``; they never touch actor state directly
+but await futures the actors settle (see actors/http_common.py).
+
+``HttpServer.bind(host, port)`` binds at once (so the address can be
+advertised before the routes exist); ``start()`` serves; ``stop()`` ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from transport.errors import AddressInUse, TransportError
+
+__all__ = [
+    "MAX_REQUEST_BYTES", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
+    "json_reply", "prometheus_text",
+]
+
+MAX_REQUEST_BYTES = 1 << 20  # bodies larger are refused with 413
+MAX_LINE_BYTES = 8190  # a longer request line or header is refused with 400
+KEEPALIVE_SECONDS = 15.0  # an idle keep-alive connection is closed after this
+
+log = structlog.get_logger(__name__)
+
+
+class HttpError(Exception):
+    """Raised by a route: answered with ``status`` and ``message`` as plain text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass
+class HttpReply:
+    """``body`` (bytes), or ``file`` (a path sent as an attachment, read off the loop)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    file: str | None = None
+
+
+Handler = Callable[[HttpRequest], Awaitable[HttpReply]]
+
+
+def json_reply(value: Any, status: int = 200) -> HttpReply:
+    return HttpReply(status=status, body=json.dumps(value, separators=(",", ":")).encode())
+
+
+def prometheus_text(metrics: Mapping[str, float]) -> tuple[bytes, str]:
+    """Mesos-style metrics (``master/tasks_running``) in Prometheus' text format
+    (``master_tasks_running``), with its content type."""
+
+    class _Snapshot:
+        def collect(self) -> Any:
+            for name, value in sorted(metrics.items()):
+                safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+                yield GaugeMetricFamily(safe, f"Mesos metric {name}", value=float(value))
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot())
+    return generate_latest(registry), "text/plain; version=0.0.4; charset=utf-8"
+
+
+class HttpServer:
+    """One HTTP listener; ``route(path, handler)`` before ``start()``."""
+
+    def __init__(self, sock: socket.socket, name: str = "http") -> None:
+        self._sock = sock
+        self.name = name
+        self.host, self.port = sock.getsockname()[:2]
+        self._routes: dict[str, Handler] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def bind(cls, host: str, port: int, name: str = "http") -> HttpServer:
+        """Bind ``host:port`` now (0: a free port); AddressInUse naming the port if taken."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            sock.listen(1024)
+        except OSError as e:
+            sock.close()
+            if e.errno == errno.EADDRINUSE:
+                raise AddressInUse(f"HTTP port {port} on {host} is already in use") from None
+            raise TransportError(f"cannot listen for HTTP on {host}:{port}: {e.strerror}") from None
+        sock.setblocking(False)
+        return cls(sock, name)
+
+    def url(self, advertise_host: str | None = None) -> str:
+        return f"http://{advertise_host or self.host}:{self.port}"
+
+    def route(self, path: str, handler: Handler) -> None:
+        """Answer GET (and HEAD, OPTIONS) of exactly ``path`` with ``handler``."""
+        if self._runner is not None:
+            raise RuntimeError(f"route {path!r} added after the HTTP server started")
+        self._routes[path] = handler
+
+    # --- life cycle -------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> HttpServer:
+        """Serve on the bound socket from a new thread; returns once it accepts."""
+        started = threading.Event()
+        errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(started, errors), name=self.name, daemon=True)
+        self._thread.start()
+        if not started.wait(timeout):
+            raise TransportError(f"HTTP server on port {self.port} did not start within {timeout} s")
+        if errors:
+            raise errors[0]
+        return self
+
+    def _run(self, started: threading.Event, errors: list[BaseException]) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as e:
+            errors.append(e)
+            started.set()
+            loop.close()
+            return
+        started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[self._middleware])
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS,
+                                     handler_cancellation=True, max_line_size=MAX_LINE_BYTES,
+                                     max_field_size=MAX_LINE_BYTES)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            self._sock.close()
+            return
+        runner = self._runner
+        if runner is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout)
+            except Exception as e:  # the loop goes anyway
+                log.warning("http_stop_failed", port=self.port, error=repr(e))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._sock.close()
+
+    # --- requests ----------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "OPTIONS":  # CORS preflight: GETs from any origin (the UI reads agents)
+            response: web.StreamResponse = web.Response(status=204)
+        else:
+            try:
+                response = await handler(request)
+            except web.HTTPException as e:
+                response = web.Response(status=e.status, text=f"{e.reason}\n")
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        return response
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        handler = self._routes.get(request.path)
+        if handler is None:
+            return web.Response(status=404, text=f"no endpoint {request.path}\n")
+        if request.method not in ("GET", "HEAD"):
+            return web.Response(status=405, text=f"{request.method} is not allowed on {request.path}; use GET\n",
+                                headers={"Allow": "GET, HEAD"})
+        query = {k: request.query.getone(k) for k in request.query}
+        req = HttpRequest(request.method, request.path, query, dict(request.headers))
+        try:
+            reply = await handler(req)
+        except HttpError as e:
+            if e.status >= 500 or e.status in (403,):
+                log.warning("http_request_refused", path=request.path, status=e.status, error=e.message)
+            return web.Response(status=e.status, text=e.message + "\n")
+        except Exception:
+            log.exception("http_handler_failed", path=request.path)
+            return web.Response(status=500, text=f"internal error serving {request.path}\n")
+        if reply.file is not None:
+            return web.FileResponse(reply.file, headers=reply.headers)
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers,
+                            content_type=reply.content_type.split(";")[0],
+                            charset="utf-8" if "charset" in reply.content_type else None)
