@@ -43,7 +43,6 @@ from actors.node import Node  # noqa: E402
 from actors.resources import Resources  # noqa: E402
 from benchmarks.master_emulation import AgentEmulator, BenchScheduler, EmulatorRecords  # noqa: E402
 from frameworks import MesosSchedulerDriver  # noqa: E402
-from transport.messages import RegisterAgent  # noqa: E402
 from transport.pid import PID  # noqa: E402
 
 __all__ = ["KEYS", "main", "measure"]
@@ -52,33 +51,6 @@ KEYS = ("agents", "tasks", "state_bytes", "state_latency_ms", "raw_same_size_lat
         "get_latency_ms_idle", "launch_per_s_idle", "launch_per_s_under_http", "launch_ratio", "gets_per_s_under_launch",
         "raw_gets_per_s", "gets_ratio")
 TASK = Resources.parse("cpus:0.1;mem:32").to_dicts()
-
-
-class Emulator(AgentEmulator):
-    """benchmarks/master_emulation.py's emulator, registered as the node's processes expect
-    (the actor itself, with ``posted``/``handled`` counts) and reading mailbags."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.posted = self.handled = 0
-
-    def on_start(self) -> None:
-        for name in self.names:
-            self.node.register(name, self)  # type: ignore[arg-type]
-        for i, name in enumerate(self.names, 1):
-            pid = self.node.pid(name)
-            info = {"hostname": f"emu-{i}.bench", "port": self.node.port, "resources": self.resources,
-                    "attributes": [], "pid": str(pid)}
-            self.node.route(pid, self.master, RegisterAgent(agent=info))
-
-    def on_receive(self, item: Any) -> None:
-        if isinstance(item, list):
-            for env in item:
-                self._handle(env)
-            self.handled += len(item)
-
-    def complete(self, env: Any) -> None:
-        """A response the node would settle directly: the emulator sends no requests."""
 
 
 def master_child(conn: Any) -> None:
@@ -194,7 +166,7 @@ def measure(quick: bool, path: str = "/metrics/snapshot", threads: int = 4) -> d
     out: dict[str, float] = {"agents": agents, "tasks": tasks}
     try:
         emu = EmulatorRecords(agents)
-        Emulator.start(emu_node, PID.parse(f"master@{address}"), emu)
+        AgentEmulator.spawn(emu_node, PID.parse(f"master@{address}"), emu)
         if not emu.registered.wait(timeout):
             raise RuntimeError(f"only {len(emu.agent_ids)} of {agents} agents registered")
         sched = BenchScheduler(agents)

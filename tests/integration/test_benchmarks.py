@@ -27,6 +27,9 @@ KEYS = {
                   "offers_per_s", "launch_overhead_s", "agent_registration_s", "raw_dealer_router_msg_s"},
     "agent": {"tasks_per_s", "launch_to_running_s", "tasks_per_s_custom", "launch_to_running_s_custom",
               "baseline", "command_vs_python_pass"},
+    "http": {"agents", "tasks", "state_bytes", "state_latency_ms", "raw_same_size_latency_ms", "state_latency_ratio",
+             "get_latency_ms_idle", "launch_per_s_idle", "launch_per_s_under_http", "launch_ratio",
+             "gets_per_s_under_launch", "raw_gets_per_s", "gets_ratio"},
 }
 
 
