@@ -11,14 +11,17 @@ The functions return JSON-ready values built fresh on the actor's thread.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from actors.process import Process
-from transport.http import HttpError
+from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, prometheus_text
 
-__all__ = ["ACTOR_TIMEOUT", "Coalesced", "int_param", "on_actor"]
+__all__ = [
+    "ACTOR_TIMEOUT", "Coalesced", "encoded", "int_param", "json_view", "on_actor", "route_health_and_metrics",
+]
 
 T = TypeVar("T")
 ACTOR_TIMEOUT = 10.0  # seconds an endpoint waits for its actor before answering 503
@@ -86,3 +89,37 @@ def int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int
         bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
         raise HttpError(400, f"parameter {name!r} must be {bound}, got {value}")
     return value
+
+
+def encoded(value: Any) -> bytes:
+    """Compact JSON bytes (built on the actor's thread, so the HTTP thread only moves bytes)."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def json_view(process: Process, build: Callable[[], Any]) -> Handler:
+    """A GET handler answering ``build()`` (run on ``process``'s thread, coalesced) as JSON."""
+    shared = Coalesced(process, lambda: encoded(build()))
+
+    async def handler(request: HttpRequest) -> HttpReply:
+        return HttpReply(body=await shared())
+    return handler
+
+
+def route_health_and_metrics(server: HttpServer, process: Process, snapshot: Callable[[], dict[str, float]],
+                             health_paths: tuple[str, ...]) -> None:
+    """``/metrics/snapshot`` (JSON) and ``/metrics`` (Prometheus text) of ``snapshot()``, and the
+    health paths (200 once ``process``'s thread answers)."""
+    shared = Coalesced(process, snapshot)
+
+    async def prometheus(request: HttpRequest) -> HttpReply:
+        body, content_type = prometheus_text(await shared())
+        return HttpReply(body=body, content_type=content_type)
+
+    async def health(request: HttpRequest) -> HttpReply:
+        await on_actor(process, lambda: None)
+        return HttpReply(content_type="text/plain")
+
+    server.route("/metrics/snapshot", json_view(process, snapshot))
+    server.route("/metrics", prometheus)
+    for path in health_paths:
+        server.route(path, health)

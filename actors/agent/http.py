@@ -10,7 +10,6 @@ worker threads, never on the agent's.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,11 +17,11 @@ from typing import Any
 
 from actors.agent.files import FilesError, SandboxFiles
 from actors.agent.process import AgentProcess
-from actors.http_common import Coalesced, int_param, on_actor
+from actors.http_common import encoded, int_param, json_view, on_actor, route_health_and_metrics
 from actors.master.model import flat_resources
 from actors.version import MESOS_VERSION
 from isolation import IsolationError
-from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
+from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer
 
 __all__ = ["agent_metrics", "agent_state", "install_agent_routes", "mesos_process_name"]
 
@@ -104,24 +103,14 @@ def agent_metrics(agent: AgentProcess, uptime: float) -> dict[str, float]:
     return out
 
 
-def _encoded(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
     """Route every agent endpoint on ``server`` to ``agent`` (call before ``server.start()``)."""
-    from transport.http import prometheus_text
-
     start_time, started = time.time(), time.monotonic()
     files = SandboxFiles(agent.config.work_dir)
     prefix = "/" + mesos_process_name(agent.pid.name)
 
-    def view(build: Callable[[], Any]) -> Callable[[HttpRequest], Any]:
-        encoded = Coalesced(agent, lambda: _encoded(build()))
-
-        async def handler(request: HttpRequest) -> HttpReply:
-            return HttpReply(body=await encoded())
-        return handler
+    def view(build: Callable[[], Any]) -> Handler:
+        return json_view(agent, build)
 
     state = view(lambda: agent_state(agent, start_time))
     for path in (f"{prefix}/state", f"{prefix}/state.json", "/state", "/state.json"):
@@ -130,24 +119,10 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
     server.route(f"{prefix}/flags", view(lambda: flags))
     server.route("/flags", view(lambda: flags))
 
-    async def health(request: HttpRequest) -> HttpReply:
-        await on_actor(agent, lambda: None)
-        return HttpReply(content_type="text/plain")
-
-    server.route("/health", health)
-    server.route(f"{prefix}/health", health)
-
     def snapshot() -> dict[str, float]:
         return agent_metrics(agent, time.monotonic() - started)
 
-    shared_snapshot = Coalesced(agent, snapshot)
-
-    async def prometheus(request: HttpRequest) -> HttpReply:
-        body, content_type = prometheus_text(await shared_snapshot())
-        return HttpReply(body=body, content_type=content_type)
-
-    server.route("/metrics/snapshot", view(snapshot))
-    server.route("/metrics", prometheus)
+    route_health_and_metrics(server, agent, snapshot, ("/health", f"{prefix}/health"))
 
     def containers_of() -> list[Dict]:
         return [{"container_id": e.container_id, "executor_id": e.executor_id,
@@ -168,12 +143,12 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
         return await asyncio.get_running_loop().run_in_executor(None, with_usage, entries)
 
     async def containers(request: HttpRequest) -> HttpReply:
-        return HttpReply(body=_encoded(await usage()))
+        return HttpReply(body=encoded(await usage()))
 
     async def statistics(request: HttpRequest) -> HttpReply:
         entries = await usage()
         keys = ("executor_id", "executor_name", "framework_id", "source", "statistics")
-        return HttpReply(body=_encoded([{k: e[k] for k in keys} for e in entries]))
+        return HttpReply(body=encoded([{k: e[k] for k in keys} for e in entries]))
 
     server.route("/containers", containers)
     server.route("/monitor/statistics", statistics)
@@ -189,14 +164,14 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
 
     async def browse(request: HttpRequest) -> HttpReply:
         path = request.query.get("path", "")
-        return HttpReply(body=_encoded(await off_loop(lambda: files.browse(path))))
+        return HttpReply(body=encoded(await off_loop(lambda: files.browse(path))))
 
     async def read(request: HttpRequest) -> HttpReply:
         q = request.query
         path = q.get("path", "")
         offset = int_param(q, "offset", 0, minimum=-1)
         length = int_param(q, "length", -1, minimum=-1)
-        return HttpReply(body=_encoded(await off_loop(lambda: files.read(path, offset, None if length < 0 else length))))
+        return HttpReply(body=encoded(await off_loop(lambda: files.read(path, offset, None if length < 0 else length))))
 
     async def download(request: HttpRequest) -> HttpReply:
         path = request.query.get("path", "")

@@ -7,18 +7,24 @@ there, so the HTTP thread only moves bytes; see docs/http.md for the list.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 import actors.master.views as views
-from actors.http_common import ACTOR_TIMEOUT, Coalesced, int_param, on_actor
+from actors.http_common import (
+    ACTOR_TIMEOUT,
+    encoded,
+    int_param,
+    json_view,
+    on_actor,
+    route_health_and_metrics,
+)
 from actors.master.config import parse_weights
 from actors.master.process import MasterProcess
 from actors.version import MESOPY_VERSION, MESOS_VERSION
-from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply, prometheus_text
+from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
 __all__ = ["MAX_TASKS_LIMIT", "install_master_routes", "version_view"]
 
@@ -51,21 +57,13 @@ def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Fu
     return ours, future
 
 
-def _encoded(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     """Route every master endpoint on ``server`` to ``master`` (call before ``server.start()``)."""
     weights = parse_weights(master.config.weights)
     started = time.monotonic()
 
-    def view(build: Callable[[], Any]) -> Callable[[HttpRequest], Any]:
-        encoded = Coalesced(master, lambda: _encoded(build()))
-
-        async def handler(request: HttpRequest) -> HttpReply:
-            return HttpReply(body=await encoded())
-        return handler
+    def view(build: Callable[[], Any]) -> Handler:
+        return json_view(master, build)
 
     def now() -> float:
         return master.clock.now()
@@ -88,7 +86,7 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
         if order not in ("asc", "des"):
             raise HttpError(400, f"parameter 'order' must be 'asc' or 'des', got {order!r}")
         fid, tid = q.get("framework_id", ""), q.get("task_id", "")
-        body = await on_actor(master, lambda: _encoded(views.tasks_view(
+        body = await on_actor(master, lambda: encoded(views.tasks_view(
             master.core, limit=limit, offset=offset, order=order, framework_id=fid, task_id=tid)))
         return HttpReply(body=body)
 
@@ -115,12 +113,6 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     server.route("/master/tasks", tasks)
     server.route("/master/tasks.json", tasks)
 
-    async def health(request: HttpRequest) -> HttpReply:
-        await on_actor(master, lambda: None)  # healthy means the master's thread answers
-        return HttpReply(content_type="text/plain")
-
-    server.route("/health", health)
-    server.route("/master/health", health)
     version = json_reply(version_view())
 
     async def version_handler(request: HttpRequest) -> HttpReply:
@@ -140,11 +132,4 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
                              master.counters.snapshot().get("received", {}),
                              master.counters.get("dropped"), master.posted - master.handled)
 
-    shared_snapshot = Coalesced(master, snapshot)
-
-    async def prometheus(request: HttpRequest) -> HttpReply:
-        body, content_type = prometheus_text(await shared_snapshot())
-        return HttpReply(body=body, content_type=content_type)
-
-    server.route("/metrics/snapshot", view(snapshot))
-    server.route("/metrics", prometheus)
+    route_health_and_metrics(server, master, snapshot, ("/health", "/master/health"))

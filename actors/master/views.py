@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from actors.master.core import MasterCore
 
 __all__ = [
-    "TASK_STATES", "all_tasks", "allocation_reasons", "allocation_view", "frameworks_view", "metrics", "roles_view", "slaves_view", "state_view",
-    "summary_view", "tasks_view",
+    "TASK_STATES", "all_tasks", "allocation_reasons", "allocation_view", "frameworks_view", "metrics", "roles_view",
+    "slaves_view", "state_view", "summary_view", "tasks_view",
 ]
 
 Dict = dict[str, Any]
