@@ -82,25 +82,26 @@ def start_node_or_exit(prog: str, ip: str, port: int, **node_options: Any) -> No
     raise SystemExit(1)
 
 
-def bind_http_or_exit(prog: str, config: ListenFlags) -> HttpServer | None:
-    """The bound (not yet serving) HTTP server of --ip:--http_port, None with --no-http;
-    a port in use (or any bind error) is one line and exit 1."""
+def bind_http_or_exit(prog: str, config: ListenFlags, node: Node) -> HttpServer | None:
+    """The serving HTTP server of --ip:--http_port (no routes yet: the actor adds them as it
+    is spawned), None with --no-http; a port in use (or any bind error) is one line,
+    ``node`` stopped, and exit 1."""
     if not config.http:
         return None
     from transport.http import HttpServer
 
     try:
-        return HttpServer.bind(config.ip, config.http_listen_port())
+        return HttpServer.bind(config.ip, config.http_listen_port()).start()
     except AddressInUse as e:
         print(f"{prog}: --http_port: {e}; pick another with --http_port (or --no-http)", file=sys.stderr, flush=True)
     except TransportError as e:
         print(f"{prog}: --ip/--http_port: {e}", file=sys.stderr, flush=True)
+    stop_within("node", node.stop)
     raise SystemExit(1)
 
 
 def announce_http(prog: str, server: HttpServer, host: str) -> str:
-    """Start ``server`` and print its URL on stdout (one line, flushed): the script is ready."""
-    server.start()
+    """Print ``server``'s URL on stdout (one line, flushed): the script is ready."""
     url = server.url(host) + "/"
     print(f"{prog}: HTTP endpoints at {url}", flush=True)
     log.info("http_ready", url=url)

@@ -10,6 +10,7 @@ but await futures the actors settle (see actors/http_common.py).
 
 ``HttpServer.bind(host, port)`` binds at once (so the address can be
 advertised before the routes exist); ``start()`` serves; ``stop()`` ends it.
+Routes can be added before or after ``start()``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class HttpServer:
             sock.close()
             if e.errno == errno.EADDRINUSE:
                 raise AddressInUse(f"HTTP port {port} on {host} is already in use") from None
-            raise TransportError(f"cannot listen for HTTP on {host}:{port}: {e.strerror}") from None
+            raise TransportError(f"cannot bind HTTP on {host}:{port}: {e.strerror}") from None
         sock.setblocking(False)
         return cls(sock, name)
 
@@ -125,9 +126,8 @@ class HttpServer:
         return f"http://{advertise_host or self.host}:{self.port}"
 
     def route(self, path: str, handler: Handler) -> None:
-        """Answer GET (and HEAD, OPTIONS) of exactly ``path`` with ``handler``."""
-        if self._runner is not None:
-            raise RuntimeError(f"route {path!r} added after the HTTP server started")
+        """Answer GET (and HEAD, OPTIONS) of exactly ``path`` with ``handler``; before or after
+        ``start()`` (a path not routed yet answers 404)."""
         self._routes[path] = handler
 
     # --- life cycle -------------------------------------------------------------

@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
 def spawn_agent(node: Node, config: AgentConfig, name: str = "agent(1)",
                 http: HttpServer | None = None) -> pykka.ActorRef[AgentProcess]:
     """Start an agent on ``node`` (started) as ``name``; it registers with ``config.master``.
-    With ``http`` (bound, not started) its endpoints are routed there and AgentInfo.address names it."""
+    With ``http`` (bound, serving or not yet) its endpoints are routed there and AgentInfo.address names it."""
     from actors.agent.process import AgentProcess
 
     if http is None:

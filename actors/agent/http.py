@@ -104,7 +104,7 @@ def agent_metrics(agent: AgentProcess, uptime: float) -> dict[str, float]:
 
 
 def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
-    """Route every agent endpoint on ``server`` to ``agent`` (call before ``server.start()``)."""
+    """Route every agent endpoint on ``server`` to ``agent`` (on the spawning thread)."""
     start_time, started = time.time(), time.monotonic()
     files = SandboxFiles(agent.config.work_dir)
     prefix = "/" + mesos_process_name(agent.pid.name)

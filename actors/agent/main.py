@@ -9,7 +9,14 @@ from collections.abc import Sequence
 import structlog
 
 from actors.agent.config import AgentConfig
-from actors.cli import announce_http, bind_http_or_exit, parse_or_exit, start_node_or_exit, stop_within, wait_for_signal
+from actors.cli import (
+    announce_http,
+    bind_http_or_exit,
+    parse_or_exit,
+    start_node_or_exit,
+    stop_within,
+    wait_for_signal,
+)
 from actors.flags import FlagError
 
 __all__ = ["PROG", "check_master_flag", "main"]
@@ -50,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         PROG, AgentConfig, args, description=DESCRIPTION, examples=EXAMPLES, check=check_master_flag
     )
     config = parsed.config
-    http = bind_http_or_exit(PROG, config)
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
+    http = bind_http_or_exit(PROG, config, node)  # bound before the actor, which advertises its port
     from actors.agent import spawn_agent
     from actors.agent.work_dir import WorkDirError
 

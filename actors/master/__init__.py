@@ -20,7 +20,7 @@ __all__ = ["ConfigError", "MasterConfig", "MasterCore", "MasterProcess", "spawn_
 
 def spawn_master(node: Node, config: MasterConfig, http: HttpServer | None = None) -> pykka.ActorRef[Any]:
     """Validate ``config`` and start the master (``master``) and its allocator on the started ``node``;
-    with ``http`` (bound, not yet started) its endpoints are routed there and MasterInfo.address names it."""
+    with ``http`` (bound, serving or not yet) its endpoints are routed there and MasterInfo.address names it."""
     from actors.master import process
 
     if http is None:

@@ -58,7 +58,7 @@ def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Fu
 
 
 def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
-    """Route every master endpoint on ``server`` to ``master`` (call before ``server.start()``)."""
+    """Route every master endpoint on ``server`` to ``master`` (on the spawning thread)."""
     weights = parse_weights(master.config.weights)
     started = time.monotonic()
 

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 
 import structlog
 
-from actors.cli import announce_http, bind_http_or_exit, parse_or_exit, start_node_or_exit, stop_within, wait_for_signal
+from actors.cli import (
+    announce_http,
+    bind_http_or_exit,
+    parse_or_exit,
+    start_node_or_exit,
+    stop_within,
+    wait_for_signal,
+)
 from actors.master.config import MasterConfig
 
 __all__ = ["GC_THRESHOLD", "PROG", "main", "tune_gc"]
@@ -42,8 +49,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     config = parse_or_exit(PROG, MasterConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
     tune_gc()
-    http = bind_http_or_exit(PROG, config)
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
+    http = bind_http_or_exit(PROG, config, node)  # bound before the actor, which advertises its port
     from actors.master import spawn_master
 
     spawn_master(node, config, http)  # the master logs master_started and master_stopped itself
