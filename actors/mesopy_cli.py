@@ -199,7 +199,7 @@ def why(client: MesopyClient, config: MesopyConfig, name: str) -> None:
     for reason in view["why"]:
         _out(f"  - {reason}")
     for entry in theirs["filters"]:
-        _out(f"  filter: agent {entry['agent_id']} refused {entry['resources']} until "
+        _out(f"  filter: agent {entry['agent_id']} (role {entry['role']}) refused {entry['resources']} until "
              f"{time.strftime('%H:%M:%S', time.localtime(entry['until']))}")
     for role, siblings in theirs["siblings"].items():
         shown = ", ".join(f"{s['framework_id']}={s['share']:.3f}" for s in siblings)

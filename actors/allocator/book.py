@@ -183,8 +183,9 @@ class AllocationBook:
         fw = self._frameworks.get(framework_id)
         if fw is None:
             return None
-        filters = [{"agent_id": aid, "resources": str(res), "until": until}
-                    for aid, flist in (self._filters.get(framework_id) or {}).items()
+        filters = [{"agent_id": aid, "role": role, "resources": str(res), "until": until}
+                    for role, per_agent in (self._filters.get(framework_id) or {}).items()
+                    for aid, flist in per_agent.items()
                     for res, until in flist if until > now]
         shares = self.shares()
         siblings = {role: sorted(({"framework_id": fid, "share": shares.get(fid, 0.0)}
