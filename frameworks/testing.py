@@ -64,6 +64,12 @@ actor is idle; ``cluster.drop`` / ``cluster.expect`` / ``cluster.partition``
 control messages; ``executor="emulated"`` plays executors without OS
 processes, each task ending by ``task_rule``. docs/testing.md has worked
 examples.
+
+``ZooKeeperServer(servers=1)`` starts a private ZooKeeper (an ensemble when
+``servers`` > 1) from Debian's ``zookeeper`` package on free loopback ports,
+its data under a temporary directory; a context manager. ``.url("/mesos")``
+is the ``zk://`` URL for ``--zk`` and ``--master``; ``.stop_server(i)`` /
+``.start_server(i)`` kill -9 and restart one server, ``.restart()`` all.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ from typing import Any, Self
 from actors.agent.emulated import TaskRule
 from actors.clock import Clock, ManualClock
 from actors.filters import MessageFilter
+from actors.ha.zk_server import ZooKeeperServer
 from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
 from frameworks.scheduler_driver import MesosSchedulerDriver
 from transport.codec import Envelope
@@ -83,7 +90,7 @@ from transport.errors import PIDError, SchemaError
 from transport.pid import PID
 from transport.schema import Message, message_type
 
-__all__ = ["DEFAULT_AGENT_RESOURCES", "LocalCluster", "TaskRule", "find_sandbox_file"]
+__all__ = ["DEFAULT_AGENT_RESOURCES", "LocalCluster", "TaskRule", "ZooKeeperServer", "find_sandbox_file"]
 
 Endpoint = PID | str | int | MesosSchedulerDriver | None
 

@@ -1,0 +1,13 @@
+"""Master high availability: leader election and detection in ZooKeeper (Mesos' layout).
+
+``election`` holds the pure rules (URL, MasterInfo JSON, who leads),
+``zookeeper`` the kazoo shells (the only kazoo importer), ``zk_server`` a
+private ZooKeeper for tests.
+"""
+
+from actors.ha.election import Leader, ZkUrl, choose_leader, master_info, parse_zk_url
+from actors.ha.zk_server import ZooKeeperServer
+from actors.ha.zookeeper import LeaderDetector, MasterContender
+
+__all__ = ["Leader", "LeaderDetector", "MasterContender", "ZkUrl", "ZooKeeperServer", "choose_leader",
+           "master_info", "parse_zk_url"]

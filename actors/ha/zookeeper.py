@@ -1,0 +1,192 @@
+"""The kazoo shells of leader election: a detector (who leads?) and a contender (a master's candidacy).
+
+This package is the one place that imports kazoo. Callbacks run on kazoo's
+threads: hand work to an actor with ``Process.run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import structlog
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+from kazoo.protocol.states import KazooState
+
+from actors.ha.election import LABEL, Leader, ZkUrl, choose_leader, parse_zk_url
+
+__all__ = ["LeaderDetector", "MasterContender", "MAX_WARNED"]
+
+log = structlog.get_logger(__name__)
+logging.getLogger("kazoo").setLevel(logging.WARNING)  # its INFO lines are per connection attempt
+
+MAX_WARNED = 1000  # garbage znode names remembered so each is warned about once
+
+
+def _client(url: ZkUrl, session_timeout: float) -> KazooClient:
+    return KazooClient(hosts=url.hosts, timeout=session_timeout, connection_retry={"max_tries": -1, "max_delay": 1},
+                       command_retry={"max_tries": 3, "max_delay": 1})
+
+
+class LeaderDetector:
+    """Watch the election under ``zk_url``'s path; ``on_change(leader or None)`` on each change of leader.
+
+    ``start()`` connects (waits up to ``connect_timeout`` s; RuntimeError) and
+    calls ``on_change`` with the current leader before returning.
+    """
+
+    def __init__(self, zk_url: str, on_change: Callable[[Leader | None], None], *, session_timeout: float = 10.0,
+                 client: KazooClient | None = None) -> None:
+        self.url = parse_zk_url(zk_url)
+        self.on_change = on_change
+        self.session_timeout = session_timeout
+        self.client = client or _client(self.url, session_timeout)
+        self._own_client = client is None
+        self._lock = threading.Lock()
+        self._leader: Leader | None = None
+        self._known = False
+        self._warned: set[str] = set()
+        self._stopped = False
+
+    @property
+    def leader(self) -> Leader | None:
+        return self._leader
+
+    def start(self, connect_timeout: float = 15.0) -> LeaderDetector:
+        if self._own_client:
+            try:
+                self.client.start(timeout=connect_timeout)
+            except Exception as e:
+                self.client.close()
+                raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
+                    from None
+        self.client.ensure_path(self.url.path)
+        self.client.ChildrenWatch(self.url.path, self._children)
+        return self
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._own_client:
+            self.client.stop()
+            self.client.close()
+
+    def _children(self, names: list[str]) -> bool | None:
+        if self._stopped:
+            return False  # kazoo: stop watching
+        data: dict[str, bytes | None] = {}
+        for name in names:
+            if name.startswith(LABEL):
+                try:
+                    data[name], _ = self.client.get(f"{self.url.path}/{name}")
+                except NoNodeError:
+                    data[name] = None
+            else:
+                data[name] = None
+        leader, skipped = choose_leader(data)
+        with self._lock:
+            for name, reason in skipped:
+                if name not in self._warned:
+                    if len(self._warned) >= MAX_WARNED:
+                        self._warned.clear()
+                    self._warned.add(name)
+                    log.warning("election_znode_skipped", path=self.url.path, znode=name, reason=reason)
+            changed = not self._known or (leader and leader.znode) != (self._leader and self._leader.znode)
+            self._leader, self._known = leader, True
+        if changed:
+            log.info("leader_detected", path=self.url.path, leader=leader.pid if leader else None,
+                     znode=leader.znode if leader else None)
+            self.on_change(leader)
+        return None
+
+
+class MasterContender:
+    """A master's candidacy: an ephemeral sequential ``json.info_`` znode holding ``info``.
+
+    ``on_elected()`` once, when our znode is the lowest valid one;
+    ``on_leader(leader)`` on every change of leader (for redirects);
+    ``on_lost(reason)`` once, when the session expires, or stays disconnected
+    for ``session_timeout`` s, or our znode vanishes: the candidacy is over.
+    """
+
+    def __init__(self, zk_url: str, info: bytes, *, on_elected: Callable[[], None],
+                 on_leader: Callable[[Leader | None], None], on_lost: Callable[[str], None],
+                 session_timeout: float = 10.0) -> None:
+        self.url = parse_zk_url(zk_url)
+        self.info = info
+        self.on_elected = on_elected
+        self.on_leader = on_leader
+        self.on_lost = on_lost
+        self.session_timeout = session_timeout
+        self.client = _client(self.url, session_timeout)
+        self.znode = ""
+        self._elected = False
+        self._lost = False
+        self._lock = threading.Lock()
+        self._expiry: threading.Timer | None = None
+        self.detector = LeaderDetector(zk_url, self._leader_changed, session_timeout=session_timeout,
+                                       client=self.client)
+
+    def start(self, connect_timeout: float = 15.0) -> MasterContender:
+        try:
+            self.client.start(timeout=connect_timeout)
+        except Exception as e:
+            self.client.close()
+            raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
+                from None
+        self.client.add_listener(self._state)
+        self.client.ensure_path(self.url.path)
+        path = self.client.create(f"{self.url.path}/{LABEL}", self.info, ephemeral=True, sequence=True)
+        self.znode = path.rsplit("/", 1)[1]
+        log.info("election_joined", path=self.url.path, znode=self.znode)
+        self.detector.start()
+        return self
+
+    def stop(self) -> None:
+        """Withdraw (our znode goes with the session) and disconnect."""
+        with self._lock:
+            self._lost = True
+            if self._expiry is not None:
+                self._expiry.cancel()
+        self.detector.stop()
+        try:
+            self.client.stop()
+        finally:
+            self.client.close()
+
+    def _leader_changed(self, leader: Leader | None) -> None:
+        if self._lost:
+            return
+        self.on_leader(leader)
+        if leader is not None and leader.znode == self.znode and not self._elected:
+            self._elected = True
+            self.on_elected()
+        elif self._elected and (leader is None or leader.znode != self.znode):
+            self._lose("our election znode is gone")
+
+    def _state(self, state: str) -> None:
+        if state == KazooState.LOST:
+            self._lose("ZooKeeper session expired")
+        elif state == KazooState.SUSPENDED:
+            with self._lock:
+                if self._expiry is None and not self._lost:
+                    self._expiry = threading.Timer(
+                        self.session_timeout, self._lose,
+                        (f"disconnected from ZooKeeper for the session timeout ({self.session_timeout} s)",))
+                    self._expiry.daemon = True
+                    self._expiry.start()
+        elif state == KazooState.CONNECTED:
+            with self._lock:
+                if self._expiry is not None:
+                    self._expiry.cancel()
+                    self._expiry = None
+
+    def _lose(self, reason: str) -> None:
+        with self._lock:
+            if self._lost:
+                return
+            self._lost = True
+        log.error("leadership_lost" if self._elected else "candidacy_lost", path=self.url.path, znode=self.znode,
+                  reason=reason)
+        self.on_lost(reason)
