@@ -15,6 +15,7 @@ import structlog
 
 from actors.cli import parse_or_exit
 from actors.flags import FlagError
+from actors.ha.election import master_error
 from actors.logs import configure_logging
 from actors.resources import Resources
 from frameworks.command import CommandScheduler
@@ -31,6 +32,7 @@ stdout and stderr are in its sandbox on the agent. SIGINT/SIGTERM stop the
 framework (its tasks are killed) and exit 1."""
 EXAMPLES = (
     'mesopy-execute --master=127.0.0.1:5050 --name=hello --command="echo hello"',
+    'mesopy-execute --master=zk://127.0.0.1:2181/mesos --name=hello --command="echo hello"',
     (
         'mesopy-execute --master=127.0.0.1:5050 --name=batch --command="./job.sh" '
         '--resources="cpus:0.5;mem:128" --instances=4 --role=batch'
@@ -44,7 +46,7 @@ log = structlog.get_logger("mesopy.execute")
 class ExecuteConfig:
     """mesopy-execute's flags (mesos-execute's names, plus --instances and --timeout)."""
 
-    master: str = field(metadata={"help": "the master, host:port"})
+    master: str = field(metadata={"help": "the master, host:port, or zk://host:port[,...]/path to find the leader"})
     command: str = field(metadata={"help": "shell command each task runs"})
     name: str = field(default="mesopy-execute", metadata={"help": "task name (task ids are <name>-<run>-<i>)"})
     resources: str = field(default="cpus:0.1;mem:32", metadata={"help": "resources of each task"})
@@ -58,9 +60,9 @@ class ExecuteConfig:
     timeout: float = field(default=0.0, metadata={"help": "give up (exit 1) after this many seconds; 0: never"})
 
     def validate(self) -> None:
-        host, sep, port = self.master.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"--master: {self.master!r} is not host:port (e.g. 127.0.0.1:5050)")
+        problem = master_error(self.master)
+        if problem:
+            raise ValueError(f"--master: {problem} (e.g. 127.0.0.1:5050)")
         if not self.command.strip():
             raise ValueError("--command: must not be empty")
         check_task_resources("resources", self.resources)

@@ -48,6 +48,7 @@ from frameworks.interface import (
     STATUS_NAMES,
     Status,
 )
+from actors.ha.election import parse_zk_url
 from transport.errors import PIDError
 from transport.pid import PID, parse_address
 
@@ -77,8 +78,6 @@ def parse_master(master: Any) -> PID:
     if not isinstance(master, str) or not master.strip():
         raise ValueError(f"master must be 'host:port', got {master!r}")
     text = master.strip()
-    if text.startswith("zk://"):
-        raise ValueError(f"master {text!r}: ZooKeeper master detection (zk://) is not supported yet; give host:port")
     try:
         if "@" in text:
             return PID.parse(text)
@@ -173,7 +172,11 @@ class MesosSchedulerDriver:
             raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.timeout = float(timeout)
         self.version: str | None = None  # the master's version text, once registered
-        self._master_pid = parse_master(self.master_uri)
+        uri = self.master_uri.strip()
+        self._zk = uri if uri.startswith("zk://") else ""
+        if self._zk:
+            parse_zk_url(self._zk)  # ValueError naming the bad URL
+        self._master_pid = None if self._zk else parse_master(uri)
         self._node = node
         self._cond = threading.Condition(threading.RLock())
         self._status = DRIVER_NOT_STARTED
@@ -254,6 +257,7 @@ class MesosSchedulerDriver:
                 hooks=_Hooks(self),
                 core=self._core,
                 master=self._master_pid,
+                zk=self._zk,
             )
         except BaseException:
             with self._cond:

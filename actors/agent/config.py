@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from actors.bounds import check_name
+from actors.ha.election import master_error
 from actors.listen import ListenFlags
 from actors.resources import Resources, ResourcesError
 
@@ -52,7 +53,8 @@ class AgentConfig(ListenFlags):
     --ip, --port, --advertise_ip... are in ListenFlags."""
 
     port: int = field(default=5051, metadata=_help("port to listen on (0: any free port)"))
-    master: str = field(default="", metadata=_help("the master to register with, host:port"))
+    master: str = field(default="", metadata=_help(
+        "the master to register with: host:port, or zk://host:port[,...]/path to follow the elected leader"))
     resources: str = field(default="", metadata=_help(
         "total resources, e.g. 'cpus:4;mem:4096;disk:10240;ports:[31000-32000]' or a JSON list; "
         "those not named are detected (cpus, mem less a reserve, disk of --work_dir less a reserve, ports)"))
@@ -106,10 +108,9 @@ class AgentConfig(ListenFlags):
 
     def validate(self) -> AgentConfig:
         """Check every flag; raises ConfigError naming the first bad one. Returns self."""
-        if self.master:
-            host, sep, port = self.master.rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ConfigError(f"--master must be host:port, got {self.master!r}")
+        problem = master_error(self.master) if self.master else None
+        if problem:
+            raise ConfigError(f"--master: {problem}")
         try:
             self.validate_listen()
         except ValueError as e:

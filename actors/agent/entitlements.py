@@ -1,6 +1,7 @@
 """Which process may send the agent what: its entitlement table (see actors/entitlement.py).
 
-- From the current master only: registration answers, pings, RunTask,
+- From the current master only: registration answers (and a standby's
+  redirect), pings, RunTask,
   KillTask, ShutdownFramework, ShutdownAgent, UpdateFramework, status update
   acknowledgements and framework messages for executors.
 - From the registered executor only (the pid that registered as that
@@ -22,7 +23,7 @@ __all__ = ["FROM_EXECUTOR", "FROM_MASTER", "agent_entitlements"]
 
 FROM_MASTER: tuple[type, ...] = (
     m.AgentRegistered, m.AgentReregistered, m.PingAgent, m.RunTask, m.KillTask, m.ShutdownFramework,
-    m.ShutdownAgent, m.UpdateFramework, m.StatusUpdateAcknowledgement, m.FrameworkToExecutor,
+    m.ShutdownAgent, m.UpdateFramework, m.StatusUpdateAcknowledgement, m.FrameworkToExecutor, m.MasterRedirect,
 )
 FROM_EXECUTOR: tuple[type, ...] = (m.StatusUpdate, m.ExecutorToFramework)
 

@@ -30,6 +30,7 @@ SIGINT it stops within 5 s and either shuts its executors down (the default)
 or leaves them running (--no-shutdown_executors_on_stop)."""
 EXAMPLES = (
     "mesopy-agent --master=127.0.0.1:5050 --port=5051 --work_dir=/var/lib/mesopy",
+    "mesopy-agent --master=zk://127.0.0.1:2181/mesos --port=5051",
     (
         'mesopy-agent --master=10.0.0.1:5050 --resources="cpus:4;mem:4096;ports:[31000-32000]" '
         "--isolation=cgroups/cpu,cgroups/mem"
@@ -41,12 +42,12 @@ log = structlog.get_logger("mesopy.agent.main")
 
 
 def check_master_flag(config: AgentConfig) -> None:
-    """--master is required and must be host:port (the config allows it empty)."""
+    """--master is required and must be host:port or zk://... (the config allows it empty)."""
     master = config.master
     if not master:
         raise FlagError("--master: required, the master's host:port (e.g. --master=127.0.0.1:5050)", "master")
     host, sep, port = master.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not master.startswith("zk://") and (not sep or not host or not port.isdigit()):
         raise FlagError(f"--master: {master!r} has no port; expected host:port, e.g. {master}:5050", "master")
 
 

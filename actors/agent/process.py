@@ -21,6 +21,7 @@ from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_t
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
 from actors.agent.work_dir import prepare_work_dir
 from actors.clock import Timer
+from actors.ha import Leader, LeaderDetector
 from actors.node import Node
 from isolation import IsolationError, create_isolator
 from transport.messages import (
@@ -29,6 +30,7 @@ from transport.messages import (
     ExecutorToFramework,
     FrameworkToExecutor,
     KillTask,
+    MasterRedirect,
     PingAgent,
     PongAgent,
     RegisterAgent,
@@ -77,7 +79,10 @@ class AgentProcess(ExecutorsMixin):
                                            max(config.status_update_retry_max, config.status_update_retry_interval))
         self.updates.paused = True
         self.agent_id = ""
-        self.master: PID | None = PID.parse(f"master@{config.master}") if config.master else None
+        zk = config.master.startswith("zk://")
+        self.master: PID | None = PID.parse(f"master@{config.master}") if config.master and not zk else None
+        self.detector = LeaderDetector(config.master, lambda leader: self.run(self._leader_detected, leader)) \
+            if zk else None
         self.connected = False
         self.reaper = Reaper()
         self.launcher = ThreadPoolExecutor(max_workers=LAUNCHER_THREADS, thread_name_prefix="executor-launcher")
@@ -97,6 +102,7 @@ class AgentProcess(ExecutorsMixin):
             (ExecutorToFramework, self._to_framework), (StatusUpdate, self._status_update),
             (StatusUpdateAcknowledgement, self._acknowledgement), (RegisterExecutor, self._register_executor),
             (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
+            (MasterRedirect, self._redirected),
         ):
             self.install(kind, self.entitlements.guard(handler))
         self.http_port = http_port  # where its HTTP endpoints are (AgentInfo.address)
@@ -111,9 +117,13 @@ class AgentProcess(ExecutorsMixin):
             self.log.warning("orphan_containers_destroyed", container_ids=orphans)
         self.log.info("agent_started", address=self.node.address, resources=str(self.resources),
                       isolation=self.config.isolation, work_dir=self.config.work_dir, master=self.config.master)
+        if self.detector is not None:
+            self.detector.start()  # the leader comes to _leader_detected
         self._register()
 
     def finalize(self) -> None:
+        if self.detector is not None:
+            self.detector.stop()
         self._collect_launches()
         if self.config.shutdown_executors_on_stop:
             procs = dict(self._procs)
@@ -193,6 +203,28 @@ class AgentProcess(ExecutorsMixin):
         self.updates.paused = True
         if self._register_timer is None:
             self._register()
+
+    def _leader_detected(self, leader: Leader | None) -> None:
+        self._follow(leader.pid if leader is not None else "", "elected")
+
+    def _redirected(self, sender: PID, msg: MasterRedirect) -> None:
+        self.log.info("registration_redirected", master=str(sender), leader=msg.leader or None, message=msg.message)
+        if msg.leader and self.detector is None:  # with zk:// the election alone decides (a redirect may be stale)
+            self._follow(msg.leader, "redirect")
+
+    def _follow(self, leader: str, why: str) -> None:
+        """Register (again) with ``leader`` ("" : none is elected; wait for one)."""
+        if leader == (str(self.master) if self.master else ""):
+            return
+        self.log.info("master_changed", old=str(self.master) if self.master else None, new=leader or None, why=why)
+        self.master = PID.parse(leader) if leader else None
+        self.connected = False
+        self.updates.paused = True
+        self._backoff = max(self.config.registration_backoff_factor, 0.01)
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+            self._register_timer = None
+        self._register()
 
     def _ping(self, sender: PID, msg: PingAgent) -> None:
         self.send(sender, PongAgent())

@@ -5,9 +5,9 @@
 private ZooKeeper for tests.
 """
 
-from actors.ha.election import Leader, ZkUrl, choose_leader, master_info, parse_zk_url
+from actors.ha.election import Leader, ZkUrl, choose_leader, master_error, master_info, parse_zk_url
 from actors.ha.zk_server import ZooKeeperServer
 from actors.ha.zookeeper import LeaderDetector, MasterContender
 
 __all__ = ["Leader", "LeaderDetector", "MasterContender", "ZkUrl", "ZooKeeperServer", "choose_leader",
-           "master_info", "parse_zk_url"]
+           "master_error", "master_info", "parse_zk_url"]

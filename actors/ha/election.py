@@ -13,7 +13,7 @@ from typing import Any
 
 from transport.pid import PID
 
-__all__ = ["LABEL", "Leader", "ZkUrl", "choose_leader", "master_info", "parse_zk_url", "sequence_of"]
+__all__ = ["LABEL", "Leader", "ZkUrl", "choose_leader", "master_error", "master_info", "parse_zk_url", "sequence_of"]
 
 LABEL = "json.info_"  # the znode name prefix; kazoo appends a 10-digit sequence
 
@@ -43,6 +43,20 @@ def parse_zk_url(text: str) -> ZkUrl:
         if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"ZooKeeper URL {text!r}: bad server {server!r}; expected host:port")
     return ZkUrl(hosts, "/" + path.strip("/"))
+
+
+def master_error(text: str) -> str | None:
+    """Why ``text`` is not a master address (``host:port`` or ``zk://hosts/path``), or None when it is one."""
+    if text.startswith("zk://"):
+        try:
+            parse_zk_url(text)
+        except ValueError as e:
+            return str(e)
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{text!r} is neither host:port nor zk://host:port/path"
+    return None
 
 
 def master_info(master_id: str, pid: str, hostname: str, version: str, http_port: int | None = None) -> bytes:

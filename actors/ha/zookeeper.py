@@ -106,8 +106,9 @@ class MasterContender:
 
     ``on_elected()`` once, when our znode is the lowest valid one;
     ``on_leader(leader)`` on every change of leader (for redirects);
-    ``on_lost(reason)`` once, when the session expires, or stays disconnected
-    for ``session_timeout`` s, or our znode vanishes: the candidacy is over.
+    ``on_lost(reason)`` once, when the leader's session expires, or stays
+    disconnected for ``session_timeout`` s, or its znode vanishes: leadership
+    is over. A standby whose session expires joins again with a new znode.
     """
 
     def __init__(self, zk_url: str, info: bytes, *, on_elected: Callable[[], None],
@@ -123,6 +124,7 @@ class MasterContender:
         self.znode = ""
         self._elected = False
         self._lost = False
+        self._expired = False
         self._lock = threading.Lock()
         self._expiry: threading.Timer | None = None
         self.detector = LeaderDetector(zk_url, self._leader_changed, session_timeout=session_timeout,
@@ -136,12 +138,22 @@ class MasterContender:
             raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
                 from None
         self.client.add_listener(self._state)
+        self._join()
+        self.detector.start()
+        return self
+
+    def _join(self) -> None:
         self.client.ensure_path(self.url.path)
         path = self.client.create(f"{self.url.path}/{LABEL}", self.info, ephemeral=True, sequence=True)
         self.znode = path.rsplit("/", 1)[1]
         log.info("election_joined", path=self.url.path, znode=self.znode)
-        self.detector.start()
-        return self
+
+    def _rejoin(self) -> None:
+        """A standby whose session expired contends again with a new znode (as Mesos' masters do)."""
+        try:
+            self._join()
+        except Exception as e:
+            self._lose(f"cannot rejoin the election: {e}")
 
     def stop(self) -> None:
         """Withdraw (our znode goes with the session) and disconnect."""
@@ -167,10 +179,14 @@ class MasterContender:
 
     def _state(self, state: str) -> None:
         if state == KazooState.LOST:
-            self._lose("ZooKeeper session expired")
+            if self._elected:
+                self._lose("ZooKeeper session expired")
+            else:
+                self._expired = True
+                log.warning("election_session_expired", path=self.url.path, znode=self.znode)
         elif state == KazooState.SUSPENDED:
             with self._lock:
-                if self._expiry is None and not self._lost:
+                if self._expiry is None and not self._lost and self._elected:
                     self._expiry = threading.Timer(
                         self.session_timeout, self._lose,
                         (f"disconnected from ZooKeeper for the session timeout ({self.session_timeout} s)",))
@@ -181,6 +197,9 @@ class MasterContender:
                 if self._expiry is not None:
                     self._expiry.cancel()
                     self._expiry = None
+                rejoin, self._expired = self._expired and not self._lost, False
+            if rejoin:  # not on kazoo's connection thread: create() waits for it
+                threading.Thread(target=self._rejoin, name="election-rejoin", daemon=True).start()
 
     def _lose(self, reason: str) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from actors.ha.election import parse_zk_url
 from actors.listen import ListenFlags
 from actors.roles import role_error
 from actors.master.rate_limits import parse_rate_limits
@@ -92,6 +93,15 @@ class MasterConfig(ListenFlags):
         "help": "framework registration rate limits, Mesos' RateLimits JSON (or file://path); see docs/operators.md"})
     max_frameworks_per_peer: int = field(default=100, metadata={
         "help": "connected frameworks whose schedulers may live at one host:port"})
+    zk: str = field(default="", metadata={
+        "help": "ZooKeeper URL zk://host:port[,host:port...]/path for leader election among masters "
+                "(empty: this master leads alone)"})
+    zk_session_timeout: float = field(default=10.0, metadata={
+        "help": "seconds of ZooKeeper session timeout; a leader cut off this long stops leading (exits)"})
+    registry: str = field(default="in_memory", metadata={
+        "help": "where the registry of agents lives: in_memory (with --zk, ZooKeeper replicates it)"})
+    quorum: int = field(default=0, metadata={
+        "help": "accepted for compatibility with Mesos' replicated log (ZooKeeper replicates instead)"})
 
     def validate(self) -> MasterConfig:
         """Check every flag; raises ConfigError naming the flag and its value. Returns self."""
@@ -118,6 +128,17 @@ class MasterConfig(ListenFlags):
             raise ConfigError(
                 f"--allocator must be hierarchical_drf, strict or a dotted path pkg.mod.Class, got {self.allocator!r}"
             )
+        if self.zk:
+            try:
+                parse_zk_url(self.zk)
+            except ValueError as e:
+                raise ConfigError(f"--zk: {e}") from None
+        if not math.isfinite(self.zk_session_timeout) or self.zk_session_timeout <= 0:
+            raise ConfigError(f"--zk_session_timeout must be > 0, got {self.zk_session_timeout!r}")
+        if self.registry != "in_memory":
+            raise ConfigError(f"--registry must be in_memory (the only registry so far), got {self.registry!r}")
+        if self.quorum < 0:
+            raise ConfigError(f"--quorum must be >= 0, got {self.quorum!r}")
         if self.max_frameworks_per_peer < 1:
             raise ConfigError(f"--max_frameworks_per_peer must be >= 1, got {self.max_frameworks_per_peer!r}")
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 from collections.abc import Sequence
 
 import structlog
@@ -24,11 +25,14 @@ PROG = "mesopy-master"
 DESCRIPTION = """\
 Runs a mesopy master: agents register with it, frameworks register with it and
 get offers of the agents' resources. It listens on --ip:--port (ZeroMQ) and
-stops cleanly on SIGTERM or SIGINT."""
+stops cleanly on SIGTERM or SIGINT. With --zk it is one of several masters:
+it leads once ZooKeeper elects it (it prints a line then) and exits non-zero
+if it loses its ZooKeeper session while leading, as Mesos does."""
 EXAMPLES = (
     "mesopy-master --ip=127.0.0.1 --port=5050",
     "mesopy-master --port=5050 --roles=web,batch --weights=web=2 --allocation_interval=0.5",
     "MESOPY_PORT=6050 mesopy-master --log_format=json",
+    "mesopy-master --port=5050 --zk=zk://127.0.0.1:2181/mesos --zk_session_timeout=10secs",
 )
 
 log = structlog.get_logger("mesopy.master.main")
@@ -53,15 +57,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     http = bind_http_or_exit(PROG, config, node)  # bound before the actor, which advertises its port
     from actors.master import spawn_master
 
-    spawn_master(node, config, http)  # the master logs master_started and master_stopped itself
+    lost: list[str] = []
+    done = threading.Event()
+
+    def elected(pid: str) -> None:
+        print(f"{PROG}: {pid} is now the leading master (elected through {config.zk})", file=sys.stderr, flush=True)
+
+    def lost_leadership(reason: str) -> None:
+        lost.append(reason)
+        done.set()
+
+    spawn_master(node, config, http, on_elected=elected, on_lost_leadership=lost_leadership)
     if http is not None:
         announce_http(PROG, http, node.host)
-    signal_name = wait_for_signal()
+    signal_name = wait_for_signal(done)
+    if lost:
+        print(f"{PROG}: not leading any more ({lost[0]}); exiting so that another master leads",
+              file=sys.stderr, flush=True)
     log.info("master_stopping", signal=signal_name)
     if http is not None:
         stop_within("master http", http.stop)
     stop_within("master", node.stop)
     sys.stderr.flush()
+    if lost:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from actors.allocator.process import Allocation, AllocatorProcess, allocator_cla
 from actors.clock import Timer
 from actors.master.config import MasterConfig, parse_weights
 from actors.master.core import MasterCore
+from actors.master.leadership import Leadership
 from actors.master.model import Effect, LinkTo, Send, ToAllocator
 from actors.node import Node
 from actors.process import Process
@@ -25,10 +26,16 @@ __all__ = ["MasterProcess", "spawn_master"]
 
 
 class MasterProcess(Process):
-    """``MasterProcess.spawn(node, "master", config)``; starts its allocator (``allocator``) too."""
+    """``MasterProcess.spawn(node, "master", config)``; starts its allocator (``allocator``) too.
+
+    With ``config.zk`` it joins the election and stays a standby until elected
+    (see actors/master/leadership.py); ``on_lost_leadership(reason)`` is called
+    when its candidacy ends (default: the master stops)."""
 
     def __init__(self, node: Node, name: str, config: MasterConfig, *, http_port: int | None = None,
-                 on_created: Callable[[MasterProcess], None] | None = None) -> None:
+                 on_created: Callable[[MasterProcess], None] | None = None,
+                 on_elected: Callable[[str], None] | None = None,
+                 on_lost_leadership: Callable[[str], None] | None = None) -> None:
         """``http_port``: where its HTTP endpoints are (MasterInfo.address); ``on_created(master)``
         runs on the spawning thread before the actor starts (actors/master/__init__.py routes HTTP so)."""
         super().__init__(node, name)
@@ -44,6 +51,9 @@ class MasterProcess(Process):
         self._timer: Timer | None = None
         self._timer_at: float | None = None
         self._pids: dict[str, PID] = {}  # parsed pids of the text ids the core uses
+        self._on_elected_hook = on_elected
+        self._on_lost_hook = on_lost_leadership
+        self.leadership: Leadership | None = None
         if on_created is not None:
             on_created(self)
 
@@ -58,9 +68,38 @@ class MasterProcess(Process):
         self.install(MasterStateRequest, self._on_state_request)
         self.log.info("master_started", master_id=self.core.master_id, address=self.node.address,
                       allocator=self.config.allocator, agent_ping_timeout=self.config.agent_ping_timeout,
-                      max_agent_ping_timeouts=self.config.max_agent_ping_timeouts)
+                      max_agent_ping_timeouts=self.config.max_agent_ping_timeouts, zk=self.config.zk or None)
+        if self.config.zk:
+            self.leadership = Leadership(
+                self.config.zk, self.config.zk_session_timeout, master_id=self.core.master_id, pid=str(self.pid),
+                hostname=self.config.hostname, run=self.run, on_elected=self._elected, on_lost=self._lost_leadership)
+            try:
+                self.leadership.start()
+            except Exception as e:  # no ZooKeeper: this master can never lead
+                self._lost_leadership(f"cannot join the election at {self.config.zk}: {e}")
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership is None or self.leadership.leading
+
+    def _elected(self) -> None:
+        self.log.info("master_elected", master_id=self.core.master_id, zk=self.config.zk)
+        if self._on_elected_hook is not None:
+            self._on_elected_hook(str(self.pid))
+
+    def _lost_leadership(self, reason: str) -> None:
+        self.log.error("master_leadership_lost", master_id=self.core.master_id, reason=reason)
+        if self._on_lost_hook is not None:
+            self._on_lost_hook(reason)
+        else:
+            self.stop()
 
     def finalize(self) -> None:
+        if self.leadership is not None:
+            try:
+                self.leadership.stop()
+            except Exception:
+                self.log.exception("election_stop_failed")
         if self.allocator_ref is not None:
             try:
                 self.allocator_ref.stop(block=False)
@@ -77,13 +116,34 @@ class MasterProcess(Process):
     # --- inputs ---------------------------------------------------------------
 
     def _on_message(self, sender: PID, msg: Message) -> None:
+        if self.leadership is not None and not self.leadership.leading:
+            self._standby(sender, msg)
+            return
         self._apply(self.core.handle(str(sender), msg, self.clock.now()))
 
+    def _standby(self, sender: PID, msg: Message) -> None:
+        assert self.leadership is not None
+        redirect = self.leadership.redirect(msg)
+        if redirect is None:
+            self.counters.incr("dropped", "not_leading")
+            self.log.info("message_dropped_not_leading", type=type(msg).__name__, sender=str(sender),
+                          leader=self.leadership.leader or None)
+            return
+        self.log.info("registration_redirected", type=type(msg).__name__, sender=str(sender),
+                      leader=redirect.leader or None)
+        self.send(sender, redirect)
+
     def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState:
-        return MasterState(state=self.core.state(self.clock.now()))
+        state = self.core.state(self.clock.now())
+        if self.leadership is not None:
+            state.update(self.leadership.state())
+        else:
+            state.update(leader=str(self.pid), leading=True)
+        return MasterState(state=state)
 
     def exited(self, pid: PID) -> None:
-        self._apply(self.core.exited(str(pid), self.clock.now()))
+        if self.leading:
+            self._apply(self.core.exited(str(pid), self.clock.now()))
 
     def _allocated(self, allocation: Allocation, now: float) -> None:
         """Called on the allocator's thread: hand the allocation to our own thread."""
@@ -133,8 +193,10 @@ class MasterProcess(Process):
         self._timer = self.delay(max(0.0, deadline - self.clock.now()), self._tick)
 
 
-def spawn_master(node: Node, config: MasterConfig) -> pykka.ActorRef[Any]:
+def spawn_master(node: Node, config: MasterConfig, **hooks: Callable[[str], None]) -> pykka.ActorRef[Any]:
     """Validate ``config`` and start the master (``master``) and its allocator on the started ``node``
-    (with HTTP endpoints: ``actors.master.spawn_master``)."""
+    (with HTTP endpoints: ``actors.master.spawn_master``).
+
+    ``hooks``: ``on_elected(pid)`` and ``on_lost_leadership(reason)`` (see MasterProcess)."""
     config.validate()
-    return MasterProcess.spawn(node, "master", config)
+    return MasterProcess.spawn(node, "master", config, **hooks)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from actors.clock import Timer
 from actors.entitlement import Entitlements, only_from
+from actors.ha import Leader, LeaderDetector
 from actors.node import Node
 from actors.process import Process
 from actors.scheduler.state import DriverCore, Effects, status_for_callback
@@ -30,6 +31,7 @@ from transport.messages import (
     FrameworkError,
     FrameworkRegistered,
     FrameworkReregistered,
+    MasterRedirect,
     RescindResourceOffer,
     ResourceOffers,
     StatusUpdate,
@@ -41,7 +43,7 @@ __all__ = ["FROM_MASTER", "DriverHooks", "SchedulerProcess"]
 Dict = dict[str, Any]
 FROM_MASTER: tuple[type, ...] = (
     FrameworkRegistered, FrameworkReregistered, ResourceOffers, RescindResourceOffer, StatusUpdate,
-    ExecutorToFramework, AgentLost, ExitedExecutor, FrameworkError,
+    ExecutorToFramework, AgentLost, ExitedExecutor, FrameworkError, MasterRedirect,
 )
 
 
@@ -86,14 +88,17 @@ class SchedulerProcess(Process):
         driver: Any,
         hooks: DriverHooks,
         core: DriverCore,
-        master: PID,
+        master: PID | None,
+        zk: str = "",
     ) -> None:
         super().__init__(node, name)
         self.scheduler = scheduler
         self.driver = driver
         self.hooks = hooks
         self.core = core
-        self.master = master
+        self.master = master  # None until the detector of ``zk`` (a zk:// URL) names a leader
+        self.zk = zk
+        self.detector = LeaderDetector(zk, lambda leader: self.run(self._leader_detected, leader)) if zk else None
         self._linked = False
         self._timer: Timer | None = None
         self._aborted = False
@@ -101,7 +106,7 @@ class SchedulerProcess(Process):
         self._thread_ident: int | None = None
         self.finished = threading.Event()  # set once stopped and unregistered from the node
         # Events only from the current master (one shared mechanism: actors/entitlement.py).
-        from_master = only_from(lambda: str(self.master), "not_current_master")
+        from_master = only_from(lambda: str(self.master) if self.master else None, "not_current_master")
         self.entitlements = Entitlements("scheduler_driver", {t: from_master for t in FROM_MASTER})
         hooks.attached(self)
 
@@ -118,11 +123,17 @@ class SchedulerProcess(Process):
         self.install(AgentLost, self._agent_lost)
         self.install(ExitedExecutor, self._executor_lost)
         self.install(FrameworkError, self._error)
-        self.log.info("scheduler_driver_started", master=str(self.master), framework=self.core.framework.get("name"))
+        self.install(MasterRedirect, self._redirected)
+        self.log.info("scheduler_driver_started", master=str(self.master) if self.master else self.zk,
+                      framework=self.core.framework.get("name"))
+        if self.detector is not None:
+            self.detector.start()  # the leader comes to _leader_detected
         self._arm_deadline()
         self._attempt()
 
     def finalize(self) -> None:
+        if self.detector is not None:
+            self.detector.stop()
         self.log.info("scheduler_driver_stopped", framework_id=self.core.framework_id)
 
     def on_stop(self) -> None:
@@ -151,7 +162,7 @@ class SchedulerProcess(Process):
     def _attempt(self) -> None:
         """Send one (re)registration and arm the next; stops once connected."""
         self._timer = None
-        if self._aborted or not self.hooks.running() or self.core.connected:
+        if self._aborted or not self.hooks.running() or self.core.connected or self.master is None:
             return
         if not self._linked:
             self._linked = True
@@ -195,6 +206,29 @@ class SchedulerProcess(Process):
             self._timer = self.delay(self.core.next_backoff(), self._attempt)
         if was_connected:
             self.log.warning("master_disconnected", master=str(pid), framework_id=self.core.framework_id)
+            self._callback("disconnected")
+
+    def _leader_detected(self, leader: Leader | None) -> None:
+        self.new_master(PID.parse(leader.pid) if leader is not None else None, "elected")
+
+    def _redirected(self, sender: PID, msg: MasterRedirect) -> None:
+        if self._from_master(sender, msg):
+            self.log.info("registration_redirected", master=str(sender), leader=msg.leader or None)
+            if msg.leader and self.detector is None:  # with zk:// the election alone decides
+                self.new_master(PID.parse(msg.leader), "redirect")
+
+    def new_master(self, master: PID | None, why: str) -> None:
+        """The leading master changed (None: none is elected): register with it, as after a disconnection."""
+        if master == self.master or self._aborted or not self.hooks.running():
+            return
+        self.log.info("master_changed", old=str(self.master), new=str(master), why=why)
+        self.master, self._linked = master, False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        was_connected = self.core.disconnected()
+        self._attempt()
+        if was_connected:
             self._callback("disconnected")
 
     # --- from the master -------------------------------------------------------
@@ -310,8 +344,10 @@ class SchedulerProcess(Process):
         self._apply(effects)
 
     def _apply(self, effects: Effects) -> None:
-        for msg in effects.send:
-            self.send(self.master, msg)
+        master = self.master
+        if master is not None:
+            for msg in effects.send:
+                self.send(master, msg)
         for status in effects.deliver:
             self.log.info("task_lost_locally", task_id=status["task_id"], state=status["state"])
             self._callback("statusUpdate", status)

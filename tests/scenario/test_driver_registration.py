@@ -237,7 +237,8 @@ def test_registration_from_a_stranger_is_ignored(node: Node, received: queue.Que
 @pytest.mark.parametrize(
     "master, fragment",
     [
-        ("zk://10.0.0.1:2181/mesos", "not supported yet"),
+        ("zk://10.0.0.1:2181", "needs a path"),
+        ("zk://10.0.0.1/mesos", "bad server"),
         ("host:99999", "'host:99999'"),
         ("", "host:port"),
     ],

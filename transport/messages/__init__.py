@@ -7,7 +7,7 @@ Mesos' names are kept, with Agent for Slave. The records are grouped by the
 pair of roles that exchange them; import them all from here.
 """
 
-from transport.messages.runtime import Link, Exited, RequestFailed, Echo
+from transport.messages.runtime import Link, Exited, RequestFailed, Echo, MasterRedirect
 from transport.messages.scheduler import (
     RegisterFramework,
     ReregisterFramework,
@@ -62,6 +62,7 @@ __all__ = [
     "Exited",
     "RequestFailed",
     "Echo",
+    "MasterRedirect",
     "RegisterFramework",
     "ReregisterFramework",
     "FrameworkRegistered",

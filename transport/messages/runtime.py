@@ -6,7 +6,7 @@ from typing import Any
 
 from transport.schema import Message, message
 
-__all__ = ["Link", "Exited", "RequestFailed", "Echo"]
+__all__ = ["Link", "Exited", "RequestFailed", "Echo", "MasterRedirect"]
 
 Dict = dict[str, Any]
 
@@ -36,3 +36,11 @@ class Echo(Message):
 
     payload: bytes = b""
     seq: int = 0
+
+
+@message
+class MasterRedirect(Message):
+    """standby master -> agent or scheduler driver: I do not lead; register with ``leader`` ("" when none is elected)."""
+
+    leader: str
+    message: str = ""
