@@ -48,7 +48,7 @@ from frameworks.interface import (
     STATUS_NAMES,
     Status,
 )
-from actors.ha.election import parse_zk_url
+from actors.ha.election import zk_url
 from transport.errors import PIDError
 from transport.pid import PID, parse_address
 
@@ -172,11 +172,8 @@ class MesosSchedulerDriver:
             raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.timeout = float(timeout)
         self.version: str | None = None  # the master's version text, once registered
-        uri = self.master_uri.strip()
-        self._zk = uri if uri.startswith("zk://") else ""
-        if self._zk:
-            parse_zk_url(self._zk)  # ValueError naming the bad URL
-        self._master_pid = None if self._zk else parse_master(uri)
+        self._zk = zk_url(self.master_uri)  # "" unless a zk:// URL: the driver's actor then follows its leader
+        self._master_pid = None if self._zk else parse_master(self.master_uri)
         self._node = node
         self._cond = threading.Condition(threading.RLock())
         self._status = DRIVER_NOT_STARTED
@@ -256,8 +253,7 @@ class MesosSchedulerDriver:
                 driver=self,
                 hooks=_Hooks(self),
                 core=self._core,
-                master=self._master_pid,
-                zk=self._zk,
+                master=self._master_pid, zk=self._zk,
             )
         except BaseException:
             with self._cond:

@@ -218,13 +218,11 @@ class AgentProcess(ExecutorsMixin):
             return
         self.log.info("master_changed", old=str(self.master) if self.master else None, new=leader or None, why=why)
         self.master = PID.parse(leader) if leader else None
-        self.connected = False
-        self.updates.paused = True
         self._backoff = max(self.config.registration_backoff_factor, 0.01)
         if self._register_timer is not None:
             self._register_timer.cancel()
             self._register_timer = None
-        self._register()
+        self._disconnected()  # pauses updates and registers with the new master
 
     def _ping(self, sender: PID, msg: PingAgent) -> None:
         self.send(sender, PongAgent())

@@ -13,7 +13,8 @@ from typing import Any
 
 from transport.pid import PID
 
-__all__ = ["LABEL", "Leader", "ZkUrl", "choose_leader", "master_error", "master_info", "parse_zk_url", "sequence_of"]
+__all__ = ["LABEL", "Leader", "ZkUrl", "choose_leader", "master_error", "master_info", "parse_zk_url", "sequence_of",
+           "zk_url"]
 
 LABEL = "json.info_"  # the znode name prefix; kazoo appends a 10-digit sequence
 
@@ -43,6 +44,15 @@ def parse_zk_url(text: str) -> ZkUrl:
         if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"ZooKeeper URL {text!r}: bad server {server!r}; expected host:port")
     return ZkUrl(hosts, "/" + path.strip("/"))
+
+
+def zk_url(master: str) -> str:
+    """``master`` stripped when it is a ``zk://`` URL (ValueError if a bad one), else ""."""
+    text = master.strip()
+    if not text.startswith("zk://"):
+        return ""
+    parse_zk_url(text)
+    return text
 
 
 def master_error(text: str) -> str | None:
