@@ -59,6 +59,7 @@ class LeaderDetector:
             try:
                 self.client.start(timeout=connect_timeout)
             except Exception as e:
+                self.client.stop()
                 self.client.close()
                 raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
                     from None
@@ -134,6 +135,7 @@ class MasterContender:
         try:
             self.client.start(timeout=connect_timeout)
         except Exception as e:
+            self.client.stop()
             self.client.close()
             raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
                 from None
