@@ -30,6 +30,16 @@ def _client(url: ZkUrl, session_timeout: float) -> KazooClient:
                        command_retry={"max_tries": 3, "max_delay": 1})
 
 
+def _connect(client: KazooClient, url: ZkUrl, timeout: float) -> None:
+    """Start ``client``; RuntimeError naming the servers if no session within ``timeout`` s."""
+    try:
+        client.start(timeout=timeout)
+    except Exception as e:
+        client.stop()
+        client.close()
+        raise RuntimeError(f"cannot reach ZooKeeper at {url.hosts} within {timeout} s: {e}") from None
+
+
 class LeaderDetector:
     """Watch the election under ``zk_url``'s path; ``on_change(leader or None)`` on each change of leader.
 
@@ -56,13 +66,7 @@ class LeaderDetector:
 
     def start(self, connect_timeout: float = 15.0) -> LeaderDetector:
         if self._own_client:
-            try:
-                self.client.start(timeout=connect_timeout)
-            except Exception as e:
-                self.client.stop()
-                self.client.close()
-                raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
-                    from None
+            _connect(self.client, self.url, connect_timeout)
         self.client.ensure_path(self.url.path)
         self.client.ChildrenWatch(self.url.path, self._children)
         return self
@@ -132,13 +136,7 @@ class MasterContender:
                                        client=self.client)
 
     def start(self, connect_timeout: float = 15.0) -> MasterContender:
-        try:
-            self.client.start(timeout=connect_timeout)
-        except Exception as e:
-            self.client.stop()
-            self.client.close()
-            raise RuntimeError(f"cannot reach ZooKeeper at {self.url.hosts} within {connect_timeout} s: {e}") \
-                from None
+        _connect(self.client, self.url, connect_timeout)
         self.client.add_listener(self._state)
         self._join()
         self.detector.start()
