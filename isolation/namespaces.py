@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 
@@ -32,21 +33,37 @@ from isolation.base import (
 )
 from isolation.errors import IsolationError, IsolationValueError
 
-__all__ = ["DEFAULT_SANDBOX_DIRECTORY", "NamespacesIsolator"]
+__all__ = ["DEFAULT_SANDBOX_DIRECTORY", "NamespacesIsolator", "runtime_dirs_under_tmp"]
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_SANDBOX_DIRECTORY = "/mnt/mesos/sandbox"
 
-# Arguments: sandbox, sandbox_directory, "--", the program. Runs inside the new
-# mount namespace, before the program.
+# Arguments: sandbox, sandbox_directory, the directories under /tmp the executor
+# itself runs from (kept, read-only, inside the private /tmp), "--", the program.
+# Runs inside the new mount namespace, before the program.
 _MOUNTS = (
-    'sandbox=$1 target=$2; shift 3; '
+    'fail() { echo "mesopy-namespaces: cannot mount the sandbox" >&2; exit 125; }; '
+    'sandbox=$1 target=$2; shift 2; '
     'mkdir -p "$target" && mount --bind "$sandbox" "$target" && '
-    'mkdir -p "$target/tmp" && chmod 1777 "$target/tmp" && mount --bind "$target/tmp" /tmp || '
-    '{ echo "mesopy-namespaces: cannot mount the sandbox" >&2; exit 125; }; '
+    'mkdir -p "$target/tmp" && chmod 1777 "$target/tmp" || fail; '
+    'while [ "$1" != "--" ]; do kept="$target/tmp/${1#/tmp/}"; '
+    'mkdir -p "$kept" && mount --bind "$1" "$kept" && mount -o remount,bind,ro "$kept" || fail; shift; done; '
+    'shift; mount --rbind "$target/tmp" /tmp || fail; '
     'export MESOS_SANDBOX="$target"; cd "$target" && exec "$@"'
 )  # the sandbox first: it may itself be under /tmp
+
+
+def runtime_dirs_under_tmp() -> list[str]:
+    """The directories directly under /tmp that this Python and mesopy's own code live in
+    (a venv or a checkout under /tmp): the executor must still find them once /tmp is private."""
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found: set[str] = set()
+    for path in (sys.prefix, sys.base_prefix, os.path.realpath(sys.executable), package_root):
+        parts = os.path.realpath(path).split(os.sep)
+        if len(parts) > 2 and parts[1] == "tmp":
+            found.add(os.sep.join(parts[:3]))
+    return sorted(found)
 
 
 @dataclass
@@ -97,7 +114,8 @@ class NamespacesIsolator(ContainerTable[_Container], Isolator):
         out.append("--")
         if self.filesystem:
             assert container.sandbox is not None
-            out += ["/bin/sh", "-c", _MOUNTS, "mesopy-namespaces", container.sandbox, self.sandbox_directory, "--"]
+            out += ["/bin/sh", "-c", _MOUNTS, "mesopy-namespaces", container.sandbox, self.sandbox_directory,
+                    *runtime_dirs_under_tmp(), "--"]
         return out + list(argv)
 
     def isolate(self, container_id: str, pid: int) -> None:

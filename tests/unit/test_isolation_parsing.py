@@ -83,3 +83,15 @@ def test_descendants_include_grandchildren() -> None:
         proc.kill()
         proc.wait()
         os.kill(grandchild, 9)
+
+
+def test_the_executors_own_directories_under_tmp_are_kept_in_a_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # filesystem/linux hides the host's /tmp; a venv or checkout under /tmp must stay visible to the executor.
+    from isolation import namespaces
+
+    monkeypatch.setattr(namespaces.sys, "prefix", "/tmp/venv-x")
+    monkeypatch.setattr(namespaces.sys, "base_prefix", "/usr")
+    monkeypatch.setattr(namespaces.sys, "executable", "/tmp/venv-x/bin/python")
+    kept = namespaces.runtime_dirs_under_tmp()
+    assert "/tmp/venv-x" in kept
+    assert all(path.count("/") == 2 and path.startswith("/tmp/") for path in kept)
