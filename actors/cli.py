@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STOP_SECONDS", "announce_http", "bind_http_or_exit", "parse_or_exit", "start_node_or_exit", "stop_within",
-    "wait_for_signal",
+    "StopSignals",
 ]
 
 C = TypeVar("C")
@@ -108,20 +108,25 @@ def announce_http(prog: str, server: HttpServer, host: str) -> str:
     return url
 
 
-def wait_for_signal(stop: threading.Event | None = None) -> str:
-    """Block until SIGTERM or SIGINT (or ``stop`` is set); returns the signal's name."""
-    event = stop or threading.Event()
-    received: list[str] = []
+class StopSignals:
+    """SIGTERM and SIGINT caught from construction on, so a signal that arrives while a
+    script is still starting stops it cleanly instead of killing it; ``wait()`` blocks
+    until one arrives (or ``stop`` is set) and returns the signal's name ("stop" if none)."""
 
-    def handler(signum: int, frame: object) -> None:
-        received.append(signal.Signals(signum).name)
-        event.set()
+    def __init__(self, stop: threading.Event | None = None) -> None:
+        self.event = stop or threading.Event()
+        self.received: list[str] = []
+        signal.signal(signal.SIGTERM, self._handler)
+        signal.signal(signal.SIGINT, self._handler)
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    while not event.wait(0.5):  # wake up now and then so signals are handled promptly
-        pass
-    return received[0] if received else "stop"
+    def _handler(self, signum: int, frame: object) -> None:
+        self.received.append(signal.Signals(signum).name)
+        self.event.set()
+
+    def wait(self) -> str:
+        while not self.event.wait(0.5):  # wake up now and then so signals are handled promptly
+            pass
+        return self.received[0] if self.received else "stop"
 
 
 def stop_within(what: str, fn: Callable[[], None], seconds: float = STOP_SECONDS) -> bool:

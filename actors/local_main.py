@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from actors.agent.work_dir import WorkDirError
-from actors.cli import parse_or_exit, stop_within, wait_for_signal
+from actors.cli import StopSignals, parse_or_exit, stop_within
 from actors.flags import FlagError
 from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
 from actors.resources import Resources
@@ -146,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from frameworks.execute import quiet_unless_asked
 
         quiet_unless_asked(args, parsed.common.log_format)
+    # serving until a signal: caught from here on, so a SIGTERM mid start-up stops cleanly
+    signals = None if config.run else StopSignals()
     port = config.port if config.port is not None else (0 if config.run else 5050)
     runner = LocalClusterRunner(
         agents=config.agents,
@@ -172,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             status = _run(runner, config)
         else:
             log.info("local_cluster_ready", master=runner.master, agents=runner.agents, work_dir=runner.work_dir)
-            signal_name = wait_for_signal()
+            assert signals is not None
+            signal_name = signals.wait()
             log.info("local_cluster_stopping", signal=signal_name)
     finally:
         stop_within("local cluster", runner.stop)

@@ -15,7 +15,7 @@ from actors.cli import (
     parse_or_exit,
     start_node_or_exit,
     stop_within,
-    wait_for_signal,
+    StopSignals,
 )
 from actors.flags import FlagError
 
@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         PROG, AgentConfig, args, description=DESCRIPTION, examples=EXAMPLES, check=check_master_flag
     )
     config = parsed.config
+    stopped = threading.Event()  # set when the agent stops by itself (not pykka's own event: a signal sets it)
+    signals = StopSignals(stopped)  # from here on a SIGTERM stops the agent cleanly, even mid start-up
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     http = bind_http_or_exit(PROG, config, node)  # bound before the actor, which advertises its port
     from actors.agent import spawn_agent
@@ -69,7 +71,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{PROG}: {e}", file=sys.stderr, flush=True)
         stop_within("agent", node.stop)
         raise SystemExit(1) from None
-    stopped = threading.Event()  # set when the agent stops by itself (not pykka's own event: a signal sets it)
 
     def watch() -> None:
         agent.actor_stopped.wait()
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     threading.Thread(target=watch, daemon=True, name="agent-stopped").start()
     if http is not None:
         announce_http(PROG, http, node.host)
-    signal_name = wait_for_signal(stopped)
+    signal_name = signals.wait()
     if http is not None:
         stop_within("agent http", http.stop)
     if signal_name == "stop":  # the agent stopped by itself: the master shut it down (its reason is logged)

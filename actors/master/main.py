@@ -15,7 +15,7 @@ from actors.cli import (
     parse_or_exit,
     start_node_or_exit,
     stop_within,
-    wait_for_signal,
+    StopSignals,
 )
 from actors.master.config import MasterConfig
 
@@ -53,12 +53,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     config = parse_or_exit(PROG, MasterConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
     tune_gc()
+    done = threading.Event()
+    signals = StopSignals(done)  # from here on a SIGTERM stops the master cleanly, even mid start-up
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     http = bind_http_or_exit(PROG, config, node)  # bound before the actor, which advertises its port
     from actors.master import spawn_master
 
     lost: list[str] = []
-    done = threading.Event()
 
     def elected(pid: str) -> None:
         print(f"{PROG}: {pid} is now the leading master (elected through {config.zk})", file=sys.stderr, flush=True)
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     spawn_master(node, config, http, on_elected=elected, on_lost_leadership=lost_leadership)
     if http is not None:
         announce_http(PROG, http, node.host)
-    signal_name = wait_for_signal(done)
+    signal_name = signals.wait()
     if lost:
         print(f"{PROG}: not leading any more ({lost[0]}); exiting so that another master leads",
               file=sys.stderr, flush=True)

@@ -19,7 +19,7 @@ from actors.process import Process
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
-__all__ = ["ROOT", "Script", "StateClient", "free_port", "kill_executors_under", "run_script"]
+__all__ = ["ROOT", "Script", "StateClient", "free_port", "free_port_pair", "kill_executors_under", "run_script"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,6 +28,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A port P with P and P-10 (the default HTTP port of a script on P) both free now."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port - 10))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port pair")
 
 
 def _argv(name: str, args: list[str]) -> list[str]:
@@ -46,8 +59,12 @@ class Script:
 
     def __init__(self, name: str, *args: str) -> None:
         self.name = name
+        extra = ["--log_format=json", "--log_level=info"]
+        if name in ("mesopy-master", "mesopy-agent") and not any(
+                a.startswith(("--http_port", "--http-port", "--no-http", "--no_http")) for a in args):
+            extra.append("--http_port=0")  # a free HTTP port: the default (--port minus 10) may be taken
         self.proc = subprocess.Popen(
-            _argv(name, [*args, "--log_format=json", "--log_level=info"]),
+            _argv(name, [*args, *extra]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -12,26 +12,13 @@ from typing import Any
 import pytest
 
 from tests.integration.http_support import fetch, get_json
-from tests.integration.operators_support import ROOT, Script, free_port, run_script
+from tests.integration.operators_support import ROOT, Script, free_port_pair, run_script
 
 pytestmark = pytest.mark.integration
 
 
-def _free_pair() -> int:
-    """A port P with P and P-10 both free now."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port - 10))
-            except OSError:
-                continue
-        return port
-    raise AssertionError("no free port pair")
-
-
 def test_the_default_http_port_is_the_actor_port_minus_10_and_printed(tmp_path: Any) -> None:
-    port = _free_pair()
+    port = free_port_pair()
     master = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "mesopy-master"), f"--port={port}"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     try:
@@ -45,7 +32,7 @@ def test_the_default_http_port_is_the_actor_port_minus_10_and_printed(tmp_path: 
 
 
 def test_no_http_serves_nothing_and_says_no_url(scripts: list[Script], tmp_path: Any) -> None:
-    port = _free_pair()
+    port = free_port_pair()
     master = Script("mesopy-master", f"--port={port}", "--no-http")
     scripts.append(master)
     master.wait_for("master_started")

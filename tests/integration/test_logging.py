@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.operators_support import ROOT, Script, free_port
+from tests.integration.operators_support import ROOT, Script, free_port, free_port_pair
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def test_a_bad_mesopy_log_level_is_named_and_the_default_kept() -> None:
 
 
 def test_a_bin_script_logs_info_on_stderr_by_default() -> None:
-    port = free_port()
+    port = free_port_pair()  # the default HTTP port (port - 10) is printed below
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "mesopy-master"), f"--port={port}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=_env())
     try:
