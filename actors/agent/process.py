@@ -4,7 +4,6 @@ status updates (their rules: docs/protocol.md, "Reliability")."""
 
 from __future__ import annotations
 
-import random
 import subprocess
 import time
 import uuid
@@ -17,11 +16,12 @@ from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
 from actors.agent.launcher import Reaper
+from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
 from actors.agent.work_dir import prepare_work_dir
 from actors.clock import Timer
-from actors.ha import Leader, LeaderDetector
+from actors.ha import LeaderDetector
 from actors.node import Node
 from isolation import IsolationError, create_isolator
 from transport.messages import (
@@ -32,10 +32,7 @@ from transport.messages import (
     KillTask,
     MasterRedirect,
     PingAgent,
-    PongAgent,
-    RegisterAgent,
     RegisterExecutor,
-    ReregisterAgent,
     ReregisterExecutor,
     ResourceUsage,
     ResourceUsageRequest,
@@ -51,11 +48,10 @@ from transport.pid import PID
 
 __all__ = ["LAUNCHER_THREADS", "MAX_REGISTRATION_BACKOFF", "AgentProcess"]
 
-MAX_REGISTRATION_BACKOFF = 60.0
 LAUNCHER_THREADS = 2  # executor fork/execs in flight at once, off the agent's actor thread
 
 
-class AgentProcess(ExecutorsMixin):
+class AgentProcess(RegistrationMixin, ExecutorsMixin):
     """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``.
 
     ``on_created(agent)``, if given, receives the actor object once it is built
@@ -149,86 +145,6 @@ class AgentProcess(ExecutorsMixin):
             executor = self.table.by_pid(str(pid))
             if executor is not None:  # its OS process exit, seen by the reaper, decides
                 self.log.info("executor_disconnected", executor_id=executor.executor_id, pid=str(pid))
-
-    # --- registration ---------------------------------------------------------------
-
-    def agent_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "hostname": self.config.hostname or self.pid.host, "port": self.pid.port,
-            "resources": self.resources.to_dicts(), "attributes": self.attributes, "pid": str(self.pid),
-        }
-        if self.http_port is not None:  # where its HTTP endpoints are (MasterInfo's shape)
-            info["address"] = {"ip": self.pid.host, "hostname": info["hostname"], "port": self.http_port}
-        if self.agent_id:
-            info["id"] = {"value": self.agent_id}
-        return info
-
-    def _register(self) -> None:
-        self._register_timer = None
-        if self.master is None or self.connected:
-            return
-        if self.master not in self._links:
-            self.link(self.master)
-        if self.agent_id:
-            tasks, executors, frameworks = self.table.snapshot(self.agent_id)
-            self.send(self.master, ReregisterAgent(agent=self.agent_info(), tasks=tasks, executors=executors,
-                                                   frameworks=frameworks))
-        else:
-            self.send(self.master, RegisterAgent(agent=self.agent_info()))
-        delay = self._backoff * (0.5 + random.random() / 2)
-        self._backoff = min(self._backoff * 2, MAX_REGISTRATION_BACKOFF)
-        self._register_timer = self.delay(delay, self._register)
-        self.log.info("registration_sent", master=str(self.master), reregister=bool(self.agent_id),
-                      retry_in=round(delay, 2))
-
-    def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
-        if self.agent_id and msg.agent_id != self.agent_id:
-            self.log.warning("agent_id_changed", old=self.agent_id, new=msg.agent_id)
-        self.agent_id = msg.agent_id
-        if self.connected:
-            return
-        self.connected = True
-        self._backoff = max(self.config.registration_backoff_factor, 0.01)
-        if self._register_timer is not None:
-            self._register_timer.cancel()
-            self._register_timer = None
-        self.log.info("agent_registered", agent_id=self.agent_id, master=str(sender),
-                      reregistered=isinstance(msg, AgentReregistered))
-        for update in self.updates.resume(self.clock.now()):
-            self._forward(update)
-        self._arm_retry()
-
-    def _disconnected(self) -> None:
-        self.connected = False
-        self.updates.paused = True
-        if self._register_timer is None:
-            self._register()
-
-    def _leader_detected(self, leader: Leader | None) -> None:
-        self._follow(leader.pid if leader is not None else "", "elected")
-
-    def _redirected(self, sender: PID, msg: MasterRedirect) -> None:
-        self.log.info("registration_redirected", master=str(sender), leader=msg.leader or None, message=msg.message)
-        if msg.leader and self.detector is None:  # with zk:// the election alone decides (a redirect may be stale)
-            self._follow(msg.leader, "redirect")
-
-    def _follow(self, leader: str, why: str) -> None:
-        """Register (again) with ``leader`` ("" : none is elected; wait for one)."""
-        if leader == (str(self.master) if self.master else ""):
-            return
-        self.log.info("master_changed", old=str(self.master) if self.master else None, new=leader or None, why=why)
-        self.master = PID.parse(leader) if leader else None
-        self._backoff = max(self.config.registration_backoff_factor, 0.01)
-        if self._register_timer is not None:
-            self._register_timer.cancel()
-            self._register_timer = None
-        self._disconnected()  # pauses updates and registers with the new master
-
-    def _ping(self, sender: PID, msg: PingAgent) -> None:
-        self.send(sender, PongAgent())
-        if not msg.connected and self.connected:
-            self.log.warning("master_does_not_know_agent", agent_id=self.agent_id)
-            self._disconnected()
 
     # --- tasks ------------------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""The registration half of the agent actor: (re)registering with the master,
+with backoff, and following the elected (or redirected-to) leader (mixed into AgentProcess)."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from actors.process import Process
+from transport.messages import (
+    AgentRegistered,
+    AgentReregistered,
+    MasterRedirect,
+    PingAgent,
+    PongAgent,
+    RegisterAgent,
+    ReregisterAgent,
+)
+from transport.pid import PID
+
+if TYPE_CHECKING:
+    from actors.agent.config import AgentConfig
+    from actors.agent.status_updates import PendingUpdate, StatusUpdateManager
+    from actors.agent.tasks import TaskTable
+    from actors.clock import Timer
+    from actors.ha import Leader, LeaderDetector
+    from actors.resources import Resources
+
+__all__ = ["MAX_REGISTRATION_BACKOFF", "RegistrationMixin"]
+
+MAX_REGISTRATION_BACKOFF = 60.0
+
+
+class RegistrationMixin(Process):
+    """Needs the AgentProcess attributes below; ``_forward`` and ``_arm_retry`` are AgentProcess's."""
+
+    config: AgentConfig
+    resources: Resources
+    attributes: list[dict[str, object]]
+    http_port: int | None
+    table: TaskTable
+    updates: StatusUpdateManager
+    agent_id: str
+    master: PID | None
+    detector: LeaderDetector | None
+    connected: bool
+    _backoff: float
+    _register_timer: Timer | None
+
+    def _forward(self, update: PendingUpdate) -> None:
+        raise NotImplementedError
+
+    def _arm_retry(self) -> None:
+        raise NotImplementedError
+
+    def agent_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "hostname": self.config.hostname or self.pid.host, "port": self.pid.port,
+            "resources": self.resources.to_dicts(), "attributes": self.attributes, "pid": str(self.pid),
+        }
+        if self.http_port is not None:  # where its HTTP endpoints are (MasterInfo's shape)
+            info["address"] = {"ip": self.pid.host, "hostname": info["hostname"], "port": self.http_port}
+        if self.agent_id:
+            info["id"] = {"value": self.agent_id}
+        return info
+
+    def _register(self) -> None:
+        self._register_timer = None
+        if self.master is None or self.connected:
+            return
+        if self.master not in self._links:
+            self.link(self.master)
+        if self.agent_id:
+            tasks, executors, frameworks = self.table.snapshot(self.agent_id)
+            self.send(self.master, ReregisterAgent(agent=self.agent_info(), tasks=tasks, executors=executors,
+                                                   frameworks=frameworks))
+        else:
+            self.send(self.master, RegisterAgent(agent=self.agent_info()))
+        delay = self._backoff * (0.5 + random.random() / 2)
+        self._backoff = min(self._backoff * 2, MAX_REGISTRATION_BACKOFF)
+        self._register_timer = self.delay(delay, self._register)
+        self.log.info("registration_sent", master=str(self.master), reregister=bool(self.agent_id),
+                      retry_in=round(delay, 2))
+
+    def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
+        if self.agent_id and msg.agent_id != self.agent_id:
+            self.log.warning("agent_id_changed", old=self.agent_id, new=msg.agent_id)
+        self.agent_id = msg.agent_id
+        if self.connected:
+            return
+        self.connected = True
+        self._backoff = max(self.config.registration_backoff_factor, 0.01)
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+            self._register_timer = None
+        self.log.info("agent_registered", agent_id=self.agent_id, master=str(sender),
+                      reregistered=isinstance(msg, AgentReregistered))
+        for update in self.updates.resume(self.clock.now()):
+            self._forward(update)
+        self._arm_retry()
+
+    def _disconnected(self) -> None:
+        self.connected = False
+        self.updates.paused = True
+        if self._register_timer is None:
+            self._register()
+
+    def _leader_detected(self, leader: Leader | None) -> None:
+        self._follow(leader.pid if leader is not None else "", "elected")
+
+    def _redirected(self, sender: PID, msg: MasterRedirect) -> None:
+        self.log.info("registration_redirected", master=str(sender), leader=msg.leader or None, message=msg.message)
+        if msg.leader and self.detector is None:  # with zk:// the election alone decides (a redirect may be stale)
+            self._follow(msg.leader, "redirect")
+
+    def _follow(self, leader: str, why: str) -> None:
+        """Register (again) with ``leader`` ("" : none is elected; wait for one)."""
+        if leader == (str(self.master) if self.master else ""):
+            return
+        self.log.info("master_changed", old=str(self.master) if self.master else None, new=leader or None, why=why)
+        self.master = PID.parse(leader) if leader else None
+        self._backoff = max(self.config.registration_backoff_factor, 0.01)
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+            self._register_timer = None
+        self._disconnected()  # pauses updates and registers with the new master
+
+    def _ping(self, sender: PID, msg: PingAgent) -> None:
+        self.send(sender, PongAgent())
+        if not msg.connected and self.connected:
+            self.log.warning("master_does_not_know_agent", agent_id=self.agent_id)
+            self._disconnected()
