@@ -8,7 +8,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from isolation.errors import IsolationError, IsolationValueError
 
@@ -17,6 +17,7 @@ __all__ = [
     "REASON_CONTAINER_LIMITATION_DISK",
     "REASON_CONTAINER_LIMITATION_MEMORY",
     "ContainerTable",
+    "TrackedContainerTable",
     "Isolator",
     "Limitation",
     "LimitationCallback",
@@ -73,6 +74,36 @@ class ContainerTable(Generic[C]):
             if container_id in self._containers:
                 raise IsolationError(f"container {container_id!r} is already prepared")
             self._containers[container_id] = container
+
+
+class _Tracked(Protocol):
+    """A container record with the limits it was given and the executor pid it runs (once isolated)."""
+
+    limits: Limits
+    pid: int | None
+
+
+T = TypeVar("T", bound=_Tracked)
+
+
+class TrackedContainerTable(ContainerTable[T]):
+    """ContainerTable whose ``wrap`` / ``isolate`` / ``update`` only check the container and
+    record the pid / limits (the isolator itself runs nothing around the executor)."""
+
+    def wrap(self, container_id: str, argv: list[str]) -> list[str]:
+        check_argv(container_id, argv)
+        self._get(container_id)
+        return list(argv)
+
+    def isolate(self, container_id: str, pid: int) -> None:
+        container = self._get(container_id)
+        with self._lock:
+            container.pid = pid
+
+    def update(self, container_id: str, limits: Limits) -> None:
+        container = self._get(container_id)
+        with self._lock:
+            container.limits = limits
 
 
 @dataclass(frozen=True)

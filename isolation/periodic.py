@@ -13,13 +13,12 @@ from typing import Any
 import structlog
 
 from isolation.base import (
-    ContainerTable,
     Isolator,
     Limitation,
     LimitationCallback,
     Limits,
+    TrackedContainerTable,
     Usage,
-    check_argv,
     check_container_id,
 )
 from isolation.errors import IsolationValueError
@@ -40,7 +39,7 @@ class PeriodicContainer:
     state: dict[str, Any] = field(default_factory=dict)  # what the subclass measured
 
 
-class PeriodicIsolator(ContainerTable[PeriodicContainer], Isolator):
+class PeriodicIsolator(TrackedContainerTable[PeriodicContainer], Isolator):
     """Calls ``_check`` for every container every ``interval`` seconds on one thread;
     ``_check`` returns a Limitation to raise (delivered once) or None."""
 
@@ -60,21 +59,6 @@ class PeriodicIsolator(ContainerTable[PeriodicContainer], Isolator):
     def prepare(self, container_id: str, limits: Limits, sandbox: str | None = None) -> None:
         check_container_id(container_id)
         self._add(container_id, PeriodicContainer(limits=limits, sandbox=sandbox))
-
-    def wrap(self, container_id: str, argv: list[str]) -> list[str]:
-        check_argv(container_id, argv)
-        self._get(container_id)
-        return list(argv)
-
-    def isolate(self, container_id: str, pid: int) -> None:
-        container = self._get(container_id)
-        with self._lock:
-            container.pid = pid
-
-    def update(self, container_id: str, limits: Limits) -> None:
-        container = self._get(container_id)
-        with self._lock:
-            container.limits = limits
 
     def usage(self, container_id: str) -> Usage:
         self._get(container_id)

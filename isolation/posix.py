@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import structlog
 
 from isolation.base import (
-    ContainerTable,
     Isolator,
     Limitation,
     LimitationCallback,
     Limits,
+    TrackedContainerTable,
     Usage,
-    check_argv,
     check_container_id,
 )
 from isolation.errors import IsolationValueError
@@ -84,7 +83,7 @@ class _Container:
     pid: int | None = None
 
 
-class PosixIsolator(ContainerTable[_Container], Isolator):
+class PosixIsolator(TrackedContainerTable[_Container], Isolator):
     """Runs executors without resource limits; reports their usage from /proc."""
 
     name = "posix"
@@ -98,22 +97,10 @@ class PosixIsolator(ContainerTable[_Container], Isolator):
         check_container_id(container_id)
         self._add(container_id, _Container(limits=limits))
 
-    def wrap(self, container_id: str, argv: list[str]) -> list[str]:
-        check_argv(container_id, argv)
-        self._get(container_id)
-        return list(argv)
-
     def isolate(self, container_id: str, pid: int) -> None:
         if pid <= 0:
             raise IsolationValueError(f"pid must be > 0, got {pid}")
-        container = self._get(container_id)
-        with self._lock:
-            container.pid = pid
-
-    def update(self, container_id: str, limits: Limits) -> None:
-        container = self._get(container_id)
-        with self._lock:
-            container.limits = limits
+        super().isolate(container_id, pid)
 
     def usage(self, container_id: str) -> Usage:
         container = self._get(container_id)
