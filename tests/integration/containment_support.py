@@ -41,9 +41,8 @@ def wait_dead(pid: int, timeout: float = 5.0) -> bool:
         os.close(fd)
 
 
-def processes_with_env(marker: str) -> list[int]:
-    """Live pids whose environment holds ``marker`` (e.g. ``MESOS_DIRECTORY=<tmp>``)."""
-    out = []
+def pids_with_env(marker: str) -> Iterator[int]:
+    """Pids (zombies too) with an environment entry starting with ``marker``."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -52,8 +51,16 @@ def processes_with_env(marker: str) -> list[int]:
                 environ = f.read().split(b"\0")
         except OSError:
             continue
-        if any(item.startswith(marker.encode()) for item in environ) and alive(int(entry)):
-            out.append(int(entry))
+        if any(item.startswith(marker.encode()) for item in environ):
+            yield int(entry)
+
+
+def processes_with_env(marker: str) -> list[int]:
+    """Live pids whose environment holds ``marker`` (e.g. ``MESOS_DIRECTORY=<tmp>``)."""
+    out = []
+    for pid in pids_with_env(marker):
+        if alive(pid):
+            out.append(pid)
     return out
 
 

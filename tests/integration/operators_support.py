@@ -16,6 +16,7 @@ from typing import Any
 
 from actors.node import Node
 from actors.process import Process
+from tests.integration.containment_support import pids_with_env
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
@@ -161,19 +162,10 @@ class StateClient:
 
 def kill_executors_under(directory: str) -> None:
     """SIGKILL the sessions of executors whose sandbox is under ``directory`` (orphans of a killed agent)."""
-    marker = ("MESOS_DIRECTORY=" + directory).encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in pids_with_env("MESOS_DIRECTORY=" + directory):
         try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                environ = f.read().split(b"\0")
+            sid = os.getsid(pid)
+            if sid != os.getsid(0):  # never our own session
+                os.killpg(sid, signal.SIGKILL)
         except OSError:
-            continue
-        if any(item.startswith(marker) for item in environ):
-            try:
-                sid = os.getsid(int(entry))
-                if sid != os.getsid(0):  # never our own session
-                    os.killpg(sid, signal.SIGKILL)
-            except OSError:
-                pass
+            pass
