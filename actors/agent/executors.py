@@ -19,7 +19,7 @@ from actors.agent.launcher import (
     wait_status,
 )
 from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
-from actors.agent.users import executor_user, resolve_run_as, switch_user_argv
+from actors.agent.users import TASK_USER_VARIABLE, executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
 from transport.messages import (
@@ -126,12 +126,17 @@ class ExecutorsMixin(Process):
             self.isolator.prepare(cid, self._limits(executor), executor.directory)
             run_as = resolve_run_as(executor_user(executor.info, framework.info), self.config.switch_user)
             argv = executor_argv(executor.info.get("command") or {})
-            if run_as is not None:  # innermost: the cgroup join before it needs root
+            # Our command executor is ours to trust: it starts as the agent and switches
+            # to the user for the task's command alone, so the user need not be able to
+            # read the agent's Python or mesopy. Any other executor switches itself.
+            if run_as is not None and not executor.command_executor:  # innermost: after the root-only cgroup join
                 argv = switch_user_argv(run_as, argv)
             argv = self.isolator.wrap(cid, argv)
             env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id)
             if run_as is not None:
                 env = {**run_as.environment(), **env}
+                if executor.command_executor:
+                    env[TASK_USER_VARIABLE] = run_as.name
         except (OSError, ValueError, IsolationError) as e:
             self._launch_failed(executor, e)
             return

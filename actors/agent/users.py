@@ -7,6 +7,10 @@ starts the executor as that user; otherwise as itself. The switch is the last
 step of the launcher, after the cgroup join (which needs root) and right
 before the exec: ``setpriv`` (util-linux) sets the groups, gid and uid, then
 execs. No ``preexec_fn``: the agent is threaded.
+
+The built-in command executor is the exception: it starts as the agent,
+with ``MESOPY_TASK_USER`` naming the user, and switches the same way for the
+task's command only. So the task's user needs no access to the agent's Python.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RunAs", "UserError", "executor_user", "resolve_run_as", "switch_user_argv"]
+__all__ = ["TASK_USER_VARIABLE", "RunAs", "UserError", "executor_user", "resolve_run_as", "switch_user_argv"]
+
+# Set for the built-in command executor, which starts as the agent: the user it runs
+# the task's command as.
+TASK_USER_VARIABLE = "MESOPY_TASK_USER"
 
 
 class UserError(ValueError):

@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from actors.agent.launcher import executor_argv
+from actors.agent.users import TASK_USER_VARIABLE, resolve_run_as, switch_user_argv
 from actors.flags import parse_duration
 from actors.logs import configure_logging
 from frameworks.executor_driver import MesosExecutorDriver
@@ -101,6 +102,10 @@ class CommandExecutor(Executor):
     def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str]) -> None:
         try:
             argv = executor_argv(command)
+            user = os.environ.get(TASK_USER_VARIABLE)
+            run_as = resolve_run_as(user, switch_user=True) if user else None
+            if run_as is not None:
+                argv = switch_user_argv(run_as, argv)
             proc = subprocess.Popen(argv, process_group=0, env=env, stdin=subprocess.DEVNULL,
                                     cwd=os.environ.get("MESOS_SANDBOX") or None)
         except (OSError, ValueError) as e:
