@@ -18,7 +18,9 @@ from actors.master.model import (
     ToAllocator,
     allocation_role,
     id_value,
+    is_partition_aware,
 )
+from actors.master.registry import AgentRecord, Registry
 from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
 from actors.resources import EMPTY, Resources, ResourcesError
 from transport import messages as m
@@ -26,7 +28,7 @@ from transport import messages as m
 if TYPE_CHECKING:
     from actors.master.ledger import MasterLedger
 
-__all__ = ["disconnect", "ping", "pong", "register", "remove", "reregister", "unregister"]
+__all__ = ["disconnect", "mark_unreachable", "ping", "pong", "register", "remove", "reregister", "unregister"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
@@ -85,12 +87,28 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, 
                  resources=str(total), old_resources=str(old.total))
         remove(core, old, now, out, message="a new agent registered at the same address", unreachable=False,
                shutdown=False)
+    if sender in core.admitting:
+        log.info("agent_registration_ignored", pid=sender, reason="its admission is being stored")
+        return
     aid = core.new_agent_id()
     info["id"] = {"value": aid}
-    _add(core, Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now), now, out)
-    out.append(Send(sender, m.AgentRegistered(agent_id=aid, master_info=core.master_info(),
-                                              ping_interval=core.config.agent_ping_timeout)))
-    log.info("agent_registered", agent_id=aid, pid=sender, resources=str(total))
+    record = AgentRecord(aid, str(info.get("hostname") or ""), sender)
+    replaced = old.agent_id if old is not None else ""
+
+    def admitted(out: list[Effect]) -> None:
+        core.admitting.discard(sender)
+        _add(core, Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now), now, out)
+        out.append(Send(sender, m.AgentRegistered(agent_id=aid, master_info=core.master_info(),
+                                                  ping_interval=core.config.agent_ping_timeout)))
+        log.info("agent_registered", agent_id=aid, pid=sender, resources=str(total))
+
+    def admit(registry: Registry) -> None:
+        if replaced:
+            registry.remove(replaced)
+        registry.admit(record)
+
+    core.admitting.add(sender)
+    core.registrar.apply(admit, admitted, out)
 
 
 def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
@@ -117,23 +135,57 @@ def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
 
 
 def reregister(core: MasterLedger, sender: str, msg: m.ReregisterAgent, now: float, out: list[Effect]) -> None:
+    """An agent with an id: recovered after a failover, known, unreachable (readmitted), or refused
+    when the registry does not know it (with --zk) or marked it gone."""
     info = dict(msg.agent) if isinstance(msg.agent, dict) else {}
     aid = id_value(info.get("id"))
     if not aid:
         out.append(Send(sender, m.ShutdownAgent(message="Agent re-registering without an id")))
         return
-    if aid in core.removed_agents:
-        out.append(Send(sender, m.ShutdownAgent(message=f"Agent {aid} was removed; register afresh")))
+    registry = core.registrar.registry
+    refused = (f"Agent {aid} was removed; register afresh" if aid in core.removed_agents else
+               f"Agent {aid} is marked gone" if aid in registry.gone else "")
+    if refused:
+        out.append(Send(sender, m.ShutdownAgent(message=refused)))
+        return
+    if aid in core.readmitting or aid in core.marking_unreachable:
+        log.info("agent_reregistration_ignored", agent_id=aid, pid=sender, reason="a registry change is being stored")
         return
     agent = core.agents.get(aid)
-    if agent is None:
-        try:
-            total = _total(info)
-        except ResourcesError as e:
-            out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
-            return
-        agent = Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now)
-    elif agent.connected:
+    if agent is not None:
+        _reregistered(core, sender, msg, info, agent, False, now, out)
+        return
+    if core.registrar.durable and aid not in registry.admitted and aid not in registry.unreachable:
+        log.warning("agent_reregistration_refused", agent_id=aid, pid=sender, reason="not in the registry")
+        out.append(Send(sender, m.ShutdownAgent(message=f"Agent {aid} is not in the registry; register afresh")))
+        return
+    try:
+        total = _total(info)
+    except ResourcesError as e:
+        out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
+        return
+    agent = Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now)
+    was_unreachable = aid in registry.unreachable
+    if aid in registry.admitted:  # recovered after a failover (or restarted in memory): nothing to store
+        _reregistered(core, sender, msg, info, agent, False, now, out)
+        return
+    core.readmitting.add(aid)
+
+    def readmitted(out: list[Effect]) -> None:
+        core.readmitting.discard(aid)
+        _reregistered(core, sender, msg, info, agent, was_unreachable, now, out)
+
+    record = AgentRecord(aid, str(info.get("hostname") or ""), sender)
+    core.registrar.apply(lambda r: r.mark_reachable(record), readmitted, out)
+
+
+def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info: Dict, agent: Agent,
+                  was_unreachable: bool, now: float, out: list[Effect]) -> None:
+    """Take the re-registering agent's report (Mesos' ``_reregisterSlave``). Tasks of frameworks that
+    are not partition-aware on an agent that was unreachable are killed: they were reported lost."""
+    aid = agent.agent_id
+    core.recovered.pop(aid, None)
+    if agent.connected and core.agents.get(aid) is agent:
         # Re-registering without a disconnection seen: start over in the allocator.
         for oid in list(agent.offers):
             if oid in core.offers:
@@ -157,6 +209,12 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterAgent, now: flo
         if key in agent.tasks or task.state in TERMINAL_STATES:
             continue
         fw = core.frameworks.get(task.framework_id)
+        if was_unreachable and not (fw.partition_aware if fw is not None else
+                                    is_partition_aware(frameworks_info.get(task.framework_id) or {})):
+            out.append(Send(sender, m.KillTask(framework_id=task.framework_id, task_id=task.task_id, agent_id=aid)))
+            log.info("task_killed_on_reregistration", task_id=task.task_id, framework_id=task.framework_id,
+                     reason="the agent was unreachable and the framework is not partition-aware")
+            continue
         if fw is not None and any(t.task_id == task.task_id and t.agent_id == aid for t in fw.completed):
             # The framework was already told this task ended (e.g. TASK_LOST when the agent
             # disconnected): as Mesos, it is not brought back; the agent is told to kill it.
@@ -196,7 +254,12 @@ def unregister(core: MasterLedger, sender: str, msg: m.UnregisterAgent, now: flo
     if agent is None or agent.pid != sender:
         log.warning("agent_unregister_ignored", agent_id=msg.agent_id, sender=sender)
         return
-    remove(core, agent, now, out, message="Agent unregistered", unreachable=False, shutdown=False)
+
+    def removed(out: list[Effect]) -> None:
+        if core.agents.get(agent.agent_id) is agent:
+            remove(core, agent, now, out, message="Agent unregistered", unreachable=False, shutdown=False)
+
+    core.registrar.apply(lambda r: r.remove(agent.agent_id), removed, out)
 
 
 def pong(core: MasterLedger, sender: str, msg: m.PongAgent, now: float, out: list[Effect]) -> None:
@@ -212,12 +275,37 @@ def ping(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> Non
         agent.missed_pings += 1
         log.info("agent_ping_missed", agent_id=agent.agent_id, missed=agent.missed_pings)
         if agent.missed_pings >= core.config.max_agent_ping_timeouts:
-            remove(core, agent, now, out, message="health check timed out", unreachable=True, shutdown=True)
+            mark_unreachable(core, agent.agent_id, now, out, reason="health check timed out")
             return
     agent.pong_pending = True
     agent.next_ping = now + core.config.agent_ping_timeout
     core.schedule("ping", agent.agent_id, agent.next_ping)
     out.append(Send(agent.pid, m.PingAgent(connected=agent.connected)))
+
+
+def mark_unreachable(core: MasterLedger, agent_id: str, now: float, out: list[Effect], *, reason: str) -> None:
+    """Mesos' ``markUnreachable``: the registry records the agent unreachable (with the time); once
+    that is stored, a registered agent is removed (tasks TASK_UNREACHABLE for partition-aware
+    frameworks, TASK_LOST for the others, offers rescinded, told to shut down) and a recovered one
+    forgotten, and every connected framework is told the agent is lost."""
+    if agent_id in core.marking_unreachable:
+        return
+    core.marking_unreachable.add(agent_id)
+    when = now + core.epoch_offset
+
+    def marked(out: list[Effect]) -> None:
+        core.marking_unreachable.discard(agent_id)
+        agent = core.agents.get(agent_id)
+        if agent is not None:
+            remove(core, agent, now, out, message=reason, unreachable=True, shutdown=True)
+            return
+        core.recovered.pop(agent_id, None)
+        for fw in core.frameworks.values():
+            if fw.connected:
+                out.append(Send(fw.pid, m.AgentLost(agent_id=agent_id)))
+        log.info("agent_marked_unreachable", agent_id=agent_id, reason=reason)
+
+    core.registrar.apply(lambda r: r.mark_unreachable(agent_id, when), marked, out)
 
 
 def disconnect(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:

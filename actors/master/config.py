@@ -99,7 +99,9 @@ class MasterConfig(ListenFlags):
     zk_session_timeout: float = field(default=10.0, metadata={
         "help": "seconds of ZooKeeper session timeout; a leader cut off this long stops leading (exits)"})
     registry: str = field(default="in_memory", metadata={
-        "help": "where the registry of agents lives: in_memory (with --zk, ZooKeeper replicates it)"})
+        "help": "where the registry of agents lives: in_memory; with --zk it is kept in ZooKeeper"})
+    registry_fetch_timeout: float = field(default=60.0, metadata={
+        "help": "seconds a newly elected master waits to read the registry before it gives up (exits)"})
     quorum: int = field(default=0, metadata={
         "help": "accepted for compatibility with Mesos' replicated log (ZooKeeper replicates instead)"})
 
@@ -133,8 +135,10 @@ class MasterConfig(ListenFlags):
                 parse_zk_url(self.zk)
             except ValueError as e:
                 raise ConfigError(f"--zk: {e}") from None
-        if not math.isfinite(self.zk_session_timeout) or self.zk_session_timeout <= 0:
-            raise ConfigError(f"--zk_session_timeout must be > 0, got {self.zk_session_timeout!r}")
+        for name in ("zk_session_timeout", "registry_fetch_timeout"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"--{name} must be > 0, got {value!r}")
         if self.registry != "in_memory":
             raise ConfigError(f"--registry must be in_memory (the only registry so far), got {self.registry!r}")
         if self.quorum < 0:

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from actors.master import agents, frameworks, offers, tasks
+from actors.master import agents, frameworks, offers, recovery, tasks
 from actors.master.ledger import MasterLedger
 from actors.master.model import Effect
 from actors.master.state_json import build_state
@@ -91,7 +91,7 @@ class MasterCore(MasterLedger):
     def tick(self, now: float) -> list[Effect]:
         """Run what is due: failover timeouts, agent pings and removals, offer timeouts."""
         out: list[Effect] = []
-        due: dict[str, dict[str, None]] = {"failover": {}, "ping": {}, "offer": {}}
+        due: dict[str, dict[str, None]] = {"failover": {}, "ping": {}, "offer": {}, "recovered": {}}
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, kind, key = heapq.heappop(self._deadlines)
             due[kind][key] = None
@@ -109,6 +109,18 @@ class MasterCore(MasterLedger):
             if offer is not None and offer.expires is not None and offer.expires <= now:
                 log.info("offer_timeout", offer_id=offer.offer_id, framework_id=offer.framework_id)
                 self.remove_offer(offer, out, rescind=True, recover=True, now=now)
+        if due["recovered"] and self.recovered_deadline is not None and self.recovered_deadline <= now:
+            recovery.reregister_timeout(self, now, out)
+        return out
+
+    def recover(self, registry: bytes | None, now: float) -> list[Effect]:
+        """Elected: take over the stored registry (None: none yet); RegistryError if unreadable."""
+        return recovery.recover(self, registry, now)
+
+    def registry_written(self, error: str, now: float) -> list[Effect]:
+        """The shell stored the registry of the last ``WriteRegistry`` (``error`` "" if it did)."""
+        out: list[Effect] = []
+        self.registrar.written(error, out)
         return out
 
     def next_deadline(self) -> float | None:
@@ -121,6 +133,8 @@ class MasterCore(MasterLedger):
         if kind == "ping":
             agent = self.agents.get(key)
             return agent.next_ping if agent is not None else None
+        if kind == "recovered":
+            return self.recovered_deadline if self.recovered else None
         if kind == "failover":
             fw = self.frameworks.get(key)
             return fw.failover_deadline if fw is not None else None

@@ -5,6 +5,8 @@ standby until its candidacy is elected: a standby answers every registration
 with ``MasterRedirect`` to the leader it knows (never silently) and drops other
 messages with a log line. A leader whose candidacy is lost stops leading at
 once: ``on_lost(reason)`` (mesopy-master exits non-zero, as Mesos does).
+Once elected, the master reads the registry from ``registry`` (a
+``RegistryStore`` on the same ZooKeeper session) and writes it there.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from actors.ha import Leader, MasterContender, master_info
+from actors.ha import Leader, MasterContender, RegistryStore, master_info
 from actors.version import MESOS_VERSION
 from transport.messages import MasterRedirect, RegisterAgent, RegisterFramework, ReregisterAgent, ReregisterFramework
 from transport.schema import Message
@@ -40,6 +42,7 @@ class Leadership:
                                          on_elected=lambda: run(self._elected),
                                          on_leader=lambda leader: run(self._leader, leader),
                                          on_lost=lambda reason: run(self._lost, reason))
+        self.registry = RegistryStore(self.contender.client, zk)  # the registry, in the same session
 
     def start(self) -> None:
         self.contender.start()

@@ -21,6 +21,8 @@ from actors.master.admission import Admission
 from actors.master.config import MasterConfig, parse_roles
 from actors.master.entitlements import master_entitlements
 from actors.master.framework_ids import FrameworkIds
+from actors.master.registrar import Registrar
+from actors.master.registry import AgentRecord
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -60,6 +62,15 @@ class MasterLedger:
         self.agents: dict[str, Agent] = {}
         self.removed_agents: set[str] = set()
         self.agent_pids: dict[str, str] = {}
+        # The registry (durable with --zk), and the agents it admitted that have not re-registered
+        # since this master was elected (Mesos' ``slaves.recovered``), until ``recovered_deadline``.
+        self.registrar = Registrar(durable=bool(config.zk))
+        self.recovered: dict[str, AgentRecord] = {}
+        self.recovered_deadline: float | None = None
+        # Agents whose registry change is being stored: a repeat of their request is dropped meanwhile.
+        self.admitting: set[str] = set()  # pids of registering agents
+        self.readmitting: set[str] = set()  # ids of re-registering agents
+        self.marking_unreachable: set[str] = set()  # ids
         self.offers: dict[str, Offer] = {}
         self.terminal_counts: dict[str, int] = {}  # tasks ended, by state, since start (for metrics)
         self._next_agent = 0
@@ -73,7 +84,8 @@ class MasterLedger:
                                    self.framework_pids)  # framework registrations: rate limits, per-peer cap
 
     def schedule(self, kind: str, key: str, when: float) -> None:
-        """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id) or "offer"."""
+        """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id), "offer"
+        or "recovered" (key "": the end of the recovered agents' re-registration window)."""
         heapq.heappush(self._deadlines, (when, next(self._deadline_seq), kind, key))
 
     # --- shared helpers ---------------------------------------------------------
@@ -95,7 +107,9 @@ class MasterLedger:
         while True:
             aid = f"{self.master_id}-S{self._next_agent}"
             self._next_agent += 1
-            if aid not in self.agents and aid not in self.removed_agents:
+            known = self.registrar.registry
+            if aid not in self.agents and aid not in self.removed_agents and aid not in known.admitted \
+                    and aid not in known.unreachable and aid not in known.gone:
                 return aid
 
     def new_offer_id(self) -> str:

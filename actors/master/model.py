@@ -15,6 +15,7 @@ from transport.schema import Message
 
 __all__ = [
     "TERMINAL_STATES",
+    "Abort",
     "Agent",
     "Effect",
     "ExecutorRecord",
@@ -24,6 +25,7 @@ __all__ = [
     "Send",
     "Task",
     "ToAllocator",
+    "WriteRegistry",
     "allocation_role",
     "flat_resources",
     "framework_roles",
@@ -62,7 +64,22 @@ class ToAllocator:
     kwargs: Dict = field(default_factory=dict)
 
 
-Effect = Send | LinkTo | ToAllocator
+@dataclass(frozen=True)
+class WriteRegistry:
+    """Effect: store ``data`` (the encoded registry) durably, after every earlier write; then the
+    shell calls ``core.registry_written(error)`` ("" when it succeeded)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Abort:
+    """Effect: the master cannot go on (its registry cannot be written): stop leading, as Mesos aborts."""
+
+    reason: str
+
+
+Effect = Send | LinkTo | ToAllocator | WriteRegistry | Abort
 
 
 def id_value(v: Any) -> str:

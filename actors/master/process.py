@@ -14,7 +14,7 @@ from actors.clock import Timer
 from actors.master.config import MasterConfig, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
-from actors.master.model import Effect, LinkTo, Send, ToAllocator
+from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteRegistry
 from actors.node import Node
 from actors.process import Process
 from actors.version import MESOS_VERSION
@@ -83,9 +83,22 @@ class MasterProcess(Process):
         return self.leadership is None or self.leadership.leading
 
     def _elected(self) -> None:
-        self.log.info("master_elected", master_id=self.core.master_id, zk=self.config.zk)
+        """Elected: read the registry before handling any message (they wait in the mailbox meanwhile)."""
+        assert self.leadership is not None
+        try:
+            data = self.leadership.registry.read(timeout=self.config.registry_fetch_timeout)
+            effects = self.core.recover(data, self.clock.now())
+        except Exception as e:  # unreachable ZooKeeper, a timeout, an unreadable registry: Mesos aborts
+            self._lost_leadership(f"cannot recover the registry: {type(e).__name__}: {e}")
+            return
+        self.log.info("master_elected", master_id=self.core.master_id, zk=self.config.zk,
+                      recovered_agents=len(self.core.recovered))
         if self._on_elected_hook is not None:
             self._on_elected_hook(str(self.pid))
+        self._apply(effects)
+
+    def _registry_written(self, error: str) -> None:
+        self._apply(self.core.registry_written(error, self.clock.now()))
 
     def _lost_leadership(self, reason: str) -> None:
         self.log.error("master_leadership_lost", master_id=self.core.master_id, reason=reason)
@@ -170,6 +183,11 @@ class MasterProcess(Process):
                 self.link(self._pid(effect.pid))
             elif isinstance(effect, ToAllocator):
                 calls.append((effect.method, effect.kwargs))
+            elif isinstance(effect, WriteRegistry):
+                assert self.leadership is not None, "only a ZooKeeper registry is written"
+                self.leadership.registry.write(effect.data, lambda error: self.run(self._registry_written, error))
+            elif isinstance(effect, Abort):
+                self._lost_leadership(effect.reason)
         if calls and self._allocator is not None:
             self._allocator.apply(calls)
         self._reschedule()

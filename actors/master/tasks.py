@@ -113,16 +113,23 @@ def _latest(core: MasterLedger, task: Task, now: float) -> Dict:
     return status
 
 
-def reconcile_one(core: MasterLedger, fw: Framework, tid: str, aid: str, now: float) -> Dict:
-    """The master's answer for one task (Mesos' explicit reconciliation rules)."""
+def reconcile_one(core: MasterLedger, fw: Framework, tid: str, aid: str, now: float) -> Dict | None:
+    """The master's answer for one task (Mesos' explicit reconciliation rules); None when it must
+    not answer yet: the task's agent is recovered from the registry and may still re-register."""
     task = next((t for t in fw.known_tasks() if t.task_id == tid), None)
     if task is not None:
         return _latest(core, task, now)
     pa = fw.partition_aware
+    registry = core.registrar.registry
     if aid and aid in core.agents:
         state, text = ("TASK_GONE" if pa else "TASK_LOST"), "Reconciliation: task is unknown to the agent"
-    elif aid and aid in core.removed_agents:
-        state, text = ("TASK_UNREACHABLE" if pa else "TASK_LOST"), "Reconciliation: agent was removed"
+    elif aid and aid in core.recovered:
+        log.info("reconcile_deferred", task_id=tid, agent_id=aid, reason="agent not re-registered yet")
+        return None
+    elif aid and (aid in core.removed_agents or aid in registry.unreachable):
+        state, text = ("TASK_UNREACHABLE" if pa else "TASK_LOST"), "Reconciliation: agent is unreachable"
+    elif aid and aid in registry.gone:
+        state, text = ("TASK_GONE_BY_OPERATOR" if pa else "TASK_LOST"), "Reconciliation: agent is gone"
     else:
         state, text = ("TASK_UNKNOWN" if pa else "TASK_LOST"), "Reconciliation: task is unknown"
     return core.make_status(tid, state, reason="REASON_RECONCILIATION", message=text, agent_id=aid, now=now)
@@ -144,7 +151,8 @@ def reconcile(core: MasterLedger, sender: str, msg: m.ReconcileTasks, now: float
         tid = id_value(status.get("task_id"))
         if tid:
             answer = reconcile_one(core, fw, tid, id_value(status.get("agent_id")), now)
-            core.send_status(fw.framework_id, answer, out)
+            if answer is not None:
+                core.send_status(fw.framework_id, answer, out)
     log.info("reconcile_explicit", framework_id=fw.framework_id, tasks=len(msg.statuses))
 
 
@@ -155,7 +163,9 @@ def kill(core: MasterLedger, sender: str, msg: m.KillTask, now: float, out: list
     task = fw.tasks.get(msg.task_id)
     if task is None:
         log.info("kill_unknown_task", task_id=msg.task_id, framework_id=fw.framework_id)
-        core.send_status(fw.framework_id, reconcile_one(core, fw, msg.task_id, msg.agent_id, now), out)
+        answer = reconcile_one(core, fw, msg.task_id, msg.agent_id, now)
+        if answer is not None:
+            core.send_status(fw.framework_id, answer, out)
         return
     agent = core.agents.get(task.agent_id)
     if agent is None or not agent.connected:
