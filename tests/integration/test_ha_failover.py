@@ -118,10 +118,10 @@ class Sleepers:
                     and not (s["task_id"]["value"] == "waiter" and s["state"] == "TASK_FINISHED")]
 
 
-def _master(url: str, scripts: list[Script], session: str = SESSION) -> tuple[str, Script]:
+def _master(url: str, scripts: list[Script], session: str = SESSION, *flags: str) -> tuple[str, Script]:
     port = free_port()
     script = Script("mesopy-master", f"--port={port}", f"--zk={url}", f"--zk_session_timeout={session}",
-                    "--allocation_interval=0.1")
+                    "--allocation_interval=0.1", *flags)
     scripts.append(script)
     script.wait_for("master_started")
     return f"master@127.0.0.1:{port}", script

@@ -1,0 +1,149 @@
+"""The registry in ZooKeeper, with real processes: after the leader is killed, the new leader knows
+which agents to wait for; reconciliation says nothing about a task on an agent that has not
+re-registered yet; an agent that never comes back is marked unreachable after
+--agent_reregister_timeout, not before."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from actors.node import Node
+from frameworks.testing import ZooKeeperServer
+from tests.integration.operators_support import Script, kill_executors_under
+from tests.integration.test_ha_failover import SESSION, Leaders, _master
+
+pytestmark = pytest.mark.integration
+
+REREGISTER = 4.0  # the masters' --agent_reregister_timeout, seconds
+
+
+class OnePerAgent:
+    """Launches one ``sleep 600`` on each agent it is offered; records statuses and lost agents."""
+
+    def __init__(self, agents: int) -> None:
+        self.agents = agents
+        self.cond = threading.Condition()
+        self.task_of: dict[str, str] = {}  # agent id -> task id
+        self.statuses: list[dict[str, Any]] = []
+        self.lost: list[str] = []
+        self.reregistrations = 0
+
+    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
+        pass
+
+    def reregistered(self, driver: Any, master_info: Any) -> None:
+        with self.cond:
+            self.reregistrations += 1
+            self.cond.notify_all()
+
+    def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        for offer in offers:
+            aid = offer["agent_id"]["value"]
+            with self.cond:
+                fresh = aid not in self.task_of
+                if fresh:
+                    self.task_of[aid] = f"sleeper-{len(self.task_of) + 1}"
+            if not fresh:
+                driver.declineOffer(offer["id"], {"refuse_seconds": 3600.0})
+                continue
+            driver.launchTasks(offer["id"], [{
+                "name": self.task_of[aid], "task_id": {"value": self.task_of[aid]}, "agent_id": offer["agent_id"],
+                "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}}],
+                "command": {"value": "sleep 600", "shell": True}}], {"refuse_seconds": 3600.0})
+
+    def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
+        with self.cond:
+            self.statuses.append(dict(status))
+            self.cond.notify_all()
+
+    def slaveLost(self, driver: Any, agent_id: Any) -> None:
+        with self.cond:
+            self.lost.append(agent_id["value"])
+            self.cond.notify_all()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args: None
+
+    def wait(self, predicate: Any, what: str, timeout: float = 30.0) -> None:
+        with self.cond:
+            if not self.cond.wait_for(predicate, timeout):
+                raise AssertionError(f"no {what} within {timeout} s; statuses={self.statuses[-6:]} lost={self.lost}")
+
+    def answers(self, since: int, task: str) -> list[str]:
+        with self.cond:
+            return [s["state"] for s in self.statuses[since:]
+                    if s["task_id"]["value"] == task and s.get("reason") == "REASON_RECONCILIATION"]
+
+
+def _when(event: dict[str, Any]) -> float:
+    return datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00")).timestamp()
+
+
+def test_a_new_leader_waits_for_registered_agents_then_marks_the_missing_one_unreachable(
+        scripts: list[Script], tmp_path: Any) -> None:
+    from frameworks import MesosSchedulerDriver
+
+    with ZooKeeperServer() as zk:
+        url = zk.url("/mesos")
+        leaders = Leaders(url)
+        masters: dict[str, Script] = {}
+        for _ in range(2):
+            pid, script = _master(url, scripts, SESSION, f"--agent_reregister_timeout={REREGISTER}secs")
+            masters[pid] = script
+        leader = leaders.next()
+        agents = []
+        for i in range(2):
+            agent = Script("mesopy-agent", f"--master={url}", "--port=0", f"--work_dir={tmp_path / f'agent{i}'}",
+                           "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05")
+            scripts.append(agent)
+            agents.append(agent)
+        ids = [agent.wait_for("agent_registered", reregistered=False, timeout=20)["agent_id"] for agent in agents]
+        scheduler = OnePerAgent(2)
+        node = Node().start()
+        driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "registry", "checkpoint": True,
+                                                  "failover_timeout": 600.0}, url, node=node)
+        driver.start()
+        try:
+            scheduler.wait(lambda: {s["task_id"]["value"] for s in scheduler.statuses
+                                    if s["state"] == "TASK_RUNNING"} == {"sleeper-1", "sleeper-2"}, "two tasks running")
+            kept, gone = ids
+            # The second agent dies for good (kill -9, its executor too); then the leader is killed.
+            agents[1].proc.send_signal(signal.SIGKILL)
+            agents[1].proc.wait(5)
+            kill_executors_under(str(tmp_path / "agent1"))
+            masters.pop(leader).proc.send_signal(signal.SIGKILL)
+            new_leader = leaders.next(other_than=leader)
+            elected = masters[new_leader].wait_for("master_elected", timeout=15)
+            assert elected["recovered_agents"] == 2
+            agents[0].wait_for("agent_registered", reregistered=True, timeout=30, master=new_leader)
+            scheduler.wait(lambda: scheduler.reregistrations >= 1, "the framework's re-registration")
+            # Reconciliation: the answer for the missing agent's task would come before the other's.
+            mark = len(scheduler.statuses)
+            driver.reconcileTasks([
+                {"task_id": {"value": scheduler.task_of[gone]}, "agent_id": {"value": gone}, "state": "TASK_RUNNING"},
+                {"task_id": {"value": scheduler.task_of[kept]}, "agent_id": {"value": kept}, "state": "TASK_RUNNING"}])
+            scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[kept]) == ["TASK_RUNNING"],
+                           "the re-registered agent's task reconciled")
+            assert scheduler.answers(mark, scheduler.task_of[gone]) == [] and scheduler.lost == []
+            marked = masters[new_leader].wait_for("agent_marked_unreachable", agent_id=gone, timeout=30)
+            assert _when(marked) - _when(elected) >= REREGISTER - 0.05
+            scheduler.wait(lambda: scheduler.lost == [gone], "slaveLost for the missing agent")
+            mark = len(scheduler.statuses)
+            driver.reconcileTasks([
+                {"task_id": {"value": scheduler.task_of[gone]}, "agent_id": {"value": gone}, "state": "TASK_RUNNING"}])
+            scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[gone]) == ["TASK_LOST"],
+                           "TASK_LOST for the unreachable agent's task (the framework is not partition-aware)")
+            assert not any("Traceback" in line for s in scripts for line in s.lines)
+        finally:
+            driver.stop()
+            driver.join(5)
+            node.stop()
+            leaders.detector.stop()
