@@ -19,7 +19,8 @@ import structlog
 
 from actors.agent.config import AgentConfig
 from actors.clock import Clock, ManualClock
-from actors.flags import flag_specs
+from actors.local_flags import split_flags
+from actors.local_masters import LocalMasters, zk_url_of
 from actors.master.config import MasterConfig
 from actors.node import Node
 from actors.process import Process
@@ -34,40 +35,9 @@ __all__ = ["DEFAULT_AGENT_RESOURCES", "EXECUTOR_MODES", "LocalClusterRunner", "f
 EXECUTOR_MODES = ("real", "emulated")
 
 DEFAULT_AGENT_RESOURCES = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]"
-_OURS = {"ip", "port", "advertise_ip", "advertise_port", "work_dir", "master", "http", "http_port"}  # set by the cluster
 _ISOLATION_ALIASES = {"cgroups": "cgroups/cpu,cgroups/mem", "posix": "posix/cpu,posix/mem"}
 
 log = structlog.get_logger(__name__)
-
-
-def _coerce(config_cls: type, name: str, value: Any) -> Any:
-    """A flag given as text is converted like on a command line; other values pass as they are."""
-    if not isinstance(value, str):
-        return value
-    spec = next(s for s in flag_specs(config_cls) if s.name == name)
-    return spec.convert(value, name)
-
-
-def split_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Flags by name into (master fields, agent fields); a name in both goes to both.
-
-    Raises TypeError naming a flag that is neither a master nor an agent flag,
-    or one the cluster sets itself (ip, port, work_dir, master).
-    """
-    master_names = {f.name for f in dataclasses.fields(MasterConfig)}
-    agent_names = {f.name for f in dataclasses.fields(AgentConfig)}
-    master: dict[str, Any] = {}
-    agent: dict[str, Any] = {}
-    for name, value in flags.items():
-        if name in _OURS:
-            raise TypeError(f"flag {name!r} is set by the local cluster itself; use its own arguments")
-        if name not in master_names and name not in agent_names:
-            raise TypeError(f"unknown flag {name!r}: neither a master nor an agent flag")
-        if name in master_names:
-            master[name] = _coerce(MasterConfig, name, value)
-        if name in agent_names:
-            agent[name] = _coerce(AgentConfig, name, value)
-    return master, agent
 
 
 def find_sandbox_file(work_dir: str, framework_id: str, executor_id: str, name: str = "stdout") -> str | None:
@@ -131,8 +101,14 @@ class LocalClusterRunner:
         task_rule: Any = 0.0,
         http: bool = True,
         http_port: int = 0,
+        masters: int = 1,
+        zk: Any = None,
         **flags: Any,
     ) -> None:
+        if zk is None and masters != 1:
+            raise ValueError(f"masters={masters!r} needs zk= (a zk:// URL or a ZooKeeperServer) to elect a leader")
+        if zk is not None and clock != "real":
+            raise ValueError("zk= needs clock='real': the election runs on ZooKeeper's time")
         if executor not in EXECUTOR_MODES:
             raise ValueError(f"executor must be one of {', '.join(EXECUTOR_MODES)}, got {executor!r}")
         self.clock = make_clock(clock)
@@ -147,6 +123,8 @@ class LocalClusterRunner:
             if len(per_agent) != agents:
                 raise ValueError(f"resources lists {len(per_agent)} agents' resources for {agents} agents")
         self._master_flags, self._agent_flags = split_flags(flags)
+        if zk is not None:
+            self._master_flags["zk"] = zk_url_of(zk)
         self._resources = per_agent
         self._isolation = _ISOLATION_ALIASES.get(isolation, isolation)
         self._own_work_dir = work_dir is None
@@ -168,6 +146,9 @@ class LocalClusterRunner:
         self._master_http: HttpServer | None = None
         self._agent_https: list[HttpServer | None] = [None] * agents
         self._client: _Client | None = None
+        # With zk: every master on a node of its own, electing; the agents follow the leader.
+        self.masters = LocalMasters(masters, self.master_config, clock=self.clock, http=http,
+                                    ask=lambda pid, t: self._ask_state(self._client, pid, t)) if zk else None
         self._lock = threading.Lock()
         self._started = False
 
@@ -196,15 +177,20 @@ class LocalClusterRunner:
             raise
         self._started = True
         try:
-            address = self.node.address
-            self.master_config = dataclasses.replace(self.master_config, port=self.node.port)
-            self._master_http = HttpServer.bind("127.0.0.1", self._http_port, "master-http") if self._http else None
-            spawn_master(self.node, self.master_config, self._master_http)
-            if self._master_http is not None:
-                self._master_http.start()
+            address = self.master
             holder: list[_Client] = []
             _Client.spawn(self.node, "local-cluster", holder)
             self._client = holder[0]
+            if self.masters is not None:
+                self.masters.start()
+                self.masters.leader(timeout=self.master_config.zk_session_timeout * 3)
+            else:
+                self.master_config = dataclasses.replace(self.master_config, port=self.node.port)
+                self._master_http = HttpServer.bind("127.0.0.1", self._http_port, "master-http") \
+                    if self._http else None
+                spawn_master(self.node, self.master_config, self._master_http)
+                if self._master_http is not None:
+                    self._master_http.start()
             for i, config in enumerate(self._agent_configs):
                 self._agent_configs[i] = dataclasses.replace(config, master=address, port=self.node.port)
                 self._settle()  # on a manual clock the agents register one by one, in index order
@@ -226,6 +212,8 @@ class LocalClusterRunner:
         if self._master_http is not None:
             self._master_http.stop()
             self._master_http = None
+        if self.masters is not None:
+            self.masters.stop()
         self.node.stop()
         if self._own_work_dir and not self._keep_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -241,15 +229,18 @@ class LocalClusterRunner:
 
     @property
     def master(self) -> str:
-        """The master's ``host:port``, to give a scheduler driver."""
-        return self.node.address
+        """What to give a scheduler driver: the master's ``host:port``, or with zk the ``zk://`` URL."""
+        return self.master_config.zk or self.node.address
 
     @property
     def http(self) -> str:
-        """The master's HTTP base URL (``http://127.0.0.1:port``); RuntimeError with http=False."""
-        if self._master_http is None:
+        """The (leading) master's HTTP base URL (``http://127.0.0.1:port``); RuntimeError with http=False."""
+        url = self._master_http.url() if self._master_http is not None else None
+        if self.masters is not None:
+            url = self.masters.http_url(self.masters.leader())
+        if url is None:
             raise RuntimeError("the local cluster serves no HTTP (http=False, or not started)")
-        return self._master_http.url()
+        return url
 
     def agent_http(self, index: int) -> str:
         """Agent ``index``'s (0-based) HTTP base URL; RuntimeError if it is stopped or http=False."""
@@ -260,6 +251,9 @@ class LocalClusterRunner:
 
     @property
     def master_pid(self) -> PID:
+        """The (leading) master's pid."""
+        if self.masters is not None:
+            return self.masters.leader_pid()
         return self.node.pid("master")
 
     @staticmethod
@@ -351,9 +345,13 @@ class LocalClusterRunner:
 
     def state(self, timeout: float = 10.0) -> dict[str, Any]:
         """The master's state: a dict with the keys of Mesos' /master/state JSON."""
-        if self._client is None:
+        return self._ask_state(self._client, self.master_pid, timeout)
+
+    @staticmethod
+    def _ask_state(client: Process | None, pid: PID, timeout: float) -> dict[str, Any]:
+        if client is None:
             raise RuntimeError("the local cluster is not started")
-        reply = self._client.request(self.master_pid, MasterStateRequest(), timeout=timeout).result(timeout + 1)
+        reply = client.request(pid, MasterStateRequest(), timeout=timeout).result(timeout + 1)
         if not isinstance(reply, MasterState):
             raise RuntimeError(f"master answered {type(reply).__name__}, not MasterState")
         return dict(reply.state)

@@ -65,6 +65,14 @@ control messages; ``executor="emulated"`` plays executors without OS
 processes, each task ending by ``task_rule``. docs/testing.md has worked
 examples.
 
+With ``masters=3, zk=...`` (a ``zk://`` URL or a running ``ZooKeeperServer``)
+the cluster runs three masters in this process, each on its own port, electing
+a leader through ZooKeeper; ``.master`` is then the ``zk://`` URL, so drivers
+and agents follow whichever master leads. ``.leader()`` is the leading
+master's index, ``.stop_master(i)`` / ``.start_master(i)`` stop one (a standby
+takes over if it led) and start it again; ``.state()`` and ``.http`` are the
+leader's. ``zk`` needs the real clock.
+
 ``ZooKeeperServer(servers=1)`` starts a private ZooKeeper (an ensemble when
 ``servers`` > 1) from Debian's ``zookeeper`` package on free loopback ports,
 its data under a temporary directory; a context manager. ``.url("/mesos")``
@@ -84,6 +92,7 @@ from actors.clock import Clock, ManualClock
 from actors.filters import MessageFilter
 from actors.ha.zk_server import ZooKeeperServer
 from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
+from actors.local_masters import LocalMasters
 from frameworks.scheduler_driver import MesosSchedulerDriver
 from transport.codec import Envelope
 from transport.errors import PIDError, SchemaError
@@ -104,6 +113,7 @@ class LocalCluster(LocalClusterRunner):
     ``task_rule``: how emulated tasks end (a TaskRule, seconds, None for
     "until killed", a list of states, or a callable of the task dict);
     ``seed``: seeds Python's ``random`` (the agents' registration jitter).
+    ``masters`` and ``zk``: several masters electing through ZooKeeper.
     """
 
     def __init__(
@@ -118,10 +128,12 @@ class LocalCluster(LocalClusterRunner):
         executor: str = "real",
         task_rule: Any = 0.0,
         seed: int | None = None,
+        masters: int = 1,
+        zk: Any = None,
         **flags: Any,
     ) -> None:
         super().__init__(agents, resources, isolation, work_dir, clock=clock, executor=executor,
-                         task_rule=task_rule, **flags)
+                         task_rule=task_rule, masters=masters, zk=zk, **flags)
         self.start_timeout = start_timeout
         self.seed = seed
         self._filters: list[MessageFilter] = []
@@ -148,6 +160,25 @@ class LocalCluster(LocalClusterRunner):
 
     def __enter__(self) -> Self:
         return self.start()
+
+    # --- masters (with zk) ---------------------------------------------------------
+
+    def leader(self, timeout: float = 0.0) -> int:
+        """The index of the leading master (0-based), waiting up to ``timeout`` s for one to lead."""
+        return self._ha("leader()").leader(timeout)
+
+    def stop_master(self, index: int) -> None:
+        """Stop master ``index``; when it led, a standby is elected and everyone follows it."""
+        self._ha("stop_master()").stop_master(index)
+
+    def start_master(self, index: int) -> None:
+        """Start master ``index`` again, as a standby on a new port."""
+        self._ha("start_master()").start_master(index)
+
+    def _ha(self, what: str) -> LocalMasters:
+        if self.masters is None:
+            raise RuntimeError(f"{what} needs LocalCluster(masters=..., zk=...)")
+        return self.masters
 
     # --- drivers and time -------------------------------------------------------
 
