@@ -67,6 +67,7 @@ class MasterLedger:
         self.registrar = Registrar(durable=bool(config.zk))
         self.recovered: dict[str, AgentRecord] = {}
         self.recovered_deadline: float | None = None
+        self.recovery_removals = 0  # recovered agents marked unreachable at the deadline
         # Agents whose registry change is being stored: a repeat of their request is dropped meanwhile.
         self.admitting: set[str] = set()  # pids of registering agents
         self.readmitting: set[str] = set()  # ids of re-registering agents

@@ -46,6 +46,7 @@ def reregister_timeout(core: MasterLedger, now: float, out: list[Effect]) -> Non
     if missing:
         log.warning("recovered_agents_timed_out", agents=len(missing),
                     agent_reregister_timeout=core.config.agent_reregister_timeout)
+    core.recovery_removals += len(missing)
     for aid in missing:
         mark_unreachable(core, aid, now, out,
                          reason="did not re-register within --agent_reregister_timeout after master failover")

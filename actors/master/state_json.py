@@ -102,6 +102,8 @@ def build_state(core: MasterLedger, now: float) -> Dict:
         "frameworks": [_framework(core, fw) for fw in core.frameworks.values()],
         "completed_frameworks": [_framework(core, fw) for fw in core.completed_frameworks],
         "slaves": [_agent(core, a) for a in core.agents.values()],
+        # Admitted by an earlier leader (the registry), not re-registered yet (Mesos' recovered agents).
+        "recovered_slaves": [{"id": r.agent_id, "hostname": r.hostname, "pid": r.pid} for r in core.recovered.values()],
         "unregistered_frameworks": [],
         "flags": {k: str(v) for k, v in vars(core.config).items()},
     }

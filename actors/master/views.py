@@ -133,6 +133,9 @@ def metrics(core: MasterCore, now: float, uptime: float, received: Mapping[str, 
     connected = sum(1 for a in agents if a.connected)
     out["master/slaves_active"] = out["master/slaves_connected"] = connected
     out["master/slaves_inactive"] = out["master/slaves_disconnected"] = len(agents) - connected
+    out["master/slaves_unreachable"] = len(core.registrar.registry.unreachable)
+    out["master/recovery_slave_removals"] = core.recovery_removals
+    out["master/registrar/state_store_writes"] = core.registrar.writes
     fws = list(core.frameworks.values())
     out["master/frameworks_active"] = sum(1 for f in fws if f.active)
     out["master/frameworks_inactive"] = len(fws) - out["master/frameworks_active"]

@@ -139,6 +139,7 @@ def reconcile(h: Harness, fid: str, tid: str, aid: str) -> list[dict[str, Any]]:
 def test_reconciliation_says_nothing_about_a_task_on_an_agent_not_yet_reregistered() -> None:
     h = recovered()
     fid = h.framework(FW)
+    assert [a["id"] for a in h.core.state(h.now)["recovered_slaves"]] == ["S1", "S2"]
     assert reconcile(h, fid, "t1", "S1") == []  # never TASK_LOST while S1 may come back
     assert h.send(FW, m.KillTask(framework_id=fid, task_id="t1", agent_id="S1")) == []
     out = reregister(h, A1, "S1", fid, "t1")
@@ -170,6 +171,8 @@ def test_missing_agents_are_marked_unreachable_at_the_reregister_timeout_not_bef
     (answer,) = reconcile(h, plain, "t9", "S2")
     assert answer["state"] == "TASK_LOST" and "unreachable" in answer["message"]
     assert "S1" in h.core.agents and h.core.recovered == {} and h.core.next_deadline() is not None  # S1's pings
+    state = h.core.state(h.now)
+    assert state["recovered_slaves"] == [] and [a["id"] for a in state["slaves"]] == ["S1"]
 
 
 def test_partition_aware_frameworks_hear_unreachable_and_keep_their_tasks_when_the_agent_returns() -> None:
