@@ -147,3 +147,35 @@ def test_a_new_leader_waits_for_registered_agents_then_marks_the_missing_one_unr
             driver.join(5)
             node.stop()
             leaders.detector.stop()
+
+
+def test_a_registry_write_that_fails_is_not_ignored_the_master_exits(scripts: list[Script], tmp_path: Any) -> None:
+    from kazoo.client import KazooClient
+
+    with ZooKeeperServer() as zk:
+        url = zk.url("/mesos")
+        _, master = _master(url, scripts)
+        master.wait_for("master_elected", timeout=15)
+
+        def agent(name: str) -> Script:
+            script = Script("mesopy-agent", f"--master={url}", "--port=0", f"--work_dir={tmp_path / name}",
+                            "--resources=cpus:1;mem:256;disk:256", "--registration_backoff_factor=0.05")
+            scripts.append(script)
+            return script
+
+        agent("first").wait_for("agent_registered", timeout=20)
+        # Someone else writes the registry (as a second leader would): this master's version is stale.
+        client = KazooClient(hosts=zk.hosts)
+        client.start(timeout=15)
+        try:
+            data, _ = client.get("/mesos/registry")
+            client.set("/mesos/registry", data)
+        finally:
+            client.stop()
+            client.close()
+        second = agent("second")
+        failed = master.wait_for("registrar_failed", timeout=20)
+        assert "BadVersion" in failed["reason"]
+        assert master.proc.wait(15) == 1
+        assert any("not leading any more (registry write failed" in line for line in master.lines)
+        assert not any(e.get("event") == "agent_registered" for e in list(second.events.queue))
