@@ -88,7 +88,8 @@ class MasterConfig(ListenFlags):
     max_unreachable_tasks_per_framework: int = field(
         default=1000, metadata={"help": "unreachable tasks kept per framework (newest) for the state endpoint"}
     )
-    work_dir: str = field(default="", metadata={"help": "directory for the master's registry (unused for now)"})
+    work_dir: str = field(default="", metadata={
+        "help": "directory for the master's registry with --registry=replicated_log (without --zk)"})
     rate_limits: str = field(default="", metadata={
         "help": "framework registration rate limits, Mesos' RateLimits JSON (or file://path); see docs/operators.md"})
     max_frameworks_per_peer: int = field(default=100, metadata={
@@ -99,7 +100,8 @@ class MasterConfig(ListenFlags):
     zk_session_timeout: float = field(default=10.0, metadata={
         "help": "seconds of ZooKeeper session timeout; a leader cut off this long stops leading (exits)"})
     registry: str = field(default="in_memory", metadata={
-        "help": "where the registry of agents lives: in_memory; with --zk it is kept in ZooKeeper"})
+        "help": "where the registry of agents lives without --zk: in_memory, or replicated_log (a file under "
+                "--work_dir); with --zk it is kept in ZooKeeper"})
     registry_fetch_timeout: float = field(default=60.0, metadata={
         "help": "seconds a newly elected master waits to read the registry before it gives up (exits)"})
     quorum: int = field(default=0, metadata={
@@ -139,8 +141,10 @@ class MasterConfig(ListenFlags):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"--{name} must be > 0, got {value!r}")
-        if self.registry != "in_memory":
-            raise ConfigError(f"--registry must be in_memory (the only registry so far), got {self.registry!r}")
+        if self.registry not in ("in_memory", "replicated_log"):
+            raise ConfigError(f"--registry must be in_memory or replicated_log, got {self.registry!r}")
+        if self.registry == "replicated_log" and not self.zk and not self.work_dir:
+            raise ConfigError("--registry=replicated_log needs --work_dir (where the registry is kept)")
         if self.quorum < 0:
             raise ConfigError(f"--quorum must be >= 0, got {self.quorum!r}")
         if self.max_frameworks_per_peer < 1:
@@ -157,6 +161,11 @@ class MasterConfig(ListenFlags):
             if unknown:
                 raise ConfigError(f"--weights: role {unknown[0]!r} is not in --roles {self.roles!r}")
         return self
+
+    @property
+    def durable_registry(self) -> bool:
+        """The registry outlives this master: in ZooKeeper (--zk) or in --work_dir (replicated_log)."""
+        return bool(self.zk) or self.registry == "replicated_log"
 
     @classmethod
     def field_names(cls) -> list[str]:

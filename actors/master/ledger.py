@@ -64,7 +64,7 @@ class MasterLedger:
         self.agent_pids: dict[str, str] = {}
         # The registry (durable with --zk), and the agents it admitted that have not re-registered
         # since this master was elected (Mesos' ``slaves.recovered``), until ``recovered_deadline``.
-        self.registrar = Registrar(durable=bool(config.zk))
+        self.registrar = Registrar(durable=config.durable_registry)
         self.recovered: dict[str, AgentRecord] = {}
         self.recovered_deadline: float | None = None
         self.recovery_removals = 0  # recovered agents marked unreachable at the deadline

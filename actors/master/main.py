@@ -73,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         announce_http(PROG, http, node.host)
     signal_name = signals.wait()
     if lost:
-        print(f"{PROG}: not leading any more ({lost[0]}); exiting so that another master leads",
-              file=sys.stderr, flush=True)
+        print(f"{PROG}: not leading any more ({lost[0]}); exiting so that another master leads" if config.zk
+              else f"{PROG}: cannot go on ({lost[0]}); exiting", file=sys.stderr, flush=True)
     log.info("master_stopping", signal=signal_name)
     if http is not None:
         stop_within("master http", http.stop)

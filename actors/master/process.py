@@ -15,6 +15,7 @@ from actors.master.config import MasterConfig, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
 from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteRegistry
+from actors.master.registry_file import FileRegistryStore
 from actors.node import Node
 from actors.process import Process
 from actors.version import MESOS_VERSION
@@ -54,6 +55,7 @@ class MasterProcess(Process):
         self._on_elected_hook = on_elected
         self._on_lost_hook = on_lost_leadership
         self.leadership: Leadership | None = None
+        self.registry_store: Any = None  # where a durable registry lives: ZooKeeper or --work_dir
         if on_created is not None:
             on_created(self)
 
@@ -73,29 +75,37 @@ class MasterProcess(Process):
             self.leadership = Leadership(
                 self.config.zk, self.config.zk_session_timeout, master_id=self.core.master_id, pid=str(self.pid),
                 hostname=self.config.hostname, run=self.run, on_elected=self._elected, on_lost=self._lost_leadership)
+            self.registry_store = self.leadership.registry
             try:
                 self.leadership.start()
             except Exception as e:  # no ZooKeeper: this master can never lead
                 self._lost_leadership(f"cannot join the election at {self.config.zk}: {e}")
+        elif self.config.durable_registry:
+            self.registry_store = FileRegistryStore(self.config.work_dir)
+            self._recover()
 
     @property
     def leading(self) -> bool:
         return self.leadership is None or self.leadership.leading
 
-    def _elected(self) -> None:
-        """Elected: read the registry before handling any message (they wait in the mailbox meanwhile)."""
-        assert self.leadership is not None
+    def _recover(self) -> bool:
+        """Read the durable registry before handling any message (they wait in the mailbox meanwhile)."""
         try:
-            data = self.leadership.registry.read(timeout=self.config.registry_fetch_timeout)
+            data = self.registry_store.read(timeout=self.config.registry_fetch_timeout)
             effects = self.core.recover(data, self.clock.now())
         except Exception as e:  # unreachable ZooKeeper, a timeout, an unreadable registry: Mesos aborts
             self._lost_leadership(f"cannot recover the registry: {type(e).__name__}: {e}")
+            return False
+        self._apply(effects)
+        return True
+
+    def _elected(self) -> None:
+        if not self._recover():
             return
         self.log.info("master_elected", master_id=self.core.master_id, zk=self.config.zk,
                       recovered_agents=len(self.core.recovered))
         if self._on_elected_hook is not None:
             self._on_elected_hook(str(self.pid))
-        self._apply(effects)
 
     def _registry_written(self, error: str) -> None:
         self._apply(self.core.registry_written(error, self.clock.now()))
@@ -184,8 +194,7 @@ class MasterProcess(Process):
             elif isinstance(effect, ToAllocator):
                 calls.append((effect.method, effect.kwargs))
             elif isinstance(effect, WriteRegistry):
-                assert self.leadership is not None, "only a ZooKeeper registry is written"
-                self.leadership.registry.write(effect.data, lambda error: self.run(self._registry_written, error))
+                self.registry_store.write(effect.data, lambda error: self.run(self._registry_written, error))
             elif isinstance(effect, Abort):
                 self._lost_leadership(effect.reason)
         if calls and self._allocator is not None:

@@ -87,6 +87,29 @@ def _when(event: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00")).timestamp()
 
 
+def silent_then_lost(scheduler: OnePerAgent, driver: Any, master: Script, kept: str, gone: str,
+                     since: dict[str, Any]) -> None:
+    """After a failover or restart (logged as ``since``) with agent ``kept`` back and ``gone`` not:
+    reconciliation says nothing about gone's task, until gone is marked unreachable
+    --agent_reregister_timeout after ``since`` (not before); then TASK_LOST."""
+    # Both in one request: the answer for gone's task would come before kept's.
+    mark = len(scheduler.statuses)
+    driver.reconcileTasks([
+        {"task_id": {"value": scheduler.task_of[gone]}, "agent_id": {"value": gone}, "state": "TASK_RUNNING"},
+        {"task_id": {"value": scheduler.task_of[kept]}, "agent_id": {"value": kept}, "state": "TASK_RUNNING"}])
+    scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[kept]) == ["TASK_RUNNING"],
+                   "the re-registered agent's task reconciled")
+    assert scheduler.answers(mark, scheduler.task_of[gone]) == [] and scheduler.lost == []
+    marked = master.wait_for("agent_marked_unreachable", agent_id=gone, timeout=30)
+    assert _when(marked) - _when(since) >= REREGISTER - 0.05
+    scheduler.wait(lambda: scheduler.lost == [gone], "slaveLost for the missing agent")
+    mark = len(scheduler.statuses)
+    driver.reconcileTasks([
+        {"task_id": {"value": scheduler.task_of[gone]}, "agent_id": {"value": gone}, "state": "TASK_RUNNING"}])
+    scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[gone]) == ["TASK_LOST"],
+                   "TASK_LOST for the unreachable agent's task (the framework is not partition-aware)")
+
+
 def test_a_new_leader_waits_for_registered_agents_then_marks_the_missing_one_unreachable(
         scripts: list[Script], tmp_path: Any) -> None:
     from frameworks import MesosSchedulerDriver
@@ -125,22 +148,7 @@ def test_a_new_leader_waits_for_registered_agents_then_marks_the_missing_one_unr
             assert elected["recovered_agents"] == 2
             agents[0].wait_for("agent_registered", reregistered=True, timeout=30, master=new_leader)
             scheduler.wait(lambda: scheduler.reregistrations >= 1, "the framework's re-registration")
-            # Reconciliation: the answer for the missing agent's task would come before the other's.
-            mark = len(scheduler.statuses)
-            driver.reconcileTasks([
-                {"task_id": {"value": scheduler.task_of[gone]}, "agent_id": {"value": gone}, "state": "TASK_RUNNING"},
-                {"task_id": {"value": scheduler.task_of[kept]}, "agent_id": {"value": kept}, "state": "TASK_RUNNING"}])
-            scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[kept]) == ["TASK_RUNNING"],
-                           "the re-registered agent's task reconciled")
-            assert scheduler.answers(mark, scheduler.task_of[gone]) == [] and scheduler.lost == []
-            marked = masters[new_leader].wait_for("agent_marked_unreachable", agent_id=gone, timeout=30)
-            assert _when(marked) - _when(elected) >= REREGISTER - 0.05
-            scheduler.wait(lambda: scheduler.lost == [gone], "slaveLost for the missing agent")
-            mark = len(scheduler.statuses)
-            driver.reconcileTasks([
-                {"task_id": {"value": scheduler.task_of[gone]}, "agent_id": {"value": gone}, "state": "TASK_RUNNING"}])
-            scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[gone]) == ["TASK_LOST"],
-                           "TASK_LOST for the unreachable agent's task (the framework is not partition-aware)")
+            silent_then_lost(scheduler, driver, masters[new_leader], kept, gone, since=elected)
             assert not any("Traceback" in line for s in scripts for line in s.lines)
         finally:
             driver.stop()
