@@ -203,3 +203,16 @@ def test_an_in_memory_master_admits_unknown_agents_at_once() -> None:
     out = reregister(h, A1, "S5", fid, "t1")
     assert writes(out) == [] and of_type(out, m.AgentReregistered, A1)
     assert "S5" in h.core.registrar.registry.admitted
+
+
+def test_registry_flags_name_the_bad_value() -> None:
+    from actors.master.config import ConfigError, MasterConfig
+
+    with pytest.raises(ConfigError, match="--registry must be in_memory or replicated_log, got 'bogus'"):
+        MasterConfig(registry="bogus").validate()
+    with pytest.raises(ConfigError, match="--registry=replicated_log needs --work_dir"):
+        MasterConfig(registry="replicated_log").validate()
+    with pytest.raises(ConfigError, match="--registry_fetch_timeout must be > 0"):
+        MasterConfig(registry_fetch_timeout=0.0).validate()
+    assert MasterConfig(registry="replicated_log", work_dir="/tmp/x").validate().durable_registry
+    assert not MasterConfig().durable_registry and MasterConfig(zk=ZK).durable_registry
