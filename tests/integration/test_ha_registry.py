@@ -77,10 +77,33 @@ class OnePerAgent:
             if not self.cond.wait_for(predicate, timeout):
                 raise AssertionError(f"no {what} within {timeout} s; statuses={self.statuses[-6:]} lost={self.lost}")
 
+    def wait_running(self, count: int) -> None:
+        self.wait(lambda: {s["task_id"]["value"] for s in self.statuses if s["state"] == "TASK_RUNNING"}
+                  == {f"sleeper-{n}" for n in range(1, count + 1)}, f"{count} tasks running")
+
     def answers(self, since: int, task: str) -> list[str]:
         with self.cond:
             return [s["state"] for s in self.statuses[since:]
                     if s["task_id"]["value"] == task and s.get("reason") == "REASON_RECONCILIATION"]
+
+
+def start_agents(scripts: list[Script], master: str, tmp_path: Any, count: int, first: int = 0) -> list[Script]:
+    """``count`` mesopy-agent processes following ``master`` (host:port or zk://), work dirs
+    tmp_path/agent<i> for i from ``first``."""
+    agents = []
+    for i in range(first, first + count):
+        agent = Script("mesopy-agent", f"--master={master}", "--port=0", f"--work_dir={tmp_path / f'agent{i}'}",
+                       "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05")
+        scripts.append(agent)
+        agents.append(agent)
+    return agents
+
+
+def kill_agent(agent: Script, work_dir: str) -> None:
+    """kill -9 the agent, and its executors (for good: it never comes back)."""
+    agent.proc.send_signal(signal.SIGKILL)
+    agent.proc.wait(5)
+    kill_executors_under(work_dir)
 
 
 def _when(event: dict[str, Any]) -> float:
@@ -122,12 +145,7 @@ def test_a_new_leader_waits_for_registered_agents_then_marks_the_missing_one_unr
             pid, script = _master(url, scripts, SESSION, f"--agent_reregister_timeout={REREGISTER}secs")
             masters[pid] = script
         leader = leaders.next()
-        agents = []
-        for i in range(2):
-            agent = Script("mesopy-agent", f"--master={url}", "--port=0", f"--work_dir={tmp_path / f'agent{i}'}",
-                           "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05")
-            scripts.append(agent)
-            agents.append(agent)
+        agents = start_agents(scripts, url, tmp_path, 2)
         ids = [agent.wait_for("agent_registered", reregistered=False, timeout=20)["agent_id"] for agent in agents]
         scheduler = OnePerAgent(2)
         node = Node().start()
@@ -135,13 +153,9 @@ def test_a_new_leader_waits_for_registered_agents_then_marks_the_missing_one_unr
                                                   "failover_timeout": 600.0}, url, node=node)
         driver.start()
         try:
-            scheduler.wait(lambda: {s["task_id"]["value"] for s in scheduler.statuses
-                                    if s["state"] == "TASK_RUNNING"} == {"sleeper-1", "sleeper-2"}, "two tasks running")
+            scheduler.wait_running(2)
             kept, gone = ids
-            # The second agent dies for good (kill -9, its executor too); then the leader is killed.
-            agents[1].proc.send_signal(signal.SIGKILL)
-            agents[1].proc.wait(5)
-            kill_executors_under(str(tmp_path / "agent1"))
+            kill_agent(agents[1], str(tmp_path / "agent1"))  # for good; then the leader is killed
             masters.pop(leader).proc.send_signal(signal.SIGKILL)
             new_leader = leaders.next(other_than=leader)
             elected = masters[new_leader].wait_for("master_elected", timeout=15)
@@ -164,14 +178,7 @@ def test_a_registry_write_that_fails_is_not_ignored_the_master_exits(scripts: li
         url = zk.url("/mesos")
         _, master = _master(url, scripts)
         master.wait_for("master_elected", timeout=15)
-
-        def agent(name: str) -> Script:
-            script = Script("mesopy-agent", f"--master={url}", "--port=0", f"--work_dir={tmp_path / name}",
-                            "--resources=cpus:1;mem:256;disk:256", "--registration_backoff_factor=0.05")
-            scripts.append(script)
-            return script
-
-        agent("first").wait_for("agent_registered", timeout=20)
+        start_agents(scripts, url, tmp_path, 1)[0].wait_for("agent_registered", timeout=20)
         # Someone else writes the registry (as a second leader would): this master's version is stale.
         client = KazooClient(hosts=zk.hosts)
         client.start(timeout=15)
@@ -181,7 +188,7 @@ def test_a_registry_write_that_fails_is_not_ignored_the_master_exits(scripts: li
         finally:
             client.stop()
             client.close()
-        second = agent("second")
+        (second,) = start_agents(scripts, url, tmp_path, 1, first=1)
         failed = master.wait_for("registrar_failed", timeout=20)
         assert "BadVersion" in failed["reason"]
         assert master.proc.wait(15) == 1

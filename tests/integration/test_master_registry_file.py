@@ -14,8 +14,8 @@ import pytest
 from actors.master.registry import Registry
 from actors.master.registry_file import FileRegistryStore
 from actors.node import Node
-from tests.integration.operators_support import Script, free_port, kill_executors_under
-from tests.integration.test_ha_registry import REREGISTER, OnePerAgent, silent_then_lost
+from tests.integration.operators_support import Script, free_port
+from tests.integration.test_ha_registry import REREGISTER, OnePerAgent, kill_agent, silent_then_lost, start_agents
 
 pytestmark = pytest.mark.integration
 
@@ -43,12 +43,7 @@ def test_a_restarted_master_waits_for_the_agents_its_registry_admitted(scripts: 
     master = Script("mesopy-master", *flags)
     scripts.append(master)
     master.wait_for("master_started", address=address)
-    agents = []
-    for i in range(2):
-        agent = Script("mesopy-agent", f"--master={address}", "--port=0", f"--work_dir={tmp_path / f'agent{i}'}",
-                       "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05")
-        scripts.append(agent)
-        agents.append(agent)
+    agents = start_agents(scripts, address, tmp_path, 2)
     kept, gone = (agent.wait_for("agent_registered", reregistered=False, timeout=20)["agent_id"] for agent in agents)
     scheduler = OnePerAgent(2)
     node = Node().start()
@@ -56,11 +51,8 @@ def test_a_restarted_master_waits_for_the_agents_its_registry_admitted(scripts: 
                                               "failover_timeout": 600.0}, address, node=node)
     driver.start()
     try:
-        scheduler.wait(lambda: {s["task_id"]["value"] for s in scheduler.statuses
-                                if s["state"] == "TASK_RUNNING"} == {"sleeper-1", "sleeper-2"}, "two tasks running")
-        agents[1].proc.send_signal(signal.SIGKILL)
-        agents[1].proc.wait(5)
-        kill_executors_under(str(tmp_path / "agent1"))
+        scheduler.wait_running(2)
+        kill_agent(agents[1], str(tmp_path / "agent1"))  # for good
         master.proc.send_signal(signal.SIGKILL)
         master.proc.wait(5)
         # The agent must see the old master gone before the new one answers on the same port.
