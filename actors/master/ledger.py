@@ -62,9 +62,9 @@ class MasterLedger:
         self.agents: dict[str, Agent] = {}
         self.removed_agents: set[str] = set()
         self.agent_pids: dict[str, str] = {}
-        # The registry (durable with --zk or --registry=replicated_log), and the agents it admitted that
-        # have not re-registered
-        # since this master was elected (Mesos' ``slaves.recovered``), until ``recovered_deadline``.
+        # The registry (durable with --zk or --registry=replicated_log), and the agents it admitted
+        # that have not re-registered since this master recovered it (Mesos' ``slaves.recovered``),
+        # until ``recovered_deadline``.
         self.registrar = Registrar(durable=config.durable_registry)
         self.recovered: dict[str, AgentRecord] = {}
         self.recovered_deadline: float | None = None
