@@ -105,6 +105,10 @@ class HttpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self._jobs: list[tuple[float, Callable[[], Awaitable[None]]]] = []
+        self._tasks: list[asyncio.Future[None]] = []
+        self._lock = threading.Lock()
+        self._serving = False
 
     @classmethod
     def bind(cls, host: str, port: int, name: str = "http") -> HttpServer:
@@ -129,6 +133,30 @@ class HttpServer:
         """Answer GET (and HEAD, OPTIONS) of exactly ``path`` with ``handler``; before or after
         ``start()`` (a path not routed yet answers 404)."""
         self._routes[path] = handler
+
+    def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run ``job`` on the server's loop now (or once it serves) and every ``seconds`` until
+        it stops; a failing run is logged and the next one still runs."""
+        if seconds <= 0:
+            raise ValueError(f"interval must be > 0 seconds, got {seconds}")
+        with self._lock:  # either _serve launches it or, once serving, the loop does
+            self._jobs.append((seconds, job))
+            loop = self._loop if self._serving else None
+        if loop is not None:
+            loop.call_soon_threadsafe(self._launch, seconds, job)
+
+    def _launch(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.ensure_future(self._repeat(seconds, job)))
+
+    async def _repeat(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("http_job_failed", port=self.port, error=repr(e))
+            await asyncio.sleep(seconds)
 
     # --- life cycle -------------------------------------------------------------
 
@@ -168,16 +196,27 @@ class HttpServer:
                                      max_field_size=MAX_LINE_BYTES)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
+        with self._lock:
+            self._serving = True
+            jobs = list(self._jobs)
+        for seconds, job in jobs:
+            self._launch(seconds, job)
+
+    async def _cleanup(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def stop(self, timeout: float = 5.0) -> None:
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not thread.is_alive():
             self._sock.close()
             return
-        runner = self._runner
-        if runner is not None:
+        if self._runner is not None:
             try:
-                asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout)
+                asyncio.run_coroutine_threadsafe(self._cleanup(), loop).result(timeout)
             except Exception as e:  # the loop goes anyway
                 log.warning("http_stop_failed", port=self.port, error=repr(e))
         loop.call_soon_threadsafe(loop.stop)

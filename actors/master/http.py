@@ -23,6 +23,8 @@ from actors.http_common import (
 )
 from actors.master.config import parse_weights
 from actors.master.process import MasterProcess
+from actors.master.usage_history import UsageHistory
+from actors.master.webui import install_webui
 from actors.version import MESOPY_VERSION, MESOS_VERSION
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
@@ -38,23 +40,40 @@ def version_view() -> dict[str, Any]:
             "build_user": "", "git_sha": "", "git_branch": ""}
 
 
-def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Future[Any] | None]:
-    """On the master's thread: its view of the framework, and a future of the allocator's
-    (``AllocationBook.explain``, run on the allocator's thread)."""
-    ours = views.allocation_view(master.core, framework_id)
-    if ours is None:
-        return None, None
+def _allocator_future(master: MasterProcess, fn: Callable[[Any], Any]) -> Future[Any]:
+    """On the master's thread: a future of ``fn(allocator core)``, run on the allocator's thread."""
     future: Future[Any] = Future()
     core = master.allocator_core
 
-    def explain() -> None:
+    def call() -> None:
         try:
-            future.set_result(core.explain(framework_id, master.clock.now()))
+            future.set_result(fn(core))
         except BaseException as e:  # handed to the request
             future.set_exception(e)
 
-    master.on_allocator(explain)
-    return ours, future
+    master.on_allocator(call)
+    return future
+
+
+async def _allocator_answer(future: Future[Any]) -> Any:
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), ACTOR_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise HttpError(503, f"the allocator did not answer within {ACTOR_TIMEOUT} s") from None
+
+
+def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Future[Any] | None]:
+    """On the master's thread: its view of the framework, and a future of the allocator's
+    (``AllocationBook.explain``)."""
+    ours = views.allocation_view(master.core, framework_id)
+    if ours is None:
+        return None, None
+    return ours, _allocator_future(master, lambda core: core.explain(framework_id, master.clock.now()))
+
+
+def _shares(core: Any) -> dict[str, Any]:
+    """/master/shares (ours, for the web UI): the allocator's dominant share of each framework and role."""
+    return {"frameworks": core.shares(), "roles": core.role_shares()}
 
 
 def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
@@ -97,10 +116,7 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
         ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid))
         if ours is None or theirs is None:
             raise HttpError(404, f"no framework {fid!r} is registered")
-        try:
-            explained = await asyncio.wait_for(asyncio.wrap_future(theirs), ACTOR_TIMEOUT)
-        except asyncio.TimeoutError:
-            raise HttpError(503, f"the allocator did not answer within {ACTOR_TIMEOUT} s") from None
+        explained = await _allocator_answer(theirs)
         if explained is None:
             raise HttpError(404, f"the allocator does not know framework {fid!r}")
         for entry in explained["filters"]:
@@ -110,6 +126,11 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
 
     epoch_offset = master.core.epoch_offset
     server.route("/master/allocation", allocation)
+
+    async def shares(request: HttpRequest) -> HttpReply:
+        return json_reply(await _allocator_answer(await on_actor(master, lambda: _allocator_future(master, _shares))))
+
+    server.route("/master/shares", shares)
     server.route("/master/tasks", tasks)
     server.route("/master/tasks.json", tasks)
 
@@ -133,3 +154,15 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
                              master.counters.get("dropped"), master.posted - master.handled)
 
     route_health_and_metrics(server, master, snapshot, ("/health", "/master/health"))
+
+    history = UsageHistory()
+
+    async def sample() -> None:
+        history.add(time.time(), await on_actor(master, snapshot))
+
+    async def usage(request: HttpRequest) -> HttpReply:
+        return json_reply(history.to_json())
+
+    server.every(history.interval, sample)
+    server.route("/master/usage", usage)
+    install_webui(server)
