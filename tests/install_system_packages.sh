@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests need (run as root): ZooKeeper for the high-availability
-# tests (frameworks.testing.ZooKeeperServer). Quick when already installed.
+# tests (frameworks.testing.ZooKeeperServer), Chromium for the web UI's browser tests
+# (tests/integration/browser_support.py). Quick when already installed.
 set -euo pipefail
-if [ ! -e /usr/share/java/zookeeper.jar ]; then
+missing=()
+[ -e /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q
-    apt-get install -y -q --no-install-recommends zookeeper
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -173,7 +173,9 @@ class Browser:
         return value
 
     def click(self, selector: str) -> None:
-        """A real left click (mouse events through the browser's input pipeline) on ``selector``."""
+        """A real left click (mouse events through the browser's input pipeline) on ``selector``,
+        once it is in the page."""
+        self.wait_for(f"document.querySelector({json.dumps(selector)})", f"an element {selector!r} to click")
         rect = self.evaluate(f"""(() => {{
             const el = document.querySelector({json.dumps(selector)});
             if (!el) return null;

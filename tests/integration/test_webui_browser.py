@@ -52,6 +52,12 @@ def js(value: str) -> str:
     return json.dumps(value)
 
 
+def nav(browser: Browser, page: str) -> None:
+    """A click on the menu's ``page``, then the wait for the page to be the shown one."""
+    browser.click(f"#nav a[data-page={page}]")
+    browser.wait_for(f"document.body.dataset.page === {js(page)}", f"the {page} page")  # mounted with it
+
+
 def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
         cluster: HttpCluster, browser: Browser, shots: pathlib.Path) -> None:
     decliner = Decliner()
@@ -73,15 +79,23 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
         assert "2 cpus" in browser.evaluate("document.querySelector('[data-chart=cpus] .legend').textContent")
         browser.screenshot(str(shots / "dashboard.png"))
 
-        browser.click("#nav a[data-page=frameworks]")
+        nav(browser, "frameworks")
         browser.wait_for(f"document.querySelector('[data-framework-id={js(decliner.framework_id)}][data-state=active]')",
                          "the declining framework, active")
         names = browser.evaluate("[...document.querySelectorAll('[data-framework-id]')].map(r => r.innerText)")
         assert any("mesopy-execute" in n and "1" in n for n in names), names  # its one task
         browser.screenshot(str(shots / "frameworks.png"))
 
+        nav(browser, "roles")
+        browser.wait_for("document.querySelector('[data-role=\"*\"]') && "
+                         "document.querySelector('[data-role=\"*\"]').innerText.includes('5.0%')",
+                         "role * with the task's dominant share (0.1 of 2 cpus)")
+        nav(browser, "agents")
+        browser.click(f"[data-agent-id={js(agent_id)}] a")
+        browser.wait_for(f"document.querySelector('{row}[data-state=TASK_RUNNING]')", "the task on its agent's page")
+
         # From the task to its sandbox, then stdout, tailed while the task writes.
-        browser.click("#nav a[data-page=tasks]")
+        nav(browser, "tasks")
         browser.wait_for(f"document.querySelector('{row} a.task-link')", "the task on the tasks page")
         browser.click(f"{row} a.task-link")
         browser.wait_for("document.querySelector('[data-file=stdout]')", "stdout in the sandbox listing")
@@ -101,12 +115,12 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
             "started", "line-2", "line-3", "done"]
         browser.screenshot(str(shots / "sandbox-finished.png"))
 
-        browser.click("#nav a[data-page=cluster]")
+        nav(browser, "cluster")
         browser.wait_for("document.querySelector('[data-task-state=TASK_FINISHED]')", "a finished task counted")
         assert browser.evaluate(f"document.querySelector('{row}')") is None  # no longer among the active tasks
 
         # Why no offers: the decliner's filter on the agent.
-        browser.click("#nav a[data-page=frameworks]")
+        nav(browser, "frameworks")
         browser.wait_for(f"document.querySelector('[data-framework-id={js(decliner.framework_id)}] a[href*=why]')",
                          "the why link")
         browser.click(f"[data-framework-id={js(decliner.framework_id)}] a[href*=why]")
