@@ -44,3 +44,8 @@ def test_the_readme_first_command_works_in_a_clean_venv(tmp_path: Any) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.splitlines()[-1] == "hello"
+    # The web UI's assets are package data: the installed copy (not the source tree) has them.
+    shown = subprocess.run([str(venv / "bin" / "python"), "-c", "import actors.master.webui as w; "
+                            "print(w.HERE); print(' '.join(w.ASSETS))"], check=True, cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60).stdout.splitlines()
+    assert str(venv) in shown[0] and {"index.html", "app.js", "style.css"} <= set(shown[1].split()), shown

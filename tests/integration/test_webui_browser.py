@@ -128,6 +128,11 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
                          "the decline filter on the agent")
         assert "declined offers of 1 agent" in browser.evaluate("document.getElementById('why').innerText")
         browser.screenshot(str(shots / "why.png"))
+
+        cluster.scripts[0].kill()  # the master: kill -9; the page says so instead of going stale quietly
+        browser.wait_for("document.querySelector('#status.bad') && "
+                         "document.getElementById('status').textContent.startsWith('master unreachable')",
+                         "the master reported unreachable")
     finally:
         driver.stop()
         driver.join()
