@@ -5,7 +5,7 @@
 with a throw-away ``--user-data-dir`` (so it runs as root, from any directory),
 ``goto`` loads a URL, ``wait_for`` waits for a JavaScript expression to be
 truthy *in the page* (no sleeps in the test), ``click`` sends real mouse
-events at an element's centre, ``screenshot`` saves a PNG. Uncaught page
+events at an element's centre, ``type`` and ``backspace`` real input, ``screenshot`` saves a PNG. Uncaught page
 errors are collected in ``errors``.
 """
 
@@ -142,7 +142,10 @@ class Browser:
             result = await self._call("Page.navigate", {"url": url})
             if result.get("errorText"):
                 raise BrowserError(f"cannot load {url}: {result['errorText']}")
-            await asyncio.wait_for(loaded, self.timeout)
+            if result.get("loaderId"):  # none for a same-document navigation (only the #fragment changed)
+                await asyncio.wait_for(loaded, self.timeout)
+            else:
+                self._events["Page.loadEventFired"].remove(loaded)
         self._run(go())
 
     def evaluate(self, expression: str) -> Any:
@@ -190,6 +193,19 @@ class Browser:
             for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
                 await self._call("Input.dispatchMouseEvent", {"type": kind, "x": rect["x"], "y": rect["y"],
                                                                "button": "left", "clickCount": 1})
+        self._run(press())
+
+    def type(self, selector: str, text: str) -> None:
+        """A click on ``selector``, then ``text`` typed into it (as an input method inserts it)."""
+        self.click(selector)
+        self._run(self._call("Input.insertText", {"text": text}))
+
+    def backspace(self, times: int = 1) -> None:
+        async def press() -> None:
+            for _ in range(times):
+                for kind in ("keyDown", "keyUp"):
+                    await self._call("Input.dispatchKeyEvent", {"type": kind, "key": "Backspace", "code": "Backspace",
+                                                                 "windowsVirtualKeyCode": 8})
         self._run(press())
 
     def screenshot(self, path: str) -> str:

@@ -96,7 +96,12 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
 
         # From the task to its sandbox, then stdout, tailed while the task writes.
         nav(browser, "tasks")
-        browser.wait_for(f"document.querySelector('{row} a.task-link')", "the task on the tasks page")
+        browser.type("#task-filter", "ui-task")
+        browser.wait_for(f"document.querySelector('{row} a.task-link')", "the task on the tasks page, filtered")
+        browser.type("#task-filter", "-none")
+        browser.wait_for(f"!document.querySelector('{row}')", "the task filtered out")
+        browser.backspace(len("-none"))
+        browser.wait_for(f"document.querySelector('{row} a.task-link')", "the task back")
         browser.click(f"{row} a.task-link")
         browser.wait_for("document.querySelector('[data-file=stdout]')", "stdout in the sandbox listing")
         assert browser.evaluate("document.getElementById('sandbox-state').textContent") == "TASK_RUNNING"
@@ -113,6 +118,8 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
                          "the sandbox page shows the task finished")
         assert browser.evaluate("document.getElementById('viewer').textContent").splitlines() == [
             "started", "line-2", "line-3", "done"]
+        steps = browser.evaluate("document.getElementById('sandbox-history').textContent")
+        assert steps.index("TASK_RUNNING") < steps.index("TASK_FINISHED"), steps
         browser.screenshot(str(shots / "sandbox-finished.png"))
 
         nav(browser, "cluster")

@@ -5,7 +5,7 @@ import {SandboxPage} from "./sandbox.js";
 
 const REFRESH_MS = Number(new URLSearchParams(location.search).get("refresh") || 2000);
 const USAGE_EVERY = 5;  // refreshes between reads of /master/usage (sampled every 10 s)
-const LIVE_STATES = ["TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_UNREACHABLE"];
+const MAX_ROWS = 200;  // rows of a task table
 
 const data = {state: null, metrics: {}, roles: [], shares: {frameworks: {}, roles: {}}, usage: [], live: []};
 let page = null;
@@ -110,9 +110,11 @@ function stateCell(value) {
   return h("span", {class: "state " + value}, value);
 }
 
-function tasksTable(tasks, empty) {
-  const sorted = [...tasks].sort((a, b) => startTime(b) - startTime(a));
-  return table([
+// The newest ``limit`` of ``tasks`` (a page of thousands of rows, rebuilt every refresh, would stall).
+function tasksTable(tasks, empty, limit = MAX_ROWS) {
+  const sorted = [...tasks].sort((a, b) => startTime(b) - startTime(a) || (a.id < b.id ? -1 : 1));
+  const shown = sorted.slice(0, limit);
+  const rows = table([
     {title: "ID", cell: t => link(sandboxHref(t), t.id, {class: "task-link", title: "open the sandbox"})},
     {title: "Name", cell: t => t.name},
     {title: "State", cell: t => stateCell(t.state), class: "state-cell"},
@@ -122,7 +124,10 @@ function tasksTable(tasks, empty) {
     {title: "Mem", cell: t => mem(t.resources.mem), class: "num"},
     {title: "Started", cell: t => when(startTime(t))},
     {title: "", cell: t => link(sandboxHref(t), "sandbox")},
-  ], sorted, t => ({"data-task-id": t.id, "data-state": t.state}), empty || "no tasks");
+  ], shown, t => ({"data-task-id": t.id, "data-state": t.state}), empty || "no tasks");
+  return sorted.length > shown.length ?
+    h("div", {}, rows, h("p", {class: "more"}, `the newest ${shown.length} of ${sorted.length} shown; `,
+      "the Tasks page filters them, ", h("code", {}, "mesopy tasks --all"), " lists them all")) : rows;
 }
 
 function agentsTable(agents) {
@@ -225,8 +230,9 @@ function clusterPage() {
       usageChart("cpus", "CPUs over the last hour", points, cpus),
       usageChart("mem", "Memory over the last hour", points, mem),
       shareChart(fws.map(f => ({label: f.name || f.id, share: data.shares.frameworks[f.id] || 0})))),
-    h("h2", {}, "Active tasks"), tasksTable(activeTasks(), "no active tasks"),
-    h("h2", {}, "Agents"), agentsTable(agents),
+    h("h2", {}, "Active tasks"), tasksTable(activeTasks(), "no active tasks", 50),
+    h("h2", {}, "Agents"), agentsTable(agents.slice(0, 50)),
+    agents.length > 50 ? h("p", {class: "more"}, `50 of ${agents.length} agents shown; see `, link("#/agents", "Agents")) : null,
   ];
 }
 
@@ -320,9 +326,23 @@ function agentPage(id) {
   ];
 }
 
-function tasksPage() {
-  return [h("h2", {}, "Active tasks"), tasksTable(activeTasks(), "no active tasks"),
-    h("h2", {}, "Completed tasks"), tasksTable(completedTasks(), "no completed tasks")];
+// The Tasks page: a filter (kept across refreshes) over id, name, state, framework and agent.
+class TasksPage {
+  constructor() {
+    this.query = "";
+    this.input = h("input", {type: "search", id: "task-filter", placeholder: "filter by id, name, state, framework, agent",
+                             oninput: () => { this.query = this.input.value.trim().toLowerCase(); this.update(data); }});
+    this.body = h("div", {});
+  }
+  mount(main, d) { main.replaceChildren(h("div", {class: "filter"}, this.input), this.body); this.update(d); }
+  unmount() {}
+  update(d) {
+    const q = this.query;
+    const match = t => !q || [t.id, t.name, t.state, frameworkName(t.framework_id), agentName(t.slave_id)]
+      .some(v => String(v || "").toLowerCase().includes(q));
+    this.body.replaceChildren(h("h2", {}, "Active tasks"), tasksTable(activeTasks().filter(match), "no active tasks"),
+      h("h2", {}, "Completed tasks"), tasksTable(completedTasks().filter(match), "no completed tasks"));
+  }
 }
 
 function rolesPage() {
@@ -353,7 +373,7 @@ function route() {
     cluster: () => new Rendered(clusterPage),
     frameworks: () => parts[1] ? new FrameworkPage(parts[1], Boolean(params.why)) : new Rendered(frameworksPage),
     agents: () => parts[1] ? new Rendered(() => agentPage(parts[1])) : new Rendered(agentsPage),
-    tasks: () => new Rendered(tasksPage),
+    tasks: () => new TasksPage(),
     roles: () => new Rendered(rolesPage),
     offers: () => new Rendered(offersPage),
     sandbox: () => new SandboxPage(params),
@@ -371,12 +391,14 @@ let pageMounted = false;
 
 function show() {
   if (!page || !data.state) return;
+  const started = performance.now();
   if (pageMounted) {
     page.update(data);
   } else {
     pageMounted = true;
     page.mount(document.getElementById("main"), data);
   }
+  document.body.dataset.renderMs = (performance.now() - started).toFixed(1);  // for a person or a test to read
 }
 
 async function loop() {

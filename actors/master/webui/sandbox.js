@@ -76,6 +76,15 @@ function findTask(state, taskId, frameworkId) {
   return null;
 }
 
+// The task's statuses, oldest first: state, time, and reason or message where there is one.
+function history(task) {
+  if (!task || !task.statuses || !task.statuses.length) return "";
+  return task.statuses.map(s => {
+    const why = [s.reason, s.message].filter(Boolean).join(": ");
+    return `${s.state} ${new Date(s.timestamp * 1000).toLocaleTimeString()}${why ? ` (${why})` : ""}`;
+  }).join(" \u2192 ");
+}
+
 // params: agent, framework, executor, task, path (relative to the run's root), file (relative too).
 export class SandboxPage {
   constructor(params) {
@@ -109,6 +118,7 @@ export class SandboxPage {
     this.header.replaceChildren(h("table", {class: "facts"}, h("tbody", {},
       h("tr", {}, h("th", {}, "Task"), h("td", {id: "sandbox-task"}, p.task)),
       h("tr", {}, h("th", {}, "State"), h("td", {}, h("span", {id: "sandbox-state", class: "state " + state}, state))),
+      h("tr", {}, h("th", {}, "History"), h("td", {id: "sandbox-history"}, history(task))),
       h("tr", {}, h("th", {}, "Framework"), h("td", {}, link(`#/frameworks/${p.framework}`, p.framework))),
       h("tr", {}, h("th", {}, "Agent"), h("td", {}, link(`#/agents/${p.agent}`, p.agent))),
       h("tr", {}, h("th", {}, "Directory"), h("td", {}, this.root + (p.path ? "/" + p.path : ""))))));
