@@ -145,7 +145,7 @@ def cat(client: MesopyClient, config: MesopyConfig, name: str, file: str = "stdo
     agent, path = client.agent_url(task["slave_id"]), client.sandbox_path(task, file)
     offset = 0
     while True:
-        _, data = client.read(agent, path, offset, CHUNK)
+        offset, data = client.read(agent, path, offset, CHUNK)  # the offset its data starts at
         if not data:
             return
         sys.stdout.write(data)
@@ -159,7 +159,7 @@ def tail(client: MesopyClient, config: MesopyConfig, name: str, file: str = "std
     agent, path = client.agent_url(task["slave_id"]), client.sandbox_path(task, file)
     size, _ = client.read(agent, path, -1)
     start = max(0, size - CHUNK)
-    _, data = client.read(agent, path, start, size - start)
+    start, data = client.read(agent, path, start, size - start)  # start: past a split character
     lines = data.splitlines(keepends=True)
     if start > 0 and lines:
         lines = lines[1:]  # a partial first line
@@ -171,7 +171,7 @@ def tail(client: MesopyClient, config: MesopyConfig, name: str, file: str = "std
     offset, pending, ended = start + len(data.encode()), "", False
     pause = stop or threading.Event()
     while True:
-        _, data = client.read(agent, path, offset, CHUNK)
+        offset, data = client.read(agent, path, offset, CHUNK)
         offset += len(data.encode())
         pending += data
         *complete, pending = pending.split("\n")

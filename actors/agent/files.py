@@ -96,7 +96,8 @@ class SandboxFiles:
 
     def read(self, path: str, offset: int, length: int | None) -> dict[str, Any]:
         """Mesos' /files/read: ``{"offset", "data"}``; offset -1 answers the size and no data.
-        Data ends on a whole UTF-8 character, so ``offset + len(data.encode())`` is the next offset."""
+        Data starts and ends on a whole UTF-8 character (``offset`` is where it really starts, past
+        the rest of a character begun before), so ``offset + len(data.encode())`` is the next offset."""
         real = self.resolve(path)
         if os.path.isdir(real):
             raise FilesError(400, f"path {path!r} is a directory")
@@ -107,13 +108,22 @@ class SandboxFiles:
         with open(real, "rb") as f:
             f.seek(offset)
             data = f.read(want)
-        return {"offset": offset, "data": _whole_utf8(data)}
+        skip = _continuation_bytes(data) if offset > 0 else 0  # inside a character: start at the next one
+        return {"offset": offset + skip, "data": _whole_utf8(data[skip:])}
 
     def download(self, path: str) -> str:
         real = self.resolve(path)
         if os.path.isdir(real):
             raise FilesError(400, f"path {path!r} is a directory")
         return real
+
+
+def _continuation_bytes(data: bytes) -> int:
+    """How many of ``data``'s first bytes (at most 3) continue a UTF-8 character begun before it."""
+    n = 0
+    while n < min(3, len(data)) and data[n] & 0xC0 == 0x80:
+        n += 1
+    return n
 
 
 def _whole_utf8(data: bytes) -> str:

@@ -58,6 +58,16 @@ def test_reads_end_on_a_whole_utf8_character(sandbox: tuple[SandboxFiles, str]) 
     assert files.read(run + "/stdout", -1, None) == {"offset": 7, "data": ""}
 
 
+def test_a_read_from_inside_a_character_starts_at_the_next_whole_one(sandbox: tuple[SandboxFiles, str]) -> None:
+    """The web UI's tail starts 64 KiB before a file's end, wherever that falls: the answer's
+    offset is where its data really starts, so ``offset + len(data.encode())`` stays exact."""
+    files, run = sandbox
+    assert files.read(run + "/stdout", 2, 10) == {"offset": 3, "data": "llo\n"}  # byte 2 is inside "é"
+    with open(run + "/stdout", "ab") as f:
+        f.write("€!".encode())  # 3 bytes, then 1
+    assert files.read(run + "/stdout", 8, 10) == {"offset": 10, "data": "!"}
+
+
 def test_base_url_accepts_host_port_and_urls() -> None:
     assert base_url("10.0.0.1:5040") == "http://10.0.0.1:5040"
     assert base_url("http://h:1/") == "http://h:1"

@@ -25,11 +25,13 @@ async function refresh() {
     addLivePoint(metrics);
     refreshes += 1;
     setStatus(`updated ${new Date().toLocaleTimeString()}`, false);
-    show();
   } catch (e) {
     setStatus(`master unreachable: ${e.message || e}`, true);
+    return;
+  } finally {
+    document.body.dataset.refreshes = String(refreshes);
   }
-  document.body.dataset.refreshes = String(refreshes);
+  show();  // an error here is the UI's own: thrown (the console shows it), and the polling goes on
 }
 
 // Points between the master's 10 s samples, so a chart moves at every refresh (kept one hour).
@@ -402,8 +404,11 @@ function show() {
 }
 
 async function loop() {
-  await refresh();
-  setTimeout(loop, REFRESH_MS);
+  try {
+    await refresh();
+  } finally {
+    setTimeout(loop, REFRESH_MS);
+  }
 }
 
 window.addEventListener("hashchange", route);
