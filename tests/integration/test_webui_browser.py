@@ -58,6 +58,7 @@ def nav(browser: Browser, page: str) -> None:
     browser.wait_for(f"document.body.dataset.page === {js(page)}", f"the {page} page")  # mounted with it
 
 
+@pytest.mark.timeout(300)  # a dozen steps, each waited for up to 30 s on a loaded machine
 def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
         cluster: HttpCluster, browser: Browser, shots: pathlib.Path) -> None:
     decliner = Decliner()
@@ -78,6 +79,11 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
         assert browser.evaluate("document.querySelector('[data-chart=cpus]').dataset.samples") != "0"
         assert "2 cpus" in browser.evaluate("document.querySelector('[data-chart=cpus] .legend').textContent")
         browser.screenshot(str(shots / "dashboard.png"))
+        # A refresh changes only what changed: the row (and the link a person is clicking) stays the same element.
+        browser.evaluate(f"window.seenRow = document.querySelector('{row}'); "
+                         "window.seenAt = Number(document.body.dataset.refreshes)")
+        browser.wait_for("Number(document.body.dataset.refreshes) >= window.seenAt + 2", "two more refreshes")
+        assert browser.evaluate(f"document.querySelector('{row}') === window.seenRow")
 
         nav(browser, "frameworks")
         browser.wait_for(f"document.querySelector('[data-framework-id={js(decliner.framework_id)}][data-state=active]')",

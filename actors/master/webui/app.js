@@ -1,5 +1,5 @@
 // The mesopy web UI: polls the master's JSON endpoints and renders the page the location's hash names.
-import {h, link, table, num, mem, when, percent, bar, shortId, getJSON} from "./dom.js";
+import {h, link, table, num, mem, when, percent, bar, shortId, getJSON, morph} from "./dom.js";
 import {usageChart, shareChart, cpus} from "./charts.js";
 import {SandboxPage} from "./sandbox.js";
 
@@ -202,7 +202,7 @@ function card(title, value, detail, id) {
 class Rendered {
   constructor(render) { this.render = render; }
   mount(main, d) { this.main = main; this.update(d); }
-  update(d) { if (d.state) this.main.replaceChildren(...[].concat(this.render(d))); }
+  update(d) { if (d.state) morph(this.main, [this.render(d)]); }
   unmount() {}
 }
 
@@ -251,7 +251,7 @@ class FrameworkPage {
   update(d) {
     const fw = allFrameworks().find(f => f.id === this.id);
     if (!fw) {
-      this.main.replaceChildren(h("h2", {}, "Framework"), h("p", {class: "error"}, `no framework ${this.id}`));
+      morph(this.main, [h("h2", {}, "Framework"), h("p", {class: "error"}, `no framework ${this.id}`)]);
       return;
     }
     getJSON(`/master/allocation?framework_id=${encodeURIComponent(this.id)}`)
@@ -266,7 +266,7 @@ class FrameworkPage {
   }
 
   render(fw) {
-    this.main.replaceChildren(
+    morph(this.main, [
       h("h2", {}, `Framework ${fw.name}`),
       h("table", {class: "facts"}, h("tbody", {},
         [["ID", fw.id], ["Name", fw.name], ["User", fw.user], ["Roles", (fw.roles || [fw.role]).join(", ")],
@@ -278,7 +278,7 @@ class FrameworkPage {
       h("h3", {}, "Why is it (not) getting offers?"), whySection(this.why),
       h("h3", {}, "Outstanding offers"), offersTable(fw.offers || []),
       h("h3", {}, "Active tasks"), tasksTable([...(fw.tasks || []), ...(fw.unreachable_tasks || [])], "no active tasks"),
-      h("h3", {}, "Completed tasks"), tasksTable(fw.completed_tasks || [], "no completed tasks"));
+      h("h3", {}, "Completed tasks"), tasksTable(fw.completed_tasks || [], "no completed tasks")]);
   }
 }
 
@@ -342,8 +342,8 @@ class TasksPage {
     const q = this.query;
     const match = t => !q || [t.id, t.name, t.state, frameworkName(t.framework_id), agentName(t.slave_id)]
       .some(v => String(v || "").toLowerCase().includes(q));
-    this.body.replaceChildren(h("h2", {}, "Active tasks"), tasksTable(activeTasks().filter(match), "no active tasks"),
-      h("h2", {}, "Completed tasks"), tasksTable(completedTasks().filter(match), "no completed tasks"));
+    morph(this.body, [h("h2", {}, "Active tasks"), tasksTable(activeTasks().filter(match), "no active tasks"),
+      h("h2", {}, "Completed tasks"), tasksTable(completedTasks().filter(match), "no completed tasks")]);
   }
 }
 

@@ -84,3 +84,35 @@ export async function getJSON(url) {
   if (!response.ok) throw new Error(`${url}: ${response.status} ${(await response.text()).trim()}`);
   return response.json();
 }
+
+// Makes ``parent``'s children look like ``children`` by changing only what differs, so the
+// elements a person is pointing at or clicking survive a refresh that did not change them.
+export function morph(parent, children) {
+  const next = [];
+  collect(next, children);
+  for (let i = 0; i < next.length; i++) {
+    const old = parent.childNodes[i];
+    if (!old) parent.append(next[i]);
+    else if (old.nodeType !== next[i].nodeType || old.nodeName !== next[i].nodeName) parent.replaceChild(next[i], old);
+    else patch(old, next[i]);
+  }
+  while (parent.childNodes.length > next.length) parent.lastChild.remove();
+}
+
+function collect(out, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) collect(out, child);
+    else out.push(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+function patch(old, fresh) {
+  if (old.nodeType !== Node.ELEMENT_NODE) {
+    if (old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
+    return;
+  }
+  for (const {name} of [...old.attributes]) if (!fresh.hasAttribute(name)) old.removeAttribute(name);
+  for (const {name, value} of [...fresh.attributes]) if (old.getAttribute(name) !== value) old.setAttribute(name, value);
+  morph(old, [...fresh.childNodes]);
+}

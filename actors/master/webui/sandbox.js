@@ -1,6 +1,6 @@
 // A task's sandbox on its agent: browse its files and follow one with a live tail, like
 // Mesos' file viewer. Reads the agent's own HTTP endpoints (/files/browse, /files/read; CORS).
-import {h, link, table, bytes, when, getJSON} from "./dom.js";
+import {h, link, table, bytes, when, getJSON, morph} from "./dom.js";
 
 const CHUNK = 64 * 1024;          // bytes per /files/read
 const START_BACK = 64 * 1024;     // a tail starts this far before the end of the file
@@ -115,13 +115,13 @@ export class SandboxPage {
     const p = this.params;
     const task = findTask(data.state, p.task, p.framework);
     const state = task ? task.state : "unknown";
-    this.header.replaceChildren(h("table", {class: "facts"}, h("tbody", {},
+    morph(this.header, [h("table", {class: "facts"}, h("tbody", {},
       h("tr", {}, h("th", {}, "Task"), h("td", {id: "sandbox-task"}, p.task)),
       h("tr", {}, h("th", {}, "State"), h("td", {}, h("span", {id: "sandbox-state", class: "state " + state}, state))),
       h("tr", {}, h("th", {}, "History"), h("td", {id: "sandbox-history"}, history(task))),
       h("tr", {}, h("th", {}, "Framework"), h("td", {}, link(`#/frameworks/${p.framework}`, p.framework))),
       h("tr", {}, h("th", {}, "Agent"), h("td", {}, link(`#/agents/${p.agent}`, p.agent))),
-      h("tr", {}, h("th", {}, "Directory"), h("td", {}, this.root + (p.path ? "/" + p.path : ""))))));
+      h("tr", {}, h("th", {}, "Directory"), h("td", {}, this.root + (p.path ? "/" + p.path : "")))))]);
     this.agentUrl = agentUrlOf(data.state, p.agent);
     if (!this.agentUrl) {
       this.showError(new Error(`agent ${p.agent} is not registered or serves no HTTP`));
@@ -143,7 +143,7 @@ export class SandboxPage {
     this.showError(null);
     const rel = entry => entry.path.slice(this.root.length + 1);
     const up = this.params.path ? [{path: dir.replace(/\/[^/]*$/, ""), mode: "d", size: 0, mtime: 0, up: true}] : [];
-    this.listing.replaceChildren(table([
+    morph(this.listing, [table([
       {title: "Name", cell: e => {
         const name = e.up ? ".." : e.path.split("/").pop();
         if (e.mode.startsWith("d")) return link(this.href({path: e.up ? rel(e) : rel(e), file: ""}), name + "/");
@@ -154,7 +154,7 @@ export class SandboxPage {
       {title: "Modified", cell: e => when(e.mtime)},
       {title: "", cell: e => e.mode.startsWith("d") ? "" :
         h("a", {href: `${this.agentUrl}/files/download?${new URLSearchParams({path: e.path})}`}, "download")},
-    ], [...up, ...entries], e => ({"data-path": e.path}), "empty directory"));
+    ], [...up, ...entries], e => ({"data-path": e.path}), "empty directory")]);
   }
 
   href(change) {
