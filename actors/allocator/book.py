@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from actors.allocator.errors import AllocatorError
+from actors.allocator.quota import Quota
 from actors.allocator.sorter import DRFSorter, dominant_share
 from actors.resources import EMPTY, Resources, is_allocatable
 from actors.roles import is_subrole
@@ -53,6 +54,7 @@ class AllocationBook:
         self._filters: dict[str, dict[str, dict[str, list[tuple[Resources, float]]]]] = {}
         self._avail: dict[str, None] = {}  # agents with allocatable resources (ordered set)
         self._sorter = DRFSorter()
+        self._quotas: dict[str, Quota] = {}  # role -> quota (guarantees, limits)
 
     def available(self, agent_id: str) -> Resources:
         """The agent's unallocated resources (empty if unknown)."""

@@ -53,7 +53,9 @@ from typing import Any
 
 from actors.allocator import roletree
 from actors.allocator.book import AgentState, AllocationBook, FrameworkState
+from actors.allocator.cycle import AllocationCycle, RoleOffers
 from actors.allocator.errors import AllocatorError
+from actors.allocator.quota import Quota, check_quota
 from actors.resources import EMPTY, Resources, is_allocatable
 from actors.roles import role_error
 
@@ -61,7 +63,6 @@ __all__ = ["MAX_REFUSE_SECONDS", "AllocatorCore", "HierarchicalDRFAllocator", "O
 
 MAX_REFUSE_SECONDS = 365 * 24 * 3600.0
 Offers = dict[str, dict[str, Resources]]
-RoleOffers = dict[str, dict[str, dict[str, Resources]]]
 Used = Resources | Mapping[str, Resources]
 
 
@@ -84,7 +85,7 @@ def _check_roles(roles: Iterable[str], what: str = "role") -> list[str]:
     return out
 
 
-class AllocatorCore(AllocationBook):
+class AllocatorCore(AllocationCycle):
     """Hierarchical DRF allocator core; see the module docstring.
 
     ``weights``: role -> weight (> 0, default 1). ``default_refuse_seconds``:
@@ -117,6 +118,24 @@ class AllocatorCore(AllocationBook):
 
     def weight(self, role: str) -> float:
         return self._weights.get(role, 1.0)
+
+    # --------------------------------------------------------------------- quota
+    def set_quota(self, role: str, guarantees: Mapping[str, float] | None = None,
+                  limits: Mapping[str, float] | None = None) -> None:
+        """Set the role's quota (replacing any earlier one); see ``actors.allocator.quota``.
+        Empty guarantees and limits remove it."""
+        quota = check_quota(role, guarantees, limits)
+        if quota.guarantees or quota.limits:
+            self._quotas[role] = quota
+        else:
+            self._quotas.pop(role, None)
+
+    def remove_quota(self, role: str) -> None:
+        self._quotas.pop(role, None)
+
+    def quotas(self) -> dict[str, Quota]:
+        """role -> its Quota (a copy of the table)."""
+        return dict(self._quotas)
 
     # ---------------------------------------------------------------- frameworks
     def add_framework(self, framework_id: str, roles: list[str], *, suppressed_roles: list[str] | None = None,
@@ -306,90 +325,6 @@ class AllocatorCore(AllocationBook):
         return {fid: {aid: (next(iter(by_role.values())) if len(by_role) == 1 else sum(by_role.values(), EMPTY))
                       for aid, by_role in per_agent.items()}
                 for fid, per_agent in self.allocate_roles(now).items()}
-
-    def allocate_roles(self, now: float) -> RoleOffers:
-        """One cycle: framework_id -> {agent_id -> {role -> resources offered}},
-        each part allocated to the framework in that role until recovered (so
-        a framework of several roles gets one offer per role, as Mesos')."""
-        if not self._avail:
-            return {}
-        heaps = self._client_heaps()
-        if not heaps:
-            return {}
-        role_entry = self._role_entry
-        tree = roletree.build(heaps, role_entry)
-        root = tree[""]
-        order = list(self._avail)
-        self._rng.shuffle(order)
-        pop, push, mn, node_kind, rekey = heapq.heappop, heapq.heappush, self._min, roletree.NODE, roletree.rekey
-        filters, frameworks, alloc, agent_fws = self._filters, self._frameworks, self._alloc, self._agent_fws
-        allocate_q = self._sorter.allocate
-        offers: RoleOffers = {}
-        for aid in order:
-            agent = self._agents[aid]
-            avail = agent.available
-            # A pre-order walk of the role tree, each node's children lowest entry first;
-            # the order is fixed for this agent (as Mesos sorts once per agent): what is
-            # popped goes back, re-keyed, once the agent is done.
-            popped: list[tuple[list[roletree.Entry], roletree.Entry]] = []
-            stack = [root]
-            changed = False
-            while stack and avail:
-                level = stack[-1]
-                if not level:
-                    stack.pop()
-                    continue
-                rentry = pop(level)
-                popped.append((level, rentry))
-                _, role, kind = rentry
-                if kind == node_kind:
-                    stack.append(tree[role])
-                    continue
-                offer = avail.for_role(role)
-                chosen = None
-                if is_allocatable(offer, mn):
-                    fheap, skipped = heaps[role], []
-                    while fheap:
-                        fentry = pop(fheap)
-                        if filters and fentry[-1] in filters and self._filtered(fentry[-1], role, aid, offer, now):
-                            skipped.append(fentry)
-                            continue
-                        chosen = fentry[-1]
-                        break
-                    for e in skipped:
-                        push(fheap, e)
-                if chosen is None:
-                    continue
-                changed = True
-                avail = avail - offer
-                by_agent = alloc.get(chosen)
-                if by_agent is None:
-                    by_agent = alloc[chosen] = {}
-                by_role = by_agent.get(aid)
-                if by_role is None:
-                    by_role = by_agent[aid] = {}
-                    fws = agent_fws.get(aid)
-                    if fws is None:
-                        fws = agent_fws[aid] = set()
-                    fws.add(chosen)
-                prev = by_role.get(role)
-                by_role[role] = offer if prev is None else prev + offer
-                allocate_q(chosen, role, offer.quantities())
-                mine = offers.get(chosen)
-                if mine is None:
-                    mine = offers[chosen] = {}
-                roles_here = mine.get(aid)
-                if roles_here is None:
-                    roles_here = mine[aid] = {}
-                prev = roles_here.get(role)
-                roles_here[role] = offer if prev is None else prev + offer
-                push(heaps[role], self._client_entry(chosen, role, frameworks[chosen].seq))
-            for level, rentry in popped:
-                push(level, rekey(rentry, role_entry) if changed else rentry)
-            agent.available = avail
-            if not is_allocatable(avail, mn):
-                del self._avail[aid]
-        return offers
 
 
 class HierarchicalDRFAllocator(AllocatorCore):
