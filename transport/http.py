@@ -102,6 +102,8 @@ class HttpServer:
         self.name = name
         self.host, self.port = sock.getsockname()[:2]
         self._routes: dict[str, Handler] = {}
+        self._methods: dict[str, tuple[str, ...]] = {}
+        self._prefixes: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -129,10 +131,15 @@ class HttpServer:
     def url(self, advertise_host: str | None = None) -> str:
         return f"http://{advertise_host or self.host}:{self.port}"
 
-    def route(self, path: str, handler: Handler) -> None:
-        """Answer GET (and HEAD, OPTIONS) of exactly ``path`` with ``handler``; before or after
-        ``start()`` (a path not routed yet answers 404)."""
+    def route(self, path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
+              prefix: bool = False) -> None:
+        """Answer ``methods`` (GET also answers HEAD; OPTIONS always) of exactly ``path``, or
+        with ``prefix`` of every path below it (``/quota/eng``), with ``handler``; before or after
+        ``start()`` (a path not routed yet answers 404). Other methods get 405."""
         self._routes[path] = handler
+        self._methods[path] = tuple(methods) + (("HEAD",) if "GET" in methods else ())
+        if prefix and path not in self._prefixes:
+            self._prefixes.append(path)
 
     def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         """Run ``job`` on the server's loop now (or once it serves) and every ``seconds`` until
@@ -240,14 +247,20 @@ class HttpServer:
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        handler = self._routes.get(request.path)
+        path = request.path
+        if path not in self._routes:
+            path = next((p for p in self._prefixes if request.path.startswith(p.rstrip("/") + "/")), path)
+        handler = self._routes.get(path)
         if handler is None:
             return web.Response(status=404, text=f"no endpoint {request.path}\n")
-        if request.method not in ("GET", "HEAD"):
-            return web.Response(status=405, text=f"{request.method} is not allowed on {request.path}; use GET\n",
-                                headers={"Allow": "GET, HEAD"})
+        allowed = self._methods.get(path, ("GET", "HEAD"))
+        if request.method not in allowed:
+            return web.Response(status=405, text=f"{request.method} is not allowed on {request.path}; "
+                                                 f"use {' or '.join(m for m in allowed if m != 'HEAD')}\n",
+                                headers={"Allow": ", ".join(allowed)})
         query = {k: request.query.getone(k) for k in request.query}
-        req = HttpRequest(request.method, request.path, query, dict(request.headers))
+        body = await request.read() if request.method not in ("GET", "HEAD") else b""
+        req = HttpRequest(request.method, request.path, query, dict(request.headers), body)
         try:
             reply = await handler(req)
         except HttpError as e:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from actors.allocator.quota import Quota
 from actors.ha.election import parse_zk_url
 from actors.listen import ListenFlags
 from actors.roles import role_error
+from actors.master.quota_json import QuotaError, quotas_from_text
 from actors.master.rate_limits import parse_rate_limits
 
-__all__ = ["ConfigError", "MasterConfig", "parse_roles", "parse_weights"]
+__all__ = ["ConfigError", "MasterConfig", "load_quota_file", "parse_roles", "parse_weights"]
 
 _BUILTIN_ALLOCATORS = ("hierarchical_drf", "drf", "hierarchical", "strict", "priority")
 
@@ -51,6 +53,21 @@ def parse_weights(text: str) -> dict[str, float]:
             raise ConfigError(f"--weights: weight of role {role!r} must be > 0, got {value!r}")
         out[role] = weight
     return out
+
+
+def load_quota_file(path: str) -> dict[str, Quota]:
+    """The quota table in ``--quota``'s file (none if the file does not exist yet)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ConfigError(f"--quota: cannot read {path!r}: {e.strerror}") from None
+    try:
+        return quotas_from_text(text)
+    except QuotaError as e:
+        raise ConfigError(f"--quota: bad quota file {path!r}: {e}") from None
 
 
 @dataclass
@@ -104,6 +121,9 @@ class MasterConfig(ListenFlags):
                 "--work_dir); with --zk it is kept in ZooKeeper"})
     registry_fetch_timeout: float = field(default=60.0, metadata={
         "help": "seconds a newly elected master waits to read the registry before it gives up (exits)"})
+    quota: str = field(default="", metadata={
+        "help": "file holding the roles' quota (an UPDATE_QUOTA body); read at start and rewritten on every "
+                "quota change, so quota outlives the master (empty: quota lasts as long as the master)"})
     quorum: int = field(default=0, metadata={
         "help": "accepted for compatibility with Mesos' replicated log (ZooKeeper replicates instead)"})
 
@@ -145,6 +165,8 @@ class MasterConfig(ListenFlags):
             raise ConfigError(f"--registry must be in_memory or replicated_log, got {self.registry!r}")
         if self.registry == "replicated_log" and not self.zk and not self.work_dir:
             raise ConfigError("--registry=replicated_log needs --work_dir (where the registry is kept)")
+        if self.quota:
+            load_quota_file(self.quota)
         if self.quorum < 0:
             raise ConfigError(f"--quorum must be >= 0, got {self.quorum!r}")
         if self.max_frameworks_per_peer < 1:

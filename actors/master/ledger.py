@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from actors.allocator.quota import Quota
 from actors.master.admission import Admission
 from actors.master.config import MasterConfig, parse_roles
 from actors.master.entitlements import master_entitlements
@@ -74,6 +75,7 @@ class MasterLedger:
         self.readmitting: set[str] = set()  # ids of re-registering agents
         self.marking_unreachable: set[str] = set()  # ids
         self.offers: dict[str, Offer] = {}
+        self.quotas: dict[str, Quota] = {}  # role -> quota (actors/master/quota.py)
         self.terminal_counts: dict[str, int] = {}  # tasks ended, by state, since start (for metrics)
         self._next_agent = 0
         self._next_offer = 0

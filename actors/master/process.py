@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -11,11 +12,13 @@ import pykka
 
 from actors.allocator.process import Allocation, AllocatorProcess, allocator_class
 from actors.clock import Timer
-from actors.master.config import MasterConfig, parse_weights
+from actors.master.config import MasterConfig, load_quota_file, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
 from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteRegistry
 from actors.master.registry_file import FileRegistryStore
+from actors.master.quota import quota_status, update_quota
+from actors.master.quota_json import QuotaError, parse_quota_body, quotas_to_text
 from actors.node import Node
 from actors.process import Process
 from actors.version import MESOS_VERSION
@@ -23,7 +26,7 @@ from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 from transport.schema import Message
 
-__all__ = ["MasterProcess", "spawn_master"]
+__all__ = ["MasterProcess", "spawn_master", "write_atomically"]
 
 
 class MasterProcess(Process):
@@ -62,6 +65,10 @@ class MasterProcess(Process):
     def initialize(self) -> None:
         cls = allocator_class(self.config.allocator)
         alloc_core = self.allocator_core = cls(weights=parse_weights(self.config.weights))
+        if self.config.quota:
+            self.core.quotas = load_quota_file(self.config.quota)
+            for role, quota in self.core.quotas.items():
+                alloc_core.set_quota(role, quota.guarantees, quota.limits)
         self.allocator_ref = AllocatorProcess.spawn(
             self.node, "allocator", alloc_core, self.config.allocation_interval, self._allocated)
         self._allocator = self.allocator_ref.proxy()
@@ -135,6 +142,30 @@ class MasterProcess(Process):
         if self._allocator is None:
             raise RuntimeError("the allocator is not started")
         self._allocator.run(fn)
+
+    # --- operator calls (on this actor's thread; the HTTP routes and /api/v1 call them) ---
+
+    def get_quota(self) -> dict[str, Any]:
+        """GET_QUOTA: Mesos' QuotaStatus (``infos`` and ``configs``)."""
+        return quota_status(self.core)
+
+    def update_quota(self, body: Any) -> dict[str, Any]:
+        """UPDATE_QUOTA (or a v0 QuotaRequest): apply, persist to ``--quota``, return the new
+        status; QuotaError (its message for the operator) if refused."""
+        configs, force = parse_quota_body(body)
+        out: list[Effect] = []
+        update_quota(self.core, configs, force, self.clock.now(), out)
+        if self.config.quota:
+            write_atomically(self.config.quota, quotas_to_text(self.core.quotas))
+        self.log.info("quota_updated", roles=[r for r, _ in configs], force=force)
+        self._apply(out)
+        return quota_status(self.core)
+
+    def remove_quota(self, role: str) -> dict[str, Any]:
+        """v0 ``DELETE /quota/<role>``: the role's quota removed (QuotaError if it has none)."""
+        if role not in self.core.quotas:
+            raise QuotaError(f"role {role!r} has no quota")
+        return self.update_quota({"quota_configs": [{"role": role}], "force": True})
 
     # --- inputs ---------------------------------------------------------------
 
@@ -218,6 +249,16 @@ class MasterProcess(Process):
             self._timer.cancel()
         self._timer_at = deadline
         self._timer = self.delay(max(0.0, deadline - self.clock.now()), self._tick)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves the old or the new file, whole."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def spawn_master(node: Node, config: MasterConfig, **hooks: Callable[[str], None]) -> pykka.ActorRef[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from actors.master.model import TERMINAL_STATES, Agent, Framework, flat_resources
+from actors.master.quota import quota_status
 from actors.resources import EMPTY, Resources
 
 if TYPE_CHECKING:
@@ -105,5 +106,6 @@ def build_state(core: MasterLedger, now: float) -> Dict:
         # Admitted by an earlier leader (the registry), not re-registered yet (Mesos' recovered agents).
         "recovered_slaves": [{"id": r.agent_id, "hostname": r.hostname, "pid": r.pid} for r in core.recovered.values()],
         "unregistered_frameworks": [],
+        "quota": quota_status(core),
         "flags": {k: str(v) for k, v in vars(core.config).items()},
     }

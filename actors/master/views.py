@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from actors.master.model import TERMINAL_STATES, Task, flat_resources
+from actors.master.quota import consumed
 from actors.master.state_json import build_state
 from actors.resources import EMPTY, Resources
 
@@ -106,19 +107,28 @@ def tasks_view(core: MasterCore, *, limit: int, offset: int, order: str, framewo
 
 
 def roles_view(core: MasterCore, weights: Mapping[str, float]) -> Dict:
-    """/master/roles: each role with a weight or a framework, its frameworks and allocated resources."""
+    """/master/roles: each role with a weight, a framework or a quota: its frameworks, allocated
+    resources and (Mesos 1.9+) ``quota`` with ``guarantee``, ``limit`` and ``consumed``."""
     frameworks: dict[str, list[str]] = {}
     allocated: dict[str, Resources] = {}
     for fw in core.frameworks.values():
         for role in fw.roles:
             frameworks.setdefault(role, []).append(fw.framework_id)
-        role = fw.roles[0]
         for task in fw.tasks.values():
             if task.state not in TERMINAL_STATES:
+                role = task.role or fw.roles[0]
                 allocated[role] = allocated.get(role, EMPTY) + task.resources
-    names = sorted(set(frameworks) | set(weights))
-    return {"roles": [{"name": name, "weight": weights.get(name, 1.0), "frameworks": frameworks.get(name, []),
-                       "resources": flat_resources(allocated.get(name, EMPTY))} for name in names]}
+    names = sorted(set(frameworks) | set(weights) | set(core.quotas))
+    roles = []
+    for name in names:
+        entry: Dict = {"name": name, "weight": weights.get(name, 1.0), "frameworks": frameworks.get(name, []),
+                       "resources": flat_resources(allocated.get(name, EMPTY))}
+        quota = core.quotas.get(name)
+        if quota is not None:
+            entry["quota"] = {"role": name, "guarantee": dict(quota.guarantees), "limit": dict(quota.limits),
+                              "consumed": consumed(core, name)}
+        roles.append(entry)
+    return {"roles": roles}
 
 
 def _snake(name: str) -> str:
