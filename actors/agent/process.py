@@ -11,7 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from actors.agent.config import AgentConfig, parse_attributes
+from actors.agent.checkpointed import agent_total, load_checkpointed, save_checkpointed
+from actors.agent.config import AgentConfig, ConfigError, parse_attributes
 from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
@@ -24,8 +25,10 @@ from actors.clock import Timer
 from actors.ha import LeaderDetector
 from actors.node import Node
 from isolation import IsolationError, create_isolator
+from actors.reservations import ReservationError
 from transport.messages import (
     AgentRegistered,
+    CheckpointResources,
     AgentReregistered,
     ExecutorToFramework,
     FrameworkToExecutor,
@@ -63,6 +66,13 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         config.validate()
         prepare_work_dir(config.work_dir)
         resources = detect_resources(config.resources, config.work_dir)
+        self.base_resources = resources
+        self.checkpointed: list[dict[str, Any]] = []
+        try:
+            self.checkpointed = load_checkpointed(config.work_dir)
+            resources = agent_total(resources, self.checkpointed)
+        except ReservationError as e:  # e.g. --resources shrank: as Mesos, the agent cannot start so
+            raise ConfigError(f"--resources: the checkpointed reservations do not fit: {e}") from None
         agent_ports = tuple(resources.ranges("ports")) if config.check_agent_port_range_only else None
         isolator = create_isolator(config.isolation, **config.isolator_options(), agent_ports=agent_ports)
         super().__init__(node, name)
@@ -98,7 +108,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             (ExecutorToFramework, self._to_framework), (StatusUpdate, self._status_update),
             (StatusUpdateAcknowledgement, self._acknowledgement), (RegisterExecutor, self._register_executor),
             (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
-            (MasterRedirect, self._redirected),
+            (MasterRedirect, self._redirected), (CheckpointResources, self._checkpoint_resources),
         ):
             self.install(kind, self.entitlements.guard(handler))
         self.http_port = http_port  # where its HTTP endpoints are (AgentInfo.address)
@@ -193,6 +203,17 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         self.log.warning("agent_shutdown_by_master", message=msg.message)
         self.master = None
         self.stop()
+
+    def _checkpoint_resources(self, sender: PID, msg: CheckpointResources) -> None:
+        items = [d for d in msg.resources if isinstance(d, dict)]
+        try:
+            total = agent_total(self.base_resources, items)
+        except ReservationError as e:
+            self.log.error("checkpoint_resources_refused", error=str(e))
+            return
+        save_checkpointed(self.config.work_dir, items)
+        self.checkpointed, self.resources = items, total
+        self.log.info("resources_checkpointed", resources=str(total), reservations=len(items))
 
     def _update_framework(self, sender: PID, msg: UpdateFramework) -> None:
         framework = self.table.frameworks.get(msg.framework_id)

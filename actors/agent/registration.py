@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from actors.agent.checkpointed import report
 from actors.process import Process
 from transport.messages import (
     AgentRegistered,
@@ -36,6 +37,7 @@ class RegistrationMixin(Process):
 
     config: AgentConfig
     resources: Resources
+    checkpointed: list[dict[str, Any]]
     attributes: list[dict[str, object]]
     http_port: int | None
     table: TaskTable
@@ -56,7 +58,8 @@ class RegistrationMixin(Process):
     def agent_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
             "hostname": self.config.hostname or self.pid.host, "port": self.pid.port,
-            "resources": self.resources.to_dicts(), "attributes": self.attributes, "pid": str(self.pid),
+            "resources": report(self.resources, self.checkpointed), "attributes": self.attributes,
+            "pid": str(self.pid),
         }
         if self.http_port is not None:  # where its HTTP endpoints are (MasterInfo's shape)
             info["address"] = {"ip": self.pid.host, "hostname": info["hostname"], "port": self.http_port}

@@ -249,6 +249,37 @@ class AllocatorCore(AllocationCycle):
             for per_agent in per_role.values():
                 per_agent.pop(agent_id, None)
 
+    # ---------------------------------------------------------- reservations
+    def update_allocation(self, framework_id: str, agent_id: str, role: str, consumed: Resources,
+                          converted: Resources) -> None:
+        """An operation on offered resources (RESERVE, UNRESERVE...): ``consumed``, allocated
+        to the framework in ``role`` on the agent, becomes ``converted`` there and in the
+        agent's total. AllocatorError if they are not allocated so."""
+        agent = self._agents.get(agent_id)
+        held = self._alloc.get(framework_id, {}).get(agent_id, {}).get(role)
+        if agent is None or held is None or not held.contains(consumed):
+            raise AllocatorError(f"{consumed} is not allocated to {framework_id!r} in role {role!r} on {agent_id!r}")
+        known = framework_id in self._frameworks
+        self._untrack(framework_id, agent_id, role, consumed, known)
+        self._track(framework_id, agent_id, converted, role)
+        self._retotal(agent, consumed, converted)
+
+    def update_available(self, agent_id: str, consumed: Resources, converted: Resources) -> None:
+        """An operator's operation (RESERVE_RESOURCES...) on unallocated resources of the agent;
+        AllocatorError if they are not all unallocated."""
+        agent = self._agents.get(agent_id)
+        if agent is None or not agent.available.contains(consumed):
+            raise AllocatorError(f"{consumed} is not unallocated on agent {agent_id!r}"
+                                 + (f" (unallocated: {agent.available})" if agent else " (no such agent)"))
+        agent.available = agent.available - consumed + converted
+        self._retotal(agent, consumed, converted)
+        self._refresh(agent_id)
+
+    def _retotal(self, agent: AgentState, consumed: Resources, converted: Resources) -> None:
+        self._sorter.remove_total(consumed.quantities())
+        self._sorter.add_total(converted.quantities())
+        agent.total = agent.total - consumed + converted
+
     # ---------------------------------------------------------------- recovery
     def recover_resources(self, framework_id: str, agent_id: str, resources: Resources, *,
                           refuse_seconds: float | None = None, now: float = 0.0, role: str | None = None) -> None:

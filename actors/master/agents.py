@@ -20,8 +20,10 @@ from actors.master.model import (
     id_value,
     is_partition_aware,
 )
+from actors.master.operations import checkpoint
 from actors.master.registry import AgentRecord, Registry
 from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
+from actors.reservations import DynamicReservations
 from actors.resources import EMPTY, Resources, ResourcesError
 from transport import messages as m
 
@@ -53,6 +55,14 @@ def _attributes(info: Dict) -> Any:
 
 
 def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
+    """Start (again) counting the agent. A record new to this master learns the agent's dynamic
+    reservations from what it reports; a known one keeps the master's. Either way the agent
+    is sent them (it may have missed an update)."""
+    if not agent.reservations.by_role:
+        items = agent.info.get("resources")
+        agent.reservations = DynamicReservations.from_dicts(items if isinstance(items, list) else [])
+    if agent.reservations.by_role:
+        checkpoint(agent, out)
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
     agent.next_ping = now + core.config.agent_ping_timeout

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from actors.master.config import MasterConfig
+from actors.reservations import DynamicReservations
 from actors.resources import EMPTY, Resources
 from transport.schema import Message
 
@@ -220,6 +221,7 @@ class Agent:
     executors: dict[tuple[str, str], Resources] = field(default_factory=dict)
     executor_infos: dict[tuple[str, str], ExecutorRecord] = field(default_factory=dict)  # same keys, or fewer
     offers: set[str] = field(default_factory=set)
+    reservations: DynamicReservations = field(default_factory=DynamicReservations)  # dynamic ones, with stacks
     next_ping: float = 0.0
     pong_pending: bool = False
     missed_pings: int = 0

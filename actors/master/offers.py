@@ -1,4 +1,5 @@
-"""Offers in the master core: making them, accept with LAUNCH (validated), decline, revive, suppress."""
+"""Offers in the master core: making them, accept with LAUNCH (validated) and RESERVE / UNRESERVE
+(actors/master/operations.py), decline, revive, suppress."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.master.model import Effect, Offer, Send, Task, ToAllocator, id_value
+from actors.master.model import Agent, Effect, Framework, Offer, Send, Task, ToAllocator, id_value
+from actors.master.operations import OFFER_OPERATIONS, ReservationError, apply_offer_operation
 from actors.master.tasks import without_data
 from actors.master.validation import TaskInvalid, check_executor, executor_record, validate_task
+from actors.reservations import with_stacks
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
 from transport import messages as m
@@ -81,6 +84,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
             agent = core.agents.get(aid)
             if agent is None:
                 continue  # removed meanwhile: the allocator forgot it too
+            stacks = agent.reservations.stacks()
             for role, res in _by_role(fw.roles if fw is not None else ["*"], allocated).items():
                 if fw is None or not fw.active or not fw.connected or not agent.connected:
                     out.append(ToAllocator("recover_resources", {"framework_id": fid, "agent_id": aid,
@@ -101,7 +105,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
                     "framework_id": {"value": fid},
                     "agent_id": {"value": aid},
                     "hostname": agent.hostname,
-                    "resources": with_allocation_role(res.to_dicts(), role),
+                    "resources": with_allocation_role(with_stacks(res.to_dicts(), stacks), role),
                     "attributes": list(agent.info.get("attributes") or []),
                     "allocation_info": {"role": role},
                     "url": {"scheme": "http", "address": {"hostname": agent.hostname, "ip": host,
@@ -122,12 +126,16 @@ def _launch_tasks(operations: list[Dict]) -> tuple[list[Any], list[str]]:
     for op in operations:
         kind = op.get("type") if isinstance(op, dict) else None
         if kind == "LAUNCH":
-            launch = op.get("launch") or {}
-            infos = launch.get("task_infos") if isinstance(launch, dict) else None
-            tasks.extend(infos if isinstance(infos, list) else [])
-        else:
+            tasks.extend(_tasks_of(op))
+        elif kind not in OFFER_OPERATIONS:
             unsupported.append(str(kind))
     return tasks, unsupported
+
+
+def _tasks_of(op: Dict) -> list[Any]:
+    launch = op.get("launch") or {}
+    infos = launch.get("task_infos") if isinstance(launch, dict) else None
+    return infos if isinstance(infos, list) else []
 
 
 def _own_offers(core: MasterLedger, fid: str, offer_ids: list[str]) -> tuple[list[Offer], str]:
@@ -175,6 +183,40 @@ def _in_role(task: Dict, role: str) -> Dict:
     return out
 
 
+def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: Any, remaining: Resources,
+            known: set[str], now: float, out: list[Effect]) -> Resources:
+    """Validate and launch one task from ``remaining``; what remains after it."""
+    fid, aid = fw.framework_id, agent.agent_id
+    try:
+        tid, res, exec_res, eid = validate_task(info, aid, known)
+        task_dict = _in_role(info, role)
+        new_executor = bool(eid) and (fid, eid) not in agent.executors
+        if eid and not new_executor:
+            check_executor(agent.executor_infos.get((fid, eid)), task_dict["executor"], exec_res)
+        need = res + exec_res if new_executor else res
+        if not remaining.contains(need):
+            raise TaskInvalid(f"Task {tid} uses more resources {need} than available {remaining}")
+    except TaskInvalid as e:
+        bad_id = id_value(info.get("task_id")) if isinstance(info, dict) else ""
+        core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason="REASON_TASK_INVALID",
+                                               message=str(e), agent_id=aid, now=now), out)
+        log.info("task_invalid", framework_id=fid, task_id=bad_id, error=str(e))
+        return remaining
+    known.add(tid)
+    if new_executor:
+        agent.executors[(fid, eid)] = exec_res
+        agent.executor_infos[(fid, eid)] = executor_record(task_dict["executor"], exec_res, role)
+    task_dict["agent_id"] = {"value": aid}
+    task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(info.get("name", "")),
+                resources=res, executor_id=eid, info=without_data(task_dict), role=role)
+    task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
+    fw.tasks[tid] = task
+    agent.tasks[(fid, tid)] = task
+    out.append(Send(agent.pid, m.RunTask(framework=dict(fw.info), framework_pid=fw.pid, task=task_dict)))
+    log.info("task_launched", task_id=tid, framework_id=fid, agent_id=aid, role=role, resources=str(res))
+    return remaining - need
+
+
 def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
@@ -208,35 +250,16 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
     aid, role = agent.agent_id, own[0].role
     remaining = offered.get((aid, role), EMPTY)
     known = set(fw.tasks)
-    for info in task_infos:
-        try:
-            tid, res, exec_res, eid = validate_task(info, aid, known)
-            task_dict = _in_role(info, role)
-            new_executor = bool(eid) and (fid, eid) not in agent.executors
-            if eid and not new_executor:
-                check_executor(agent.executor_infos.get((fid, eid)), task_dict["executor"], exec_res)
-            need = res + exec_res if new_executor else res
-            if not remaining.contains(need):
-                raise TaskInvalid(f"Task {tid} uses more resources {need} than available {remaining}")
-        except TaskInvalid as e:
-            bad_id = id_value(info.get("task_id")) if isinstance(info, dict) else ""
-            core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason="REASON_TASK_INVALID",
-                                                   message=str(e), agent_id=aid, now=now), out)
-            log.info("task_invalid", framework_id=fid, task_id=bad_id, error=str(e))
-            continue
-        remaining = remaining - need
-        known.add(tid)
-        if new_executor:
-            agent.executors[(fid, eid)] = exec_res
-            agent.executor_infos[(fid, eid)] = executor_record(task_dict["executor"], exec_res, role)
-        task_dict["agent_id"] = {"value": aid}
-        task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(info.get("name", "")),
-                    resources=res, executor_id=eid, info=without_data(task_dict), role=role)
-        task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
-        fw.tasks[tid] = task
-        agent.tasks[(fid, tid)] = task
-        out.append(Send(agent.pid, m.RunTask(framework=dict(fw.info), framework_pid=fw.pid, task=task_dict)))
-        log.info("task_launched", task_id=tid, framework_id=fid, agent_id=aid, role=role, resources=str(res))
+    for op in msg.operations:
+        kind = op.get("type") if isinstance(op, dict) else None
+        if kind == "LAUNCH":
+            for info in _tasks_of(op):
+                remaining = _launch(core, fw, agent, role, info, remaining, known, now, out)
+        elif kind in OFFER_OPERATIONS:
+            try:
+                remaining = apply_offer_operation(core, fw, agent, role, op, remaining, now, out)
+            except ReservationError as e:
+                log.info("operation_invalid", framework_id=fid, type=kind, error=str(e))
     if remaining:
         out.append(ToAllocator("recover_resources", {
             "framework_id": fid, "agent_id": aid, "resources": remaining, "role": role,

@@ -1,24 +1,31 @@
 """The master's operator endpoints that change state (Mesos' v0 paths and JSON shapes).
 
-``/quota`` (GET, POST, DELETE ``/quota/<role>``); each calls a plain
-``MasterProcess`` method on the master's thread (the same methods the v1
-operator API calls), and a refused request answers 400 with the reason.
+``/quota`` (GET, POST, DELETE ``/quota/<role>``); ``/reserve`` and ``/unreserve``
+(POST, form ``slaveId=<id>&resources=<JSON list>`` as Mesos, or the same keys
+as a JSON object; 202 when done, 409 when the resources are not free). Each
+calls a plain ``MasterProcess`` method on the master's thread (the same
+methods the v1 operator API calls); a refused request answers 400 with the
+reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
-from actors.http_common import on_actor
+from actors.http_common import ACTOR_TIMEOUT, on_actor
 from actors.master.process import MasterProcess
 from actors.master.quota_json import QuotaError
+from actors.reservations import ReservationError
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
 __all__ = ["OPERATOR_ERRORS", "install_operator_routes", "request_json"]
 
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError,)
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError, ReservationError)
 
 
 def request_json(request: HttpRequest) -> Any:
@@ -37,6 +44,41 @@ async def call_master(master: MasterProcess, fn: Callable[[], Any]) -> HttpReply
         raise HttpError(400, str(e)) from None
 
 
+def agent_operation(request: HttpRequest) -> tuple[str, Any]:
+    """(agent id, resources) of a /reserve-like request: Mesos' form or a JSON object."""
+    text = request.body.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        body = request_json(request)
+        agent_id, resources = body.get("slaveId") or body.get("agent_id"), body.get("resources")
+    else:
+        form = urllib.parse.parse_qs(text)
+        agent_id = (form.get("slaveId") or form.get("agent_id") or [""])[0]
+        try:
+            resources = json.loads((form.get("resources") or [""])[0])
+        except ValueError as e:
+            raise HttpError(400, f"parameter 'resources' must be a JSON list of resources: {e}") from None
+    if isinstance(agent_id, dict):
+        agent_id = agent_id.get("value", "")
+    if not isinstance(agent_id, str) or not agent_id:
+        raise HttpError(400, "parameter 'slaveId' (the agent id) is required")
+    return agent_id, resources
+
+
+async def call_master_later(master: MasterProcess, fn: Callable[[], Future[Any]]) -> HttpReply:
+    """``fn()`` on the master's thread returns a future; 202 once it is done, 409 if it fails."""
+    try:
+        future = await on_actor(master, fn)
+    except OPERATOR_ERRORS as e:
+        raise HttpError(400, str(e)) from None
+    try:
+        result = await asyncio.wait_for(asyncio.wrap_future(future), ACTOR_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise HttpError(503, f"the operation was not done within {ACTOR_TIMEOUT} s") from None
+    except OPERATOR_ERRORS as e:
+        raise HttpError(409, str(e)) from None
+    return json_reply(result, status=202)
+
+
 def install_operator_routes(server: HttpServer, master: MasterProcess) -> None:
     async def quota(request: HttpRequest) -> HttpReply:
         if request.method == "POST":
@@ -51,3 +93,15 @@ def install_operator_routes(server: HttpServer, master: MasterProcess) -> None:
 
     for path in ("/quota", "/master/quota"):
         server.route(path, quota, methods=("GET", "POST", "DELETE"), prefix=True)
+
+    async def reserve(request: HttpRequest) -> HttpReply:
+        agent_id, resources = agent_operation(request)
+        return await call_master_later(master, lambda: master.reserve_resources(agent_id, resources))
+
+    async def unreserve(request: HttpRequest) -> HttpReply:
+        agent_id, resources = agent_operation(request)
+        return await call_master_later(master, lambda: master.unreserve_resources(agent_id, resources))
+
+    for prefix in ("", "/master"):
+        server.route(prefix + "/reserve", reserve, methods=("POST",))
+        server.route(prefix + "/unreserve", unreserve, methods=("POST",))

@@ -6,10 +6,12 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import pykka
 
+from actors.allocator.errors import AllocatorError
 from actors.allocator.process import Allocation, AllocatorProcess, allocator_class
 from actors.clock import Timer
 from actors.master.config import MasterConfig, load_quota_file, parse_weights
@@ -17,9 +19,11 @@ from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
 from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteRegistry
 from actors.master.registry_file import FileRegistryStore
+from actors.master.operations import ReservationError, operator_commit, operator_plan
 from actors.master.quota import quota_status, update_quota
 from actors.master.quota_json import QuotaError, parse_quota_body, quotas_to_text
 from actors.node import Node
+from actors.resources import EMPTY
 from actors.process import Process
 from actors.version import MESOS_VERSION
 from transport.messages import MasterState, MasterStateRequest
@@ -166,6 +170,42 @@ class MasterProcess(Process):
         if role not in self.core.quotas:
             raise QuotaError(f"role {role!r} has no quota")
         return self.update_quota({"quota_configs": [{"role": role}], "force": True})
+
+    def reserve_resources(self, agent_id: str, resources: Any) -> Future[dict[str, Any]]:
+        """RESERVE_RESOURCES (v0 ``/reserve``): dynamically reserve unallocated ``resources``
+        (dicts with their ``reservations``) on the agent. ReservationError at once if invalid;
+        the future fails with ReservationError if the allocator has them allocated meanwhile."""
+        return self._operator_conversion(agent_id, resources, True)
+
+    def unreserve_resources(self, agent_id: str, resources: Any) -> Future[dict[str, Any]]:
+        """UNRESERVE_RESOURCES (v0 ``/unreserve``): the reverse of ``reserve_resources``."""
+        return self._operator_conversion(agent_id, resources, False)
+
+    def _operator_conversion(self, agent_id: str, items: Any, reserve: bool) -> Future[dict[str, Any]]:
+        out: list[Effect] = []
+        conversions = operator_plan(self.core, agent_id, items, reserve, self.clock.now(), out)
+        self._apply(out)  # rescinded offers are recovered in the allocator before the update below
+        consumed = sum((c.consumed for c in conversions), EMPTY)
+        converted = sum((c.converted for c in conversions), EMPTY)
+        future: Future[dict[str, Any]] = Future()
+        alloc_core = self.allocator_core
+
+        def commit() -> None:
+            effects: list[Effect] = []
+            operator_commit(self.core, agent_id, conversions, reserve, effects)
+            self._apply(effects)
+            future.set_result({"agent_id": agent_id, "resources": converted.to_dicts()})
+
+        def update() -> None:  # on the allocator's thread, the allocator's truth decides
+            try:
+                alloc_core.update_available(agent_id, consumed, converted)
+            except AllocatorError as e:
+                future.set_exception(ReservationError(f"{e}; they may be offered meanwhile, retry"))
+                return
+            self.run(commit)
+
+        self.on_allocator(update)
+        return future
 
     # --- inputs ---------------------------------------------------------------
 

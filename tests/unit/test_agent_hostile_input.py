@@ -32,7 +32,7 @@ def _from_master() -> list[Message]:
         m.ShutdownAgent(message="bye"), m.UpdateFramework(framework_id="f", framework_pid="s@h:1"),
         m.StatusUpdateAcknowledgement(agent_id="a", framework_id="f", task_id="t", uuid=b"u"),
         m.FrameworkToExecutor(agent_id="a", framework_id="f", executor_id="e", data=b""),
-        m.MasterRedirect(leader="master@127.0.0.1:5050"),
+        m.MasterRedirect(leader="master@127.0.0.1:5050"), m.CheckpointResources(resources=[]),
     ]
 
 

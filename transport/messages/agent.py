@@ -19,6 +19,7 @@ __all__ = [
     "ShutdownFramework",
     "ShutdownAgent",
     "UpdateFramework",
+    "CheckpointResources",
     "MasterStateRequest",
     "MasterState",
     "ResourceUsageRequest",
@@ -113,6 +114,14 @@ class UpdateFramework(Message):
 
     framework_id: str
     framework_pid: str
+
+
+@message
+class CheckpointResources(Message):
+    """master -> agent: the agent's dynamically reserved resources now (resource dicts with their
+    ``reservations`` stacks); the agent keeps them in its work_dir and reports them when it registers."""
+
+    resources: list[Dict] = field(default_factory=list)
 
 
 @message

@@ -1,0 +1,125 @@
+"""Offer operations beside LAUNCH, and the operator's reservations, in the master core.
+
+Pure. ``RESERVE`` and ``UNRESERVE`` in ``acceptOffers`` convert part of what the
+accept offered (in order: a LAUNCH after a RESERVE may use the reservation),
+change the agent's total, tell the allocator (``update_allocation``) and the
+agent (``CheckpointResources``, so the reservation outlives a master restart).
+As Mesos validates them: a framework reserves for the role its offers are
+allocated to; when it has a principal, each reservation names that principal;
+a refinement reserves for a descendant of the role below it. An invalid
+operation is dropped (logged), and the accept goes on with the next.
+
+The operator's ``/reserve`` and ``/unreserve`` (``operator_plan`` then
+``operator_commit``) act on unallocated resources: offers on the agent are
+rescinded first when what is free there is not enough.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from actors.master.model import Agent, Effect, Framework, Send, ToAllocator
+from actors.reservations import (
+    Conversion,
+    ReservationError,
+    apply_conversions,
+    reserve_conversions,
+    unreserve_conversions,
+)
+from actors.resources import Resources
+from transport import messages as m
+
+if TYPE_CHECKING:
+    from actors.master.ledger import MasterLedger
+
+__all__ = ["OFFER_OPERATIONS", "ReservationError", "apply_offer_operation", "checkpoint", "operator_commit",
+           "operator_plan"]
+
+log = structlog.get_logger(__name__)
+Dict = dict[str, Any]
+OFFER_OPERATIONS = ("RESERVE", "UNRESERVE")
+
+
+def checkpoint(agent: Agent, out: list[Effect]) -> None:
+    out.append(Send(agent.pid, m.CheckpointResources(resources=agent.reservations.to_dicts())))
+
+
+def _items(op: Dict, kind: str) -> Any:
+    body = op.get(kind.lower())
+    return body.get("resources") if isinstance(body, dict) else None
+
+
+def _check_framework(fw: Framework, role: str, conversions: list[Conversion], reserve: bool) -> None:
+    principal = fw.info.get("principal") or ""
+    for c in conversions:
+        if reserve and c.role != role:
+            raise ReservationError(f"cannot reserve {c.converted} for role {c.role!r}: the offers are allocated "
+                                   f"to role {role!r}")
+        if reserve and principal and c.principal != principal:
+            raise ReservationError(f"a reserve operation by principal {principal!r} names principal "
+                                   f"{c.principal or None!r} in the reservation of {c.converted}")
+
+
+def apply_offer_operation(core: MasterLedger, fw: Framework, agent: Agent, role: str, op: Dict,
+                          remaining: Resources, now: float, out: list[Effect]) -> Resources:
+    """RESERVE / UNRESERVE ``op`` on ``remaining`` (what the accept still has); the new
+    remaining. ReservationError (nothing changed) if invalid."""
+    kind = op.get("type")
+    reserve = kind == "RESERVE"
+    conversions = (reserve_conversions if reserve else unreserve_conversions)(_items(op, str(kind)))
+    _check_framework(fw, role, conversions, reserve)
+    remaining = apply_conversions(remaining, conversions, "in the offers")
+    agent.total = apply_conversions(agent.total, conversions, f"on agent {agent.agent_id}")
+    agent.reservations.apply(conversions, reserve)
+    for c in conversions:
+        out.append(ToAllocator("update_allocation", {"framework_id": fw.framework_id, "agent_id": agent.agent_id,
+                                                      "role": role, "consumed": c.consumed,
+                                                      "converted": c.converted}))
+        log.info("resources_reserved" if reserve else "resources_unreserved", framework_id=fw.framework_id,
+                 agent_id=agent.agent_id, role=c.role, resources=str(c.converted if reserve else c.consumed),
+                 principal=c.principal or None)
+    checkpoint(agent, out)
+    return remaining
+
+
+def operator_plan(core: MasterLedger, agent_id: str, items: Any, reserve: bool, now: float,
+                  out: list[Effect]) -> list[Conversion]:
+    """Validate an operator's reserve / unreserve on ``agent_id`` and rescind the agent's offers
+    if what is free there does not hold it; ReservationError naming the problem."""
+    agent = core.agents.get(agent_id)
+    if agent is None:
+        raise ReservationError(f"no agent {agent_id!r} is registered")
+    conversions = (reserve_conversions if reserve else unreserve_conversions)(items)
+    apply_conversions(agent.total, conversions, f"on agent {agent_id}")  # exists at all
+    offered = Resources()
+    for oid in agent.offers:
+        offer = core.offers.get(oid)
+        if offer is not None:
+            offered = offered + offer.resources
+    free = agent.total - agent.used() - offered
+    try:
+        apply_conversions(free, conversions, "")
+    except ReservationError:
+        for oid in list(agent.offers):
+            offer = core.offers.get(oid)
+            if offer is not None:
+                core.remove_offer(offer, out, rescind=True, recover=True, now=now)
+        apply_conversions(agent.total - agent.used(), conversions, f"unallocated on agent {agent_id}")
+    return conversions
+
+
+def operator_commit(core: MasterLedger, agent_id: str, conversions: list[Conversion], reserve: bool,
+                    out: list[Effect]) -> None:
+    """Record what the allocator has already applied (``update_available``) on the agent."""
+    agent = core.agents.get(agent_id)
+    if agent is None:
+        return
+    agent.total = apply_conversions(agent.total, conversions, f"on agent {agent_id}")
+    agent.reservations.apply(conversions, reserve)
+    for c in conversions:
+        log.info("resources_reserved" if reserve else "resources_unreserved", agent_id=agent_id, role=c.role,
+                 resources=str(c.converted if reserve else c.consumed), principal=c.principal or None,
+                 operator=True)
+    checkpoint(agent, out)
