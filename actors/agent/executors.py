@@ -9,6 +9,7 @@ import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from actors.agent.checkpointed import link_volumes
 from actors.agent.environment import executor_environment
 from actors.agent.launcher import (
     LaunchSpec,
@@ -19,7 +20,7 @@ from actors.agent.launcher import (
     wait_status,
 )
 from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
-from actors.agent.users import TASK_USER_VARIABLE, executor_user, resolve_run_as, switch_user_argv
+from actors.agent.users import TASK_USER_VARIABLE, RunAs, executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
 from transport.messages import (
@@ -54,6 +55,7 @@ class ExecutorsMixin(Process):
     _launching: dict[str, Future[subprocess.Popen[bytes]]]
     reaper: Reaper
     launcher: ThreadPoolExecutor
+    checkpointed: list[dict[str, Any]]
     emulated: EmulatedExecutors | None = None  # set by LocalCluster(executor="emulated"): no OS processes
 
     if TYPE_CHECKING:
@@ -125,6 +127,8 @@ class ExecutorsMixin(Process):
         try:
             self.isolator.prepare(cid, self._limits(executor), executor.directory)
             run_as = resolve_run_as(executor_user(executor.info, framework.info), self.config.switch_user)
+            for task in executor.queued:
+                self._link_volumes(executor.directory, task, run_as)
             argv = executor_argv(executor.info.get("command") or {})
             # Our command executor is ours to trust: it starts as the agent and switches
             # to the user for the task's command alone, so the user need not be able to
@@ -150,6 +154,13 @@ class ExecutorsMixin(Process):
         self._launching[cid] = future
         future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
         executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
+
+    def _link_volumes(self, sandbox: str, task: dict[str, Any], run_as: RunAs | None = None) -> None:
+        """The task's volumes in its sandbox; a volume nobody else uses now is given to the task's user."""
+        for link in link_volumes(self.config.work_dir, sandbox, task, self.checkpointed):
+            if run_as is not None:
+                os.chown(os.path.realpath(link), run_as.uid, run_as.gid)
+            self.log.info("volume_linked", task_id=id_value(task.get("task_id")), link=link)
 
     def _launched(self, key: tuple[str, str], cid: str, future: Future[subprocess.Popen[bytes]]) -> None:
         if self._launching.pop(cid, None) is None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from actors.agent.checkpointed import agent_total, load_checkpointed, save_checkpointed
+from actors.agent.checkpointed import agent_total, load_checkpointed, save_checkpointed, sync_volume_dirs
 from actors.agent.config import AgentConfig, ConfigError, parse_attributes
 from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
@@ -71,6 +71,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         try:
             self.checkpointed = load_checkpointed(config.work_dir)
             resources = agent_total(resources, self.checkpointed)
+            sync_volume_dirs(config.work_dir, [], self.checkpointed)
         except ReservationError as e:  # e.g. --resources shrank: as Mesos, the agent cannot start so
             raise ConfigError(f"--resources: the checkpointed reservations do not fit: {e}") from None
         agent_ports = tuple(resources.ranges("ports")) if config.check_agent_port_range_only else None
@@ -173,6 +174,10 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         if created:
             self._launch(executor)
         else:
+            try:
+                self._link_volumes(executor.directory, msg.task)
+            except (OSError, ValueError) as e:
+                self.log.warning("volume_link_failed", task_id=task_id, error=str(e))
             self._update_limits(executor)
             if executor.state == REGISTERED:
                 self.send(PID.parse(executor.pid), RunTask(framework=msg.framework,
@@ -212,7 +217,12 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             self.log.error("checkpoint_resources_refused", error=str(e))
             return
         save_checkpointed(self.config.work_dir, items)
+        created, removed = sync_volume_dirs(self.config.work_dir, self.checkpointed, items)
         self.checkpointed, self.resources = items, total
+        for path in created:
+            self.log.info("volume_created", path=path)
+        for path in removed:
+            self.log.info("volume_destroyed", path=path)
         self.log.info("resources_checkpointed", resources=str(total), reservations=len(items))
 
     def _update_framework(self, sender: PID, msg: UpdateFramework) -> None:

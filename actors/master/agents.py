@@ -22,9 +22,11 @@ from actors.master.model import (
 )
 from actors.master.operations import checkpoint
 from actors.master.registry import AgentRecord, Registry
+from actors.master.volumes import mark_used
 from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
 from actors.reservations import DynamicReservations
 from actors.resources import EMPTY, Resources, ResourcesError
+from actors.volumes import volumes_of
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -56,13 +58,16 @@ def _attributes(info: Dict) -> Any:
 
 def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
     """Start (again) counting the agent. A record new to this master learns the agent's dynamic
-    reservations from what it reports; a known one keeps the master's. Either way the agent
-    is sent them (it may have missed an update)."""
+    reservations and persistent volumes from what it reports; a known one keeps the master's.
+    Either way the agent is sent them (it may have missed an update), and the volumes its
+    live tasks name are in use."""
     if not agent.reservations.by_role:
         items = agent.info.get("resources")
-        agent.reservations = DynamicReservations.from_dicts(items if isinstance(items, list) else [])
+        items = items if isinstance(items, list) else []
+        agent.reservations, agent.volumes = DynamicReservations.from_dicts(items), volumes_of(items)
     if agent.reservations.by_role:
         checkpoint(agent, out)
+    mark_used(agent)
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
     agent.next_ping = now + core.config.agent_ping_timeout

@@ -24,6 +24,7 @@ from actors.master.entitlements import master_entitlements
 from actors.master.framework_ids import FrameworkIds
 from actors.master.registrar import Registrar
 from actors.master.registry import AgentRecord
+from actors.master.volumes import release
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -170,6 +171,8 @@ class MasterLedger:
         agent = self.agents.get(task.agent_id)
         if agent is not None:
             agent.tasks.pop((task.framework_id, task.task_id), None)
+            if agent.volumes:
+                release(agent, task=(task.framework_id, task.task_id))
             if recover and agent.connected:
                 out.append(ToAllocator("recover_resources", {
                     "framework_id": task.framework_id, "agent_id": task.agent_id,
@@ -191,6 +194,8 @@ class MasterLedger:
         agent = self.agents.get(offer.agent_id)
         if agent is not None:
             agent.offers.discard(offer.offer_id)
+            if agent.volumes:
+                release(agent, offer=offer.offer_id)
         if recover:
             kwargs: Dict = {"framework_id": offer.framework_id, "agent_id": offer.agent_id,
                             "resources": offer.resources, "now": now, "role": offer.role}

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from actors.master.config import MasterConfig
 from actors.reservations import DynamicReservations
 from actors.resources import EMPTY, Resources
+from actors.volumes import Volume
 from transport.schema import Message
 
 __all__ = [
@@ -222,6 +223,7 @@ class Agent:
     executor_infos: dict[tuple[str, str], ExecutorRecord] = field(default_factory=dict)  # same keys, or fewer
     offers: set[str] = field(default_factory=set)
     reservations: DynamicReservations = field(default_factory=DynamicReservations)  # dynamic ones, with stacks
+    volumes: dict[str, Volume] = field(default_factory=dict)  # persistent volumes by persistence id
     next_ping: float = 0.0
     pong_pending: bool = False
     missed_pings: int = 0

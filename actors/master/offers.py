@@ -1,5 +1,6 @@
-"""Offers in the master core: making them, accept with LAUNCH (validated) and RESERVE / UNRESERVE
-(actors/master/operations.py), decline, revive, suppress."""
+"""Offers in the master core: making them, accept with LAUNCH (validated), RESERVE / UNRESERVE
+(actors/master/operations.py) and CREATE / DESTROY (actors/master/volumes.py), decline, revive,
+suppress."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.master.model import Agent, Effect, Framework, Offer, Send, Task, ToAllocator, id_value
-from actors.master.operations import OFFER_OPERATIONS, ReservationError, apply_offer_operation
+from actors.master.operations import OFFER_OPERATIONS, ReservationError, apply_offer_operation, checkpoint
+from actors.master.volumes import (
+    VOLUME_OPERATIONS,
+    VolumeError,
+    apply_volume_operation,
+    claim_volumes,
+    offer_dicts,
+    volume_disk,
+)
 from actors.master.tasks import without_data
 from actors.master.validation import TaskInvalid, check_executor, executor_record, validate_task
-from actors.reservations import with_stacks
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
 from transport import messages as m
@@ -105,7 +113,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
                     "framework_id": {"value": fid},
                     "agent_id": {"value": aid},
                     "hostname": agent.hostname,
-                    "resources": with_allocation_role(with_stacks(res.to_dicts(), stacks), role),
+                    "resources": with_allocation_role(offer_dicts(agent, offer.offer_id, res, stacks), role),
                     "attributes": list(agent.info.get("attributes") or []),
                     "allocation_info": {"role": role},
                     "url": {"scheme": "http", "address": {"hostname": agent.hostname, "ip": host,
@@ -127,7 +135,7 @@ def _launch_tasks(operations: list[Dict]) -> tuple[list[Any], list[str]]:
         kind = op.get("type") if isinstance(op, dict) else None
         if kind == "LAUNCH":
             tasks.extend(_tasks_of(op))
-        elif kind not in OFFER_OPERATIONS:
+        elif kind not in OFFER_OPERATIONS + VOLUME_OPERATIONS:
             unsupported.append(str(kind))
     return tasks, unsupported
 
@@ -184,8 +192,9 @@ def _in_role(task: Dict, role: str) -> Dict:
 
 
 def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: Any, remaining: Resources,
-            known: set[str], now: float, out: list[Effect]) -> Resources:
-    """Validate and launch one task from ``remaining``; what remains after it."""
+            known: set[str], volumes: set[str], now: float, out: list[Effect]) -> Resources:
+    """Validate and launch one task from ``remaining`` (``volumes``: the persistent volumes in
+    it that are free); what remains after it."""
     fid, aid = fw.framework_id, agent.agent_id
     try:
         tid, res, exec_res, eid = validate_task(info, aid, known)
@@ -196,6 +205,11 @@ def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: An
         need = res + exec_res if new_executor else res
         if not remaining.contains(need):
             raise TaskInvalid(f"Task {tid} uses more resources {need} than available {remaining}")
+        if agent.volumes:
+            try:
+                claim_volumes(agent, task_dict, need, remaining, volumes, (fid, tid))
+            except VolumeError as e:
+                raise TaskInvalid(str(e)) from None
     except TaskInvalid as e:
         bad_id = id_value(info.get("task_id")) if isinstance(info, dict) else ""
         core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason="REASON_TASK_INVALID",
@@ -226,6 +240,9 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
     if unsupported:
         log.warning("operations_unsupported", framework_id=fid, types=unsupported)
     own, error = _own_offers(core, fid, list(msg.offer_ids))
+    own_ids = {o.offer_id for o in own}
+    held = core.agents.get(own[0].agent_id) if own else None
+    volumes = {i for i, v in held.volumes.items() if v.offer in own_ids} if held is not None else set()
     offered: dict[tuple[str, str], Resources] = {}
     for offer in own:
         core.remove_offer(offer, out, rescind=False, recover=False, now=now)
@@ -254,12 +271,20 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
         kind = op.get("type") if isinstance(op, dict) else None
         if kind == "LAUNCH":
             for info in _tasks_of(op):
-                remaining = _launch(core, fw, agent, role, info, remaining, known, now, out)
+                remaining = _launch(core, fw, agent, role, info, remaining, known, volumes, now, out)
         elif kind in OFFER_OPERATIONS:
             try:
-                remaining = apply_offer_operation(core, fw, agent, role, op, remaining, now, out)
+                remaining = apply_offer_operation(core, fw, agent, role, op, remaining,
+                                                  volume_disk(agent, volumes), now, out)
             except ReservationError as e:
                 log.info("operation_invalid", framework_id=fid, type=kind, error=str(e))
+        elif kind in VOLUME_OPERATIONS:
+            try:
+                apply_volume_operation(fw, agent, role, op, remaining, volumes)
+            except VolumeError as e:
+                log.info("operation_invalid", framework_id=fid, type=kind, error=str(e))
+            else:
+                checkpoint(agent, out)
     if remaining:
         out.append(ToAllocator("recover_resources", {
             "framework_id": fid, "agent_id": aid, "resources": remaining, "role": role,

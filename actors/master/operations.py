@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.master.model import Agent, Effect, Framework, Send, ToAllocator
+from actors.master.volumes import checkpoint_dicts
 from actors.reservations import (
     Conversion,
     ReservationError,
@@ -29,6 +30,7 @@ from actors.reservations import (
     unreserve_conversions,
 )
 from actors.resources import Resources
+from actors.volumes import volume_ids
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ OFFER_OPERATIONS = ("RESERVE", "UNRESERVE")
 
 
 def checkpoint(agent: Agent, out: list[Effect]) -> None:
-    out.append(Send(agent.pid, m.CheckpointResources(resources=agent.reservations.to_dicts())))
+    out.append(Send(agent.pid, m.CheckpointResources(resources=checkpoint_dicts(agent))))
 
 
 def _items(op: Dict, kind: str) -> Any:
@@ -63,13 +65,18 @@ def _check_framework(fw: Framework, role: str, conversions: list[Conversion], re
 
 
 def apply_offer_operation(core: MasterLedger, fw: Framework, agent: Agent, role: str, op: Dict,
-                          remaining: Resources, now: float, out: list[Effect]) -> Resources:
-    """RESERVE / UNRESERVE ``op`` on ``remaining`` (what the accept still has); the new
-    remaining. ReservationError (nothing changed) if invalid."""
+                          remaining: Resources, volumes: Resources, now: float, out: list[Effect]) -> Resources:
+    """RESERVE / UNRESERVE ``op`` on ``remaining`` (what the accept still has, ``volumes``
+    of it persistent volumes, which stay); the new remaining. ReservationError (nothing
+    changed) if invalid."""
     kind = op.get("type")
     reserve = kind == "RESERVE"
-    conversions = (reserve_conversions if reserve else unreserve_conversions)(_items(op, str(kind)))
+    items = _items(op, str(kind))
+    if isinstance(items, list) and volume_ids(items):
+        raise ReservationError(f"cannot {str(kind).lower()} persistent volumes {volume_ids(items)}: destroy them first")
+    conversions = (reserve_conversions if reserve else unreserve_conversions)(items)
     _check_framework(fw, role, conversions, reserve)
+    apply_conversions(remaining - volumes, conversions, "in the offers outside their volumes")
     remaining = apply_conversions(remaining, conversions, "in the offers")
     agent.total = apply_conversions(agent.total, conversions, f"on agent {agent.agent_id}")
     agent.reservations.apply(conversions, reserve)
@@ -98,7 +105,10 @@ def operator_plan(core: MasterLedger, agent_id: str, items: Any, reserve: bool, 
         offer = core.offers.get(oid)
         if offer is not None:
             offered = offered + offer.resources
-    free = agent.total - agent.used() - offered
+    held = sum((v.resources for v in agent.volumes.values()), Resources())
+    if isinstance(items, list) and volume_ids(items):
+        raise ReservationError(f"cannot reserve or unreserve persistent volumes {volume_ids(items)}")
+    free = agent.total - agent.used() - offered - held
     try:
         apply_conversions(free, conversions, "")
     except ReservationError:
@@ -106,7 +116,7 @@ def operator_plan(core: MasterLedger, agent_id: str, items: Any, reserve: bool, 
             offer = core.offers.get(oid)
             if offer is not None:
                 core.remove_offer(offer, out, rescind=True, recover=True, now=now)
-        apply_conversions(agent.total - agent.used(), conversions, f"unallocated on agent {agent_id}")
+        apply_conversions(agent.total - agent.used() - held, conversions, f"unallocated on agent {agent_id}")
     return conversions
 
 
