@@ -31,12 +31,14 @@ class FrameworkState:
 
 
 class AgentState:
-    """An agent's total resources and the part of them not allocated."""
+    """An agent's total resources, the part of them not allocated, and whether it is
+    active (a deactivated or draining agent is offered nothing)."""
 
-    __slots__ = ("available", "total")
+    __slots__ = ("active", "available", "total")
 
     def __init__(self, total: Resources) -> None:
         self.total = self.available = total
+        self.active = True
 
 
 class AllocationBook:
@@ -159,7 +161,8 @@ class AllocationBook:
             self._refresh(agent_id)
 
     def _refresh(self, agent_id: str) -> None:
-        if is_allocatable(self._agents[agent_id].available, self._min):
+        agent = self._agents[agent_id]
+        if agent.active and is_allocatable(agent.available, self._min):
             self._avail[agent_id] = None
         else:
             self._avail.pop(agent_id, None)

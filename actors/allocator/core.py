@@ -235,6 +235,19 @@ class AllocatorCore(AllocationCycle):
             self._set_used(_check_id("framework_id", framework_id), agent_id, res)
         self._refresh(agent_id)
 
+    def deactivate_agent(self, agent_id: str) -> None:
+        """Offer nothing of the agent until ``activate_agent`` (Mesos' DEACTIVATE_AGENT, draining)."""
+        agent = self._agents.get(agent_id)
+        if agent is not None:
+            agent.active = False
+            self._refresh(agent_id)
+
+    def activate_agent(self, agent_id: str) -> None:
+        agent = self._agents.get(agent_id)
+        if agent is not None:
+            agent.active = True
+            self._refresh(agent_id)
+
     def remove_agent(self, agent_id: str) -> None:
         """Forget the agent and every allocation on it."""
         agent = self._agents.pop(agent_id, None)

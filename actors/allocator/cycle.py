@@ -49,7 +49,7 @@ class AllocationCycle(AllocationBook):
             for name, v in sorter.below.get(role, {}).items():
                 q[name] = q.get(name, 0.0) + v
             allocated[role] = q
-        return QuotaCycle(self._quotas, allocated, (a.available for a in self._agents.values()))
+        return QuotaCycle(self._quotas, allocated, (a.available for a in self._agents.values() if a.active))
 
     def allocate_roles(self, now: float) -> RoleOffers:
         """One cycle: framework_id -> {agent_id -> {role -> resources offered}},

@@ -76,6 +76,8 @@ def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> Non
     out.append(LinkTo(agent.pid))
     out.append(ToAllocator("add_agent", {"agent_id": agent.agent_id, "total": agent.total,
                                          "used": agent.used_by()}))
+    if agent.deactivated:
+        out.append(ToAllocator("deactivate_agent", {"agent_id": agent.agent_id}))
 
 
 def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:

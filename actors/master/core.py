@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from actors.master import agents, frameworks, offers, recovery, tasks
+from actors.master import agents, drain, frameworks, offers, recovery, tasks
 from actors.master.ledger import MasterLedger
 from actors.master.model import Effect
 from actors.master.state_json import build_state
@@ -44,10 +44,10 @@ _HANDLERS: dict[type[Message], Handler] = {
     m.StatusUpdateAcknowledgement: tasks.acknowledge,
     m.FrameworkToExecutor: tasks.framework_to_executor,
     m.RegisterAgent: agents.register,
-    m.ReregisterAgent: agents.reregister,
+    m.ReregisterAgent: drain.reregister,
     m.UnregisterAgent: agents.unregister,
     m.PongAgent: agents.pong,
-    m.StatusUpdate: tasks.status_update,
+    m.StatusUpdate: drain.status_update,
     m.ExecutorToFramework: tasks.executor_to_framework,
     m.ExitedExecutor: tasks.exited_executor,
 }

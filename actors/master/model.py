@@ -224,6 +224,8 @@ class Agent:
     offers: set[str] = field(default_factory=set)
     reservations: DynamicReservations = field(default_factory=DynamicReservations)  # dynamic ones, with stacks
     volumes: dict[str, Volume] = field(default_factory=dict)  # persistent volumes by persistence id
+    deactivated: bool = False  # offered nothing (DEACTIVATE_AGENT, DRAIN_AGENT)
+    drain_info: Dict | None = None  # Mesos' DrainInfo: {"state": DRAINING|DRAINED, "config": {...}}
     next_ping: float = 0.0
     pong_pending: bool = False
     missed_pings: int = 0

@@ -94,7 +94,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
                 continue  # removed meanwhile: the allocator forgot it too
             stacks = agent.reservations.stacks()
             for role, res in _by_role(fw.roles if fw is not None else ["*"], allocated).items():
-                if fw is None or not fw.active or not fw.connected or not agent.connected:
+                if fw is None or not fw.active or not fw.connected or not agent.connected or agent.deactivated:
                     out.append(ToAllocator("recover_resources", {"framework_id": fid, "agent_id": aid,
                                                                   "resources": res, "now": now, "role": role}))
                     continue

@@ -2,7 +2,11 @@
 
 ``/quota`` (GET, POST, DELETE ``/quota/<role>``); ``/reserve`` and ``/unreserve``
 (POST, form ``slaveId=<id>&resources=<JSON list>`` as Mesos, or the same keys
-as a JSON object; 202 when done, 409 when the resources are not free). Each
+as a JSON object; 202 when done, 409 when the resources are not free);
+mesopy's own ``/drain``, ``/deactivate`` and ``/reactivate`` (POST, the body of
+Mesos' v1 ``DRAIN_AGENT`` etc.: ``{"agent_id": {"value": id},
+"max_grace_period": {"nanoseconds": n}, "mark_gone": false}``; Mesos has no v0
+endpoints for them). Each
 calls a plain ``MasterProcess`` method on the master's thread (the same
 methods the v1 operator API calls); a refused request answers 400 with the
 reason.
@@ -19,13 +23,14 @@ from typing import Any
 
 from actors.http_common import ACTOR_TIMEOUT, on_actor
 from actors.master.process import MasterProcess
+from actors.master.drain import DrainError
 from actors.master.quota_json import QuotaError
 from actors.reservations import ReservationError
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
 __all__ = ["OPERATOR_ERRORS", "install_operator_routes", "request_json"]
 
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError, ReservationError)
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError, ReservationError, DrainError)
 
 
 def request_json(request: HttpRequest) -> Any:
@@ -102,6 +107,24 @@ def install_operator_routes(server: HttpServer, master: MasterProcess) -> None:
         agent_id, resources = agent_operation(request)
         return await call_master_later(master, lambda: master.unreserve_resources(agent_id, resources))
 
+    async def agent_call(request: HttpRequest) -> HttpReply:
+        body = request_json(request)
+        name = request.path.rpartition("/")[2]
+        if isinstance(body.get(f"{name}_agent"), dict):  # the v1 call's envelope
+            body = body[f"{name}_agent"]
+        aid = body.get("agent_id")
+        aid = aid.get("value") if isinstance(aid, dict) else aid
+        if not isinstance(aid, str) or not aid:
+            raise HttpError(400, "'agent_id' ({\"value\": id}) is required")
+        if name == "drain":
+            grace, gone = body.get("max_grace_period"), body.get("mark_gone", False)
+            return await call_master(master, lambda: master.drain_agent(aid, grace, gone))
+        if name == "deactivate":
+            return await call_master(master, lambda: master.deactivate_agent(aid))
+        return await call_master(master, lambda: master.reactivate_agent(aid))
+
     for prefix in ("", "/master"):
         server.route(prefix + "/reserve", reserve, methods=("POST",))
         server.route(prefix + "/unreserve", unreserve, methods=("POST",))
+        for name in ("drain", "deactivate", "reactivate"):
+            server.route(f"{prefix}/{name}", agent_call, methods=("POST",))

@@ -14,6 +14,7 @@ import pykka
 from actors.allocator.errors import AllocatorError
 from actors.allocator.process import Allocation, AllocatorProcess, allocator_class
 from actors.clock import Timer
+from actors.master import drain
 from actors.master.config import MasterConfig, load_quota_file, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
@@ -170,6 +171,28 @@ class MasterProcess(Process):
         if role not in self.core.quotas:
             raise QuotaError(f"role {role!r} has no quota")
         return self.update_quota({"quota_configs": [{"role": role}], "force": True})
+
+    def drain_agent(self, agent_id: str, max_grace_period: Any = None, mark_gone: bool = False) -> dict[str, Any]:
+        """DRAIN_AGENT: no more offers for the agent, its tasks killed (grace capped by
+        ``max_grace_period``: seconds or ``{"nanoseconds": n}``); DrainError if refused."""
+        return self._agent_call(lambda out: drain.drain(self.core, agent_id, max_grace_period, mark_gone,
+                                                        self.clock.now(), out), agent_id)
+
+    def deactivate_agent(self, agent_id: str) -> dict[str, Any]:
+        """DEACTIVATE_AGENT: no more offers for the agent; its tasks keep running."""
+        return self._agent_call(lambda out: drain.deactivate(self.core, agent_id, self.clock.now(), out), agent_id)
+
+    def reactivate_agent(self, agent_id: str) -> dict[str, Any]:
+        """REACTIVATE_AGENT: offers again (a drain in progress stops)."""
+        return self._agent_call(lambda out: drain.reactivate(self.core, agent_id, self.clock.now(), out), agent_id)
+
+    def _agent_call(self, fn: Callable[[list[Effect]], None], agent_id: str) -> dict[str, Any]:
+        out: list[Effect] = []
+        fn(out)
+        self._apply(out)
+        agent = self.core.agents.get(agent_id)
+        return {"agent_id": {"value": agent_id}, "deactivated": agent.deactivated if agent else True,
+                "drain_info": agent.drain_info if agent else {"state": "DRAINED", "gone": True}}
 
     def reserve_resources(self, agent_id: str, resources: Any) -> Future[dict[str, Any]]:
         """RESERVE_RESOURCES (v0 ``/reserve``): dynamically reserve unallocated ``resources``

@@ -74,6 +74,8 @@ def _agent(core: MasterLedger, agent: Agent) -> Dict:
         "attributes": {a.get("name"): _attr_value(a) for a in agent.info.get("attributes") or []
                        if isinstance(a, dict)},
         "active": agent.connected,
+        "deactivated": agent.deactivated,
+        **({"drain_info": agent.drain_info} if agent.drain_info is not None else {}),
         "registered_time": agent.registered_time + core.epoch_offset,
         "version": agent.info.get("version", ""),
     }
