@@ -18,6 +18,16 @@ Each figure is the best of ``repeats`` runs (1 with --quick, which also
 drops the largest size). ``allocation_figures(sizes, quick)`` returns the
 figures.
 
+Then the variants at 10,000 agents x 1,000 frameworks (the size Mesos 1.8
+measures at 1.1 s in C++; --quick: 1,000 x 100), first and steady cycle each,
+beside the baseline loop at that size (``variant_figures``):
+
+- ``plain``: as above;
+- ``multirole``: half the frameworks in two roles each (one offer per role);
+- ``quota``: every one of the 10 roles with a guarantee of 5 % and a limit of
+  10 % of the cluster's cpus and mem (the run checks no role passes its limit);
+- ``reserved``: 10 % of every agent's cpus, mem and disk reserved to one role.
+
 Then the master part (``benchmarks/master_emulation.py``): the master and its
 allocator in a child OS process, N agents emulated by one actor and a real
 MesosSchedulerDriver in this process on separate ZeroMQ endpoints; offers per
@@ -26,8 +36,10 @@ the agent) at 1,000, 10,000 and 50,000 agents (--quick: without 50,000),
 beside a raw msgpack + pyzmq baseline measured in the same run.
 
 With --json the last line is one JSON object: allocation_cycle_s (keyed
-"AGENTSxFRAMEWORKS"), offers_per_s and launch_overhead_s (keyed by the number
-of emulated agents), and every other figure.
+"AGENTSxFRAMEWORKS"), allocation_variant_cycle_s and
+allocation_variant_steady_cycle_s (keyed by variant), allocation_variant_size,
+allocation_variant_baseline_s, offers_per_s and launch_overhead_s (keyed by
+the number of emulated agents), and every other figure.
 """
 
 from __future__ import annotations
@@ -47,7 +59,7 @@ from actors.allocator import AllocatorCore
 from actors.resources import Resources
 from benchmarks.master_emulation import master_figures, master_table
 
-__all__ = ["SIZES", "allocation_figures", "main"]
+__all__ = ["SIZES", "VARIANTS", "allocation_figures", "main", "variant_figures"]
 
 SIZES: list[tuple[int, int]] = [(1_000, 10), (10_000, 100), (50_000, 200)]
 AGENT_RESOURCES = "cpus:16;mem:65536;disk:1000000;ports:[31000-32000]"
@@ -139,6 +151,88 @@ def allocation_figures(sizes: list[tuple[int, int]] | None = None, quick: bool =
     return figs
 
 
+VARIANT_SIZE, QUICK_VARIANT_SIZE = (10_000, 1_000), (1_000, 100)
+VARIANTS = ("plain", "multirole", "quota", "reserved")
+
+
+def _build_variant(variant: str, agents: int, frameworks: int) -> AllocatorCore:
+    al = AllocatorCore(seed=1)
+    for f in range(frameworks):
+        roles = [f"role-{f % ROLES}"]
+        if variant == "multirole" and f % 2:
+            roles.append(f"role-{(f + 1) % ROLES}")
+        al.add_framework(f"fw-{f}", roles)
+    total = Resources.parse(AGENT_RESOURCES)
+    if variant == "quota":
+        cpus, mem = total.scalar("cpus") * agents, total.scalar("mem") * agents
+        for r in range(ROLES):
+            al.set_quota(f"role-{r}", guarantees={"cpus": cpus * 0.05, "mem": mem * 0.05},
+                         limits={"cpus": cpus * 0.1, "mem": mem * 0.1})
+    for a in range(agents):
+        res = total
+        if variant == "reserved":
+            res = Resources.parse(f"cpus:14.4;mem:58982.4;disk:900000;ports:[31000-32000];"
+                                  f"cpus(role-{a % ROLES}):1.6;mem(role-{a % ROLES}):6553.6;"
+                                  f"disk(role-{a % ROLES}):100000")
+        al.add_agent(f"agent-{a}", res)
+    return al
+
+
+def _check_quota(al: AllocatorCore) -> None:
+    for role, quota in al.quotas().items():
+        cycle = al.quota_cycle()
+        for name, limit in quota.limits.items():
+            used = cycle.consumed[role].get(name, 0.0)
+            if used > limit + 1e-6:
+                raise RuntimeError(f"role {role} holds {name}:{used} over its limit {limit}")
+
+
+def _variant_run(variant: str, agents: int, frameworks: int) -> tuple[float, float]:
+    al = _build_variant(variant, agents, frameworks)
+    first_s, offers = _timed(al.allocate_roles, 0.0)
+    if not offers:
+        raise RuntimeError(f"variant {variant}: no offers")
+    if variant == "quota":
+        _check_quota(al)
+
+    def decline_all() -> None:
+        for fid, per_agent in offers.items():
+            for aid, per_role in per_agent.items():
+                for role, res in per_role.items():
+                    al.recover_resources(fid, aid, res, refuse_seconds=0.0, now=1.0, role=role)
+
+    decline_all()
+    steady_s, _ = _timed(al.allocate_roles, 1.0)
+    return first_s, steady_s
+
+
+def variant_figures(quick: bool = False) -> dict[str, Any]:
+    """The variants' figures (see the module docstring), JSON-able."""
+    agents, frameworks = QUICK_VARIANT_SIZE if quick else VARIANT_SIZE
+    repeats = 1 if quick else 2
+    first: dict[str, float] = {}
+    steady: dict[str, float] = {}
+    for variant in VARIANTS:
+        runs = [_variant_run(variant, agents, frameworks) for _ in range(repeats)]
+        first[variant] = min(r[0] for r in runs)
+        steady[variant] = min(r[1] for r in runs)
+    return {"allocation_variant_size": _key(agents, frameworks), "allocation_variant_cycle_s": first,
+            "allocation_variant_steady_cycle_s": steady,
+            "allocation_variant_baseline_s": min(_baseline(agents, frameworks) for _ in range(repeats))}
+
+
+def _variant_table(figs: dict[str, Any]) -> str:
+    head = f"{'variant':>10} {'cycle s':>9} {'steady s':>9} {'vs baseline':>12}"
+    base = figs["allocation_variant_baseline_s"]
+    lines = [f"allocator variants at {figs['allocation_variant_size']} (best of runs)", head, "-" * len(head)]
+    for v in figs["allocation_variant_cycle_s"]:
+        cycle = figs["allocation_variant_cycle_s"][v]
+        lines.append(f"{v:>10} {cycle:>9.3f} {figs['allocation_variant_steady_cycle_s'][v]:>9.3f} "
+                     f"{cycle / base:>11.0f}x")
+    lines.append(f"baseline (the naive loop at that size): {base:.5f} s")
+    return "\n".join(lines)
+
+
 def _table(figs: dict[str, Any]) -> str:
     head = (f"{'agents x fws':>13} {'cycle s':>9} {'offers/s':>10} {'steady s':>9} {'recover s':>10} "
             f"{'empty us':>9} {'baseline s':>11} {'ratio':>7}")
@@ -166,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(level="warning")
     figs = allocation_figures(SIZES, args.quick)
     print(_table(figs), flush=True)
+    variants = variant_figures(args.quick)
+    print(_variant_table(variants), flush=True)
+    figs.update(variants)
     if not args.no_master:
         counts = [int(x) for x in args.agents.split(",") if x.strip()] if args.agents else None
         master = master_figures(counts, args.quick)

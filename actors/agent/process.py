@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from actors.agent.checkpointed import agent_total, load_checkpointed, save_checkpointed, sync_volume_dirs
-from actors.agent.config import AgentConfig, ConfigError, parse_attributes
+from actors.agent.config import AgentConfig, parse_attributes
 from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
@@ -20,7 +20,7 @@ from actors.agent.launcher import Reaper
 from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
-from actors.agent.work_dir import prepare_work_dir
+from actors.agent.work_dir import WorkDirError, prepare_work_dir
 from actors.clock import Timer
 from actors.ha import LeaderDetector
 from actors.node import Node
@@ -73,7 +73,8 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             resources = agent_total(resources, self.checkpointed)
             sync_volume_dirs(config.work_dir, [], self.checkpointed)
         except ReservationError as e:  # e.g. --resources shrank: as Mesos, the agent cannot start so
-            raise ConfigError(f"--resources: the checkpointed reservations do not fit: {e}") from None
+            raise WorkDirError(f"--work_dir: the reservations checkpointed in {config.work_dir!r} do not fit "
+                               f"--resources: {e}") from None
         agent_ports = tuple(resources.ranges("ports")) if config.check_agent_port_range_only else None
         isolator = create_isolator(config.isolation, **config.isolator_options(), agent_ports=agent_ports)
         super().__init__(node, name)

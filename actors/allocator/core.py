@@ -40,7 +40,8 @@ sends them. Its model, following Mesos' hierarchical allocator:
   (the master labels the offer, and every resource in it, with that role).
 
 Subclasses change the order by overriding ``_role_entry`` / ``_client_entry``
-(see ``StrictPriorityAllocator``).
+(see ``StrictPriorityAllocator``). A role entry's key may depend only on the
+allocations in its subtree: a cycle re-keys only the entries allocations touched.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from actors.allocator import roletree
 from actors.allocator.book import AllocationBook
 from actors.allocator.quota import QuotaCycle
 from actors.resources import Resources, is_allocatable
+from actors.roles import is_subrole
 
 __all__ = ["AllocationCycle", "RoleOffers"]
 
@@ -77,6 +78,7 @@ class AllocationCycle(AllocationBook):
         tree = roletree.build(heaps, role_entry)
         root = tree[""]
         pop, push, mn, node_kind, rekey = heapq.heappop, heapq.heappush, self._min, roletree.NODE, roletree.rekey
+        affected = roletree.affected
         filters, frameworks, alloc, agent_fws = self._filters, self._frameworks, self._alloc, self._agent_fws
         allocate_q = self._sorter.allocate
         for aid in order:
@@ -89,7 +91,8 @@ class AllocationCycle(AllocationBook):
             # popped goes back, re-keyed, once the agent is done.
             popped: list[tuple[list[roletree.Entry], roletree.Entry]] = []
             stack = [root]
-            changed = False
+            touched: list[str] = []  # roles allocated on this agent: only their entries are re-keyed
+            reserved_only = avail.roles() if avail.has_reservations() and not avail.unreserved() else None
             while stack and avail:
                 level = stack[-1]
                 if not level:
@@ -101,6 +104,8 @@ class AllocationCycle(AllocationBook):
                 if kind == node_kind:
                     stack.append(tree[role])
                     continue
+                if reserved_only is not None and not any(is_subrole(role, r) for r in reserved_only):
+                    continue  # only others' reservations are left here
                 offer = avail.for_role(role)
                 if quota is not None:
                     offer = quota.cap(role, offer, stage1)
@@ -118,8 +123,10 @@ class AllocationCycle(AllocationBook):
                         push(fheap, e)
                 if chosen is None:
                     continue
-                changed = True
+                touched.append(role)
                 avail = avail - offer
+                if avail.has_reservations() and not avail.unreserved():
+                    reserved_only = avail.roles()
                 if quota is not None:
                     quota.allocated(role, offer)
                 by_agent = alloc.get(chosen)
@@ -145,7 +152,7 @@ class AllocationCycle(AllocationBook):
                 roles_here[role] = offer if prev is None else prev + offer
                 push(heaps[role], self._client_entry(chosen, role, frameworks[chosen].seq))
             for level, rentry in popped:
-                push(level, rekey(rentry, role_entry) if changed else rentry)
+                push(level, rekey(rentry, role_entry) if touched and affected(rentry, touched) else rentry)
             agent.available = avail
             if not is_allocatable(avail, mn):
                 del self._avail[aid]

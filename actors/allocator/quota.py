@@ -83,12 +83,11 @@ def check_quota(role: str, guarantees: Mapping[str, float] | None, limits: Mappi
 
 def cut_unreserved(res: Resources, caps: Mapping[str, float]) -> Resources:
     """``res`` with each unreserved scalar named in ``caps`` cut down to its cap (>= 0)."""
-    cut: dict[tuple[str, str], float] = {}
-    for name, cap in caps.items():
-        have = res.unreserved().scalar(name) if res.has_reservations() else res.scalar(name)
-        if have > cap + _EPS:
-            cut[(name, "*")] = have - max(cap, 0.0)
-    return res - Resources(scalars=cut) if cut else res
+    have = res.unreserved().quantities() if res.has_reservations() else res.quantities()
+    cut = {(name, "*"): have[name] - max(cap, 0.0) for name, cap in caps.items()
+           if have.get(name, 0.0) > cap + _EPS}
+    # the keys and amounts come from ``res`` itself: no need to validate them again
+    return res - Resources._make(cut, {}) if cut else res
 
 
 def _add(into: dict[str, float], q: Mapping[str, float], sign: float = 1.0) -> None:
@@ -120,6 +119,8 @@ class QuotaCycle:
                         _add(self.consumed[q], avail.reserved(rrole).quantities())
         self.top = [r for r, q in quotas.items() if q.guarantees
                     and not any(a in quotas and quotas[a].guarantees for a in ancestors(r))]
+        self._governs: dict[str, list[str]] = {}
+        self._headroom: dict[str, float] | None = None  # cached until the next allocation
 
     def _left(self, role: str, kind: str) -> dict[str, float]:
         quota = self.quotas[role]
@@ -128,18 +129,23 @@ class QuotaCycle:
         return {n: v - used.get(n, 0.0) for n, v in amounts.items()}
 
     def _governing(self, role: str) -> list[str]:
-        return [q for q in (role, *ancestors(role)) if q in self.quotas]
+        out = self._governs.get(role)
+        if out is None:
+            out = self._governs[role] = [q for q in (role, *ancestors(role)) if q in self.quotas]
+        return out
 
     def unsatisfied(self, role: str) -> bool:
         """Whether the role or an ancestor has a guarantee not yet met (stage 1 candidate)."""
         return any(v > _EPS for q in self._governing(role) for v in self._left(q, "guarantees").values())
 
     def required_headroom(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for role in self.top:
-            for name, left in self._left(role, "guarantees").items():
-                if left > _EPS:
-                    out[name] = out.get(name, 0.0) + left
+        out = self._headroom
+        if out is None:
+            out = self._headroom = {}
+            for role in self.top:
+                for name, left in self._left(role, "guarantees").items():
+                    if left > _EPS:
+                        out[name] = out.get(name, 0.0) + left
         return out
 
     def cap(self, role: str, offer: Resources, stage1: bool) -> Resources:
@@ -147,26 +153,35 @@ class QuotaCycle:
         caps: dict[str, float] = {}
         governing = self._governing(role)
         for q in governing:
-            for name, left in self._left(q, "limits").items():
-                caps[name] = min(caps.get(name, math.inf), left)
-        headroom = self.required_headroom()
+            used = self.consumed[q]
+            for name, limit in self.quotas[q].limits.items():
+                left = limit - used.get(name, 0.0)
+                if left < caps.get(name, math.inf):
+                    caps[name] = left
         guaranteed: dict[str, float] = {}
         if stage1:
             for q in governing:
-                for name, left in self._left(q, "guarantees").items():
-                    guaranteed[name] = min(guaranteed.get(name, math.inf), max(left, 0.0))
+                used = self.consumed[q]
+                for name, amount in self.quotas[q].guarantees.items():
+                    left = max(amount - used.get(name, 0.0), 0.0)
+                    if left < guaranteed.get(name, math.inf):
+                        guaranteed[name] = left
             for name, left in guaranteed.items():
-                caps[name] = min(caps.get(name, math.inf), left)
-        for name, need in headroom.items():
+                if left < caps.get(name, math.inf):
+                    caps[name] = left
+        free = self.free
+        for name, need in self.required_headroom().items():
             if name not in guaranteed:  # stage 1 takes a guaranteed name out of its own headroom
-                caps[name] = min(caps.get(name, math.inf), self.free.get(name, 0.0) - need)
-        finite = {n: c for n, c in caps.items() if c < math.inf}
-        return cut_unreserved(offer, finite) if finite else offer
+                left = free.get(name, 0.0) - need
+                if left < caps.get(name, math.inf):
+                    caps[name] = left
+        return cut_unreserved(offer, caps) if caps else offer
 
     def allocated(self, role: str, res: Resources) -> None:
         """Record that ``res`` (allocatable to ``role``) was allocated in ``role``."""
         unreserved = res.unreserved().quantities() if res.has_reservations() else res.quantities()
         _add(self.free, unreserved, -1.0)
+        self._headroom = None
         for q in self._governing(role):
             # reserved resources already counted (as unallocated reservations) for their own role's subtree
             _add(self.consumed[q], unreserved)

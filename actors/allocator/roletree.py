@@ -21,9 +21,9 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from actors.roles import parent
+from actors.roles import is_subrole, parent
 
-__all__ = ["LEAF", "NODE", "OWN", "Entry", "Tree", "build", "order", "rekey"]
+__all__ = ["LEAF", "NODE", "OWN", "Entry", "Tree", "affected", "build", "order", "rekey"]
 
 LEAF, NODE, OWN = 0, 1, 2
 Entry = tuple[Any, ...]
@@ -59,6 +59,15 @@ def rekey(e: Entry, entry: EntryKey) -> Entry:
     """``e`` with its key computed afresh (after allocations changed shares)."""
     _, path, kind = e
     return (entry(path, kind == OWN), path, kind)
+
+
+def affected(e: Entry, roles: list[str]) -> bool:
+    """Whether allocations in ``roles`` change ``e``'s key: a leaf's (or virtual leaf's) own
+    role is one of them, or a node's subtree holds one (keys depend on nothing else)."""
+    _, path, kind = e
+    if kind == NODE:
+        return any(is_subrole(r, path) for r in roles)
+    return path in roles
 
 
 def order(tree: Tree) -> list[str]:

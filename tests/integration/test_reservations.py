@@ -149,3 +149,16 @@ def _post_form(url: str, form: str) -> tuple[int, bytes]:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def test_an_agent_whose_resources_cannot_hold_its_reservations_exits_1(tmp_path: Any) -> None:
+    from tests.integration.operators_support import run_script
+
+    meta = tmp_path / "agent" / "meta"
+    meta.mkdir(parents=True)
+    (meta / "resources.json").write_text(json.dumps([
+        {"name": "cpus", "type": "SCALAR", "scalar": {"value": 8}, "reservations": STACK}]))
+    done = run_script("mesopy-agent", "--master=127.0.0.1:1", "--port=0", "--http_port=0",
+                      f"--work_dir={tmp_path / 'agent'}", "--resources=cpus:1;mem:64")
+    assert done.returncode == 1, done.stderr
+    assert "do not fit --resources: cpus:8 is not available" in done.stderr
