@@ -24,6 +24,8 @@ KEYS = {
     "transport": {"raw_dealer_router_msg_s", "remote_send_msg_s", "request_response_median_us",
                   "local_send_msg_s", "remote_send_ratio", "request_response_median_ratio", "local_send_ratio"},
     "allocator": {"allocation_cycle_s", "allocation_cycle_vs_baseline", "allocator_offers_per_s",
+                  "allocation_variant_size", "allocation_variant_cycle_s", "allocation_variant_steady_cycle_s",
+                  "allocation_variant_baseline_s",
                   "offers_per_s", "launch_overhead_s", "agent_registration_s", "raw_dealer_router_msg_s"},
     "agent": {"tasks_per_s", "launch_to_running_s", "tasks_per_s_custom", "launch_to_running_s_custom",
               "baseline", "command_vs_python_pass"},
