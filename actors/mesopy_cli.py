@@ -39,14 +39,18 @@ Subcommands:
                          until the task ends
   why FRAMEWORK          why a framework gets no offers: suppressed, decline filters,
                          outstanding offers, its share beside its role's others
+  quota [ROLE]           the roles' quota (guarantees, limits, consumed); with ROLE and
+                         --guarantee / --limit (e.g. 'cpus:2;mem:1024') sets it
+                         (--force: even below consumption), with --remove removes it
 TASK and FRAMEWORK are an id or a unique prefix of one."""
 EXAMPLES = (
     "mesopy --master=127.0.0.1:5040 tasks",
     "MESOPY_MASTER=10.0.0.1:5040 mesopy agents --json",
     "mesopy tail -f my-task stderr",
+    "mesopy quota eng --guarantee='cpus:2;mem:1024' --limit='cpus:4;mem:4096'",
 )
 SUBCOMMANDS = {"state": (0, 0), "agents": (0, 0), "frameworks": (0, 0), "tasks": (0, 0), "cat": (1, 2),
-               "tail": (1, 2), "why": (1, 1)}
+               "tail": (1, 2), "why": (1, 1), "quota": (0, 1)}
 CHUNK = 64 * 1024
 
 
@@ -59,6 +63,10 @@ class MesopyConfig:
     lines: int = field(default=10, metadata={"help": "tail: how many last lines to print"})
     poll: float = field(default=0.5, metadata={"help": "tail -f: seconds between reads"})
     timeout: float = field(default=10.0, metadata={"help": "seconds to wait for each HTTP answer"})
+    guarantee: str = field(default="", metadata={"help": "quota ROLE: the guarantees, as 'cpus:2;mem:1024'"})
+    limit: str = field(default="", metadata={"help": "quota ROLE: the limits, as 'cpus:4;mem:4096'"})
+    force: bool = field(default=False, metadata={"help": "quota ROLE: set it even if the checks refuse it"})
+    remove: bool = field(default=False, metadata={"help": "quota ROLE: remove the role's quota"})
 
     def validate(self) -> None:
         if self.lines < 0:
@@ -209,6 +217,43 @@ def why(client: MesopyClient, config: MesopyConfig, name: str) -> None:
          f"{time.strftime('%H:%M:%S', time.localtime(last['time']))}" if last else "  last offer: none yet")
 
 
+def _amounts(flag: str, text: str) -> dict[str, dict[str, float]]:
+    """``'cpus:2;mem:1024'`` -> ``{"cpus": {"value": 2.0}, ...}``; ClientError naming a bad entry."""
+    out: dict[str, dict[str, float]] = {}
+    for entry in filter(None, (e.strip() for e in text.split(";"))):
+        name, _, value = entry.partition(":")
+        try:
+            out[name.strip()] = {"value": float(value)}
+        except ValueError:
+            raise ClientError(f"--{flag}: bad entry {entry!r}; expected name:amount") from None
+    return out
+
+
+def quota(client: MesopyClient, config: MesopyConfig, role: str = "") -> None:
+    if role and (config.guarantee or config.limit or config.remove):
+        if config.remove:
+            status = client.get(client.master, f"/quota/{role}", method="DELETE")
+        else:
+            body = {"force": config.force, "quota_configs": [{
+                "role": role, "guarantees": _amounts("guarantee", config.guarantee),
+                "limits": _amounts("limit", config.limit)}]}
+            status = client.get(client.master, "/quota", method="POST", body=body)
+        if config.json:
+            _out(json.dumps(status))
+        return
+    roles = [r for r in client.get(client.master, "/master/roles")["roles"] if "quota" in r
+             and (not role or r["name"] == role)]
+    if config.json:
+        _out(json.dumps([r["quota"] for r in roles]))
+        return
+
+    def text(amounts: dict[str, float]) -> str:
+        return ";".join(f"{n}:{_num(v)}" for n, v in sorted(amounts.items())) or "-"
+
+    _table([[r["name"], text(r["quota"]["guarantee"]), text(r["quota"]["limit"]), text(r["quota"]["consumed"])]
+            for r in roles], ["ROLE", "GUARANTEE", "LIMIT", "CONSUMED"])
+
+
 def _run(words: list[str], config: MesopyConfig) -> None:
     client = MesopyClient(config.master, config.timeout)
     command, args = words[0], words[1:]
@@ -216,7 +261,8 @@ def _run(words: list[str], config: MesopyConfig) -> None:
         _out(json.dumps(client.state(), indent=2))
         return
     commands: dict[str, Callable[..., None]] = {"agents": show_agents, "frameworks": show_frameworks,
-                                                "tasks": show_tasks, "cat": cat, "tail": tail, "why": why}
+                                                "tasks": show_tasks, "cat": cat, "tail": tail, "why": why,
+                                                "quota": quota}
     commands[command](client, config, *args)
 
 
@@ -230,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if low < 0:
             raise FlagError(f"unknown subcommand {words[0]!r}: one of {', '.join(SUBCOMMANDS)}")
         if not low <= len(words) - 1 <= high:
-            usage = "TASK [FILE]" if high else "no arguments"
+            usage = {"quota": "[ROLE]", "why": "FRAMEWORK"}.get(words[0], "TASK [FILE]" if high else "no arguments")
             raise FlagError(f"{words[0]}: takes {usage}, got {' '.join(words[1:]) or 'none'}")
     except FlagError as e:
         flag_error_exit(PROG, e)

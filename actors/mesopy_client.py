@@ -60,10 +60,14 @@ class MesopyClient:
         self.master = base_url(master)
         self.timeout = timeout
 
-    def get(self, base: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def get(self, base: str, path: str, params: Mapping[str, Any] | None = None, *, method: str = "GET",
+            body: Any = None) -> Any:
+        """The JSON answer of ``method`` (GET; or POST / DELETE with a JSON ``body``) of ``path``."""
         url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as e:
             detail = e.read().decode(errors="replace").strip()

@@ -1,4 +1,4 @@
-"""Quota against real master and agent processes: a limit set through POST /quota caps
+"""Quota against real master and agent processes: a limit set with ``mesopy quota`` (POST /quota) caps
 what the role is offered, survives a kill -9 of the master (the --quota file), and
 DELETE /quota/<role> lifts it; a refused update answers 400 with the reason."""
 
@@ -16,7 +16,7 @@ import pytest
 from actors.node import Node
 from actors.resources import Resources
 from tests.integration.http_support import get_json
-from tests.integration.operators_support import Script, free_port
+from tests.integration.operators_support import Script, free_port, run_script
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -73,10 +73,11 @@ def test_quota_limit_caps_offers_and_survives_a_master_kill(scripts: list[Script
     status, body = request(http + "/quota", "POST", {"quota_configs": [
         {"role": "eng", "guarantees": {"cpus": {"value": 8}}, "limits": {"cpus": {"value": 8}}}]})
     assert status == 400 and b"exceed the cluster's capacity (cpus:8 > cpus:4)" in body
-    status, body = request(http + "/quota", "POST", {"quota_configs": [
-        {"role": "eng", "limits": {"cpus": {"value": 1}}}]})
-    assert status == 200, body
-    assert json.loads(body)["configs"] == [{"role": "eng", "guarantees": {}, "limits": {"cpus": {"value": 1.0}}}]
+    done = run_script("mesopy", f"--master={http}", "quota", "eng", "--limit=cpus:1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["configs"] == [{"role": "eng", "guarantees": {}, "limits": {"cpus": {"value": 1.0}}}]
+    shown = run_script("mesopy", f"--master={http}", "quota")
+    assert shown.stdout.split() == ["ROLE", "GUARANTEE", "LIMIT", "CONSUMED", "eng", "-", "cpus:1", "-"], shown
 
     sched = OfferLog()
     node = Node().start()

@@ -63,7 +63,7 @@ def test_drain_kills_with_the_grace_capped_and_ends_drained() -> None:
     out = update(h, fid, aid, "quick", "TASK_KILLED")
     (forwarded,) = of_type(out, m.StatusUpdate, FW)
     assert forwarded.status["reason"] == "REASON_AGENT_DRAINING"
-    assert h.core.agents[aid].drain_info["state"] == "DRAINING"
+    assert (h.core.agents[aid].drain_info or {}).get("state") == "DRAINING"
     update(h, fid, aid, "slow", "TASK_KILLED")
     assert h.core.state(h.now)["slaves"][0]["drain_info"]["state"] == "DRAINED"
     assert h.offers(FW) == []
@@ -85,7 +85,7 @@ def test_an_agent_without_tasks_is_drained_at_once_and_bad_calls_name_the_proble
     h = Harness()
     aid = h.agent(AGENT)
     call(h, drain.drain, aid, 0, False)
-    assert h.core.agents[aid].drain_info["state"] == "DRAINED"
+    assert (h.core.agents[aid].drain_info or {}).get("state") == "DRAINED"
     with pytest.raises(drain.DrainError, match="no agent 'nope'"):
         call(h, drain.deactivate, "nope")
     with pytest.raises(drain.DrainError, match="max_grace_period must be a duration >= 0, got -1"):
