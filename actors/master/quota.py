@@ -26,7 +26,7 @@ from actors.roles import ancestors, is_subrole
 if TYPE_CHECKING:
     from actors.master.ledger import MasterLedger
 
-__all__ = ["consumed", "quota_status", "update_quota"]
+__all__ = ["consumed", "consumed_with_offers", "quota_status", "update_quota"]
 
 Dict = dict[str, Any]
 _EPS = 1e-9
@@ -48,6 +48,15 @@ def consumed(core: MasterLedger, role: str) -> dict[str, float]:
             if is_subrole(rrole, role):
                 total = total + agent.total.reserved(rrole)
     return dict(total.quantities())
+
+
+def consumed_with_offers(core: MasterLedger, role: str) -> dict[str, float]:
+    """``consumed`` plus the unreserved resources the role's subtree is offered (Mesos'
+    consumed quota: everything allocated, and the unallocated reservations)."""
+    out = consumed(core, role)
+    for name, v in _offered(core, role).items():
+        out[name] = round(out.get(name, 0.0) + v, 3)
+    return out
 
 
 def _offered(core: MasterLedger, role: str) -> dict[str, float]:

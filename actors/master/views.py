@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from actors.master.model import TERMINAL_STATES, Task, flat_resources
-from actors.master.quota import consumed
+from actors.master.quota import consumed_with_offers
 from actors.master.state_json import build_state
 from actors.resources import EMPTY, Resources
 
@@ -126,7 +126,7 @@ def roles_view(core: MasterCore, weights: Mapping[str, float]) -> Dict:
         quota = core.quotas.get(name)
         if quota is not None:
             entry["quota"] = {"role": name, "guarantee": dict(quota.guarantees), "limit": dict(quota.limits),
-                              "consumed": consumed(core, name)}
+                              "consumed": consumed_with_offers(core, name)}
         roles.append(entry)
     return {"roles": roles}
 

@@ -41,6 +41,8 @@ def test_update_quota_reaches_the_allocator_and_limits_offers() -> None:
     (offer,) = h.offers(FW)
     assert Resources.from_dicts(offer["resources"]).scalar("cpus") == 1.0
     assert fid in h.core.frameworks
+    (role,) = views.roles_view(h.core, {})["roles"]
+    assert role["quota"]["consumed"] == {"cpus": 1.0, "mem": 4096.0}  # what it is offered counts
 
 
 def test_v0_quota_request_sets_guarantees_and_limits_alike() -> None:
