@@ -58,6 +58,11 @@ class AllocatorProcess(Process):
             self._soon = True
             self.run(self._allocate_soon)
 
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on this thread as this message: after the calls sent before it, before
+        the allocation they schedule (``run`` would queue ``fn`` behind that allocation)."""
+        fn()
+
     def _allocate_soon(self) -> None:
         self._soon = False
         self._allocate()

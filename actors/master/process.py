@@ -31,7 +31,9 @@ from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 from transport.schema import Message
 
-__all__ = ["MasterProcess", "spawn_master", "write_atomically"]
+__all__ = ["OPERATOR_ATTEMPTS", "MasterProcess", "spawn_master", "write_atomically"]
+
+OPERATOR_ATTEMPTS = 5  # tries of an operator's reserve / unreserve against allocations in flight
 
 
 class MasterProcess(Process):
@@ -143,10 +145,11 @@ class MasterProcess(Process):
         self.log.info("master_stopped", master_id=self.core.master_id)
 
     def on_allocator(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the allocator's thread (call from this actor's thread)."""
+        """Run ``fn`` on the allocator's thread (call from this actor's thread), after the
+        allocator calls this actor sent before and before the allocation they schedule."""
         if self._allocator is None:
             raise RuntimeError("the allocator is not started")
-        self._allocator.run(fn)
+        self._allocator.call(fn)
 
     # --- operator calls (on this actor's thread; the HTTP routes and /api/v1 call them) ---
 
@@ -205,12 +208,26 @@ class MasterProcess(Process):
         return self._operator_conversion(agent_id, resources, False)
 
     def _operator_conversion(self, agent_id: str, items: Any, reserve: bool) -> Future[dict[str, Any]]:
+        future: Future[dict[str, Any]] = Future()
+        self._operator_attempt(agent_id, items, reserve, future, OPERATOR_ATTEMPTS)
+        return future
+
+    def _operator_attempt(self, agent_id: str, items: Any, reserve: bool, future: Future[dict[str, Any]],
+                          left: int) -> None:
+        """Rescind the agent's offers as needed, then convert on the allocator's thread. An
+        allocation made meanwhile (its offers not yet here) fails the update: the offers reach
+        this thread first, so the next attempt rescinds them too."""
         out: list[Effect] = []
-        conversions = operator_plan(self.core, agent_id, items, reserve, self.clock.now(), out)
+        try:
+            conversions = operator_plan(self.core, agent_id, items, reserve, self.clock.now(), out)
+        except ReservationError as e:
+            if left == OPERATOR_ATTEMPTS:
+                raise  # invalid: the caller hears at once
+            future.set_exception(e)
+            return
         self._apply(out)  # rescinded offers are recovered in the allocator before the update below
         consumed = sum((c.consumed for c in conversions), EMPTY)
         converted = sum((c.converted for c in conversions), EMPTY)
-        future: Future[dict[str, Any]] = Future()
         alloc_core = self.allocator_core
 
         def commit() -> None:
@@ -223,12 +240,14 @@ class MasterProcess(Process):
             try:
                 alloc_core.update_available(agent_id, consumed, converted)
             except AllocatorError as e:
-                future.set_exception(ReservationError(f"{e}; they may be offered meanwhile, retry"))
+                if left > 1:
+                    self.run(self._operator_attempt, agent_id, items, reserve, future, left - 1)
+                else:
+                    future.set_exception(ReservationError(f"{e}; they were offered meanwhile, retry"))
                 return
             self.run(commit)
 
         self.on_allocator(update)
-        return future
 
     # --- inputs ---------------------------------------------------------------
 

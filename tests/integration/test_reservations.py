@@ -10,6 +10,7 @@ import json
 import signal
 import threading
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -46,11 +47,13 @@ class Reserver:
             else:
                 driver.declineOffer(offer["id"], {"refuse_seconds": 0.1})
 
-    def next_reserved(self, agent_id: str = "", timeout: float = 30.0) -> list[dict[str, Any]]:
-        """The reserved part of the next offer that has one (from ``agent_id`` if given)."""
+    def next_reserved(self, agent_id: str = "", timeout: float = 30.0,
+                      want: Callable[[list[dict[str, Any]]], bool] = bool) -> list[dict[str, Any]]:
+        """The reserved part of the next offer that has one (from ``agent_id`` if given, for
+        which ``want`` holds: offers made before a change may still come)."""
         def found() -> list[dict[str, Any]] | None:
             return next((r for r, a in zip(self.reserved[mark:], self.agent_ids[mark:])
-                         if r and agent_id in ("", a)), None)
+                         if r and agent_id in ("", a) and want(r)), None)
 
         with self.cond:
             mark = len(self.reserved)
@@ -126,7 +129,7 @@ def test_reservations_outlive_framework_master_and_agent(scripts: list[Script], 
         status, body = _post_form(http + "/reserve", urllib.parse.urlencode(
             {"slaveId": agent_id, "resources": json.dumps(mem)}))
         assert status == 202, body
-        got = second.next_reserved()
+        got = second.next_reserved(want=lambda r: all(d["name"] == "mem" for d in r))
         assert [(d["name"], d["reservations"][0]["principal"]) for d in got] == [("mem", "admin")]
         status, body = _post_form(http + "/reserve", urllib.parse.urlencode(
             {"slaveId": agent_id, "resources": json.dumps([dict(mem[0], scalar={"value": 5000})])}))
