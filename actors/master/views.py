@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.master.model import TERMINAL_STATES, Task, flat_resources
 from actors.master.quota import consumed_with_offers
+from actors.roles import ancestors
 from actors.master.state_json import build_state
 from actors.resources import EMPTY, Resources
 
@@ -184,8 +185,17 @@ def allocation_view(core: MasterCore, framework_id: str) -> Dict | None:
     if fw.last_offer is not None:
         when, agent_id, offer_id = fw.last_offer
         last = {"time": when + core.epoch_offset, "agent_id": agent_id, "offer_id": offer_id}
+    at_limit: dict[str, Dict] = {}
+    for role in fw.roles:
+        for q in (role, *ancestors(role)):
+            quota = core.quotas.get(q)
+            if quota is not None and quota.limits and q not in at_limit:
+                used = consumed_with_offers(core, q)
+                full = {n: v for n, v in quota.limits.items() if used.get(n, 0.0) >= v - 1e-9}
+                if full:
+                    at_limit[q] = full
     return {"id": fw.framework_id, "name": fw.info.get("name", ""), "roles": fw.roles, "active": fw.active,
-            "connected": fw.connected, "last_offer": last,
+            "connected": fw.connected, "last_offer": last, "quota_at_limit": at_limit,
             "offers": [{"id": o.offer_id, "agent_id": o.agent_id, "resources": flat_resources(o.resources)}
                        for o in offers]}
 
@@ -204,6 +214,9 @@ def allocation_reasons(framework: Dict, allocator: Dict) -> list[str]:
         agents = sorted({f["agent_id"] for f in allocator["filters"]})
         out.append(f"it declined offers of {len(agents)} agent(s) with a filter: those resources are not "
                    f"offered to it again before {max(f['until'] for f in allocator['filters']):.0f} (epoch s)")
+    for role, full in framework.get("quota_at_limit", {}).items():
+        shown = ";".join(f"{n}:{v:g}" for n, v in sorted(full.items()))
+        out.append(f"role {role!r} is at its quota limit ({shown}): no more of that is offered in its subtree")
     if framework["offers"]:
         out.append(f"it holds {len(framework['offers'])} outstanding offer(s): those resources are not "
                    "offered again until it accepts or declines them")

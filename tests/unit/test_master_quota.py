@@ -43,6 +43,11 @@ def test_update_quota_reaches_the_allocator_and_limits_offers() -> None:
     assert fid in h.core.frameworks
     (role,) = views.roles_view(h.core, {})["roles"]
     assert role["quota"]["consumed"] == {"cpus": 1.0, "mem": 4096.0}  # what it is offered counts
+    ours = views.allocation_view(h.core, fid)
+    assert ours is not None and ours["quota_at_limit"] == {"eng": {"cpus": 1.0}}
+    reasons = views.allocation_reasons(ours, {"active": True, "suppressed_roles": [], "filters": [], "siblings": {},
+                                              "share": 0.0})
+    assert "role 'eng' is at its quota limit (cpus:1): no more of that is offered in its subtree" in reasons
 
 
 def test_v0_quota_request_sets_guarantees_and_limits_alike() -> None:
