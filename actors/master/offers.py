@@ -205,11 +205,10 @@ def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: An
         need = res + exec_res if new_executor else res
         if not remaining.contains(need):
             raise TaskInvalid(f"Task {tid} uses more resources {need} than available {remaining}")
-        if agent.volumes:
-            try:
-                claim_volumes(agent, task_dict, need, remaining, volumes, (fid, tid))
-            except VolumeError as e:
-                raise TaskInvalid(str(e)) from None
+        try:
+            claim_volumes(agent, task_dict, need, remaining, volumes, (fid, tid))
+        except VolumeError as e:
+            raise TaskInvalid(str(e)) from None
     except TaskInvalid as e:
         bad_id = id_value(info.get("task_id")) if isinstance(info, dict) else ""
         core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason="REASON_TASK_INVALID",

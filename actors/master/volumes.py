@@ -92,6 +92,8 @@ def claim_volumes(agent: Agent, task: Dict, need: Resources, remaining: Resource
     items = [d for holder in (task, task.get("executor") or {}) if isinstance(holder, dict)
              for d in holder.get("resources") or []]
     ids = volume_ids(items)
+    if not ids and not agent.volumes:
+        return
     for pid in ids:
         if pid not in in_accept or agent.volumes[pid].task is not None:
             raise VolumeError(f"Task {key[1]} uses volume {pid!r}, which is not in the offers")

@@ -82,6 +82,14 @@ def test_a_task_may_use_a_volume_only_by_naming_it() -> None:
     assert "volume 'nope', which is not in the offers" in error.status["message"]
 
 
+def test_a_task_naming_a_volume_on_an_agent_without_volumes_is_refused() -> None:
+    h, fid, aid = setup()
+    task = task_info("t1", 1, 128)
+    task["resources"].append(dict(volume(), reservations=[], role="*"))
+    (error,) = of_type(accept(h, fid, offer_of(h), *launch(task)), m.StatusUpdate, FW)
+    assert error.status["state"] == "TASK_ERROR" and "volume 'db', which is not in the offers" in error.status["message"]
+
+
 def test_create_and_destroy_are_validated() -> None:
     h, fid, aid = setup()
     offer = offer_of(h)
