@@ -10,7 +10,8 @@ a refinement reserves for a descendant of the role below it. An invalid
 operation is dropped (logged), and the accept goes on with the next.
 
 The operator's ``/reserve`` and ``/unreserve`` (``operator_plan`` then
-``operator_commit``) act on unallocated resources: offers on the agent are
+``operator_commit``) and ``/create-volumes`` and ``/destroy-volumes``
+(``operator_volumes``) act on unallocated resources: offers on the agent are
 rescinded first when what is free there is not enough.
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.master.model import Agent, Effect, Framework, Send, ToAllocator
-from actors.master.volumes import checkpoint_dicts
+from actors.master.volumes import VolumeError, checkpoint_dicts, create_volumes, destroy_volumes, volume_disk
 from actors.reservations import (
     Conversion,
     ReservationError,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from actors.master.ledger import MasterLedger
 
 __all__ = ["OFFER_OPERATIONS", "ReservationError", "apply_offer_operation", "checkpoint", "operator_commit",
-           "operator_plan"]
+           "operator_plan", "operator_volumes"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
@@ -118,6 +119,40 @@ def operator_plan(core: MasterLedger, agent_id: str, items: Any, reserve: bool, 
                 core.remove_offer(offer, out, rescind=True, recover=True, now=now)
         apply_conversions(agent.total - agent.used() - held, conversions, f"unallocated on agent {agent_id}")
     return conversions
+
+
+def operator_volumes(core: MasterLedger, agent_id: str, items: Any, create: bool, now: float,
+                     out: list[Effect]) -> list[str]:
+    """The operator's CREATE_VOLUMES / DESTROY_VOLUMES on the agent: of its disk no task or
+    offer holds (its offers are rescinded first when that is not enough, or when a volume to
+    destroy is offered). The persistence ids; VolumeError naming the problem."""
+    agent = core.agents.get(agent_id)
+    if agent is None:
+        raise VolumeError(f"no agent {agent_id!r} is registered")
+
+    def rescind(keep: Any) -> None:
+        for oid in list(agent.offers):
+            offer = core.offers.get(oid)
+            if offer is not None and not keep(offer):
+                core.remove_offer(offer, out, rescind=True, recover=True, now=now)
+
+    if not create:
+        ids = set(volume_ids(items if isinstance(items, list) else []))
+        rescind(lambda o: not any(agent.volumes[i].offer == o.offer_id for i in ids if i in agent.volumes))
+        done = destroy_volumes(agent, items, None)
+    else:
+        def free() -> Resources:
+            offered = sum((core.offers[o].resources for o in agent.offers if o in core.offers), Resources())
+            return agent.total - agent.used() - offered - volume_disk(agent, set(agent.volumes))
+
+        try:
+            made = create_volumes(agent, items, free(), role=None, principal="", who="the agent has free")
+        except VolumeError:
+            rescind(lambda o: False)
+            made = create_volumes(agent, items, free(), role=None, principal="", who="the agent has free")
+        done = [v.persistence_id for v in made]
+    checkpoint(agent, out)
+    return done
 
 
 def operator_commit(core: MasterLedger, agent_id: str, conversions: list[Conversion], reserve: bool,

@@ -3,6 +3,8 @@
 ``/quota`` (GET, POST, DELETE ``/quota/<role>``); ``/reserve`` and ``/unreserve``
 (POST, form ``slaveId=<id>&resources=<JSON list>`` as Mesos, or the same keys
 as a JSON object; 202 when done, 409 when the resources are not free);
+``/create-volumes`` and ``/destroy-volumes`` (POST, form ``slaveId=<id>&volumes=<JSON
+list>`` or JSON; 202);
 mesopy's own ``/drain``, ``/deactivate`` and ``/reactivate`` (POST, the body of
 Mesos' v1 ``DRAIN_AGENT`` etc.: ``{"agent_id": {"value": id},
 "max_grace_period": {"nanoseconds": n}, "mark_gone": false}``; Mesos has no v0
@@ -26,11 +28,12 @@ from actors.master.process import MasterProcess
 from actors.master.drain import DrainError
 from actors.master.quota_json import QuotaError
 from actors.reservations import ReservationError
+from actors.volumes import VolumeError
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
 __all__ = ["OPERATOR_ERRORS", "install_operator_routes", "request_json"]
 
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError, ReservationError, DrainError)
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError, ReservationError, DrainError, VolumeError)
 
 
 def request_json(request: HttpRequest) -> Any:
@@ -49,19 +52,19 @@ async def call_master(master: MasterProcess, fn: Callable[[], Any]) -> HttpReply
         raise HttpError(400, str(e)) from None
 
 
-def agent_operation(request: HttpRequest) -> tuple[str, Any]:
-    """(agent id, resources) of a /reserve-like request: Mesos' form or a JSON object."""
+def agent_operation(request: HttpRequest, key: str = "resources") -> tuple[str, Any]:
+    """(agent id, the ``key`` list) of a /reserve-like request: Mesos' form or a JSON object."""
     text = request.body.decode("utf-8", "replace").strip()
     if text.startswith("{"):
         body = request_json(request)
-        agent_id, resources = body.get("slaveId") or body.get("agent_id"), body.get("resources")
+        agent_id, resources = body.get("slaveId") or body.get("agent_id"), body.get(key)
     else:
         form = urllib.parse.parse_qs(text)
         agent_id = (form.get("slaveId") or form.get("agent_id") or [""])[0]
         try:
-            resources = json.loads((form.get("resources") or [""])[0])
+            resources = json.loads((form.get(key) or [""])[0])
         except ValueError as e:
-            raise HttpError(400, f"parameter 'resources' must be a JSON list of resources: {e}") from None
+            raise HttpError(400, f"parameter {key!r} must be a JSON list of resources: {e}") from None
     if isinstance(agent_id, dict):
         agent_id = agent_id.get("value", "")
     if not isinstance(agent_id, str) or not agent_id:
@@ -123,8 +126,18 @@ def install_operator_routes(server: HttpServer, master: MasterProcess) -> None:
             return await call_master(master, lambda: master.deactivate_agent(aid))
         return await call_master(master, lambda: master.reactivate_agent(aid))
 
+    async def volumes(request: HttpRequest) -> HttpReply:
+        agent_id, items = agent_operation(request, "volumes")
+        create = request.path.endswith("/create-volumes")
+        call = master.create_volumes if create else master.destroy_volumes
+        reply = await call_master(master, lambda: call(agent_id, items))
+        reply.status = 202
+        return reply
+
     for prefix in ("", "/master"):
         server.route(prefix + "/reserve", reserve, methods=("POST",))
         server.route(prefix + "/unreserve", unreserve, methods=("POST",))
+        server.route(prefix + "/create-volumes", volumes, methods=("POST",))
+        server.route(prefix + "/destroy-volumes", volumes, methods=("POST",))
         for name in ("drain", "deactivate", "reactivate"):
             server.route(f"{prefix}/{name}", agent_call, methods=("POST",))

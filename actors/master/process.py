@@ -19,8 +19,8 @@ from actors.master.config import MasterConfig, load_quota_file, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
 from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteRegistry
+from actors.master.operations import ReservationError, operator_commit, operator_plan, operator_volumes
 from actors.master.registry_file import FileRegistryStore
-from actors.master.operations import ReservationError, operator_commit, operator_plan
 from actors.master.quota import quota_status, update_quota
 from actors.master.quota_json import QuotaError, parse_quota_body, quotas_to_text
 from actors.node import Node
@@ -196,6 +196,21 @@ class MasterProcess(Process):
         agent = self.core.agents.get(agent_id)
         return {"agent_id": {"value": agent_id}, "deactivated": agent.deactivated if agent else True,
                 "drain_info": agent.drain_info if agent else {"state": "DRAINED", "gone": True}}
+
+    def create_volumes(self, agent_id: str, volumes: Any) -> dict[str, Any]:
+        """CREATE_VOLUMES (v0 ``/create-volumes``): persistent volumes of the agent's free,
+        dynamically reserved disk. VolumeError if refused."""
+        return self._volumes_call(agent_id, volumes, True)
+
+    def destroy_volumes(self, agent_id: str, volumes: Any) -> dict[str, Any]:
+        """DESTROY_VOLUMES (v0 ``/destroy-volumes``): the volumes, if no task uses them."""
+        return self._volumes_call(agent_id, volumes, False)
+
+    def _volumes_call(self, agent_id: str, volumes: Any, create: bool) -> dict[str, Any]:
+        out: list[Effect] = []
+        ids = operator_volumes(self.core, agent_id, volumes, create, self.clock.now(), out)
+        self._apply(out)
+        return {"agent_id": {"value": agent_id}, "created" if create else "destroyed": ids}
 
     def reserve_resources(self, agent_id: str, resources: Any) -> Future[dict[str, Any]]:
         """RESERVE_RESOURCES (v0 ``/reserve``): dynamically reserve unallocated ``resources``

@@ -24,7 +24,7 @@ from actors.roles import is_subrole
 from actors.volumes import Volume, VolumeError, parse_volume, volume_ids
 
 __all__ = ["VOLUME_OPERATIONS", "VolumeError", "apply_volume_operation", "checkpoint_dicts", "claim_volumes",
-           "mark_used", "offer_dicts", "release", "volume_disk"]
+           "create_volumes", "destroy_volumes", "mark_used", "offer_dicts", "release", "volume_disk"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
@@ -36,6 +36,59 @@ def volume_disk(agent: Agent, ids: set[str]) -> Resources:
     return sum((agent.volumes[i].resources for i in ids if i in agent.volumes), EMPTY)
 
 
+def _items(items: Any, kind: str) -> list[Volume]:
+    if not isinstance(items, list) or not items:
+        raise VolumeError(f"{kind} needs a non-empty list of volumes, got {items!r}")
+    return [parse_volume(d) for d in items]
+
+
+def create_volumes(agent: Agent, items: Any, plain: Resources, *, role: str | None, principal: str,
+                   who: str) -> list[Volume]:
+    """Make the volumes ``items`` of ``plain`` (disk that is no volume and free to the caller:
+    the accept's offers, or the agent's unallocated disk); for a framework, of ``role``'s
+    reservations (None: any role) and with its ``principal``. VolumeError (nothing made) if not."""
+    volumes = _items(items, "CREATE")
+    for v in volumes:
+        if v.persistence_id in agent.volumes or sum(1 for x in volumes if x.persistence_id == v.persistence_id) > 1:
+            raise VolumeError(f"volume {v.persistence_id!r} already exists on agent {agent.agent_id}")
+        if role is not None and not is_subrole(role, v.role):
+            raise VolumeError(f"volume {v.persistence_id!r} of role {v.role!r} is not for role {role!r}")
+        if principal and v.principal != principal:
+            raise VolumeError(f"a create operation by principal {principal!r} names principal "
+                              f"{v.principal or None!r} for volume {v.persistence_id!r}")
+        dynamic, _ = agent.reservations.by_role.get(v.role, (EMPTY, []))
+        if not (dynamic - volume_disk(agent, {i for i, x in agent.volumes.items() if x.role == v.role})
+                ).contains(v.resources):
+            raise VolumeError(f"volume {v.persistence_id!r} needs dynamically reserved disk {v.resources}")
+        if not plain.contains(v.resources):
+            raise VolumeError(f"volume {v.persistence_id!r} needs {v.resources}, {who} {plain}")
+        plain = plain - v.resources
+    for v in volumes:
+        v.info = with_stacks([{k: x for k, x in v.info.items() if k != "allocation_info"}],
+                             agent.reservations.stacks())[0]
+        agent.volumes[v.persistence_id] = v
+        log.info("volume_created", agent_id=agent.agent_id, persistence_id=v.persistence_id, role=v.role,
+                 resources=str(v.resources))
+    return volumes
+
+
+def destroy_volumes(agent: Agent, items: Any, reachable: set[str] | None) -> list[str]:
+    """Destroy the volumes ``items`` (those in ``reachable`` only, unless None) no task uses;
+    their persistence ids. VolumeError (nothing destroyed) if one cannot be."""
+    volumes = _items(items, "DESTROY")
+    for v in volumes:
+        known = agent.volumes.get(v.persistence_id)
+        if known is None or (reachable is not None and v.persistence_id not in reachable):
+            raise VolumeError(f"volume {v.persistence_id!r} is not " + ("in the offers" if reachable is not None
+                                                                       else f"on agent {agent.agent_id}"))
+        if known.task is not None:
+            raise VolumeError(f"volume {v.persistence_id!r} is in use by task {known.task[1]}")
+    for v in volumes:
+        del agent.volumes[v.persistence_id]
+        log.info("volume_destroyed", agent_id=agent.agent_id, persistence_id=v.persistence_id)
+    return [v.persistence_id for v in volumes]
+
+
 def apply_volume_operation(fw: Framework, agent: Agent, role: str, op: Dict,
                            remaining: Resources, in_accept: set[str]) -> None:
     """CREATE / DESTROY ``op`` within an accept whose offers (``remaining``) hold the volumes
@@ -43,46 +96,12 @@ def apply_volume_operation(fw: Framework, agent: Agent, role: str, op: Dict,
     kind = op.get("type")
     body = op.get(str(kind).lower())
     items = body.get("volumes") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise VolumeError(f"{kind} needs a non-empty list of volumes, got {items!r}")
-    volumes = [parse_volume(d) for d in items]
-    principal = fw.info.get("principal") or ""
     if kind == "CREATE":
-        plain = remaining - volume_disk(agent, in_accept)
-        for v in volumes:
-            if v.persistence_id in agent.volumes or sum(1 for x in volumes if x.persistence_id == v.persistence_id) > 1:
-                raise VolumeError(f"volume {v.persistence_id!r} already exists on agent {agent.agent_id}")
-            if not is_subrole(role, v.role):
-                raise VolumeError(f"volume {v.persistence_id!r} of role {v.role!r} is not for role {role!r}")
-            if principal and v.principal != principal:
-                raise VolumeError(f"a create operation by principal {principal!r} names principal "
-                                  f"{v.principal or None!r} for volume {v.persistence_id!r}")
-            dynamic, _ = agent.reservations.by_role.get(v.role, (EMPTY, []))
-            if not (dynamic - volume_disk(agent, {i for i, x in agent.volumes.items() if x.role == v.role})
-                    ).contains(v.resources):
-                raise VolumeError(f"volume {v.persistence_id!r} needs dynamically reserved disk {v.resources}")
-            if not plain.contains(v.resources):
-                raise VolumeError(f"volume {v.persistence_id!r} needs {v.resources}, the offers have {plain}")
-            plain = plain - v.resources
-        for v in volumes:
-            v.info = with_stacks([{k: x for k, x in v.info.items() if k != "allocation_info"}],
-                                 agent.reservations.stacks())[0]
-            agent.volumes[v.persistence_id] = v
-            in_accept.add(v.persistence_id)
-            log.info("volume_created", agent_id=agent.agent_id, framework_id=fw.framework_id,
-                     persistence_id=v.persistence_id, role=v.role, resources=str(v.resources))
-        return
-    for v in volumes:
-        known = agent.volumes.get(v.persistence_id)
-        if known is None or v.persistence_id not in in_accept:
-            raise VolumeError(f"volume {v.persistence_id!r} is not in the offers")
-        if known.task is not None:
-            raise VolumeError(f"volume {v.persistence_id!r} is in use by task {known.task[1]}")
-    for v in volumes:
-        del agent.volumes[v.persistence_id]
-        in_accept.discard(v.persistence_id)
-        log.info("volume_destroyed", agent_id=agent.agent_id, framework_id=fw.framework_id,
-                 persistence_id=v.persistence_id)
+        made = create_volumes(agent, items, remaining - volume_disk(agent, in_accept), role=role,
+                              principal=fw.info.get("principal") or "", who="the offers have")
+        in_accept.update(v.persistence_id for v in made)
+    else:
+        in_accept.difference_update(destroy_volumes(agent, items, in_accept))
 
 
 def claim_volumes(agent: Agent, task: Dict, need: Resources, remaining: Resources,

@@ -125,8 +125,10 @@ def test_a_volume_outlives_tasks_and_an_agent_restart(scripts: list[Script], tmp
         sched.wait_state("reader-2", "TASK_FINISHED")
 
         def destroy(offer: dict[str, Any]) -> list[dict[str, Any]] | None:
-            vol = offered_volume(offer)
-            return None if vol is None else [{"type": "DESTROY", "destroy": {"volumes": [vol]}}]
+            vol = offered_volume(offer)  # of the new agent (the killed one may not be seen gone yet)
+            if vol is None or offer["agent_id"]["value"] != new_id:
+                return None
+            return [{"type": "DESTROY", "destroy": {"volumes": [vol]}}]
 
         sched.run(destroy)
         agent.wait_for("volume_destroyed")
@@ -136,3 +138,37 @@ def test_a_volume_outlives_tasks_and_an_agent_restart(scripts: list[Script], tmp
         driver.stop()
         driver.join(5)
         node.stop()
+
+
+def test_the_operator_reserves_disk_and_creates_and_destroys_a_volume(scripts: list[Script], tmp_path: Any) -> None:
+    import json
+    import urllib.parse
+
+    from tests.integration.test_reservations import _post_form
+
+    port = free_port()
+    master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1")
+    scripts.append(master)
+    http = str(master.wait_for("http_ready")["url"]).rstrip("/")
+    work = str(tmp_path / "agent")
+    agent = Script("mesopy-agent", f"--master=127.0.0.1:{port}", "--port=0", f"--work_dir={work}",
+                   "--resources=cpus:1;mem:128;disk:64")
+    scripts.append(agent)
+    agent_id = agent.wait_for("agent_registered")["agent_id"]
+    disk = {k: v for k, v in VOLUME.items() if k != "disk"}
+
+    def post(path: str, key: str, items: list[dict[str, Any]]) -> tuple[int, bytes]:
+        return _post_form(http + path, urllib.parse.urlencode({"slaveId": agent_id, key: json.dumps(items)}))
+
+    assert post("/reserve", "resources", [disk])[0] == 202
+    status, body = post("/create-volumes", "volumes", [VOLUME])
+    assert status == 202 and json.loads(body)["created"] == ["db"], body
+    agent.wait_for("volume_created")
+    path = volume_dir(work, "eng", "db")
+    assert os.path.isdir(path)
+    status, body = post("/create-volumes", "volumes", [VOLUME])
+    assert status == 400 and b"already exists" in body
+    status, body = post("/destroy-volumes", "volumes", [VOLUME])
+    assert status == 202, body
+    agent.wait_for("volume_destroyed")
+    assert not os.path.exists(path)

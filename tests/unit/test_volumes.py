@@ -150,3 +150,25 @@ def test_the_checkpoint_keeps_volumes_and_the_agent_its_directories(tmp_path: An
     assert h2.core.agents["S1"].total == total
     plain = [d for d in items if "disk" not in d]
     assert sync_volume_dirs(work, items, plain) == ([], [path]) and not os.path.exists(path)
+
+
+def test_the_operator_creates_and_destroys_volumes_of_free_disk() -> None:
+    from actors.master.operations import operator_volumes
+
+    h, fid, aid = setup()
+    accept(h, fid, offer_of(h), reserve_op(reserved("disk:100", ("eng", "ops"))))
+    offer = offer_of(h)  # holds all the agent's disk: the create rescinds it first
+    out: list[Any] = []
+    assert operator_volumes(h.core, aid, [volume()], True, h.now, out) == ["db"]
+    h.apply(out)
+    assert [r.offer_id for r in of_type(out, m.RescindResourceOffer, FW)] == [offer["id"]["value"]]
+    assert [d for d in of_type(out, m.CheckpointResources, AGENT)[0].resources if "disk" in d]
+    offer = offer_of(h)
+    assert [d["disk"]["persistence"]["id"] for d in vol_dicts(offer)] == ["db"]
+    out = []
+    assert operator_volumes(h.core, aid, [volume()], False, h.now, out) == ["db"]
+    assert [r.offer_id for r in of_type(out, m.RescindResourceOffer, FW)] == [offer["id"]["value"]]
+    with pytest.raises(VolumeError, match="is not on agent"):
+        operator_volumes(h.core, aid, [volume()], False, h.now, [])
+    with pytest.raises(VolumeError, match="needs dynamically reserved disk"):
+        operator_volumes(h.core, aid, [volume(size=500)], True, h.now, [])
