@@ -84,6 +84,8 @@ class AllocationCycle(AllocationBook):
         for aid in order:
             if aid not in self._avail:
                 continue
+            if stage1 and quota is not None and not quota.any_unsatisfied():
+                break  # every guarantee is met: the rest is stage 2's
             agent = self._agents[aid]
             avail = agent.available
             # A pre-order walk of the role tree, each node's children lowest entry first;
@@ -106,6 +108,8 @@ class AllocationCycle(AllocationBook):
                     continue
                 if reserved_only is not None and not any(is_subrole(role, r) for r in reserved_only):
                     continue  # only others' reservations are left here
+                if stage1 and quota is not None and not quota.unsatisfied(role):
+                    continue  # met meanwhile
                 offer = avail.for_role(role)
                 if quota is not None:
                     offer = quota.cap(role, offer, stage1)

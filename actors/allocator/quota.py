@@ -120,7 +120,8 @@ class QuotaCycle:
         self.top = [r for r, q in quotas.items() if q.guarantees
                     and not any(a in quotas and quotas[a].guarantees for a in ancestors(r))]
         self._governs: dict[str, list[str]] = {}
-        self._headroom: dict[str, float] | None = None  # cached until the next allocation
+        self._headroom: dict[str, float] | None = None  # cached until an allocation changes it
+        self._unmet = {r for r in quotas if self._is_unmet(r)}  # roles whose guarantee is not met
 
     def _left(self, role: str, kind: str) -> dict[str, float]:
         quota = self.quotas[role]
@@ -134,9 +135,16 @@ class QuotaCycle:
             out = self._governs[role] = [q for q in (role, *ancestors(role)) if q in self.quotas]
         return out
 
+    def _is_unmet(self, role: str) -> bool:
+        return any(v > _EPS for v in self._left(role, "guarantees").values())
+
     def unsatisfied(self, role: str) -> bool:
         """Whether the role or an ancestor has a guarantee not yet met (stage 1 candidate)."""
-        return any(v > _EPS for q in self._governing(role) for v in self._left(q, "guarantees").values())
+        unmet = self._unmet
+        return bool(unmet) and any(q in unmet for q in self._governing(role))
+
+    def any_unsatisfied(self) -> bool:
+        return bool(self._unmet)
 
     def required_headroom(self) -> dict[str, float]:
         out = self._headroom
@@ -181,12 +189,16 @@ class QuotaCycle:
         """Record that ``res`` (allocatable to ``role``) was allocated in ``role``."""
         unreserved = res.unreserved().quantities() if res.has_reservations() else res.quantities()
         _add(self.free, unreserved, -1.0)
-        self._headroom = None
-        for q in self._governing(role):
+        governing = self._governing(role)
+        if any(q in self._unmet for q in governing):
+            self._headroom = None  # only an unmet guarantee's part of the headroom can change
+        for q in governing:
             # reserved resources already counted (as unallocated reservations) for their own role's subtree
             _add(self.consumed[q], unreserved)
             if res.has_reservations():
                 for rrole in res.roles() - {"*"}:
                     if not is_subrole(rrole, q):
                         _add(self.consumed[q], res.reserved(rrole).quantities())
+            if q in self._unmet and not self._is_unmet(q):
+                self._unmet.discard(q)
 
