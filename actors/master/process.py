@@ -163,10 +163,15 @@ class MasterProcess(Process):
         configs, force = parse_quota_body(body)
         out: list[Effect] = []
         update_quota(self.core, configs, force, self.clock.now(), out)
-        if self.config.quota:
-            write_atomically(self.config.quota, quotas_to_text(self.core.quotas))
         self.log.info("quota_updated", roles=[r for r, _ in configs], force=force)
         self._apply(out)
+        if self.config.quota:
+            try:
+                write_atomically(self.config.quota, quotas_to_text(self.core.quotas))
+            except OSError as e:
+                self.log.error("quota_file_write_failed", path=self.config.quota, error=str(e))
+                raise QuotaError(f"the quota is set, but --quota file {self.config.quota!r} could not be "
+                                 f"written ({e.strerror or e}): a restarted master will not have it") from None
         return quota_status(self.core)
 
     def remove_quota(self, role: str) -> dict[str, Any]:
