@@ -221,16 +221,18 @@ class AllocatorCore(AllocationCycle):
         return roles
 
     # -------------------------------------------------------------------- agents
-    def add_agent(self, agent_id: str, total: Resources, *, used: Mapping[str, Used] | None = None) -> None:
+    def add_agent(self, agent_id: str, total: Resources, *, used: Mapping[str, Used] | None = None,
+                  active: bool = True) -> None:
         """Add an agent; ``used``: framework_id -> resources its tasks hold there,
         or role -> resources as in ``add_framework`` (frameworks not added yet
-        are tracked and counted when they are)."""
+        are tracked and counted when they are); ``active`` False: as ``deactivate_agent``."""
         _check_id("agent_id", agent_id)
         if agent_id in self._agents:
             raise AllocatorError(f"agent {agent_id!r} is already added")
         if not isinstance(total, Resources):
             raise AllocatorError(f"total of agent {agent_id!r} must be Resources, got {total!r}")
         self._agents[agent_id] = AgentState(total)
+        self._agents[agent_id].active = bool(active)
         self._sorter.add_total(total.quantities())
         for framework_id, res in (used or {}).items():
             self._set_used(_check_id("framework_id", framework_id), agent_id, res)

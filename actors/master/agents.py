@@ -20,13 +20,10 @@ from actors.master.model import (
     id_value,
     is_partition_aware,
 )
-from actors.master.operations import checkpoint
+from actors.master.operations import rejoined
 from actors.master.registry import AgentRecord, Registry
-from actors.master.volumes import mark_used
 from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
-from actors.reservations import DynamicReservations
 from actors.resources import EMPTY, Resources, ResourcesError
-from actors.volumes import volumes_of
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -57,17 +54,7 @@ def _attributes(info: Dict) -> Any:
 
 
 def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
-    """Start (again) counting the agent. A record new to this master learns the agent's dynamic
-    reservations and persistent volumes from what it reports; a known one keeps the master's.
-    Either way the agent is sent them (it may have missed an update), and the volumes its
-    live tasks name are in use."""
-    if not agent.reservations.by_role:
-        items = agent.info.get("resources")
-        items = items if isinstance(items, list) else []
-        agent.reservations, agent.volumes = DynamicReservations.from_dicts(items), volumes_of(items)
-    if agent.reservations.by_role:
-        checkpoint(agent, out)
-    mark_used(agent)
+    rejoined(agent, out)  # its reservations and volumes
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
     agent.next_ping = now + core.config.agent_ping_timeout
@@ -75,9 +62,7 @@ def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> Non
     agent.pong_pending, agent.missed_pings = False, 0
     out.append(LinkTo(agent.pid))
     out.append(ToAllocator("add_agent", {"agent_id": agent.agent_id, "total": agent.total,
-                                         "used": agent.used_by()}))
-    if agent.deactivated:
-        out.append(ToAllocator("deactivate_agent", {"agent_id": agent.agent_id}))
+                                         "used": agent.used_by(), "active": not agent.deactivated}))
 
 
 def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:

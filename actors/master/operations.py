@@ -22,23 +22,31 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.master.model import Agent, Effect, Framework, Send, ToAllocator
-from actors.master.volumes import VolumeError, checkpoint_dicts, create_volumes, destroy_volumes, volume_disk
+from actors.master.volumes import (
+    VolumeError,
+    checkpoint_dicts,
+    create_volumes,
+    destroy_volumes,
+    mark_used,
+    volume_disk,
+)
 from actors.reservations import (
     Conversion,
+    DynamicReservations,
     ReservationError,
     apply_conversions,
     reserve_conversions,
     unreserve_conversions,
 )
 from actors.resources import Resources
-from actors.volumes import volume_ids
+from actors.volumes import volume_ids, volumes_of
 from transport import messages as m
 
 if TYPE_CHECKING:
     from actors.master.ledger import MasterLedger
 
 __all__ = ["OFFER_OPERATIONS", "ReservationError", "apply_offer_operation", "checkpoint", "operator_commit",
-           "operator_plan", "operator_volumes"]
+           "operator_plan", "operator_volumes", "rejoined"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
@@ -47,6 +55,20 @@ OFFER_OPERATIONS = ("RESERVE", "UNRESERVE")
 
 def checkpoint(agent: Agent, out: list[Effect]) -> None:
     out.append(Send(agent.pid, m.CheckpointResources(resources=checkpoint_dicts(agent))))
+
+
+def rejoined(agent: Agent, out: list[Effect]) -> None:
+    """An agent (re)registers. A record new to this master learns the agent's dynamic
+    reservations and persistent volumes from what it reports; a known one keeps the master's.
+    Either way the agent is sent them (it may have missed an update), and the volumes its
+    live tasks name are in use."""
+    if not agent.reservations.by_role:
+        items = agent.info.get("resources")
+        items = items if isinstance(items, list) else []
+        agent.reservations, agent.volumes = DynamicReservations.from_dicts(items), volumes_of(items)
+    if agent.reservations.by_role:
+        checkpoint(agent, out)
+    mark_used(agent)
 
 
 def _items(op: Dict, kind: str) -> Any:
