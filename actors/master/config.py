@@ -104,6 +104,8 @@ class MasterConfig(ListenFlags):
                 "--work_dir); with --zk it is kept in ZooKeeper"})
     registry_fetch_timeout: float = field(default=60.0, metadata={
         "help": "seconds a newly elected master waits to read the registry before it gives up (exits)"})
+    http_heartbeat_interval: float = field(default=15.0, metadata={
+        "help": "seconds between HEARTBEAT events on the v1 HTTP API's streams (scheduler and operator)"})
     quorum: int = field(default=0, metadata={
         "help": "accepted for compatibility with Mesos' replicated log (ZooKeeper replicates instead)"})
 
@@ -113,7 +115,7 @@ class MasterConfig(ListenFlags):
             self.validate_listen()
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        for name in ("allocation_interval", "agent_ping_timeout"):
+        for name in ("allocation_interval", "agent_ping_timeout", "http_heartbeat_interval"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"--{name} must be > 0, got {value!r}")
