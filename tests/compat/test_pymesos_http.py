@@ -1,0 +1,75 @@
+"""The real pymesos 0.3.15 (unmodified: its own HTTP client) against mesopy-master and mesopy-agent
+processes, over Mesos' v1 scheduler HTTP API (tests/compat/pymesos_http_program.py says what it does).
+
+pymesos does not install with plain pip on Python 3.11: tests/install_http_clients.sh
+installs it (.ci/run runs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from tests.compat.support import HERE, Program, all_tasks, wait_until
+from tests.integration.http_support import HttpCluster, get_json
+
+pytestmark = pytest.mark.integration
+
+
+def _events(program: Program) -> list[dict[str, Any]]:
+    out = []
+    for line in program.output().splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def test_unmodified_pymesos_runs_tasks_over_the_v1_http_api(tmp_path: Any) -> None:
+    pytest.importorskip("pymesos", reason="run tests/install_http_clients.sh to install pymesos 0.3.15")
+    cluster = HttpCluster(str(tmp_path), "--http_heartbeat_interval=1")
+    master = cluster.http.split("//", 1)[1]
+    program = Program([os.path.join(HERE, "pymesos_http_program.py"), master], str(tmp_path / "pymesos.log"))
+    try:
+        assert program.wait(90) == 0, program.output()[-4000:]
+        events = _events(program)
+        kinds = [e["event"] for e in events]
+        assert kinds[0] == "registered", program.output()[-3000:]
+        assert events[0]["version"] == get_json(cluster.http + "/version")["version"]
+        updates = [e for e in events if e["event"] == "update"]
+        final = {e["task"]: e["state"] for e in updates}
+        assert final["ok"] == "TASK_FINISHED"
+        assert final["fail"] == "TASK_FAILED"
+        assert final["long"] == "TASK_KILLED"
+        assert final["stale"] == "TASK_LOST"  # the used offer: an update, never an HTTP error
+        stale = next(e for e in updates if e["task"] == "stale")
+        assert stale["reason"] == "REASON_INVALID_OFFERS"
+        ghost = next(e for e in updates if e["task"] == "ghost")
+        assert (ghost["state"], ghost["reason"], ghost["has_uuid"]) == ("TASK_LOST", "REASON_RECONCILIATION", False)
+        # Updates from the agent carry a uuid and the agent id (so pymesos can acknowledge them).
+        from_agent = [e for e in updates if e["task"] in ("ok", "fail", "long")]
+        assert from_agent and all(e["has_uuid"] and e["agent_id"] for e in from_agent)
+        assert {"declined_for_an_hour", "offer_after_revive", "stopped"} <= set(kinds)
+        assert kinds.index("offer_after_revive") > kinds.index("declined_for_an_hour")
+        assert "error" not in kinds
+
+        def torn_down() -> dict[str, Any] | None:
+            state: dict[str, Any] = get_json(cluster.http + "/master/state")
+            return None if state["frameworks"] else state
+        state = wait_until(torn_down, 10, "the framework's teardown")
+        [framework] = state["completed_frameworks"]
+        assert framework["name"] == "pymesos-http"
+        tasks = {t["id"]: t["state"] for t in all_tasks(state)}
+        assert {k: tasks[k] for k in ("ok", "fail", "long")} == {
+            "ok": "TASK_FINISHED", "fail": "TASK_FAILED", "long": "TASK_KILLED"}
+        # Every update was acknowledged: the agent holds none of them back.
+        agent_state = get_json(cluster.agent_http + "/state")
+        assert not agent_state.get("frameworks"), agent_state.get("frameworks")
+    finally:
+        program.stop()
+        cluster.close()
