@@ -1,0 +1,165 @@
+"""Mesos' v1 scheduler HTTP API of a real mesopy-master (with a real mesopy-agent), driven by a raw
+HTTP client: the error rules status by status, a task's life on the event stream, heartbeats,
+a dropped stream and its re-subscription (the unacknowledged update is sent again)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.http_support import HttpCluster, fetch, get_json, wait_until
+from tests.integration.v1_client import JSON_HEADERS, Subscription, post, task_info
+
+pytestmark = pytest.mark.integration
+
+FRAMEWORK = {"user": "root", "name": "raw-v1"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: Any) -> Iterator[HttpCluster]:
+    c = HttpCluster(str(tmp_path_factory.mktemp("v1")), "--http_heartbeat_interval=0.5")
+    yield c
+    c.close()
+
+
+def subscribe(cluster: HttpCluster, **info: Any) -> Subscription:
+    sub = Subscription(cluster.http, {"type": "SUBSCRIBE", "subscribe": {"framework_info": {**FRAMEWORK, **info}}})
+    assert sub.status == 200
+    sub.next("SUBSCRIBED")
+    return sub
+
+
+def teardown(sub: Subscription) -> None:
+    assert sub.call({"type": "TEARDOWN"})[0] == 202
+    sub.wait_closed()  # the master ends the stream of a framework torn down
+    sub.close()
+
+
+def test_error_rules_of_the_http_api(cluster: HttpCluster) -> None:
+    url = cluster.http + "/api/v1/scheduler"
+    status, headers, _ = fetch(url)
+    assert status == 405 and "POST" in headers["Allow"]
+    decline = {"type": "DECLINE", "framework_id": {"value": "nobody-0000"}, "decline": {"offer_ids": []}}
+
+    def status_of(body: Any, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        code, _, text = post(cluster.http, body, headers)
+        return code, text.decode()
+
+    assert status_of(decline, {"Content-Type": "text/plain"})[0] == 415
+    code, text = status_of(decline, {"Content-Type": "application/x-protobuf"})
+    assert code == 415 and "application/json" in text
+    code, text = status_of(decline, {})
+    assert code == 400 and "Content-Type" in text
+    code, text = status_of(decline, {"Content-Type": "application/json", "Accept": "application/x-protobuf"})
+    assert code == 406 and "Accept" in text
+    assert status_of(b"{not json")[0] == 400
+    code, text = status_of({"framework_id": {"value": "x"}})
+    assert code == 400 and "'type'" in text
+    code, text = status_of({"type": "NO_SUCH_CALL"})
+    assert code == 400 and "NO_SUCH_CALL" in text
+    code, text = status_of({"type": "SUBSCRIBE"})
+    assert code == 400 and "'subscribe'" in text
+    code, text = status_of({"type": "SUBSCRIBE", "framework_id": {"value": "a"},
+                            "subscribe": {"framework_info": {**FRAMEWORK, "id": {"value": "b"}}}})
+    assert code == 400 and "differs" in text
+    code, text = status_of({"type": "DECLINE", "decline": {"offer_ids": []}})
+    assert code == 400 and "framework_id" in text
+    code, text = status_of(decline)
+    assert code == 403 and "nobody-0000" in text
+
+    sub = subscribe(cluster)
+    try:
+        fid = sub.framework_id
+        code, text = status_of({"type": "REVIVE", "framework_id": fid})  # no Mesos-Stream-Id
+        assert code == 400 and "Mesos-Stream-Id" in text
+        code, text = status_of({"type": "REVIVE", "framework_id": fid}, {**JSON_HEADERS, "Mesos-Stream-Id": "stale"})
+        assert code == 400 and "stale" in text
+        code, body = sub.call({"type": "ACCEPT"})
+        assert code == 400 and b"'accept'" in body
+        code, body = sub.call({"type": "ACKNOWLEDGE", "acknowledge": {"agent_id": {"value": "a"},
+                                                                        "task_id": {"value": "t"}, "uuid": "!!"}})
+        assert code == 400 and b"acknowledge.uuid" in body
+        # Semantic errors are 202, answered on the stream: a stale offer, an unknown task.
+        offer = sub.next("OFFERS")["offers"]["offers"][0]
+        agent_id = offer["agent_id"]
+        code, _ = sub.call({"type": "ACCEPT", "accept": {"offer_ids": [{"value": "no-such-offer"}], "operations": [
+            {"type": "LAUNCH", "launch": {"task_infos": [task_info("stale", agent_id, "true")]}}]}})
+        assert code == 202
+        update = sub.next("UPDATE")["update"]["status"]
+        assert (update["task_id"]["value"], update["state"], update["reason"]) == \
+            ("stale", "TASK_LOST", "REASON_INVALID_OFFERS")
+        assert sub.call({"type": "KILL", "kill": {"task_id": {"value": "ghost"}}})[0] == 202
+        assert sub.next("UPDATE")["update"]["status"]["task_id"]["value"] == "ghost"
+    finally:
+        teardown(sub)
+    # Torn down: its calls are now refused as those of an unknown framework.
+    assert status_of({"type": "REVIVE", "framework_id": fid}, {**JSON_HEADERS, "Mesos-Stream-Id": sub.stream_id})[0] \
+        == 403
+
+
+def test_a_task_on_the_stream_with_acknowledgements_and_heartbeats(cluster: HttpCluster) -> None:
+    sub = subscribe(cluster)
+    try:
+        subscribed = sub.events[0]["subscribed"]
+        assert subscribed["heartbeat_interval_seconds"] == 0.5
+        assert subscribed["master_info"]["version"] == get_json(cluster.http + "/version")["version"]
+        offer = sub.next("OFFERS")["offers"]["offers"][0]
+        code, _ = sub.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
+            {"type": "LAUNCH", "launch": {"task_infos": [task_info("hello", offer["agent_id"], "echo hi")]}}]}})
+        assert code == 202
+        states = []
+        while not states or states[-1] != "TASK_FINISHED":
+            status = sub.next("UPDATE")["update"]["status"]
+            states.append(status["state"])
+            assert status["agent_id"] == offer["agent_id"]
+            assert len(base64.b64decode(status["uuid"])) == 16
+            code, _ = sub.call({"type": "ACKNOWLEDGE", "acknowledge": {
+                "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}})
+            assert code == 202
+        assert states == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
+        sub.next("HEARTBEAT", timeout=5)
+        assert sub.call({"type": "RECONCILE", "reconcile": {"tasks": []}})[0] == 202  # nothing left unacknowledged
+        assert sub.call({"type": "SUPPRESS"})[0] == 202
+        assert sub.call({"type": "REVIVE", "revive": {"roles": ["*"]}})[0] == 202
+        assert sub.call({"type": "REQUEST", "request": {"requests": []}})[0] == 202
+    finally:
+        teardown(sub)
+
+
+def test_a_dropped_stream_resubscribes_and_gets_the_unacknowledged_update_again(cluster: HttpCluster) -> None:
+    go = cluster.work_dir + "/go-resubscribe"
+    sub = subscribe(cluster, failover_timeout=60.0)
+    fid = sub.framework_id
+    offer = sub.next("OFFERS")["offers"]["offers"][0]
+    command = f"while [ ! -e {go} ]; do sleep 0.05; done"
+    sub.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
+        {"type": "LAUNCH", "launch": {"task_infos": [task_info("resub", offer["agent_id"], command)]}}]}})
+    first = sub.next("UPDATE")["update"]["status"]
+    assert first["state"] == "TASK_STARTING"
+    old_stream = sub.stream_id
+    sub.close()  # the connection drops with TASK_STARTING unacknowledged
+
+    def disconnected() -> bool:
+        frameworks = get_json(cluster.http + "/master/frameworks")["frameworks"]
+        return any(f["id"] == fid["value"] and not f["connected"] for f in frameworks)
+    wait_until(disconnected, "the framework to be disconnected")
+
+    again = Subscription(cluster.http, {"type": "SUBSCRIBE", "framework_id": fid, "subscribe": {
+        "framework_info": {**FRAMEWORK, "failover_timeout": 60.0, "id": fid}}})
+    try:
+        assert again.status == 200 and again.stream_id != old_stream
+        assert again.next("SUBSCRIBED")["subscribed"]["framework_id"] == fid
+        resent = again.next("UPDATE")["update"]["status"]
+        assert (resent["state"], resent["uuid"]) == ("TASK_STARTING", first["uuid"])
+        code, _, _ = post(cluster.http, {"type": "REVIVE", "framework_id": fid},
+                          {**JSON_HEADERS, "Mesos-Stream-Id": old_stream})
+        assert code == 400  # the old stream's id is stale
+        again.call({"type": "ACKNOWLEDGE", "acknowledge": {"agent_id": resent["agent_id"],
+                                                           "task_id": resent["task_id"], "uuid": resent["uuid"]}})
+        assert again.next("UPDATE")["update"]["status"]["state"] == "TASK_RUNNING"
+    finally:
+        open(go, "w").close()
+        teardown(again)
