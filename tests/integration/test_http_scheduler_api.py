@@ -110,7 +110,7 @@ def test_a_task_on_the_stream_with_acknowledgements_and_heartbeats(cluster: Http
         code, _ = sub.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
             {"type": "LAUNCH", "launch": {"task_infos": [task_info("hello", offer["agent_id"], "echo hi")]}}]}})
         assert code == 202
-        states = []
+        states: list[str] = []
         while not states or states[-1] != "TASK_FINISHED":
             status = sub.next("UPDATE")["update"]["status"]
             states.append(status["state"])
@@ -133,6 +133,7 @@ def test_a_dropped_stream_resubscribes_and_gets_the_unacknowledged_update_again(
     go = cluster.work_dir + "/go-resubscribe"
     sub = subscribe(cluster, failover_timeout=60.0)
     fid = sub.framework_id
+    assert fid is not None
     offer = sub.next("OFFERS")["offers"]["offers"][0]
     command = f"while [ ! -e {go} ]; do sleep 0.05; done"
     sub.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [

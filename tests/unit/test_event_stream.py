@@ -9,10 +9,6 @@ import threading
 from transport.event_stream import EventStream
 
 
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
-
-
 def test_pushes_from_another_thread_arrive_in_order_then_close_ends_it() -> None:
     async def main() -> tuple[list[bytes], list[str]]:
         ends: list[str] = []
@@ -31,7 +27,7 @@ def test_pushes_from_another_thread_arrive_in_order_then_close_ends_it() -> None
         assert reason == "closed"
         return written, ends
 
-    written, ends = run(main())  # type: ignore[misc]
+    written, ends = asyncio.run(main())
     assert b"".join(written) == b"".join(b"%d," % i for i in range(100))
     assert ends == ["closed"]
 
@@ -49,8 +45,8 @@ def test_heartbeats_come_at_the_interval_while_idle_and_between_events() -> None
         await asyncio.wait_for(stream.pump(write, lambda: None), 5)
         return written
 
-    written = run(main())
-    assert written == [b"first", b"HB", b"HB", b"HB"]  # type: ignore[comparison-overlap]
+    written = asyncio.run(main())
+    assert written == [b"first", b"HB", b"HB", b"HB"]
 
 
 def test_a_reader_that_stops_reading_gets_aborted_past_the_buffer_limit() -> None:
@@ -76,5 +72,5 @@ def test_a_reader_that_stops_reading_gets_aborted_past_the_buffer_limit() -> Non
             pass
         return stream.end_reason or "", ends, len(aborted)
 
-    reason, ends, aborted = run(main())  # type: ignore[misc]
-    assert (reason, ends, aborted) == ("slow_reader", ["slow_reader"], 1)
+    outcome = asyncio.run(main())
+    assert outcome == ("slow_reader", ["slow_reader"], 1)
