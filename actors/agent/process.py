@@ -94,6 +94,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             (AgentRegistered, self._registered), (AgentReregistered, self._registered),
             (PingAgent, self._ping), (RunTask, self._run_task), (KillTask, self._kill_task),
             (ShutdownFramework, self._shutdown_framework), (ShutdownAgent, self._shutdown_agent),
+            (ShutdownExecutor, self._shutdown_executor_of),
             (UpdateFramework, self._update_framework), (FrameworkToExecutor, self._to_executor),
             (ExecutorToFramework, self._to_framework), (StatusUpdate, self._status_update),
             (StatusUpdateAcknowledgement, self._acknowledgement), (RegisterExecutor, self._register_executor),
@@ -188,6 +189,14 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         for executor in self.table.framework_executors(msg.framework_id):
             self._shutdown_executor(executor)
         self.updates.remove_framework(msg.framework_id)
+
+    def _shutdown_executor_of(self, sender: PID, msg: ShutdownExecutor) -> None:
+        executor = self.table.executors.get((msg.framework_id, msg.executor_id))
+        if executor is None:
+            self.log.warning("executor_shutdown_unknown", executor_id=msg.executor_id, framework_id=msg.framework_id)
+            return
+        self.log.info("executor_shutdown_by_framework", executor_id=msg.executor_id, framework_id=msg.framework_id)
+        self._shutdown_executor(executor)
 
     def _shutdown_agent(self, sender: PID, msg: ShutdownAgent) -> None:
         self.log.warning("agent_shutdown_by_master", message=msg.message)

@@ -43,6 +43,7 @@ _HANDLERS: dict[type[Message], Handler] = {
     m.ReconcileTasks: tasks.reconcile,
     m.StatusUpdateAcknowledgement: tasks.acknowledge,
     m.FrameworkToExecutor: tasks.framework_to_executor,
+    m.ShutdownExecutor: tasks.shutdown_executor,
     m.RegisterAgent: agents.register,
     m.ReregisterAgent: agents.reregister,
     m.UnregisterAgent: agents.unregister,

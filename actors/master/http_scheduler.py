@@ -3,7 +3,7 @@
 A ``SUBSCRIBE`` is answered with an endless chunked stream of RecordIO-framed
 JSON events (transport/event_stream.py, one coroutine each, no thread) and a
 ``Mesos-Stream-Id`` header; every other call with ``202 Accepted`` once the
-master has taken it. The subscriber is a framework like any other: its calls
+master has taken it (``UPDATE_FRAMEWORK``: ``200``, or ``400`` with why). The subscriber is a framework like any other: its calls
 become a driver's messages (actors/master/scheduler_api.py) handled by the
 same core, and what the core sends it is turned into events on its stream.
 Its pid is served in this process (``MasterProcess.local_peers``); its
@@ -87,6 +87,7 @@ class HttpSchedulers:
         self.master = master
         self.heartbeat_interval = float(master.config.http_heartbeat_interval)
         self.streams: dict[str, tuple[str, EventStream]] = {}  # pid text -> (stream id, stream)
+        self._held: dict[str, list[Message]] = {}  # pid -> the master's answers to its UPDATE_FRAMEWORK
 
     def subscribe(self, pid: str, stream_id: str, stream: EventStream, msg: Message) -> HttpReply | None:
         """Serve ``pid`` with ``stream`` and register it with ``msg``; a standby's reply instead."""
@@ -100,6 +101,10 @@ class HttpSchedulers:
         return None
 
     def _deliver(self, pid: str, msg: Message) -> None:
+        held = self._held.get(pid)
+        if held is not None and isinstance(msg, (m.FrameworkReregistered, m.FrameworkError)):
+            held.append(msg)
+            return
         entry = self.streams.get(pid)
         event = event_of(msg, self.heartbeat_interval)
         if entry is None or event is None:
@@ -125,10 +130,26 @@ class HttpSchedulers:
         if stream_id != entry[0]:
             raise HttpError(400, f"The stream ID {stream_id!r} included in this request didn't match the stream ID "
                                  f"currently associated with framework ID {framework_id}")
+        if kind == "UPDATE_FRAMEWORK":
+            return self._update_framework(fw.pid, msg)
         self.master.handle_local(fw.pid, msg)
         if kind == "TEARDOWN":
             self.close(fw.pid)
         return HttpReply(status=202, content_type="text/plain")
+
+    def _update_framework(self, pid: str, msg: Message) -> HttpReply:
+        """A re-registration from the same stream: its answer is this call's (200, or 400 with the
+        master's reason), not an event (Mesos sends no SUBSCRIBED for it)."""
+        answers: list[Message] = []
+        self._held[pid] = answers
+        try:
+            self.master.handle_local(pid, msg)
+        finally:
+            del self._held[pid]
+        error = next((a for a in answers if isinstance(a, m.FrameworkError)), None)
+        if error is not None:
+            raise HttpError(400, f"Invalid framework_info: {error.message}")
+        return HttpReply(status=200, content_type="text/plain")
 
     def close(self, pid: str) -> None:
         """End ``pid``'s stream (after what was pushed) and stop serving it."""

@@ -176,6 +176,26 @@ def _message(fid: str, call: Dict) -> Message:
                                  data=_bytes(body.get("data"), "message.data"))
 
 
+def _shutdown(fid: str, call: Dict) -> Message:
+    body = _field(call, "shutdown")
+    return m.ShutdownExecutor(framework_id=fid, executor_id=_id(body.get("executor_id"), "shutdown.executor_id"),
+                              agent_id=_id(body.get("agent_id"), "shutdown.agent_id"))
+
+
+def _update_framework(fid: str, call: Dict) -> Message:
+    """UPDATE_FRAMEWORK: the new FrameworkInfo (its id must be the call's) as a re-registration."""
+    body = _field(call, "update_framework")
+    info = body.get("framework_info")
+    if not isinstance(info, dict):
+        raise CallError(400, "Expecting 'update_framework.framework_info' to be present")
+    if _id(info.get("id"), "update_framework.framework_info.id") != fid:
+        raise CallError(400, "'framework_id' differs from 'update_framework.framework_info.id'")
+    suppressed = body.get("suppressed_roles", [])
+    if not isinstance(suppressed, list):
+        raise CallError(400, f"'update_framework.suppressed_roles' must be a list, got {suppressed!r}")
+    return m.ReregisterFramework(framework=dict(info), suppressed_roles=list(suppressed))
+
+
 def _request(fid: str, call: Dict) -> Message:
     requests = _field(call, "request").get("requests", [])
     if not isinstance(requests, list):
@@ -193,10 +213,12 @@ CALL_TYPES: dict[str, Callable[[str, Dict], Message]] = {
     "REVIVE": lambda fid, call: m.ReviveOffers(framework_id=fid, roles=_roles(call.get("revive") or {})),
     "SUPPRESS": lambda fid, call: m.SuppressOffers(framework_id=fid, roles=_roles(call.get("suppress") or {})),
     "KILL": _kill,
+    "SHUTDOWN": _shutdown,
     "ACKNOWLEDGE": _acknowledge,
     "RECONCILE": _reconcile,
     "MESSAGE": _message,
     "REQUEST": _request,
+    "UPDATE_FRAMEWORK": _update_framework,
 }
 
 

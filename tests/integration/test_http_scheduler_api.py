@@ -164,3 +164,38 @@ def test_a_dropped_stream_resubscribes_and_gets_the_unacknowledged_update_again(
     finally:
         open(go, "w").close()
         teardown(again)
+
+
+def test_shutdown_ends_an_executor_and_update_framework_changes_the_framework(cluster: HttpCluster) -> None:
+    # A command task's executor: its shutdown kills the task (TASK_KILLED); as in Mesos, the exit of
+    # a command executor is no FAILURE event (the agent reports it as the task's end).
+    sub = subscribe(cluster)
+    fid = sub.framework_id
+    assert fid is not None
+    try:
+        offer = sub.next("OFFERS")["offers"]["offers"][0]
+        sub.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
+            {"type": "LAUNCH", "launch": {"task_infos": [task_info("sleeper", offer["agent_id"], "sleep 300")]}}]}})
+        status: dict[str, Any] = {}
+        while status.get("state") != "TASK_RUNNING":
+            status = sub.next("UPDATE")["update"]["status"]
+            sub.call({"type": "ACKNOWLEDGE", "acknowledge": {k: status[k] for k in ("agent_id", "task_id", "uuid")}})
+        code, _ = sub.call({"type": "SHUTDOWN", "shutdown": {"executor_id": status["executor_id"],
+                                                             "agent_id": status["agent_id"]}})
+        assert code == 202
+        ended = sub.next("UPDATE")["update"]["status"]
+        assert (ended["task_id"]["value"], ended["state"]) == ("sleeper", "TASK_KILLED"), ended
+        sub.call({"type": "ACKNOWLEDGE", "acknowledge": {k: ended[k] for k in ("agent_id", "task_id", "uuid")}})
+
+        info = {**FRAMEWORK, "id": fid, "name": "renamed"}
+        code, body = sub.call({"type": "UPDATE_FRAMEWORK", "update_framework": {"framework_info": info}})
+        assert code == 200, body
+        frameworks = get_json(cluster.http + "/master/frameworks")["frameworks"]
+        assert next(f for f in frameworks if f["id"] == fid["value"])["name"] == "renamed"
+        code, body = sub.call({"type": "UPDATE_FRAMEWORK", "update_framework": {
+            "framework_info": {**info, "roles": ["-bad"]}}})
+        assert code == 400 and b"-bad" in body
+        sub.next("HEARTBEAT", timeout=5)  # the stream lives on, with no second SUBSCRIBED
+        assert [e["type"] for e in sub.events].count("SUBSCRIBED") == 1
+    finally:
+        teardown(sub)

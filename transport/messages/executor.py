@@ -56,4 +56,9 @@ class ExecutorReregistered(Message):
 
 @message
 class ShutdownExecutor(Message):
-    """agent -> executor: kill your tasks and exit."""
+    """agent -> executor: kill your tasks and exit. Also scheduler -> master -> agent (a v1 SHUTDOWN
+    call): shut down the framework's executor ``executor_id`` on agent ``agent_id``."""
+
+    framework_id: str = ""
+    executor_id: str = ""
+    agent_id: str = ""
