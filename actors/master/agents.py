@@ -61,6 +61,7 @@ def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> Non
     out.append(LinkTo(agent.pid))
     out.append(ToAllocator("add_agent", {"agent_id": agent.agent_id, "total": agent.total,
                                          "used": agent.used_by()}))
+    core.observe("agent_added", agent)
 
 
 def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:
@@ -393,5 +394,6 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
     if core.agent_pids.get(agent.pid) == aid:
         del core.agent_pids[agent.pid]
     core.removed_agents.add(aid)
+    core.observe("agent_removed", agent)
     log.info("agent_removed", agent_id=aid, reason=message)
 

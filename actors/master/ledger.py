@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -84,11 +85,22 @@ class MasterLedger:
         self.entitlements = master_entitlements(self.frameworks, self.agents, self.agent_pids)  # who may send what
         self.admission = Admission(config.rate_limits, config.max_frameworks_per_peer, self.frameworks,
                                    self.framework_pids)  # framework registrations: rate limits, per-peer cap
+        self.observers: list[Callable[[str, Any], None]] = []  # told of each change (see observe)
 
     def schedule(self, kind: str, key: str, when: float) -> None:
         """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id), "offer"
         or "recovered" (key "": the end of the recovered agents' re-registration window)."""
         heapq.heappush(self._deadlines, (when, next(self._deadline_seq), kind, key))
+
+    def observe(self, kind: str, record: Any) -> None:
+        """Tell the observers (the v1 APIs' streams) of a change, at once, with the record changed:
+        ``task_added``/``task_updated`` (Task), ``agent_added``/``agent_removed`` (Agent),
+        ``framework_added``/``framework_updated``/``framework_removed`` (Framework)."""
+        for observer in self.observers:
+            try:
+                observer(kind, record)
+            except Exception:  # an observer's failure is not the master's
+                log.exception("master_observer_failed", kind=kind)
 
     # --- shared helpers ---------------------------------------------------------
 
@@ -162,6 +174,7 @@ class MasterLedger:
         if isinstance(state, str) and state:
             task.state = state
         task.statuses.append(status)
+        self.observe("task_updated", task)
         if was_terminal or task.state not in TERMINAL_STATES:
             return
         self.terminal_counts[task.state] = self.terminal_counts.get(task.state, 0) + 1

@@ -235,6 +235,7 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
         task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
         fw.tasks[tid] = task
         agent.tasks[(fid, tid)] = task
+        core.observe("task_added", task)
         out.append(Send(agent.pid, m.RunTask(framework=dict(fw.info), framework_pid=fw.pid, task=task_dict)))
         log.info("task_launched", task_id=tid, framework_id=fid, agent_id=aid, role=role, resources=str(res))
     if remaining:
