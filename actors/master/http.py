@@ -22,6 +22,7 @@ from actors.http_common import (
     route_health_and_metrics,
 )
 from actors.master.config import parse_weights
+from actors.master.http_operator import OperatorContext, install_operator_routes
 from actors.master.http_scheduler import install_scheduler_route
 from actors.master.process import MasterProcess
 from actors.master.usage_history import UsageHistory
@@ -167,4 +168,5 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     server.every(history.interval, sample)
     server.route("/master/usage", usage)
     install_webui(server)
-    install_scheduler_route(server, master)
+    schedulers = install_scheduler_route(server, master)
+    install_operator_routes(server, master, OperatorContext(master, weights, snapshot, schedulers))

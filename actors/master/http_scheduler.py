@@ -20,7 +20,7 @@ standby master. Semantic errors are 202 plus an asynchronous event.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -88,6 +88,12 @@ class HttpSchedulers:
         self.heartbeat_interval = float(master.config.http_heartbeat_interval)
         self.streams: dict[str, tuple[str, EventStream]] = {}  # pid text -> (stream id, stream)
         self._held: dict[str, list[Message]] = {}  # pid -> the master's answers to its UPDATE_FRAMEWORK
+        master.core.observers.append(self.observe)
+
+    def observe(self, kind: str, record: Any) -> None:
+        """A framework removed (TEARDOWN, by its scheduler or an operator): its stream ends."""
+        if kind == "framework_removed" and record.pid in self.streams:
+            self.close(record.pid)
 
     def subscribe(self, pid: str, stream_id: str, stream: EventStream, msg: Message) -> HttpReply | None:
         """Serve ``pid`` with ``stream`` and register it with ``msg``; a standby's reply instead."""
@@ -133,8 +139,6 @@ class HttpSchedulers:
         if kind == "UPDATE_FRAMEWORK":
             return self._update_framework(fw.pid, msg)
         self.master.handle_local(fw.pid, msg)
-        if kind == "TEARDOWN":
-            self.close(fw.pid)
         return HttpReply(status=202, content_type="text/plain")
 
     def _update_framework(self, pid: str, msg: Message) -> HttpReply:

@@ -173,6 +173,12 @@ class MasterProcess(Process):
         if self.leading:
             self._apply(self.core.exited(str(pid), self.clock.now()))
 
+    def change(self, fn: Callable[[MasterCore, float, list[Effect]], None]) -> None:
+        """Run ``fn(core, now, out)`` (an operator's change) and carry out its effects (on our thread)."""
+        out: list[Effect] = []
+        fn(self.core, self.clock.now(), out)
+        self._apply(out)
+
     def handle_local(self, sender: str, msg: Message) -> None:
         """A message from a local peer (``local_peers``), handled as one from the wire (on our thread)."""
         self._apply(self.core.handle(sender, msg, self.clock.now()))

@@ -28,7 +28,7 @@ from transport import messages as m
 from transport.schema import Message
 
 __all__ = ["CALL_TYPES", "HEARTBEAT", "CallError", "call_message", "event_of", "http_pid", "is_http_pid",
-           "parse_call", "subscribe_message"]
+           "master_info_v1", "parse_call", "subscribe_message"]
 
 Dict = dict[str, Any]
 HTTP_PID_PREFIX = "scheduler-http-"
@@ -228,7 +228,7 @@ def call_message(call: Dict) -> tuple[str, Message]:
     return fid, CALL_TYPES[call["type"]](fid, call)
 
 
-def _master_info(info: Dict) -> Dict:
+def master_info_v1(info: Dict) -> Dict:
     """MasterInfo in v1 JSON: ``ip`` as Mesos' uint32 (network byte order), the rest as it is."""
     out = dict(info)
     try:
@@ -243,7 +243,7 @@ def event_of(msg: Message, heartbeat_interval: float) -> Dict | None:
     if isinstance(msg, (m.FrameworkRegistered, m.FrameworkReregistered)):
         return {"type": "SUBSCRIBED", "subscribed": {
             "framework_id": {"value": msg.framework_id}, "heartbeat_interval_seconds": heartbeat_interval,
-            "master_info": _master_info(msg.master_info)}}
+            "master_info": master_info_v1(msg.master_info)}}
     if isinstance(msg, m.ResourceOffers):
         return {"type": "OFFERS", "offers": {"offers": msg.offers}}
     if isinstance(msg, m.RescindResourceOffer):

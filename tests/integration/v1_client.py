@@ -70,7 +70,7 @@ class Subscription:
         while True:
             while self._unread:
                 event = self._unread.pop(0)
-                if event["type"] == "SUBSCRIBED":
+                if event["type"] == "SUBSCRIBED" and "framework_id" in event["subscribed"]:
                     self.framework_id = event["subscribed"]["framework_id"]
                 if (kind is None and not (skip_heartbeats and event["type"] == "HEARTBEAT")) or event["type"] == kind:
                     return event

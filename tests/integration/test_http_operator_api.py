@@ -1,0 +1,109 @@
+"""Mesos' v1 operator HTTP API of a real mesopy-master (with a real mesopy-agent): each GET_* call
+in Mesos' shapes, the error rules, and a SUBSCRIBE stream that sees a task's life in order and
+an operator's TEARDOWN of an HTTP framework (whose own stream then ends)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.http_support import HttpCluster, fetch, get_json
+from tests.integration.v1_client import Subscription, post, task_info
+
+pytestmark = pytest.mark.integration
+
+OPERATOR = "/api/v1"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: Any) -> Iterator[HttpCluster]:
+    c = HttpCluster(str(tmp_path_factory.mktemp("operator")), "--http_heartbeat_interval=0.5")
+    yield c
+    c.close()
+
+
+def operator_call(cluster: HttpCluster, kind: str, path: str = OPERATOR, **body: Any) -> Any:
+    status, _, data = post(cluster.http, {"type": kind, **body}, path=path)
+    assert status == 200, (kind, status, data[:300])
+    return json.loads(data) if data else None
+
+
+def test_the_get_calls_answer_in_mesos_shapes(cluster: HttpCluster) -> None:
+    for path in (OPERATOR, "/api/v1/operator"):
+        assert operator_call(cluster, "GET_HEALTH", path) == {"type": "GET_HEALTH", "get_health": {"healthy": True}}
+    version = operator_call(cluster, "GET_VERSION")["get_version"]["version_info"]["version"]
+    assert version == get_json(cluster.http + "/version")["version"]
+    flags = {f["name"]: f["value"] for f in operator_call(cluster, "GET_FLAGS")["get_flags"]["flags"]}
+    assert flags["http_heartbeat_interval"] == "0.5"
+    metrics = {m["name"]: m["value"] for m in operator_call(cluster, "GET_METRICS")["get_metrics"]["metrics"]}
+    assert metrics["master/slaves_active"] == 1.0
+    [agent] = operator_call(cluster, "GET_AGENTS")["get_agents"]["agents"]
+    assert agent["active"] and agent["agent_info"]["id"]["value"]
+    assert {r["name"] for r in agent["total_resources"]} >= {"cpus", "mem", "disk", "ports"}
+    master = operator_call(cluster, "GET_MASTER")["get_master"]["master_info"]
+    assert master["version"] == version and isinstance(master["ip"], int)
+    state = operator_call(cluster, "GET_STATE")["get_state"]
+    assert set(state) == {"get_tasks", "get_executors", "get_frameworks", "get_agents"}
+    for kind in ("GET_FRAMEWORKS", "GET_EXECUTORS", "GET_TASKS", "GET_ROLES"):
+        assert kind.lower() in operator_call(cluster, kind)
+
+
+def test_the_error_rules_of_the_operator_api(cluster: HttpCluster) -> None:
+    assert fetch(cluster.http + OPERATOR)[0] == 405
+    code, _, body = post(cluster.http, {"type": "NO_SUCH_CALL"}, path=OPERATOR)
+    assert code == 400 and b"NO_SUCH_CALL" in body and b"GET_STATE" in body
+    assert post(cluster.http, {"type": "GET_STATE"}, {"Content-Type": "application/x-protobuf"}, path=OPERATOR)[0] \
+        == 415
+    assert post(cluster.http, b"[", path=OPERATOR)[0] == 400
+    code, _, body = post(cluster.http, {"type": "TEARDOWN", "teardown": {}}, path=OPERATOR)
+    assert code == 400 and b"teardown.framework_id" in body
+    code, _, body = post(cluster.http, {"type": "TEARDOWN", "teardown": {"framework_id": {"value": "none"}}},
+                         path=OPERATOR)
+    assert code == 400 and b"'none'" in body
+
+
+def test_subscribe_sees_a_task_life_in_order_and_an_operator_teardown(cluster: HttpCluster) -> None:
+    events = Subscription(cluster.http, {"type": "SUBSCRIBE"}, path=OPERATOR)
+    assert events.status == 200
+    subscribed = events.next("SUBSCRIBED")["subscribed"]
+    assert len(subscribed["get_state"]["get_agents"]["agents"]) == 1
+    scheduler = Subscription(cluster.http, {"type": "SUBSCRIBE", "subscribe": {
+        "framework_info": {"user": "root", "name": "watched"}}})
+    try:
+        fid = scheduler.next("SUBSCRIBED")["subscribed"]["framework_id"]
+        added = events.next("FRAMEWORK_ADDED")["framework_added"]["framework"]
+        assert added["framework_info"]["id"] == fid and added["framework_info"]["name"] == "watched"
+        offer = scheduler.next("OFFERS")["offers"]["offers"][0]
+        scheduler.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
+            {"type": "LAUNCH", "launch": {"task_infos": [task_info("watched-task", offer["agent_id"], "true")]}}]}})
+        task = events.next("TASK_ADDED")["task_added"]["task"]
+        assert (task["task_id"]["value"], task["state"], task["framework_id"]) == ("watched-task", "TASK_STAGING", fid)
+        seen: list[str] = []
+        updated: dict[str, Any] = {}
+        while not seen or seen[-1] != "TASK_FINISHED":
+            status = scheduler.next("UPDATE")["update"]["status"]
+            scheduler.call({"type": "ACKNOWLEDGE", "acknowledge": {
+                k: status[k] for k in ("agent_id", "task_id", "uuid")}})
+            updated = events.next("TASK_UPDATED")["task_updated"]
+            assert updated["framework_id"] == fid and updated["status"]["task_id"]["value"] == "watched-task"
+            assert updated["status"]["state"] == status["state"]  # the same update, in the same order
+            seen.append(updated["status"]["state"])
+        assert seen == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
+        # ``state`` is the task's latest: FINISHED by then (the agent says so with a resent update).
+        assert updated["state"] == "TASK_FINISHED"
+        completed = operator_call(cluster, "GET_TASKS")["get_tasks"]["completed_tasks"]
+        assert any(t["task_id"]["value"] == "watched-task" and t["state"] == "TASK_FINISHED" for t in completed)
+
+        assert operator_call(cluster, "TEARDOWN", teardown={"framework_id": fid}) is None
+        removed = events.next("FRAMEWORK_REMOVED")["framework_removed"]
+        assert removed["framework_info"]["id"] == fid
+        scheduler.wait_closed()  # the torn-down framework's own stream ends
+        frameworks = operator_call(cluster, "GET_FRAMEWORKS")["get_frameworks"]
+        assert fid in [f["framework_info"]["id"] for f in frameworks["completed_frameworks"]]
+        events.next("HEARTBEAT", timeout=5)
+    finally:
+        scheduler.close()
+        events.close()
