@@ -49,6 +49,7 @@ class ExecutorsMixin(Process):
     isolator: Isolator
     agent_id: str
     master: PID | None
+    http_port: int | None
     connected: bool
     _procs: dict[str, subprocess.Popen[bytes]]
     _launching: dict[str, Future[subprocess.Popen[bytes]]]
@@ -132,7 +133,10 @@ class ExecutorsMixin(Process):
             if run_as is not None and not executor.command_executor:  # innermost: after the root-only cgroup join
                 argv = switch_user_argv(run_as, argv)
             argv = self.isolator.wrap(cid, argv)
-            env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id)
+            # HTTP executors (pymesos' MesosExecutorDriver) find the v1 executor API there.
+            endpoint = f"{self.pid.host}:{self.http_port}" if self.http_port is not None else None
+            env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id,
+                                       agent_endpoint=endpoint)
             if run_as is not None:
                 env = {**run_as.environment(), **env}
                 if executor.command_executor:

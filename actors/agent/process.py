@@ -22,6 +22,7 @@ from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
 from actors.agent.work_dir import prepare_work_dir
 from actors.clock import Timer
 from actors.ha import LeaderDetector
+from actors.http_peers import is_http_pid
 from actors.node import Node
 from isolation import IsolationError, create_isolator
 from transport.messages import (
@@ -45,6 +46,7 @@ from transport.messages import (
     UpdateFramework,
 )
 from transport.pid import PID
+from transport.schema import Message
 
 __all__ = ["LAUNCHER_THREADS", "MAX_REGISTRATION_BACKOFF", "AgentProcess"]
 
@@ -103,6 +105,9 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         ):
             self.install(kind, self.entitlements.guard(handler))
         self.http_port = http_port  # where its HTTP endpoints are (AgentInfo.address)
+        # Executors served on the HTTP port (v1 executor API streams): pid text -> what takes
+        # the messages sent to it. Read and written on our thread.
+        self.local_peers: dict[str, Callable[[Message], None]] = {}
         if on_created is not None:
             on_created(self)
 
@@ -137,6 +142,27 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         self.reaper.close()
         self.isolator.close()
         self.log.info("agent_stopped", agent_id=self.agent_id)
+
+    def send(self, to: PID, msg: Message) -> None:
+        """As ``Process.send``; to an HTTP executor through its stream (dropped once it has ended)."""
+        text = str(to)
+        if is_http_pid(text):
+            deliver = self.local_peers.get(text)
+            if deliver is not None:
+                deliver(msg)
+            return
+        super().send(to, msg)
+
+    def link(self, pid: PID) -> None:
+        if not is_http_pid(str(pid)):  # an HTTP executor's end is its OS process exit (the reaper)
+            super().link(pid)
+
+    def handle_local(self, sender: str, msg: Message) -> None:
+        """A message from a local peer (``local_peers``), handled as one from the wire (on our thread)."""
+        handler = self._handlers.get(type(msg))
+        if handler is None:
+            raise TypeError(f"the agent does not handle {type(msg).__name__}")
+        handler(PID.parse(sender), msg)
 
     def exited(self, pid: PID) -> None:
         if pid == self.master:

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.http_common import encoded, on_actor
+from actors.http_peers import http_pid
 from actors.master.scheduler_api import (
     HEARTBEAT,
     CallError,
     call_message,
     event_of,
-    http_pid,
     parse_call,
     subscribe_message,
 )
@@ -186,7 +186,7 @@ def install_scheduler_route(server: HttpServer, master: MasterProcess) -> HttpSc
         except CallError as e:
             raise HttpError(e.status, e.message) from None
         stream_id = str(uuid.uuid4())
-        pid = http_pid(stream_id, request.peer)
+        pid = http_pid("scheduler", stream_id, request.peer)
         stream = EventStream(heartbeat_every=table.heartbeat_interval, heartbeat=heartbeat,
                              headers={"Mesos-Stream-Id": stream_id},
                              on_end=lambda reason: master.run(table.ended, pid, reason))

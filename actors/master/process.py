@@ -11,12 +11,12 @@ import pykka
 
 from actors.allocator.process import Allocation, AllocatorProcess, allocator_class
 from actors.clock import Timer
+from actors.http_peers import is_http_pid
 from actors.master.config import MasterConfig, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
 from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteRegistry
 from actors.master.registry_file import FileRegistryStore
-from actors.master.scheduler_api import is_http_pid
 from actors.node import Node
 from actors.process import Process
 from actors.version import MESOS_VERSION

@@ -10,8 +10,7 @@ to the framework (``ResourceOffers``) becomes a v1 event
 Only what is malformed is refused here (``CallError`` with Mesos' status and
 a message naming the field); everything semantic (a stale offer, an unknown
 task) is for the core, which answers asynchronously as it does drivers.
-An HTTP scheduler's pid text is ``http_pid(stream_id, peer)``: never a
-ZeroMQ peer (``is_http_pid``), its address the client's.
+An HTTP scheduler's pid text is actors/http_peers.py's ``http_pid``.
 """
 
 from __future__ import annotations
@@ -27,11 +26,10 @@ from actors.scheduler.state import status_for_callback
 from transport import messages as m
 from transport.schema import Message
 
-__all__ = ["CALL_TYPES", "HEARTBEAT", "CallError", "call_message", "event_of", "http_pid", "is_http_pid",
-           "master_info_v1", "parse_call", "subscribe_message"]
+__all__ = ["CALL_TYPES", "HEARTBEAT", "CallError", "call_message", "event_of", "master_info_v1", "parse_call",
+           "subscribe_message"]
 
 Dict = dict[str, Any]
-HTTP_PID_PREFIX = "scheduler-http-"
 HEARTBEAT: Dict = {"type": "HEARTBEAT"}
 
 
@@ -42,15 +40,6 @@ class CallError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def http_pid(stream_id: str, peer: str) -> str:
-    """The pid text of an HTTP scheduler: its stream and the client's ``host:port``."""
-    return f"{HTTP_PID_PREFIX}{stream_id}@{peer or '0.0.0.0:0'}"
-
-
-def is_http_pid(pid: str) -> bool:
-    return pid.startswith(HTTP_PID_PREFIX)
 
 
 def parse_call(body: bytes) -> Dict:

@@ -1,8 +1,13 @@
 """A scheduler on the real, unmodified pymesos 0.3.15, which speaks Mesos' v1 scheduler HTTP API.
 
-Run as ``python pymesos_http_program.py HOST:HTTP_PORT``; it prints one JSON line per
-thing it sees (``{"event": ...}``) for tests/compat/test_pymesos_http.py to read.
-Its life, each step started by what it saw before:
+Run as ``python pymesos_http_program.py HOST:HTTP_PORT [executor]``; it prints one JSON
+line per thing it sees (``{"event": ...}``) for tests/compat/test_pymesos_http.py to read.
+
+With ``executor``: it launches ``exec-ok`` and ``exec-hold`` on one custom executor
+(tests/compat/pymesos_http_executor.py, pymesos' MesosExecutorDriver over the agent's
+v1 executor API), prints the executor's messages, pings it, kills ``exec-hold``, and
+stops once both ended and the ping came back. Without, its life, each step started
+by what it saw before:
 
 1. registered; on the first offer it launches ``ok`` (exits 0), ``fail`` (exits 3)
    and ``long`` (sleeps), and then accepts the same, now used, offer once more
@@ -18,11 +23,12 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 import threading
 from typing import Any
 
-from pymesos import MesosSchedulerDriver, Scheduler
+from pymesos import MesosSchedulerDriver, Scheduler, decode_data, encode_data
 
 COMMANDS = {"ok": "echo hello", "fail": "exit 3", "long": "sleep 300"}
 ENDED = {"ok": "TASK_FINISHED", "fail": "TASK_FAILED", "long": "TASK_KILLED"}
@@ -97,11 +103,74 @@ class Program(Scheduler):
         say("error", message=message)
 
 
+EXECUTOR = {"executor_id": {"value": "pyexec"}, "name": "pymesos executor",
+            "command": {"value": f"{sys.executable} {os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pymesos_http_executor.py')}"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                          {"name": "mem", "type": "SCALAR", "scalar": {"value": 64}}]}
+
+
+class ExecutorProgram(Scheduler):
+    """Tasks on a custom pymesos executor (implicit acknowledgements: pymesos' default)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.launched = False
+        self.seen: set[str] = set()
+
+    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
+        say("registered", framework_id=framework_id.value, version=master_info.version)
+
+    def resourceOffers(self, driver: Any, offers: Any) -> None:
+        with self.lock:
+            for offer in offers:
+                if self.launched:
+                    driver.declineOffer(offer.id, filters={"refuse_seconds": 0.5})
+                    continue
+                self.launched = True
+                tasks = [dict(task(n, "", offer), executor=EXECUTOR) for n in ("exec-ok", "exec-hold")]
+                for t in tasks:
+                    del t["command"]
+                driver.launchTasks(offer.id, tasks)
+                say("launched", offer_id=offer.id.value)
+
+    def statusUpdate(self, driver: Any, status: Any) -> None:
+        name = status.task_id.value
+        say("update", task=name, state=status.state, executor_id=status.get("executor_id", {}).get("value", ""),
+            data=decode_data(status.data).decode() if status.get("data") else "", reason=status.get("reason", ""),
+            message=status.get("message", ""))
+        with self.lock:
+            if status.state == "TASK_RUNNING" and name == "exec-hold":
+                driver.killTask({"value": name})
+                driver.sendFrameworkMessage({"value": "pyexec"}, status.agent_id, encode_data(b"ping"))
+            if status.state in ("TASK_FINISHED", "TASK_KILLED"):
+                self.seen.add(name)
+            self._done(driver)
+
+    def frameworkMessage(self, driver: Any, executor_id: Any, agent_id: Any, data: Any) -> None:
+        text = decode_data(data).decode()
+        say("message", executor_id=executor_id.value, text=text)
+        with self.lock:
+            self.seen.add(text)
+            self._done(driver)
+
+    def _done(self, driver: Any) -> None:
+        if {"exec-ok", "exec-hold", "echo:ping"} <= self.seen and "stopped" not in self.seen:
+            self.seen.add("stopped")
+            driver.stop()
+
+    def error(self, driver: Any, message: str) -> None:
+        say("error", message=message)
+
+
 def main() -> int:
     master = sys.argv[1]
+    with_executor = sys.argv[2:] == ["executor"]
     framework = {"user": getpass.getuser(), "name": "pymesos-http", "failover_timeout": 0}
-    driver = MesosSchedulerDriver(Program(), framework, master, use_addict=True,
-                                  implicit_acknowledgements=False)
+    if with_executor:
+        driver = MesosSchedulerDriver(ExecutorProgram(), framework, master, use_addict=True)
+    else:
+        driver = MesosSchedulerDriver(Program(), framework, master, use_addict=True,
+                                      implicit_acknowledgements=False)
     driver.start()
     driver.join()
     say("stopped")

@@ -73,3 +73,33 @@ def test_unmodified_pymesos_runs_tasks_over_the_v1_http_api(tmp_path: Any) -> No
     finally:
         program.stop()
         cluster.close()
+
+
+def test_unmodified_pymesos_executor_driver_runs_as_a_custom_executor_over_http(tmp_path: Any) -> None:
+    pytest.importorskip("pymesos", reason="run tests/install_http_clients.sh to install pymesos 0.3.15")
+    cluster = HttpCluster(str(tmp_path), "--http_heartbeat_interval=1")
+    master = cluster.http.split("//", 1)[1]
+    program = Program([os.path.join(HERE, "pymesos_http_program.py"), master, "executor"],
+                      str(tmp_path / "pymesos.log"))
+    try:
+        assert program.wait(90) == 0, program.output()[-4000:]
+        events = _events(program)
+        kinds = [e["event"] for e in events]
+        assert "error" not in kinds, program.output()[-3000:]
+        updates = [(e["task"], e["state"]) for e in events if e["event"] == "update"]
+        assert ("exec-ok", "TASK_RUNNING") in updates and ("exec-ok", "TASK_FINISHED") in updates
+        assert ("exec-hold", "TASK_KILLED") in updates
+        assert all(e["executor_id"] == "pyexec" for e in events if e["event"] == "update")
+        finished = next(e for e in events if e["event"] == "update" and e["state"] == "TASK_FINISHED")
+        assert finished["data"] == "done"  # the status' data, base64 both ways
+        messages = {e["text"] for e in events if e["event"] == "message"}
+        assert messages == {"hello from exec-ok", "echo:ping"}
+        assert kinds[-1] == "stopped"
+
+        def executor_gone() -> dict[str, Any] | None:  # the teardown shut the executor down
+            state: dict[str, Any] = get_json(cluster.agent_http + "/state")
+            return None if state.get("frameworks") else state
+        wait_until(executor_gone, 30, "the pymesos executor's shutdown")
+    finally:
+        program.stop()
+        cluster.close()

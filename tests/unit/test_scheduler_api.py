@@ -13,12 +13,12 @@ from actors.master.scheduler_api import (
     CallError,
     call_message,
     event_of,
-    http_pid,
-    is_http_pid,
     parse_call,
     subscribe_message,
 )
+from actors.http_peers import http_pid, is_http_pid
 from transport import messages as m
+from transport.pid import PID
 
 FID = {"value": "f-0000"}
 
@@ -120,6 +120,6 @@ def test_every_event_carries_its_sub_object_named_after_its_type() -> None:
 
 
 def test_http_scheduler_pids_are_told_apart_from_zeromq_pids() -> None:
-    pid = http_pid("0b1e", "10.0.0.1:43210")
-    assert is_http_pid(pid) and pid.endswith("@10.0.0.1:43210")
+    pid = http_pid("scheduler", "0b1e", "10.0.0.1:43210")
+    assert is_http_pid(pid) and str(PID.parse(pid)) == pid and pid.endswith("@10.0.0.1:43210")
     assert not is_http_pid("scheduler(1)@10.0.0.1:43210")
