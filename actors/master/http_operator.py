@@ -26,7 +26,7 @@ import structlog
 
 import actors.master.operator_views as ov
 from actors.http_common import encoded, on_actor
-from actors.master import frameworks
+from actors.master import agents, frameworks
 from actors.master.http_scheduler import HttpSchedulers, check_media_types, standby_reply
 from actors.master.scheduler_api import HEARTBEAT, master_info_v1
 from actors.version import MESOS_VERSION
@@ -129,6 +129,23 @@ def _teardown(ctx: OperatorContext, call: Dict) -> None:
         raise HttpError(400, f"No framework found with specified ID {fid!r}")
     log.info("framework_teardown_by_operator", framework_id=fid)
     ctx.master.change(lambda core, now, out: frameworks.remove(core, fw, now, out))
+
+
+@master_call("MARK_AGENT_GONE")
+def _mark_agent_gone(ctx: OperatorContext, call: Dict) -> None:
+    """The agent is gone for good: removed (its tasks lost, TASK_GONE_BY_OPERATOR for partition-aware
+    frameworks), told to shut down, and refused should it come back with its id."""
+    aid = _field_id(call, "mark_agent_gone", "agent_id")
+    agent = ctx.core.agents.get(aid)
+    if agent is None:
+        if aid in ctx.core.removed_agents:
+            return None  # already gone: as Mesos, marking it again is fine
+        raise HttpError(400, f"No agent found with specified ID {aid!r}")
+    log.info("agent_marked_gone_by_operator", agent_id=aid)
+    ctx.master.change(lambda core, now, out: agents.remove(
+        core, agent, now, out, message="marked gone by the operator", unreachable=False, shutdown=True,
+        by_operator=True))
+    return None
 
 
 class OperatorSubscribers:

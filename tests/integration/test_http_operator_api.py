@@ -107,3 +107,36 @@ def test_subscribe_sees_a_task_life_in_order_and_an_operator_teardown(cluster: H
     finally:
         scheduler.close()
         events.close()
+
+
+def test_mark_agent_gone_removes_it_and_tells_frameworks_and_subscribers(tmp_path: Any) -> None:
+    cluster = HttpCluster(str(tmp_path), "--http_heartbeat_interval=0.5")
+    events = Subscription(cluster.http, {"type": "SUBSCRIBE"}, path=OPERATOR)
+    scheduler = Subscription(cluster.http, {"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+        "user": "root", "name": "aware", "capabilities": [{"type": "PARTITION_AWARE"}]}}})
+    try:
+        [agent] = events.next("SUBSCRIBED")["subscribed"]["get_state"]["get_agents"]["agents"]
+        agent_id = agent["agent_info"]["id"]
+        scheduler.next("SUBSCRIBED")
+        offer = scheduler.next("OFFERS")["offers"]["offers"][0]
+        scheduler.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
+            {"type": "LAUNCH", "launch": {"task_infos": [task_info("doomed", agent_id, "sleep 300")]}}]}})
+        status: dict[str, Any] = {}
+        while status.get("state") != "TASK_RUNNING":
+            status = scheduler.next("UPDATE")["update"]["status"]
+            scheduler.call({"type": "ACKNOWLEDGE", "acknowledge": {k: status[k] for k in ("agent_id", "task_id", "uuid")}})
+        assert operator_call(cluster, "MARK_AGENT_GONE", mark_agent_gone={"agent_id": agent_id}) is None
+        gone = scheduler.next("UPDATE")["update"]["status"]
+        assert (gone["task_id"]["value"], gone["state"]) == ("doomed", "TASK_GONE_BY_OPERATOR")
+        assert scheduler.next("FAILURE")["failure"]["agent_id"] == agent_id
+        assert events.next("AGENT_REMOVED")["agent_removed"]["agent_id"] == agent_id
+        assert operator_call(cluster, "GET_AGENTS")["get_agents"]["agents"] == []
+        assert cluster.scripts[1].proc.wait(30) is not None  # the agent was told to shut down, and did
+        assert operator_call(cluster, "MARK_AGENT_GONE", mark_agent_gone={"agent_id": agent_id}) is None
+        code, _, body = post(cluster.http, {"type": "MARK_AGENT_GONE", "mark_agent_gone": {
+            "agent_id": {"value": "no-such-agent"}}}, path=OPERATOR)
+        assert code == 400 and b"no-such-agent" in body
+    finally:
+        scheduler.close()
+        events.close()
+        cluster.close()

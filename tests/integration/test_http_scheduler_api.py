@@ -204,11 +204,12 @@ def test_shutdown_ends_an_executor_and_update_framework_changes_the_framework(cl
 def test_the_agents_executor_api_error_rules(cluster: HttpCluster) -> None:
     url = cluster.agent_http + "/api/v1/executor"
     assert fetch(url)[0] == 405
+    status: dict[str, Any] = {"task_id": {"value": "t"}, "state": "TASK_RUNNING", "uuid": "AAEC"}
     update = {"type": "UPDATE", "framework_id": {"value": "f"}, "executor_id": {"value": "e"},
-              "update": {"status": {"task_id": {"value": "t"}, "state": "TASK_RUNNING", "uuid": "AAEC"}}}
+              "update": {"status": status}}
     assert post(cluster.agent_http, update, {"Content-Type": "text/plain"}, path="/api/v1/executor")[0] == 415
     code, _, body = post(cluster.agent_http, update, path="/api/v1/executor")
     assert code == 403 and b"not subscribed" in body
-    del update["update"]["status"]["uuid"]  # type: ignore[attr-defined]
+    del status["uuid"]
     code, _, body = post(cluster.agent_http, update, path="/api/v1/executor")
     assert code == 400 and b"uuid" in body
