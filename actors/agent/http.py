@@ -17,6 +17,7 @@ from typing import Any
 
 from actors.agent.files import FilesError, SandboxFiles
 from actors.agent.http_executor import install_executor_route
+from actors.agent.http_operator import AgentOperatorContext, install_agent_operator_route
 from actors.agent.process import AgentProcess
 from actors.http_common import encoded, int_param, json_view, on_actor, route_health_and_metrics
 from actors.master.model import flat_resources
@@ -125,6 +126,7 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
 
     route_health_and_metrics(server, agent, snapshot, ("/health", f"{prefix}/health"))
     install_executor_route(server, agent)
+    install_agent_operator_route(server, AgentOperatorContext(agent, files, snapshot))
 
     def containers_of() -> list[Dict]:
         return [{"container_id": e.container_id, "executor_id": e.executor_id,

@@ -4,13 +4,14 @@ an operator's TEARDOWN of an HTTP framework (whose own stream then ends)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.http_support import HttpCluster, fetch, get_json
+from tests.integration.http_support import HttpCluster, fetch, get_json, wait_until
 from tests.integration.v1_client import Subscription, post, task_info
 
 pytestmark = pytest.mark.integration
@@ -140,3 +141,47 @@ def test_mark_agent_gone_removes_it_and_tells_frameworks_and_subscribers(tmp_pat
         scheduler.close()
         events.close()
         cluster.close()
+
+
+def test_the_agents_operator_api_shows_state_containers_and_sandbox_files(cluster: HttpCluster) -> None:
+    def agent_call(kind: str, **body: Any) -> Any:
+        status, _, data = post(cluster.agent_http, {"type": kind, **body}, path=OPERATOR)
+        assert status == 200, (kind, status, data[:300])
+        return json.loads(data)[kind.lower()]
+
+    assert agent_call("GET_HEALTH") == {"healthy": True}
+    scheduler = Subscription(cluster.http, {"type": "SUBSCRIBE", "subscribe": {
+        "framework_info": {"user": "root", "name": "files"}}})
+    try:
+        fid = scheduler.next("SUBSCRIBED")["subscribed"]["framework_id"]
+        offer = scheduler.next("OFFERS")["offers"]["offers"][0]
+        scheduler.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
+            {"type": "LAUNCH", "launch": {"task_infos": [
+                task_info("files-task", offer["agent_id"], "echo agent-file; sleep 300")]}}]}})
+        status: dict[str, Any] = {}
+        while status.get("state") != "TASK_RUNNING":
+            status = scheduler.next("UPDATE")["update"]["status"]
+            scheduler.call({"type": "ACKNOWLEDGE", "acknowledge": {k: status[k] for k in ("agent_id", "task_id", "uuid")}})
+        state = agent_call("GET_STATE")
+        [task] = [t for t in state["get_tasks"]["launched_tasks"] if t["task_id"]["value"] == "files-task"]
+        assert (task["framework_id"], task["state"]) == (fid, "TASK_RUNNING")
+        assert fid in [f["framework_info"]["id"] for f in state["get_frameworks"]["frameworks"]]
+        [container] = [c for c in agent_call("GET_CONTAINERS")["containers"] if c["framework_id"] == fid]
+        assert container["executor_id"] == {"value": "files-task"} and container["container_status"]["executor_pid"]
+        sandbox = f"/frameworks/{fid['value']}/executors/files-task/runs/latest"
+        names = {f["path"].rsplit("/", 1)[1] for f in agent_call("LIST_FILES", list_files={"path": sandbox})[
+            "file_infos"]}
+        assert {"stdout", "stderr"} <= names
+        def printed() -> Any:
+            read = agent_call("READ_FILE", read_file={"path": sandbox + "/stdout", "offset": 0})
+            return read if b"agent-file" in base64.b64decode(read["data"]) else None
+        read = wait_until(printed, "the task's stdout")
+        assert read["size"] >= len("agent-file\n")
+        code, _, body = post(cluster.agent_http, {"type": "READ_FILE", "read_file": {"path": "/etc/passwd"}},
+                             path=OPERATOR)
+        assert code == 403
+        code, _, body = post(cluster.agent_http, {"type": "NOPE"}, path=OPERATOR)
+        assert code == 400 and b"READ_FILE" in body
+    finally:
+        scheduler.call({"type": "TEARDOWN"})
+        scheduler.close()
