@@ -1,8 +1,11 @@
-"""The real pymesos 0.3.15 (unmodified: its own HTTP client) against mesopy-master and mesopy-agent
-processes, over Mesos' v1 scheduler HTTP API (tests/compat/pymesos_http_program.py says what it does).
+"""Real, unmodified Mesos v1 HTTP clients against mesopy-master and mesopy-agent processes:
+pymesos 0.3.15 (its scheduler over the v1 scheduler API, and its MesosExecutorDriver as a custom
+executor over the agent's v1 executor API) and mesoshttp 0.4.2. The programs
+(tests/compat/pymesos_http_program.py, pymesos_http_executor.py, mesoshttp_program.py) say what
+they do.
 
-pymesos does not install with plain pip on Python 3.11: tests/install_http_clients.sh
-installs it (.ci/run runs it).
+pymesos does not install with plain pip on Python 3.11: tests/install_http_clients.sh installs
+both clients (.ci/run runs it).
 """
 
 from __future__ import annotations
@@ -100,6 +103,29 @@ def test_unmodified_pymesos_executor_driver_runs_as_a_custom_executor_over_http(
             state: dict[str, Any] = get_json(cluster.agent_http + "/state")
             return None if state.get("frameworks") else state
         wait_until(executor_gone, 30, "the pymesos executor's shutdown")
+    finally:
+        program.stop()
+        cluster.close()
+
+
+def test_unmodified_mesoshttp_runs_tasks_over_the_v1_http_api(tmp_path: Any) -> None:
+    pytest.importorskip("mesoshttp", reason="run tests/install_http_clients.sh to install mesoshttp 0.4.2")
+    cluster = HttpCluster(str(tmp_path), "--http_heartbeat_interval=0.5")
+    program = Program([os.path.join(HERE, "mesoshttp_program.py"), cluster.http], str(tmp_path / "mesoshttp.log"))
+    try:
+        assert program.wait(90) == 0, program.output()[-4000:]
+        events = _events(program)
+        kinds = [e["event"] for e in events]
+        assert kinds[0] == "subscribed" and "error" not in kinds, program.output()[-3000:]
+        final = {e["task"]: e["state"] for e in events if e["event"] == "update" and not e["reason"]}
+        assert final == {"hello": "TASK_FINISHED", "oops": "TASK_FAILED"}
+        assert {"reconciled", "stopping", "stopped", "heartbeat"} <= set(kinds)
+
+        def torn_down() -> dict[str, Any] | None:
+            state: dict[str, Any] = get_json(cluster.http + "/master/state")
+            return None if state["frameworks"] else state
+        state = wait_until(torn_down, 10, "the framework's teardown")
+        assert [f["name"] for f in state["completed_frameworks"]] == ["mesoshttp"]
     finally:
         program.stop()
         cluster.close()
