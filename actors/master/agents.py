@@ -359,9 +359,8 @@ def _remove_framework_from(core: MasterLedger, agent: Agent, fw: Framework, now:
 
 
 def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
-           shutdown: bool, by_operator: bool = False) -> None:
-    """Remove the agent: its tasks lost, its offers rescinded, every framework told (slaveLost).
-    ``by_operator`` (marked gone): partition-aware frameworks' tasks become TASK_GONE_BY_OPERATOR."""
+           shutdown: bool, gone_state: str = "TASK_GONE") -> None:
+    """Remove the agent: its tasks lost (partition-aware: ``gone_state``), offers rescinded, frameworks told."""
     aid = agent.agent_id
     for oid in list(agent.offers):
         if oid in core.offers:
@@ -371,8 +370,7 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
             continue
         fw = core.frameworks.get(task.framework_id)
         pa = fw is not None and fw.partition_aware
-        gone = "TASK_GONE_BY_OPERATOR" if by_operator else "TASK_GONE"
-        state = ("TASK_UNREACHABLE" if unreachable else gone) if pa else "TASK_LOST"
+        state = ("TASK_UNREACHABLE" if unreachable else gone_state) if pa else "TASK_LOST"
         status = core.make_status(task.task_id, state, reason="REASON_AGENT_REMOVED",
                                   message=f"Agent {aid} removed: {message}", agent_id=aid, now=now)
         core.update_task(task, status, now, out, recover=False)

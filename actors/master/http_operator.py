@@ -26,7 +26,7 @@ import structlog
 
 import actors.master.operator_views as ov
 from actors.http_common import encoded, on_actor
-from actors.master import agents, frameworks
+from actors.master import frameworks, operator_actions
 from actors.master.http_scheduler import HttpSchedulers, check_media_types, standby_reply
 from actors.master.scheduler_api import HEARTBEAT, master_info_v1
 from actors.version import MESOS_VERSION
@@ -133,18 +133,16 @@ def _teardown(ctx: OperatorContext, call: Dict) -> None:
 
 @master_call("MARK_AGENT_GONE")
 def _mark_agent_gone(ctx: OperatorContext, call: Dict) -> None:
-    """The agent is gone for good: removed (its tasks lost, TASK_GONE_BY_OPERATOR for partition-aware
-    frameworks), told to shut down, and refused should it come back with its id."""
+    """The agent is gone for good (actors/master/operator_actions.py): recorded in the registry,
+    removed, told to shut down, and refused should it come back with its id."""
     aid = _field_id(call, "mark_agent_gone", "agent_id")
-    agent = ctx.core.agents.get(aid)
-    if agent is None:
-        if aid in ctx.core.removed_agents:
-            return None  # already gone: as Mesos, marking it again is fine
+    core = ctx.core
+    if aid in core.registrar.registry.gone:
+        return None  # already gone: as Mesos, marking it again is fine
+    if aid not in core.agents and aid not in core.recovered and aid not in core.removed_agents:
         raise HttpError(400, f"No agent found with specified ID {aid!r}")
     log.info("agent_marked_gone_by_operator", agent_id=aid)
-    ctx.master.change(lambda core, now, out: agents.remove(
-        core, agent, now, out, message="marked gone by the operator", unreachable=False, shutdown=True,
-        by_operator=True))
+    ctx.master.change(lambda core, now, out: operator_actions.mark_gone(core, aid, now, out))
     return None
 
 
