@@ -17,10 +17,12 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from actors.process import Process
+from transport.event_stream import EventStream
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, prometheus_text
 
 __all__ = [
-    "ACTOR_TIMEOUT", "Coalesced", "encoded", "int_param", "json_view", "on_actor", "route_health_and_metrics",
+    "ACTOR_TIMEOUT", "Coalesced", "encoded", "int_param", "json_view", "on_actor", "open_stream",
+    "route_health_and_metrics",
 ]
 
 T = TypeVar("T")
@@ -46,6 +48,20 @@ async def on_actor(process: Process, fn: Callable[[], T], timeout: float = ACTOR
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
     except asyncio.TimeoutError:
         raise HttpError(503, f"{process.pid} did not answer within {timeout} s") from None
+
+
+async def open_stream(process: Process, stream: EventStream, register: Callable[[], HttpReply | None]) -> HttpReply:
+    """The reply sending ``stream`` once ``register()`` (on ``process``'s thread) took it; or the reply
+    ``register`` answers instead (a standby's 307). A stream not sent is ended at once."""
+    try:
+        refused = await on_actor(process, register)
+    except BaseException:
+        stream.ended("not_started")
+        raise
+    if refused is not None:
+        stream.ended("refused")
+        return refused
+    return HttpReply(stream=stream)
 
 
 class Coalesced(Generic[T]):

@@ -2,7 +2,8 @@
 
     python benchmarks/http_api.py [--json] [--quick]
 
-Topology: the master (Node, allocator, HTTP server) runs in a child OS process;
+Topology: the master (Node, allocator, HTTP server) runs in a child OS process
+(benchmarks/http.py's, allocation every 0.5 s and on events);
 a second child runs a bare HTTP server of the same kind (transport/http.py)
 whose route answers an event stream with heartbeats only: the raw baseline.
 This process holds the agent emulator (one actor registered as N agents,
@@ -43,6 +44,7 @@ from typing import Any  # noqa: E402
 
 from actors.node import Node  # noqa: E402
 from actors.resources import Resources  # noqa: E402
+from benchmarks.http import master_child  # noqa: E402
 from benchmarks.master_emulation import AgentEmulator, BenchScheduler, EmulatorRecords  # noqa: E402
 from frameworks import MesosSchedulerDriver  # noqa: E402
 from transport.pid import PID  # noqa: E402
@@ -66,29 +68,6 @@ def _status_of(pid: int) -> dict[str, int]:
             if key in ("VmRSS", "Threads"):
                 out[key] = int(value.split()[0])
     return out
-
-
-def master_child(conn: Any) -> None:
-    """Child OS process: the master with its HTTP server; runs until told to stop."""
-    from actors.logs import configure_logging
-    from actors.master import MasterConfig, spawn_master
-    from actors.master.main import tune_gc
-    from transport.http import HttpServer
-
-    configure_logging(level="warning")
-    tune_gc()
-    node = Node().start()
-    http = HttpServer.bind("127.0.0.1", 0)
-    spawn_master(node, MasterConfig(ip=node.host, port=node.port, allocation_interval=0.1), http)
-    http.start()
-    try:
-        conn.send((node.address, http.port))
-        conn.recv()
-    except (EOFError, OSError):
-        pass
-    finally:
-        http.stop()
-        node.stop()
 
 
 def raw_child(conn: Any) -> None:
@@ -275,7 +254,7 @@ def measure(quick: bool) -> dict[str, float]:
     agents, launches, held, window = (50, 5, 200, 2.0) if quick else (200, 20, 1_000, 5.0)
     timeout = 60.0
     ctx = mp.get_context("spawn")
-    master_proc, master_conn, (address, http_port) = _start(ctx, master_child)
+    master_proc, master_conn, (address, http_port, _) = _start(ctx, master_child)  # (its bare server: unused)
     raw_proc, raw_conn, raw_port = _start(ctx, raw_child)
     emu_node, fw_node = Node().start(), Node().start()
     driver: MesosSchedulerDriver | None = None

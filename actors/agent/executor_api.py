@@ -11,28 +11,18 @@ with an integer ``timestamp`` (as pymesos sends them) are completed.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from actors.scheduler.ids import id_value, uuid_bytes
 from actors.scheduler.shapes import b64_text, for_callback
+from actors.v1_api import CallError, parse_json_call
 from transport import messages as m
 from transport.schema import Message
 
-__all__ = ["CALL_TYPES", "ExecutorCall", "ExecutorCallError", "event_of", "framework_message", "parse_call",
-           "status_update"]
+__all__ = ["CALL_TYPES", "ExecutorCall", "event_of", "framework_message", "parse_call", "status_update"]
 
 Dict = dict[str, Any]
 CALL_TYPES = ("SUBSCRIBE", "UPDATE", "MESSAGE")
-
-
-class ExecutorCallError(Exception):
-    """A call refused before it reaches the agent: ``status`` (400) and why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class ExecutorCall:
@@ -49,22 +39,16 @@ def _id(value: Any, what: str) -> str:
     try:
         return id_value(value, what)
     except ValueError as e:
-        raise ExecutorCallError(400, f"Expecting '{what}' to be present: {e}") from None
+        raise CallError(400, f"Expecting '{what}' to be present: {e}") from None
 
 
 def parse_call(body: bytes) -> ExecutorCall:
-    try:
-        call = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ExecutorCallError(400, f"Failed to parse body into JSON: {e}") from None
-    if not isinstance(call, dict):
-        raise ExecutorCallError(400, "Failed to parse body into Call: expected a JSON object")
-    kind = call.get("type")
+    call, kind = parse_json_call(body)
     if kind not in CALL_TYPES:
-        raise ExecutorCallError(400, f"Expecting 'type' to be one of {', '.join(CALL_TYPES)}, got {kind!r}")
+        raise CallError(400, f"Expecting 'type' to be one of {', '.join(CALL_TYPES)}, got {kind!r}")
     own = call.get(kind.lower(), {})
     if not isinstance(own, dict) or (kind != "SUBSCRIBE" and kind.lower() not in call):
-        raise ExecutorCallError(400, f"Expecting '{kind.lower()}' to be present")
+        raise CallError(400, f"Expecting '{kind.lower()}' to be present")
     return ExecutorCall(kind, _id(call.get("framework_id"), "framework_id"),
                         _id(call.get("executor_id"), "executor_id"), own)
 
@@ -73,17 +57,17 @@ def status_update(call: ExecutorCall, agent_id: str) -> m.StatusUpdate:
     """An UPDATE's status as the driver's StatusUpdate: ``uuid`` bytes, ids and timestamp completed."""
     status = call.body.get("status")
     if not isinstance(status, dict):
-        raise ExecutorCallError(400, "Expecting 'update.status' to be present")
+        raise CallError(400, "Expecting 'update.status' to be present")
     status = dict(status)
     _id(status.get("task_id"), "update.status.task_id")
     if not isinstance(status.get("state"), str):
-        raise ExecutorCallError(400, "Expecting 'update.status.state' to be present")
+        raise CallError(400, "Expecting 'update.status.state' to be present")
     try:
         uuid = uuid_bytes(status.get("uuid"))
     except ValueError as e:
-        raise ExecutorCallError(400, f"'update.status.uuid': {e}") from None
+        raise CallError(400, f"'update.status.uuid': {e}") from None
     if not uuid:
-        raise ExecutorCallError(400, "Expecting 'update.status.uuid' to be present")
+        raise CallError(400, "Expecting 'update.status.uuid' to be present")
     timestamp = status.get("timestamp")
     status.update(uuid=uuid, executor_id={"value": call.executor_id}, agent_id={"value": agent_id},
                   timestamp=float(timestamp) if isinstance(timestamp, (int, float)) else 0.0)
@@ -96,7 +80,7 @@ def framework_message(call: ExecutorCall, agent_id: str) -> m.ExecutorToFramewor
     try:
         data = uuid_bytes(call.body.get("data"))
     except ValueError as e:
-        raise ExecutorCallError(400, f"'message.data': {e}") from None
+        raise CallError(400, f"'message.data': {e}") from None
     return m.ExecutorToFramework(agent_id=agent_id, framework_id=call.framework_id,
                                  executor_id=call.executor_id, data=data)
 

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from actors.agent.executor_api import ExecutorCallError, event_of, framework_message, parse_call, status_update
-from actors.http_common import encoded, on_actor
-from actors.http_peers import http_pid
+from actors.agent.executor_api import event_of, framework_message, parse_call, status_update
+from actors.http_common import encoded, on_actor, open_stream
 from actors.master.http_scheduler import check_media_types
-from actors.master.scheduler_api import HEARTBEAT
+from actors.v1_api import HEARTBEAT, CallError, http_pid
 from transport import messages as m
 from transport.event_stream import EventStream
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
@@ -55,11 +54,12 @@ def install_executor_route(server: HttpServer, agent: AgentProcess) -> None:
             agent.local_peers.pop(pid, None)
             stream.close()
 
-    def subscribe(pid: str, stream: EventStream, framework_id: str, executor_id: str) -> None:
+    def subscribe(pid: str, stream: EventStream, framework_id: str, executor_id: str) -> HttpReply | None:
         streams[pid] = stream
         agent.local_peers[pid] = lambda message: deliver(pid, message)
         log.info("http_executor_subscribing", pid=pid, framework_id=framework_id, executor_id=executor_id)
         agent.handle_local(pid, m.RegisterExecutor(framework_id=framework_id, executor_id=executor_id))
+        return None
 
     def ended(pid: str, reason: str) -> None:
         streams.pop(pid, None)
@@ -81,7 +81,7 @@ def install_executor_route(server: HttpServer, agent: AgentProcess) -> None:
                 msg: Message = status_update(parsed, agent.agent_id)
             elif parsed.kind == "MESSAGE":
                 msg = framework_message(parsed, agent.agent_id)
-        except ExecutorCallError as e:
+        except CallError as e:
             raise HttpError(e.status, e.message) from None
         fid, eid = parsed.framework_id, parsed.executor_id
         if parsed.kind != "SUBSCRIBE":
@@ -89,11 +89,6 @@ def install_executor_route(server: HttpServer, agent: AgentProcess) -> None:
         pid = http_pid("executor", str(uuid.uuid4()), request.peer)
         stream = EventStream(heartbeat_every=HEARTBEAT_SECONDS, heartbeat=heartbeat,
                              on_end=lambda reason: agent.run(ended, pid, reason))
-        try:
-            await on_actor(agent, lambda: subscribe(pid, stream, fid, eid))
-        except BaseException:
-            stream.ended("not_started")
-            raise
-        return HttpReply(stream=stream)
+        return await open_stream(agent, stream, lambda: subscribe(pid, stream, fid, eid))
 
     server.route("/api/v1/executor", executor_api, methods=("POST",))

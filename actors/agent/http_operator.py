@@ -13,7 +13,6 @@ are a table (``AGENT_CALLS``: name -> coroutine ``fn(context, call)``).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from actors.agent.files import FilesError, SandboxFiles
 from actors.http_common import encoded, on_actor
 from actors.master.http_scheduler import check_media_types
 from actors.scheduler.shapes import b64_text, for_callback
+from actors.v1_api import CallError, call_registrar, parse_json_call
 from actors.version import MESOS_VERSION
 from isolation import IsolationError
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
@@ -43,13 +43,7 @@ class AgentOperatorContext:
 
 AgentCall = Callable[[AgentOperatorContext, Dict], Awaitable["Dict | None"]]
 AGENT_CALLS: dict[str, AgentCall] = {}
-
-
-def agent_call(name: str) -> Callable[[AgentCall], AgentCall]:
-    def register(fn: AgentCall) -> AgentCall:
-        AGENT_CALLS[name] = fn
-        return fn
-    return register
+agent_call = call_registrar(AGENT_CALLS)  # @agent_call("NAME"): the agent's answer to that call
 
 
 def _id(value: str) -> Dict:
@@ -171,11 +165,10 @@ def install_agent_operator_route(server: HttpServer, ctx: AgentOperatorContext) 
     async def operator(request: HttpRequest) -> HttpReply:
         check_media_types(request)
         try:
-            call = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise HttpError(400, f"Failed to parse body into JSON: {e}") from None
-        kind = call.get("type") if isinstance(call, dict) else None
-        if not isinstance(kind, str) or kind not in AGENT_CALLS:
+            call, kind = parse_json_call(request.body)
+        except CallError as e:
+            raise HttpError(e.status, e.message) from None
+        if kind not in AGENT_CALLS:
             raise HttpError(400, f"Unsupported agent call type {kind!r}; this agent answers "
                                  f"{', '.join(sorted(AGENT_CALLS))}")
         body = await AGENT_CALLS[kind](ctx, call)

@@ -22,8 +22,8 @@ from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
 from actors.agent.work_dir import prepare_work_dir
 from actors.clock import Timer
 from actors.ha import LeaderDetector
-from actors.http_peers import is_http_pid
 from actors.node import Node
+from actors.v1_api import is_http_pid
 from isolation import IsolationError, create_isolator
 from transport.messages import (
     AgentRegistered,

@@ -17,7 +17,6 @@ Add a call with ``@master_call("NAME")``. Media types, 405 and a standby's
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 import actors.master.operator_views as ov
-from actors.http_common import encoded, on_actor
+from actors.http_common import encoded, on_actor, open_stream
 from actors.master import frameworks, operator_actions
 from actors.master.http_scheduler import HttpSchedulers, check_media_types, standby_reply
-from actors.master.scheduler_api import HEARTBEAT, master_info_v1
+from actors.master.scheduler_api import master_info_v1
+from actors.v1_api import HEARTBEAT, CallError, call_registrar, parse_json_call
 from actors.version import MESOS_VERSION
 from transport.event_stream import EventStream
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
@@ -61,14 +61,7 @@ class OperatorContext:
 
 OperatorCall = Callable[[OperatorContext, Dict], "Dict | None"]
 MASTER_CALLS: dict[str, OperatorCall] = {}
-
-
-def master_call(name: str) -> Callable[[OperatorCall], OperatorCall]:
-    """Register ``fn`` as the master's answer to the operator call ``name``."""
-    def register(fn: OperatorCall) -> OperatorCall:
-        MASTER_CALLS[name] = fn
-        return fn
-    return register
+master_call = call_registrar(MASTER_CALLS)  # @master_call("NAME"): the master's answer to that call
 
 
 def _field_id(call: Dict, field: str, key: str) -> str:
@@ -196,12 +189,9 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
     async def operator(request: HttpRequest) -> HttpReply:
         check_media_types(request)
         try:
-            call = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise HttpError(400, f"Failed to parse body into JSON: {e}") from None
-        kind = call.get("type") if isinstance(call, dict) else None
-        if not isinstance(kind, str) or not kind:
-            raise HttpError(400, "Expecting 'type' to be present")
+            call, kind = parse_json_call(request.body)
+        except CallError as e:
+            raise HttpError(e.status, e.message) from None
         if kind != "SUBSCRIBE":
             if kind not in MASTER_CALLS:
                 raise HttpError(400, f"Unsupported operator call type {kind!r}; this master answers "
@@ -210,15 +200,7 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
         key = next(subscribers.keys)
         stream = EventStream(heartbeat_every=float(master.config.http_heartbeat_interval), heartbeat=heartbeat,
                              on_end=lambda reason: master.run(subscribers.streams.pop, key, None))
-        try:
-            refused = await on_actor(master, lambda: subscribers.add(key, stream))
-        except BaseException:
-            stream.ended("not_started")
-            raise
-        if refused is not None:
-            stream.ended("refused")
-            return refused
-        return HttpReply(stream=stream)
+        return await open_stream(master, stream, lambda: subscribers.add(key, stream))
 
     for path in ("/api/v1", "/api/v1/operator"):
         server.route(path, operator, methods=("POST",))

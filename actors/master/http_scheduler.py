@@ -24,16 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.http_common import encoded, on_actor
-from actors.http_peers import http_pid
-from actors.master.scheduler_api import (
-    HEARTBEAT,
-    CallError,
-    call_message,
-    event_of,
-    parse_call,
-    subscribe_message,
-)
+from actors.http_common import encoded, on_actor, open_stream
+from actors.master.scheduler_api import call_message, event_of, parse_call, subscribe_message
+from actors.v1_api import HEARTBEAT, CallError, http_pid
 from transport import messages as m
 from transport.event_stream import EventStream
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
@@ -190,15 +183,7 @@ def install_scheduler_route(server: HttpServer, master: MasterProcess) -> HttpSc
         stream = EventStream(heartbeat_every=table.heartbeat_interval, heartbeat=heartbeat,
                              headers={"Mesos-Stream-Id": stream_id},
                              on_end=lambda reason: master.run(table.ended, pid, reason))
-        try:
-            refused = await on_actor(master, lambda: table.subscribe(pid, stream_id, stream, subscribe))
-        except BaseException:
-            stream.ended("not_started")
-            raise
-        if refused is not None:
-            stream.ended("refused")
-            return refused
-        return HttpReply(stream=stream)
+        return await open_stream(master, stream, lambda: table.subscribe(pid, stream_id, stream, subscribe))
 
     server.route("/api/v1/scheduler", scheduler, methods=("POST",))
     return table

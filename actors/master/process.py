@@ -11,7 +11,6 @@ import pykka
 
 from actors.allocator.process import Allocation, AllocatorProcess, allocator_class
 from actors.clock import Timer
-from actors.http_peers import is_http_pid
 from actors.master.config import MasterConfig, parse_weights
 from actors.master.core import MasterCore
 from actors.master.leadership import Leadership
@@ -19,6 +18,7 @@ from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteR
 from actors.master.registry_file import FileRegistryStore
 from actors.node import Node
 from actors.process import Process
+from actors.v1_api import is_http_pid
 from actors.version import MESOS_VERSION
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID

@@ -10,12 +10,11 @@ to the framework (``ResourceOffers``) becomes a v1 event
 Only what is malformed is refused here (``CallError`` with Mesos' status and
 a message naming the field); everything semantic (a stale offer, an unknown
 task) is for the core, which answers asynchronously as it does drivers.
-An HTTP scheduler's pid text is actors/http_peers.py's ``http_pid``.
+An HTTP scheduler's pid text is actors/v1_api.py's ``http_pid``.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from actors.scheduler.ids import id_value, id_values, uuid_bytes
 from actors.scheduler.shapes import b64_text, for_callback
 from actors.scheduler.state import status_for_callback
+from actors.v1_api import HEARTBEAT, CallError, parse_json_call
 from transport import messages as m
 from transport.schema import Message
 
@@ -30,29 +30,11 @@ __all__ = ["CALL_TYPES", "HEARTBEAT", "CallError", "call_message", "event_of", "
            "subscribe_message"]
 
 Dict = dict[str, Any]
-HEARTBEAT: Dict = {"type": "HEARTBEAT"}
-
-
-class CallError(Exception):
-    """A call refused before it reaches the core: ``status`` (400, 403...) and why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def parse_call(body: bytes) -> Dict:
     """The JSON call object; CallError 400 if it is no JSON object with a known ``type``."""
-    try:
-        call = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CallError(400, f"Failed to parse body into JSON: {e}") from None
-    if not isinstance(call, dict):
-        raise CallError(400, f"Failed to parse body into Call: expected a JSON object, got {type(call).__name__}")
-    kind = call.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise CallError(400, "Expecting 'type' to be present")
+    call, kind = parse_json_call(body)
     if kind != "SUBSCRIBE" and kind not in CALL_TYPES:
         raise CallError(400, f"Failed to validate scheduler::Call: unknown call type {kind!r}")
     return call

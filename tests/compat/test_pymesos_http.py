@@ -33,6 +33,14 @@ def _events(program: Program) -> list[dict[str, Any]]:
     return out
 
 
+def torn_down(cluster: HttpCluster) -> dict[str, Any]:
+    """The master's state once no framework is left (its scheduler tore it down)."""
+    def probe() -> dict[str, Any] | None:
+        state: dict[str, Any] = get_json(cluster.http + "/master/state")
+        return None if state["frameworks"] else state
+    return wait_until(probe, 10, "the framework's teardown")
+
+
 def test_unmodified_pymesos_runs_tasks_over_the_v1_http_api(tmp_path: Any) -> None:
     pytest.importorskip("pymesos", reason="run tests/install_http_clients.sh to install pymesos 0.3.15")
     cluster = HttpCluster(str(tmp_path), "--http_heartbeat_interval=1")
@@ -61,10 +69,7 @@ def test_unmodified_pymesos_runs_tasks_over_the_v1_http_api(tmp_path: Any) -> No
         assert kinds.index("offer_after_revive") > kinds.index("declined_for_an_hour")
         assert "error" not in kinds
 
-        def torn_down() -> dict[str, Any] | None:
-            state: dict[str, Any] = get_json(cluster.http + "/master/state")
-            return None if state["frameworks"] else state
-        state = wait_until(torn_down, 10, "the framework's teardown")
+        state = torn_down(cluster)
         [framework] = state["completed_frameworks"]
         assert framework["name"] == "pymesos-http"
         tasks = {t["id"]: t["state"] for t in all_tasks(state)}
@@ -121,10 +126,7 @@ def test_unmodified_mesoshttp_runs_tasks_over_the_v1_http_api(tmp_path: Any) -> 
         assert final == {"hello": "TASK_FINISHED", "oops": "TASK_FAILED"}
         assert {"reconciled", "stopping", "stopped", "heartbeat"} <= set(kinds)
 
-        def torn_down() -> dict[str, Any] | None:
-            state: dict[str, Any] = get_json(cluster.http + "/master/state")
-            return None if state["frameworks"] else state
-        state = wait_until(torn_down, 10, "the framework's teardown")
+        state = torn_down(cluster)
         assert [f["name"] for f in state["completed_frameworks"]] == ["mesoshttp"]
     finally:
         program.stop()

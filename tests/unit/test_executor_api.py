@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from actors.agent.executor_api import ExecutorCallError, event_of, framework_message, parse_call, status_update
+from actors.agent.executor_api import event_of, framework_message, parse_call, status_update
+from actors.v1_api import CallError
 from transport import messages as m
 
 IDS = {"framework_id": {"value": "f"}, "executor_id": {"value": "e"}}
@@ -33,7 +34,7 @@ def test_a_pymesos_update_is_completed_into_the_drivers_status_update() -> None:
     (json.dumps({"type": "UPDATE", **IDS}).encode(), "'update'"),
 ])
 def test_malformed_calls_are_400_naming_the_field(body: bytes, field: str) -> None:
-    with pytest.raises(ExecutorCallError, match=field) as caught:
+    with pytest.raises(CallError, match=field) as caught:
         parse_call(body)
     assert caught.value.status == 400
 
@@ -42,7 +43,7 @@ def test_an_update_without_uuid_or_state_is_refused() -> None:
     for status, field in (({"task_id": {"value": "t"}, "state": "TASK_RUNNING"}, "uuid"),
                           ({"task_id": {"value": "t"}, "uuid": "AAEC"}, "state")):
         call = parse_call(json.dumps({"type": "UPDATE", **IDS, "update": {"status": status}}).encode())
-        with pytest.raises(ExecutorCallError, match=field):
+        with pytest.raises(CallError, match=field):
             status_update(call, "a")
 
 

@@ -16,7 +16,7 @@ from actors.master.scheduler_api import (
     parse_call,
     subscribe_message,
 )
-from actors.http_peers import http_pid, is_http_pid
+from actors.v1_api import http_pid, is_http_pid
 from transport import messages as m
 from transport.pid import PID
 
