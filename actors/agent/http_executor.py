@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from actors.agent.executor_api import event_of, framework_message, parse_call, status_update
-from actors.http_common import encoded, on_actor, open_stream
-from actors.master.http_scheduler import check_media_types
+from actors.http_common import check_media_types, encoded, on_actor, open_stream
 from actors.v1_api import HEARTBEAT, CallError, http_pid
 from transport import messages as m
 from transport.event_stream import EventStream

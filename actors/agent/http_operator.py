@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actors.agent.files import FilesError, SandboxFiles
-from actors.http_common import encoded, on_actor
-from actors.master.http_scheduler import check_media_types
+from actors.http_common import decode_call, encoded, on_actor
 from actors.scheduler.shapes import b64_text, for_callback
-from actors.v1_api import CallError, call_registrar, parse_json_call
+from actors.v1_api import call_registrar
 from actors.version import MESOS_VERSION
 from isolation import IsolationError
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
@@ -163,11 +162,7 @@ async def _read_file(ctx: AgentOperatorContext, call: Dict) -> Dict:
 
 def install_agent_operator_route(server: HttpServer, ctx: AgentOperatorContext) -> None:
     async def operator(request: HttpRequest) -> HttpReply:
-        check_media_types(request)
-        try:
-            call, kind = parse_json_call(request.body)
-        except CallError as e:
-            raise HttpError(e.status, e.message) from None
+        call, kind = decode_call(request)
         if kind not in AGENT_CALLS:
             raise HttpError(400, f"Unsupported agent call type {kind!r}; this agent answers "
                                  f"{', '.join(sorted(AGENT_CALLS))}")

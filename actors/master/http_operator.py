@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 import actors.master.operator_views as ov
-from actors.http_common import encoded, on_actor, open_stream
+from actors.http_common import decode_call, encoded, on_actor, open_stream
 from actors.master import frameworks, operator_actions
-from actors.master.http_scheduler import HttpSchedulers, check_media_types, standby_reply
+from actors.master.http_scheduler import HttpSchedulers, standby_reply
 from actors.master.scheduler_api import master_info_v1
-from actors.v1_api import HEARTBEAT, CallError, call_registrar, parse_json_call
+from actors.v1_api import HEARTBEAT, call_registrar
 from actors.version import MESOS_VERSION
 from transport.event_stream import EventStream
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
@@ -187,11 +187,7 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
         return HttpReply(body=encoded({"type": kind, kind.lower(): body}))
 
     async def operator(request: HttpRequest) -> HttpReply:
-        check_media_types(request)
-        try:
-            call, kind = parse_json_call(request.body)
-        except CallError as e:
-            raise HttpError(e.status, e.message) from None
+        call, kind = decode_call(request)
         if kind != "SUBSCRIBE":
             if kind not in MASTER_CALLS:
                 raise HttpError(400, f"Unsupported operator call type {kind!r}; this master answers "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.http_common import encoded, on_actor, open_stream
+from actors.http_common import check_media_types, encoded, on_actor, open_stream
 from actors.master.scheduler_api import call_message, event_of, parse_call, subscribe_message
 from actors.v1_api import HEARTBEAT, CallError, http_pid
 from transport import messages as m
@@ -36,28 +36,9 @@ from transport.schema import Message
 if TYPE_CHECKING:
     from actors.master.process import MasterProcess
 
-__all__ = ["HttpSchedulers", "check_media_types", "install_scheduler_route", "standby_reply"]
+__all__ = ["HttpSchedulers", "install_scheduler_route", "standby_reply"]
 
 log = structlog.get_logger(__name__)
-JSON = "application/json"
-PROTOBUF = "application/x-protobuf"
-
-
-def check_media_types(request: HttpRequest) -> None:
-    """Mesos' rules for the v1 APIs' Content-Type (400/415) and Accept (406): JSON only."""
-    content_type = request.headers.get("Content-Type", "")
-    if not content_type:
-        raise HttpError(400, "Expecting 'Content-Type' to be present")
-    kind = content_type.split(";")[0].strip().lower()
-    if kind == PROTOBUF:
-        raise HttpError(415, f"Content-Type {PROTOBUF} is not supported by this master: use {JSON}")
-    if kind != JSON:
-        raise HttpError(415, f"Expecting 'Content-Type' of {JSON} or {PROTOBUF}, got {content_type!r}")
-    accept = request.headers.get("Accept", "")
-    if accept:
-        kinds = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-        if not kinds & {JSON, "application/*", "*/*"}:
-            raise HttpError(406, f"Expecting 'Accept' to allow {JSON}, got {accept!r}")
 
 
 def standby_reply(master: MasterProcess) -> HttpReply | None:
