@@ -9,6 +9,7 @@ from actors.ha.election import parse_zk_url
 from actors.listen import ListenFlags
 from actors.roles import role_error
 from actors.master.rate_limits import parse_rate_limits
+from actors.security.flags import MasterSecurityFlags
 
 __all__ = ["ConfigError", "MasterConfig", "parse_roles", "parse_weights"]
 
@@ -54,7 +55,7 @@ def parse_weights(text: str) -> dict[str, float]:
 
 
 @dataclass
-class MasterConfig(ListenFlags):
+class MasterConfig(MasterSecurityFlags, ListenFlags):
     """The master's flags; field names are Mesos' flag names (--ip, --port, --advertise_ip... in ListenFlags)."""
 
     port: int = field(default=5050, metadata={"help": "port to listen on"})
@@ -153,6 +154,7 @@ class MasterConfig(ListenFlags):
             raise ConfigError(f"--max_frameworks_per_peer must be >= 1, got {self.max_frameworks_per_peer!r}")
         try:
             parse_rate_limits(self.rate_limits)
+            self.load_security()
         except ValueError as e:
             raise ConfigError(str(e)) from None
         parse_roles(self.roles)

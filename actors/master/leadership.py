@@ -17,12 +17,19 @@ from typing import Any
 
 from actors.ha import Leader, MasterContender, RegistryStore, master_info
 from actors.version import MESOS_VERSION
-from transport.messages import MasterRedirect, RegisterAgent, RegisterFramework, ReregisterAgent, ReregisterFramework
+from transport.messages import (
+    Authenticate,
+    MasterRedirect,
+    RegisterAgent,
+    RegisterFramework,
+    ReregisterAgent,
+    ReregisterFramework,
+)
 from transport.schema import Message
 
 __all__ = ["Leadership", "REGISTRATIONS"]
 
-REGISTRATIONS = (RegisterAgent, ReregisterAgent, RegisterFramework, ReregisterFramework)
+REGISTRATIONS = (RegisterAgent, ReregisterAgent, RegisterFramework, ReregisterFramework, Authenticate)  # redirected by a standby
 
 
 class Leadership:

@@ -24,6 +24,7 @@ from actors.master.entitlements import master_entitlements
 from actors.master.framework_ids import FrameworkIds
 from actors.master.registrar import Registrar
 from actors.master.registry import AgentRecord
+from actors.master.security import MasterSecurity
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -86,6 +87,7 @@ class MasterLedger:
         self.admission = Admission(config.rate_limits, config.max_frameworks_per_peer, self.frameworks,
                                    self.framework_pids)  # framework registrations: rate limits, per-peer cap
         self.observers: list[Callable[[str, Any], None]] = []  # told of each change (see observe)
+        self.security = MasterSecurity(config, pid)  # authentication and --acls (actors/master/security.py)
 
     def schedule(self, kind: str, key: str, when: float) -> None:
         """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id), "offer"

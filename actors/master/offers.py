@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.master.model import Effect, Offer, Send, Task, ToAllocator, id_value
+from actors.master.model import Effect, Offer, Send, Task, ToAllocator, id_value, task_user
 from actors.master.tasks import without_data
-from actors.master.validation import TaskInvalid, check_executor, executor_record, validate_task
+from actors.master.validation import TaskInvalid, TaskUnauthorized, check_executor, executor_record, validate_task
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
 from transport import messages as m
@@ -211,6 +211,10 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
     for info in task_infos:
         try:
             tid, res, exec_res, eid = validate_task(info, aid, known)
+            user = task_user(info) or str(fw.info.get("user") or "")
+            if not core.authorize("run_tasks", fw.info.get("principal") or None, user or None):
+                raise TaskUnauthorized(f"Not authorized to run task {tid} as user {user!r} "
+                                       f"as principal {fw.info.get('principal') or None!r} (run_tasks ACL)")
             task_dict = _in_role(info, role)
             new_executor = bool(eid) and (fid, eid) not in agent.executors
             if eid and not new_executor:
@@ -220,7 +224,11 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
                 raise TaskInvalid(f"Task {tid} uses more resources {need} than available {remaining}")
         except TaskInvalid as e:
             bad_id = id_value(info.get("task_id")) if isinstance(info, dict) else ""
-            core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason="REASON_TASK_INVALID",
+            reason = "REASON_TASK_INVALID"
+            if isinstance(e, TaskUnauthorized):
+                reason = "REASON_TASK_UNAUTHORIZED"
+                core.security.refused.refuse(sender, "AcceptOffers", "not_authorized")
+            core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason=reason,
                                                    message=str(e), agent_id=aid, now=now), out)
             log.info("task_invalid", framework_id=fid, task_id=bad_id, error=str(e))
             continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from actors.master.model import TERMINAL_STATES, Task, flat_resources
@@ -95,10 +95,12 @@ def _start_time(task: Task) -> float:
 
 
 def tasks_view(core: MasterCore, *, limit: int, offset: int, order: str, framework_id: str = "",
-               task_id: str = "") -> Dict:
-    """/master/tasks: tasks sorted by start time (``order`` "asc" or "des"), filtered, paged."""
+               task_id: str = "", visible: Callable[[Task], bool] | None = None) -> Dict:
+    """/master/tasks: tasks sorted by start time (``order`` "asc" or "des"), filtered (also by
+    ``visible``: what the asking principal may see), paged."""
     tasks = [t for t in all_tasks(core)
-             if (not framework_id or t.framework_id == framework_id) and (not task_id or t.task_id == task_id)]
+             if (not framework_id or t.framework_id == framework_id) and (not task_id or t.task_id == task_id)
+             and (visible is None or visible(t))]
     tasks.sort(key=lambda t: (_start_time(t), t.task_id))  # ties (same second) in id order
     if order == "des":
         tasks.reverse()

@@ -56,6 +56,13 @@ from transport.messages.executor import (
     ExecutorReregistered,
     ShutdownExecutor,
 )
+from transport.messages.auth import (
+    Authenticate,
+    AuthenticationChallenge,
+    AuthenticationResponse,
+    AuthenticationCompleted,
+    AuthenticationFailed,
+)
 
 __all__ = [
     "Link",
@@ -105,4 +112,9 @@ __all__ = [
     "ReregisterExecutor",
     "ExecutorReregistered",
     "ShutdownExecutor",
+    "Authenticate",
+    "AuthenticationChallenge",
+    "AuthenticationResponse",
+    "AuthenticationCompleted",
+    "AuthenticationFailed",
 ]
