@@ -23,6 +23,7 @@ from actors.agent.work_dir import prepare_work_dir
 from actors.clock import Timer
 from actors.ha import LeaderDetector
 from actors.node import Node
+from actors.security.credentials import load_credential
 from actors.v1_api import is_http_pid
 from isolation import IsolationError, create_isolator
 from transport.messages import (
@@ -104,6 +105,9 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             (MasterRedirect, self._redirected),
         ):
             self.install(kind, self.entitlements.guard(handler))
+        credential = load_credential(config.credential) if config.credential else None
+        self._install_authentication(credential.principal if credential else None,
+                                     credential.secret if credential else None)
         self.http_port = http_port  # where its HTTP endpoints are (AgentInfo.address)
         # Executors served on the HTTP port (v1 executor API streams): pid text -> what takes
         # the messages sent to it. Read and written on our thread.

@@ -147,10 +147,6 @@ class MasterCore(MasterLedger):
         offer = self.offers.get(key)
         return offer.expires if offer is not None else None
 
-    def authorize(self, action: str, principal: str | None, obj: str | None) -> bool:
-        """May ``principal`` do ``action`` (actors/security/acls.py's names) on ``obj``, by ``--acls``?"""
-        return self.security.authorize(action, principal, obj)
-
     def state(self, now: float) -> Dict:
         """The /master/state dict."""
         return build_state(self, now)

@@ -116,6 +116,10 @@ class MasterLedger:
             "address": {"ip": host, "hostname": hostname, "port": http_port},
         }
 
+    def authorize(self, action: str, principal: str | None, obj: str | None) -> bool:
+        """May ``principal`` do ``action`` (actors/security/acls.py's names) on ``obj``, by ``--acls``?"""
+        return self.security.authorize(action, principal, obj)
+
     def new_framework_id(self) -> str:
         return self.removed_frameworks.new()
 
