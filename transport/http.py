@@ -36,7 +36,7 @@ from transport.errors import AddressInUse, TransportError
 from transport.event_stream import EventStream
 
 __all__ = [
-    "MAX_REQUEST_BYTES", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
+    "MAX_REQUEST_BYTES", "Guard", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
     "json_reply", "prometheus_text",
 ]
 
@@ -64,6 +64,7 @@ class HttpRequest:
     headers: Mapping[str, str]  # case-insensitive keys
     body: bytes = b""
     peer: str = ""  # the client's host:port
+    principal: str | None = None  # who the server's guard authenticated (None: anonymous)
 
 
 @dataclass
@@ -81,6 +82,8 @@ class HttpReply:
 
 
 Handler = Callable[[HttpRequest], Awaitable[HttpReply]]
+#: Runs before every route: the request to serve (with its ``principal``), or the reply refusing it.
+Guard = Callable[[HttpRequest], "HttpRequest | HttpReply"]
 
 
 def json_reply(value: Any, status: int = 200) -> HttpReply:
@@ -110,6 +113,7 @@ class HttpServer:
         self.name = name
         self.host, self.port = sock.getsockname()[:2]
         self._routes: dict[str, tuple[Handler, tuple[str, ...]]] = {}
+        self.guard: Guard | None = None  # authentication and endpoint authorization (set before serving)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -252,6 +256,13 @@ class HttpServer:
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        principal = None
+        if self.guard is not None:  # before routing: unknown paths are no way round it
+            checked = self.guard(HttpRequest(request.method, request.path, {}, request.headers))
+            if isinstance(checked, HttpReply):
+                return web.Response(status=checked.status, body=checked.body, headers=checked.headers,
+                                    content_type=checked.content_type)
+            principal = checked.principal
         routed = self._routes.get(request.path)
         if routed is None:
             return web.Response(status=404, text=f"no endpoint {request.path}\n")
@@ -264,7 +275,7 @@ class HttpServer:
         body = await request.read() if request.method not in ("GET", "HEAD") else b""
         peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         req = HttpRequest(request.method, request.path, query, request.headers, body,
-                          f"{peer[0]}:{peer[1]}" if peer else "")
+                          f"{peer[0]}:{peer[1]}" if peer else "", principal)
         try:
             reply = await handler(req)
         except HttpError as e:

@@ -166,6 +166,18 @@ def metrics(core: MasterCore, now: float, uptime: float, received: Mapping[str, 
     return out
 
 
+def security_metrics(refused: Mapping[str, int], http_refused: Mapping[str, int]) -> dict[str, float]:
+    """Refusals by authentication and authorization: ``master/security/<message type>/<reason>`` and
+    ``master/http_security/<request class>/<reason>`` (snapshots ``"Type:reason" -> count``), with totals."""
+    out: dict[str, float] = {"master/security/refused": float(sum(refused.values())),
+                             "master/http_security/refused": float(sum(http_refused.values()))}
+    for prefix, table in (("master/security/", refused), ("master/http_security/", http_refused)):
+        for key, count in table.items():
+            kind, _, reason = key.partition(":")
+            out[f"{prefix}{_snake(kind)}/{reason}"] = float(count)
+    return out
+
+
 def allocation_view(core: MasterCore, framework_id: str) -> Dict | None:
     """The master's half of /master/allocation: the framework, its outstanding offers, its last offer."""
     fw = core.frameworks.get(framework_id)
