@@ -212,7 +212,7 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
         try:
             tid, res, exec_res, eid = validate_task(info, aid, known)
             user = task_user(info) or str(fw.info.get("user") or "")
-            if not core.authorize("run_tasks", fw.info.get("principal") or None, user or None):
+            if not core.authorize("run_tasks", fw.info.get("principal") or None, user):
                 raise TaskUnauthorized(f"Not authorized to run task {tid} as user {user!r} "
                                        f"as principal {fw.info.get('principal') or None!r} (run_tasks ACL)")
             task_dict = _in_role(info, role)

@@ -20,7 +20,7 @@ _TASK_LISTS = ("tasks", "completed_tasks", "unreachable_tasks")
 
 
 def _framework(acls: Acls, principal: str | None, fw: Dict) -> Dict | None:
-    user = fw.get("user") or None
+    user = str(fw.get("user") or "")  # "" (the agent's user) is a value like any other
     if not acls.authorize("view_frameworks", principal, user):
         return None
     if not acls.restricts("view_tasks"):
@@ -49,8 +49,8 @@ def filter_state(acls: Acls, principal: str | None, state: Dict) -> Dict:
 
 def may_view_task(acls: Acls, principal: str | None, framework_user: str, task_user: str = "") -> bool:
     """view_frameworks for the framework's user, then view_tasks for the task's (else the framework's)."""
-    return acls.authorize("view_frameworks", principal, framework_user or None) and \
-        acls.authorize("view_tasks", principal, task_user or framework_user or None)
+    return acls.authorize("view_frameworks", principal, framework_user) and \
+        acls.authorize("view_tasks", principal, task_user or framework_user)
 
 
 def restricted(acls: Acls) -> bool:
