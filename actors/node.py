@@ -209,10 +209,15 @@ class Node:
             )
 
     def _from_wire_many(self, envs: list[Envelope]) -> None:
-        """One frame's envelopes: each run for one process is posted at once."""
+        """One frame's envelopes: each run for one process is posted at once. An envelope from the
+        wire claiming one of our own pids is forged (ours never cross the wire): dropped, counted."""
         run: list[Envelope] = []
         name = ""
+        host, port = self.host, self.port
         for env in envs:
+            if env.sender.port == port and env.sender.host == host:
+                self.counters.incr("dropped", "spoofed_local_sender")
+                continue
             kind = type(env.message)
             if kind is Link or kind is Exited or (_filters and apply_filters(env)):
                 if run:

@@ -18,9 +18,10 @@ from actors.master.model import Abort, Effect, LinkTo, Send, ToAllocator, WriteR
 from actors.master.registry_file import FileRegistryStore
 from actors.node import Node
 from actors.process import Process
+from actors.security.visibility import filter_state
 from actors.v1_api import is_http_pid
 from actors.version import MESOS_VERSION
-from transport.messages import MasterState, MasterStateRequest
+from transport.messages import MasterState, MasterStateRequest, RequestFailed
 from transport.pid import PID
 from transport.schema import Message
 
@@ -161,8 +162,17 @@ class MasterProcess(Process):
                       leader=redirect.leader or None)
         self.send(sender, redirect)
 
-    def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState:
+    def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState | RequestFailed:
+        security = self.core.security
+        principal = None
+        if security.enabled and not self.node.is_local(sender):  # our own node (LocalCluster) is trusted
+            principal = security.principal(str(sender))
+            if principal is None:
+                security.refused.refuse(str(sender), "MasterStateRequest", "not_authenticated")
+                return RequestFailed(error="the master's state needs an authenticated peer (security is on)")
         state = self.core.state(self.clock.now())
+        if principal is not None:
+            state = filter_state(security.acls, principal, state)
         if self.leadership is not None:
             state.update(self.leadership.state())
         else:

@@ -41,6 +41,10 @@ class MasterSecurity:
         self.authenticator = Authenticator(self.credentials, master_pid)
         self.refused = Entitlements("master_security", {})  # counted by (type, reason); logged bounded
         self._nonce = nonce
+        # Any authentication on: peers must authenticate for more than registering (e.g. the state).
+        self.enabled = any(getattr(config, f) for f in (
+            "authenticate_frameworks", "authenticate_agents", "authenticate_http_readonly",
+            "authenticate_http_readwrite", "authenticate_http_frameworks"))
 
     # --- the exchange -----------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from actors.errors import RemoteError
 from actors.security.client import Authenticatee
 from tests.integration.http_support import fetch
 from tests.integration.operators_support import Script, StateClient, free_port, run_script
@@ -60,7 +61,6 @@ class SecureCluster:
                                       "--authenticate_http_executors", *agent_flags)
         self.agent_pid = str(self.agent.wait_for("agent_started")["pid"])
         self.agent.wait_for("agent_registered")
-        self.state_client = StateClient(self.address)
 
     def start_agent(self, scripts: list[Script], name: str, *flags: str) -> Script:
         agent = Script("mesopy-agent", f"--master={self.address}", "--port=0", f"--work_dir={self.tmp / name}",
@@ -69,7 +69,10 @@ class SecureCluster:
         return agent
 
     def state(self) -> dict[str, Any]:
-        return self.state_client.state()
+        """/master/state as the operator sees it (over ZeroMQ a peer must authenticate first)."""
+        status, _, body = get(self.http + "/master/state", "ops:ops-secret")
+        assert status == 200, body
+        return json.loads(body)
 
     def execute(self, *flags: str) -> Any:
         return run_script("mesopy-execute", f"--master={self.address}", "--name=t", "--command=echo secured",
@@ -97,11 +100,7 @@ def get(url: str, auth: str | None = None) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.fixture
 def cluster(scripts: list[Script], tmp_path: Path) -> Iterator[SecureCluster]:
-    c = SecureCluster(scripts, tmp_path)
-    try:
-        yield c
-    finally:
-        c.state_client.close()
+    yield SecureCluster(scripts, tmp_path)
 
 
 @pytest.fixture
@@ -246,6 +245,16 @@ def test_http_needs_credentials_and_state_shows_only_what_a_principal_may_see(cl
         sleeper.stop()
 
 
+def test_the_state_over_zeromq_needs_an_authenticated_peer(cluster: SecureCluster) -> None:
+    client = StateClient(cluster.address)
+    try:
+        with pytest.raises(RemoteError, match="needs an authenticated peer"):
+            client.asker.request(client.master, m.MasterStateRequest(), timeout=5.0).result(6.0)
+    finally:
+        client.close()
+    assert cluster.metrics()["master/security/master_state_request/not_authenticated"] == 1
+
+
 def test_security_flag_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "acls.json"
     bad.write_text('{"run_tasks": [{"principals": {"type": "ALL"}, "users": {"type": "ANY"}}]}')
@@ -261,3 +270,10 @@ def test_security_flag_errors_are_one_line_exit_2(tmp_path: Path) -> None:
         assert result.returncode == 2, (name, args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], (name, result.stderr)
+
+
+def test_mesopy_local_secure_runs_a_task_with_generated_credentials() -> None:
+    result = run_script("mesopy-local", "--secure", "--run", "echo hi-secure", "--timeout=60", timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hi-secure"
+    assert "secured: principals and secrets in " in result.stderr
