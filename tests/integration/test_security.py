@@ -237,8 +237,13 @@ def test_http_needs_credentials_and_state_shows_only_what_a_principal_may_see(cl
         assert tasks["tasks"] == []
         assert len(json.loads(get(cluster.http + "/master/tasks", "ops:ops-secret")[2])["tasks"]) == 1
         assert get(cluster.http + "/metrics/snapshot", "viewer:viewer-secret")[0] == 403
+        anonymous = run_script("mesopy", "frameworks", f"--master={cluster.http}")
+        assert anonymous.returncode != 0 and "HTTP 401" in anonymous.stderr
+        ops_cli = run_script("mesopy", "frameworks", f"--master={cluster.http}", "--principal=ops",
+                             env={**os.environ, "MESOPY_SECRET": "ops-secret"})
+        assert ops_cli.returncode == 0 and "sleeper" in ops_cli.stdout, ops_cli.stderr
         metrics = cluster.metrics()
-        assert metrics["master/http_security/readonly/missing_credentials"] == 1
+        assert metrics["master/http_security/readonly/missing_credentials"] == 2
         assert metrics["master/http_security/readonly/wrong_credentials"] == 1
         assert metrics["master/http_security/readonly/get_endpoints_refused"] == 1
     finally:
