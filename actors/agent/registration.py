@@ -90,8 +90,8 @@ class RegistrationMixin(AuthenticatingMixin):
             self._register_timer.cancel()
         self._register()
 
-    def _authentication_refused(self, message: str) -> None:
-        pass  # logged; the registration timer tries again with backoff (credentials may be fixed meanwhile)
+    def _master_unproven(self, message: str) -> None:
+        pass  # logged; not registered: the timer authenticates again with backoff
 
     def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
         if self.agent_id and msg.agent_id != self.agent_id:

@@ -193,11 +193,10 @@ class SchedulerProcess(AuthenticatingMixin, Process):
             self._timer.cancel()
         self._attempt()
 
-    def _authentication_refused(self, message: str) -> None:
-        if self._aborted or not self.hooks.running():
-            return
-        self.hooks.abort()  # as Mesos' driver: an error, then no more retries
-        self._call("error", f"Master refused authentication: {message}")
+    def _master_unproven(self, message: str) -> None:
+        if not self._aborted and self.hooks.running():
+            self.hooks.abort()
+            self._call("error", f"Master refused authentication: {message}")
 
     def _arm_deadline(self) -> None:
         if self._deadline is None:
@@ -325,7 +324,7 @@ class SchedulerProcess(AuthenticatingMixin, Process):
             return
         self.log.error("framework_error", message=msg.message, framework_id=self.core.framework_id)
         self.hooks.abort()  # as Mesos: abort first, then tell the scheduler
-        self._call("error", msg.message)
+        self._call("error", self._authentication_note(msg.message))
 
     # --- callbacks -------------------------------------------------------------
 

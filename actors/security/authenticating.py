@@ -5,8 +5,12 @@ The process calls ``_authenticate_before_registering()`` where it would send a
 registration: it returns False when the registration may go (no credential, or
 already authenticated with the current master), else it has sent (or is
 waiting on) an Authenticate. The exchange's messages are accepted only from
-the current master. On success ``_authenticated()`` runs (register now); on a
-refusal ``_authentication_refused(message)``.
+the current master. On success ``_authenticated()`` runs (register now). When
+the master refuses, the client registers unauthenticated all the same
+(``_authenticated()`` too): the master refuses that as well when it requires
+authentication, and its error then names why the exchange failed
+(``_authentication_note``); pymesos' credentials work so. When the master
+cannot prove it knows the secret, ``_master_unproven(message)``: do not register.
 """
 
 from __future__ import annotations
@@ -35,8 +39,15 @@ class AuthenticatingMixin(Process):
     def _authenticated(self) -> None:
         raise NotImplementedError
 
-    def _authentication_refused(self, message: str) -> None:
+    def _master_unproven(self, message: str) -> None:
         raise NotImplementedError
+
+    def _authentication_note(self, message: str) -> str:
+        """``message`` (a refusal of our registration) with why our authentication failed, if it did."""
+        auth = self.authenticatee
+        if auth is None or not auth.refusal:
+            return message
+        return f"{message} (authentication as {auth.principal!r} was refused: {auth.refusal})"
 
     def _authenticate_before_registering(self) -> bool:
         auth, master = self.authenticatee, self.master
@@ -71,9 +82,9 @@ class AuthenticatingMixin(Process):
         if self.authenticatee is None or not self._from_current_master(sender, msg):
             return
         if not self.authenticatee.completed(str(sender), msg):
-            self.authenticatee.failed()
+            self.authenticatee.reset()
             self.log.error("master_authentication_unproven", master=str(sender))
-            self._authentication_refused(f"master {sender} did not prove that it knows the secret")
+            self._master_unproven(f"master {sender} did not prove that it knows the secret")
             return
         self.log.info("authenticated", master=str(sender), principal=self.authenticatee.principal)
         self._authenticated()
@@ -81,7 +92,7 @@ class AuthenticatingMixin(Process):
     def _auth_failed(self, sender: PID, msg: AuthenticationFailed) -> None:
         if not self._from_current_master(sender, msg):
             return
-        if self.authenticatee is not None:
-            self.authenticatee.failed()
-        self.log.error("authentication_refused", master=str(sender), message=msg.message)
-        self._authentication_refused(msg.message)
+        self.log.warning("authentication_refused", master=str(sender), message=msg.message)
+        if self.authenticatee is not None and self.authenticatee.refused(str(sender), msg.message):
+            self._authenticated()  # register unauthenticated: the master decides
+        # else a refused registration: the registration timer tries again, with backoff

@@ -27,13 +27,15 @@ class Authenticatee:
         self._exchange: ClientExchange | None = None
         self._started = 0.0
         self.authenticated_with = ""  # the master pid the last exchange succeeded with
+        self.refused_by = ""  # the master pid that refused it: register unauthenticated, the master decides
+        self.refusal = ""  # what it said
 
     def __repr__(self) -> str:
         return f"Authenticatee(principal={self.principal!r})"
 
     def needed(self, master: str) -> bool:
-        """True until an exchange with ``master`` has succeeded."""
-        return self.authenticated_with != master
+        """True until an exchange with ``master`` has succeeded or been refused by it."""
+        return master not in (self.authenticated_with, self.refused_by)
 
     def in_progress(self, master: str, now: float) -> bool:
         """An exchange with ``master`` started under AUTHENTICATION_TIMEOUT ago is still waiting."""
@@ -41,7 +43,7 @@ class Authenticatee:
         return ex is not None and ex.master_pid == master and now - self._started < AUTHENTICATION_TIMEOUT
 
     def start(self, client_pid: str, master: str, now: float) -> m.Authenticate:
-        self.authenticated_with = ""
+        self.authenticated_with = self.refused_by = self.refusal = ""
         self._exchange = ClientExchange(self.principal, self._secret, client_pid, master, self._nonce(NONCE_BYTES))
         self._started = now
         return m.Authenticate(principal=self.principal, nonce=self._exchange.nonce, mechanism=MECHANISM)
@@ -65,9 +67,17 @@ class Authenticatee:
         self.authenticated_with = master
         return True
 
-    def failed(self) -> None:
-        self._exchange = None
-        self.authenticated_with = ""
+    def refused(self, master: str, message: str) -> bool:
+        """``master`` refused us (as pymesos' credentials, they were offered; whether an
+        unauthenticated registration is accepted is the master's call). True if it ended an
+        exchange in progress (else it refused a registration)."""
+        ex, self._exchange = self._exchange, None
+        if ex is None or ex.master_pid != master:
+            return False
+        self.authenticated_with, self.refused_by, self.refusal = "", master, message
+        return True
 
     def reset(self) -> None:
-        self.failed()
+        """Authenticate afresh before the next registration."""
+        self._exchange = None
+        self.authenticated_with = self.refused_by = self.refusal = ""

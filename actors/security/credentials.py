@@ -71,14 +71,18 @@ def _lines(where: str, text: str) -> list[Credential]:
     return out
 
 
+def _json(where: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise CredentialsError(f"{where}: not valid JSON: {e}") from None
+
+
 def parse_credentials(text: str, where: str = "credentials") -> dict[str, Credential]:
     """Mesos' Credentials JSON (or ``principal secret`` lines) -> principal -> Credential."""
     stripped = text.strip()
     if stripped.startswith("{"):
-        try:
-            doc = json.loads(stripped)
-        except ValueError as e:
-            raise CredentialsError(f"{where}: not valid JSON: {e}") from None
+        doc = _json(where, stripped)
         entries = doc.get("credentials") if isinstance(doc, dict) else None
         if not isinstance(entries, list):
             raise CredentialsError(f"{where}: expected {{\"credentials\": [{{\"principal\", \"secret\"}}, ...]}}")
@@ -106,10 +110,7 @@ def load_credential(path: str, flag: str = "credential") -> Credential:
     where = f"--{flag} {path!r}"
     stripped = text.strip()
     if stripped.startswith("{"):
-        try:
-            doc = json.loads(stripped)
-        except ValueError as e:
-            raise CredentialsError(f"{where}: not valid JSON: {e}") from None
+        doc = _json(where, stripped)
         if isinstance(doc, dict) and "credentials" in doc:
             creds = list(parse_credentials(stripped, where).values())
         else:

@@ -126,13 +126,14 @@ def refused(script: Script, type_name: str) -> dict[str, Any]:
 class Sleeper:
     """A real framework (in this process) with one running ``sleep 60`` task."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Any, principal: str | None = None, secret: str | None = None) -> None:
         from frameworks import MesosSchedulerDriver
         from frameworks.command import CommandScheduler
 
         self.running = threading.Event()
         scheduler = CommandScheduler("sleep 60", "cpus:0.1;mem:32", name="sleeper", progress=self._progress)
-        self.driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "sleeper"}, cluster.address)
+        info = {"user": "", "name": "sleeper", **({"principal": principal} if principal else {})}
+        self.driver = MesosSchedulerDriver(scheduler, info, cluster.address, principal=principal, secret=secret)
         self.driver.start()
         assert self.running.wait(30)
         state = cluster.state()
@@ -145,7 +146,7 @@ class Sleeper:
         if line.endswith("RUNNING"):
             self.running.set()
 
-    def still_running(self, cluster: Cluster) -> None:
+    def still_running(self, cluster: Any) -> None:
         state = cluster.state()
         (fw,) = [f for f in state["frameworks"] if f["id"] == self.framework_id]
         assert fw["active"]

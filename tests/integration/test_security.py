@@ -18,7 +18,7 @@ from actors.errors import RemoteError
 from actors.security.client import Authenticatee
 from tests.integration.http_support import fetch
 from tests.integration.operators_support import Script, StateClient, free_port, run_script
-from tests.integration.test_forged_messages import Attacker, Sleeper
+from tests.integration.test_forged_messages import Attacker, Sleeper, attacker  # noqa: F401 (a fixture)
 from transport import messages as m
 
 pytestmark = pytest.mark.integration
@@ -103,21 +103,13 @@ def cluster(scripts: list[Script], tmp_path: Path) -> Iterator[SecureCluster]:
     yield SecureCluster(scripts, tmp_path)
 
 
-@pytest.fixture
-def attacker() -> Iterator[Attacker]:
-    a = Attacker()
-    try:
-        yield a
-    finally:
-        a.close()
-
-
 def test_a_framework_with_the_right_secret_runs_and_a_wrong_one_is_refused(cluster: SecureCluster) -> None:
     ok = cluster.execute("--principal=fw", f"--secret={SECRET}")
     assert ok.returncode == 0 and "FINISHED" in ok.stdout, ok.stdout + ok.stderr
     wrong = cluster.execute("--principal=fw", "--secret=guess")
     assert wrong.returncode != 0
-    assert "Master refused authentication" in wrong.stdout + wrong.stderr
+    assert "is not authenticated" in wrong.stdout + wrong.stderr
+    assert "authentication as 'fw' was refused: Authentication failed" in wrong.stdout + wrong.stderr
     assert cluster.master.wait_for("message_not_entitled", type="AuthenticationResponse")["reason"] == "wrong_proof"
     none = cluster.execute("--principal=fw")
     assert none.returncode != 0 and "is not authenticated" in none.stdout + none.stderr
@@ -176,8 +168,7 @@ def test_a_replayed_exchange_is_refused(cluster: SecureCluster, attacker: Attack
 
 
 def test_an_executor_without_its_token_is_refused(cluster: SecureCluster, attacker: Attacker) -> None:
-    sleeper = Sleeper.__new__(Sleeper)
-    _start_sleeper(sleeper, cluster)
+    sleeper = Sleeper(cluster, principal="fw", secret=SECRET)
     try:
         (executor_id,) = {sleeper.task_id}  # the command executor's id is its task's
         for token in ("", secrets.token_urlsafe(32)):
@@ -186,28 +177,9 @@ def test_an_executor_without_its_token_is_refused(cluster: SecureCluster, attack
         reasons = {cluster.agent.wait_for("message_not_entitled", type="RegisterExecutor")["reason"]
                    for _ in range(2)}
         assert reasons == {"missing_executor_token", "wrong_executor_token"}
-        sleeper.still_running(cluster)  # type: ignore[arg-type]
+        sleeper.still_running(cluster)
     finally:
         sleeper.stop()
-
-
-def _start_sleeper(sleeper: Sleeper, cluster: SecureCluster) -> None:
-    """Sleeper (tests/integration/test_forged_messages.py) authenticating as fw."""
-    import threading
-
-    from frameworks import MesosSchedulerDriver
-    from frameworks.command import CommandScheduler
-
-    sleeper.running = threading.Event()
-    scheduler = CommandScheduler("sleep 60", "cpus:0.1;mem:32", name="sleeper", progress=sleeper._progress)
-    sleeper.driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "sleeper", "principal": "fw"},
-                                          cluster.address, principal="fw", secret=SECRET)
-    sleeper.driver.start()
-    assert sleeper.running.wait(30)
-    (fw,) = [f for f in cluster.state()["frameworks"] if f["name"] == "sleeper"]
-    sleeper.framework_id = fw["id"]
-    (task,) = fw["tasks"]
-    sleeper.task_id, sleeper.agent_id = task["id"], task["slave_id"]
 
 
 def test_the_register_frameworks_acl_refuses_a_role(cluster: SecureCluster) -> None:
@@ -222,8 +194,7 @@ def test_the_register_frameworks_acl_refuses_a_role(cluster: SecureCluster) -> N
 
 
 def test_http_needs_credentials_and_state_shows_only_what_a_principal_may_see(cluster: SecureCluster) -> None:
-    sleeper = Sleeper.__new__(Sleeper)
-    _start_sleeper(sleeper, cluster)
+    sleeper = Sleeper(cluster, principal="fw", secret=SECRET)
     try:
         status, headers, _ = get(cluster.http + "/master/state")
         assert status == 401 and headers.get("WWW-Authenticate") == 'Basic realm="mesos"'

@@ -128,3 +128,13 @@ def test_credentials_files(tmp_path):
     one.write_text("a x\nb y\n")
     with pytest.raises(CredentialsError, match="exactly one"):
         load_credential(str(one))
+
+
+def test_a_refused_client_registers_unauthenticated_once_per_master():
+    client = Authenticatee("fw", "s3cret", nonces())
+    client.start(CLIENT, MASTER, 0.0)
+    assert client.refused(MASTER, "Authentication failed") and not client.needed(MASTER)
+    assert not client.refused(MASTER, "not authenticated")  # a refused registration, no exchange
+    assert client.refusal == "Authentication failed"
+    client.reset()
+    assert client.needed(MASTER)
