@@ -30,7 +30,7 @@ class AuthenticatingMixin(Process):
     authenticatee: Authenticatee | None = None
 
     def _install_authentication(self, principal: str | None, secret: str | None) -> None:
-        """Call in ``initialize``; without a secret the process never authenticates."""
+        """Call before the first registration; without a secret the process never authenticates."""
         self.authenticatee = Authenticatee(principal, secret) if principal and secret is not None else None
         self.install(AuthenticationChallenge, self._auth_challenge)
         self.install(AuthenticationCompleted, self._auth_completed)

@@ -16,7 +16,6 @@ import pytest
 
 from actors.errors import RemoteError
 from actors.security.client import Authenticatee
-from tests.integration.http_support import fetch
 from tests.integration.operators_support import Script, StateClient, free_port, run_script
 from tests.integration.test_forged_messages import Attacker, Sleeper, attacker  # noqa: F401 (a fixture)
 from transport import messages as m
@@ -24,7 +23,6 @@ from transport import messages as m
 pytestmark = pytest.mark.integration
 
 SECRET = "fw-secret"
-USER = os.environ.get("USER") or "root"
 ACLS = {
     "permissive": True,
     "register_frameworks": [{"principals": {"values": ["fw"]}, "roles": {"values": ["*", "web"]}},
