@@ -24,6 +24,7 @@ from actors.entitlement import Entitlements
 from actors.master.config import MasterConfig
 from actors.master.model import Effect, Send, framework_roles
 from actors.security.exchange import NONCE_BYTES, Authenticator, Challenge, Completed
+from actors.v1_api import is_http_pid
 from transport import messages as m
 
 __all__ = ["MasterSecurity"]
@@ -97,7 +98,8 @@ class MasterSecurity:
         info = msg.framework if isinstance(msg.framework, dict) else {}
         claimed = info.get("principal") if isinstance(info.get("principal"), str) else ""
         authenticated = self.principal(sender)
-        if authenticated is None and self.config.authenticate_frameworks:
+        # An HTTP framework authenticates over HTTP (--authenticate_http_frameworks), as in Mesos.
+        if authenticated is None and self.config.authenticate_frameworks and not is_http_pid(sender):
             return (f"Framework at {sender} is not authenticated (the master runs with --authenticate_frameworks)",
                     "not_authenticated")
         if authenticated is not None and claimed != authenticated:
