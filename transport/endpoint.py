@@ -21,9 +21,10 @@ import errno
 import itertools
 import os
 import threading
+import sys
 import time
 import uuid
-from typing import Callable
+from typing import Callable, NoReturn
 
 import structlog
 import zmq
@@ -32,16 +33,33 @@ from transport.addresses import advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
+from transport.logbudget import LogBudget
 from transport.liveness import PONG, parse_control, routing_id, split_message, stamp
 from transport.peers import Closed, PeerTable
 from transport.watch import PeerWatch
 
-__all__ = ["Endpoint", "AddressInUse"]
+__all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process"]
 
 log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
+EXIT_TRANSPORT_FAILED = 70  # the exit status of a process whose I/O thread failed (EX_SOFTWARE)
+
+
+def exit_process(error: BaseException) -> NoReturn:
+    """The default ``on_fatal``: a daemon whose transport is gone must not live on deaf, so the
+    process exits at once (a supervisor restarts it)."""
+    print(f"mesopy: the transport's I/O thread failed: {type(error).__name__}: {error}", file=sys.stderr,
+          flush=True)
+    os._exit(EXIT_TRANSPORT_FAILED)
+
+
+def _peer_key(identity: bytes) -> str:
+    """A connection's routing id as a log and budget key (our DEALERs': ``incarnation.n``)."""
+    if identity[:1] in (b"", b"\x00"):
+        return identity.hex()[:40]
+    return identity[:40].decode("ascii", "replace")
 
 
 class Endpoint:
@@ -64,6 +82,7 @@ class Endpoint:
         on_envelopes: Callable[[list[Envelope]], None] | None = None,
         on_peer_lost: Callable[[str], None] = lambda address: None,
         on_rejected: Callable[[DecodeError], None] = lambda error: None,
+        on_fatal: Callable[[BaseException], None] = exit_process,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         queue_limit: int = 100_000,
         send_hwm: int = 10_000,
@@ -87,6 +106,8 @@ class Endpoint:
         self._on_envelope = on_envelope
         self._on_envelopes = on_envelopes
         self._on_rejected = on_rejected
+        self._on_fatal = on_fatal
+        self._log_budget = LogBudget(first=10)
         self._max_frame_bytes = max_frame_bytes
         self._queue_limit = queue_limit
         self._send_hwm = send_hwm
@@ -133,7 +154,9 @@ class Endpoint:
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._send_hwm)
-        router.setsockopt(zmq.MAXMSGSIZE, self._max_frame_bytes + 1024)
+        # Twice the limit: a frame up to that is read, counted and logged (``rejected oversized``);
+        # past it ZeroMQ cuts the connection before the bytes are held anywhere.
+        router.setsockopt(zmq.MAXMSGSIZE, 2 * self._max_frame_bytes + 1024)
         try:
             if self.port == 0:
                 self.port = router.bind_to_random_port(f"tcp://{self.host}")
@@ -225,8 +248,11 @@ class Endpoint:
                 if self._outbox:
                     self._flush_outbox()
             self._flush_outbox()
-        except Exception:  # a bug here must not vanish silently
+        except Exception as e:  # not input (that is caught per frame): the thread itself failed
             log.exception("endpoint_failed", address=self.address)
+            if not self._stopping:
+                self._close_sockets()
+                self._on_fatal(e)
         finally:
             self._close_sockets()
 
@@ -300,14 +326,25 @@ class Endpoint:
         log.warning("message_dropped", reason=reason, peer=address, count=n)
 
     def _receive_router(self) -> None:
-        """One message per poll, so the GIL goes to the actors it woke without delay."""
+        """One message per poll, so the GIL goes to the actors it woke without delay.
+
+        The frame boundary: whatever goes wrong with one message is counted by reason and
+        the message dropped; nothing a peer sends ends this thread."""
         try:
             identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
         except zmq.Again:
             return
+        try:
+            self._receive(identity, frames)
+        except Exception as e:  # a bug met by input: the frame is lost, the transport is not
+            self._reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
+                         exc_info=True)
+
+    def _receive(self, identity: bytes, frames: list[bytes]) -> None:
         sender, to, frames = split_message(identity, frames)
         if len(frames) != 1:
-            self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"))
+            self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"),
+                         identity)
         elif sender and self._watch.ended(sender):
             self._watch.stale_sender(sender)
         elif frames[0][:1] == b"\x00":
@@ -315,7 +352,7 @@ class Endpoint:
         elif to and to != self._incarnation_bytes:
             self._watch.stale(to.decode("ascii", "replace"), frames[0], self._max_frame_bytes)
         else:
-            self._dispatch(frames[0], sender)
+            self._dispatch(frames[0], sender, identity)
 
     def _send_control(self, address: str, frame: bytes, pong: bool) -> bool:
         """Send a control frame to ``address`` now, from its DEALER (any thread)."""
@@ -337,7 +374,7 @@ class Endpoint:
     def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
         control = parse_control(frame)
         if control is None:
-            self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
+            self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"), identity)
         elif control.kind == "bare_ping":  # from tools: answered on the same connection
             try:
                 self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
@@ -346,19 +383,19 @@ class Endpoint:
         else:
             self._watch.control(control, sender)
 
-    def _dispatch(self, frame: bytes, sender: str) -> None:
+    def _dispatch(self, frame: bytes, sender: str, identity: bytes) -> None:
         self.counters.incr("received", "frames")
         try:
             items = decode_frame(frame, self._max_frame_bytes)
         except DecodeError as e:
-            self._reject(e)
+            self._reject(e, identity)
             return
         good: list[Envelope] = []
         for item in items:
             if type(item) is Envelope:
                 good.append(item)
             else:
-                self._reject(item)  # type: ignore[arg-type]
+                self._reject(item, identity)  # type: ignore[arg-type]
         if not good:
             return
         address = good[-1].sender.address
@@ -367,20 +404,22 @@ class Endpoint:
         self._watch.heard_from(address)
         self.counters.incr("received", "envelopes", len(good))
         if self._on_envelopes is not None:  # one call per frame: the receiver may batch too
-            try:
-                self._on_envelopes(good)
-            except Exception:
-                log.exception("delivery_failed", count=len(good))
+            self._on_envelopes(good)  # what it raises is the frame boundary's
             return
         for env in good:
-            try:
-                self._on_envelope(env)
-            except Exception:
-                log.exception("delivery_failed", type=type(env.message).__name__)
+            self._on_envelope(env)
 
-    def _reject(self, error: DecodeError) -> None:
+    def _reject(self, error: DecodeError, identity: bytes, exc_info: bool = False) -> None:
+        """Count a rejected message; log it within the budget of its (reason, connection)."""
         self.counters.incr("rejected", error.reason)
-        log.warning("message_rejected", reason=error.reason, detail=error.detail[:200], address=self.address)
+        peer = _peer_key(identity)
+        verdict = self._log_budget.spend(error.reason, peer)
+        if verdict.full:
+            log.warning("message_rejected", reason=error.reason, detail=error.detail[:200], peer=peer,
+                        address=self.address, count=verdict.total, exc_info=exc_info)
+        elif verdict.summary:
+            log.warning("message_rejected", reason=error.reason, peer=peer, address=self.address,
+                        count=verdict.total, logged_every=self._log_budget.every)
         self._on_rejected(error)
 
     def _close_sockets(self) -> None:

@@ -25,7 +25,7 @@ from transport.pid import PID
 
 pytestmark = pytest.mark.integration
 
-MAX_FRAME = 4096
+MAX_FRAME = 8192  # room for the 5,000-digit poison pills
 _packb = msgpack.Packer(use_bin_type=True).pack
 
 
@@ -102,8 +102,25 @@ def _bad_frames(c: Client) -> list[tuple[str, str, list[bytes]]]:
         ("bad correlation", "bad_envelope", [_packb([c.envelope(correlation="1")])]),  # type: ignore[arg-type]
         ("two frames", "bad_envelope", [good, good]),
         ("bad heartbeat", "garbage", [b"\x00ping no-address-here"]),
+        # The poison pills that once ended the I/O thread (int() refuses 4,301 digits; repr of a
+        # 1,010-deep list recurses past the interpreter's limit):
+        ("5,000-digit sender port", "bad_envelope", [_packb([c.envelope(sender="client@127.0.0.1:" + "9" * 5000)])]),
+        ("5,000-digit receiver port", "bad_envelope",
+         [_packb([[str(c.pid), "echo@127.0.0.1:" + "1" * 5000, "Echo", {"payload": b"x", "seq": 1}, 0]])]),
+        ("5,000-digit port in a heartbeat", "garbage", [b"\x00ping 127.0.0.1:" + b"7" * 5000 + b" x"]),
+        ("a sender pid of 4 KB", "bad_envelope", [_packb([c.envelope(sender="a" * 4000 + "@h:1")])]),
+        ("lists 1,010 deep in a text field", "too_deep",
+         [_packb([c.envelope("RequestFailed", {"error": _nested(1010)})])]),
+        ("maps 40 deep", "too_deep", [_packb([c.envelope("Echo", {"payload": b"x", "seq": 1, "x": _nested(40, {})})])]),
         ("unknown control frame", "garbage", [b"\x00hello"]),
     ]
+
+
+def _nested(depth: int, leaf: Any = None) -> Any:
+    value: Any = [] if leaf is None else leaf
+    for _ in range(depth - 1):
+        value = [value] if leaf is None else {"k": value}
+    return value
 
 
 KINDS = [k for k, _, _ in _bad_frames(Client(None, PID("e", "h", 1), PID("c", "h", 1), None, None, iter(())))]  # type: ignore[arg-type]
@@ -137,7 +154,7 @@ def test_every_bad_kind_in_a_row_then_real_requests(client: Client) -> None:
             client.roundtrip()
     assert len([e for e in logs if e["event"] == "message_rejected"]) == len(bad)
     reasons = {r for _, r, _ in bad}
-    assert reasons == {"garbage", "unknown_type", "bad_fields", "oversized", "bad_envelope"}
+    assert reasons == {"garbage", "unknown_type", "bad_fields", "oversized", "bad_envelope", "too_deep"}
     assert client.node.endpoint.counters.get("rejected") == len(bad)
 
 
@@ -193,7 +210,8 @@ def test_unknown_receiver_gets_request_failed(client: Client) -> None:
 
 # --- fuzz against the live endpoint ----------------------------------------------
 
-_pids = st.sampled_from(["client@127.0.0.1:1", "echo@127.0.0.1:1", "bad pid", "x@127.0.0.1:0", ""])
+_pids = st.sampled_from(["client@127.0.0.1:1", "echo@127.0.0.1:1", "bad pid", "x@127.0.0.1:0", "",
+                         "x@127.0.0.1:" + "9" * 5000, "x" * 300 + "@127.0.0.1:1", "x@" + "h" * 300 + ":1"])
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(max_size=20), st.binary(max_size=20)
 )
@@ -201,7 +219,7 @@ _objects = st.recursive(
     _scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=12,
-)
+) | st.integers(1, 1100).map(lambda depth: _nested(depth))  # deep nesting: the poison pill shape
 _envelopes = st.tuples(
     _pids,
     _pids,
