@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import collections
 import errno
-import itertools
 import os
+import socket
 import threading
 import sys
 import time
@@ -32,10 +32,12 @@ import zmq
 from transport.addresses import advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
 from transport.counters import Counters
-from transport.errors import AddressInUse, DecodeError, TransportError
+from transport.errors import AddressInUse, DecodeError, PIDError, TransportError
 from transport.logbudget import LogBudget
 from transport.liveness import PONG, parse_control, routing_id, split_message, stamp
+from transport.pid import parse_address
 from transport.peers import Closed, PeerTable
+from transport.senders import PROVE, PROVEN, Proofs
 from transport.watch import PeerWatch
 
 __all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process"]
@@ -60,6 +62,24 @@ def _peer_key(identity: bytes) -> str:
     if identity[:1] in (b"", b"\x00"):
         return identity.hex()[:40]
     return identity[:40].decode("ascii", "replace")
+
+
+def _same_address(a: str, b: str) -> bool:
+    """Whether ``host:port`` texts ``a`` and ``b`` name one endpoint (``localhost:5050`` is
+    ``127.0.0.1:5050``); resolved only when the texts differ."""
+    if a == b:
+        return True
+    (host_a, port_a), (host_b, port_b) = parse_address(a), parse_address(b)
+    if port_a != port_b:
+        return False
+    try:
+        return bool(_ips(host_a) & _ips(host_b))
+    except OSError:
+        return False
+
+
+def _ips(host: str) -> set[str]:
+    return {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
 
 
 class Endpoint:
@@ -102,7 +122,8 @@ class Endpoint:
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
         self._incarnation_bytes = self.incarnation.encode()
-        self._dealer_ids = itertools.count()  # each DEALER's routing id is unique: no handover at a ROUTER
+        self._dealer_owner: dict[bytes, str] = {}  # routing id of each open DEALER -> its peer address
+        self._proofs: Proofs[Envelope] = Proofs(heartbeat_timeout)  # which address each connection speaks for
         self._on_envelope = on_envelope
         self._on_envelopes = on_envelopes
         self._on_rejected = on_rejected
@@ -114,7 +135,8 @@ class Endpoint:
         self._batch = batch
         self._watch = PeerWatch(lambda: self.address, self.incarnation, heartbeat_interval, heartbeat_timeout,
                                 counters=self.counters, send_control=self._send_control,
-                                drop_connection=self._drop_connection, on_peer_lost=on_peer_lost)
+                                drop_connection=self._drop_connection, on_peer_lost=on_peer_lost,
+                                proofs=self._proofs)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -240,6 +262,8 @@ class Endpoint:
                     self._next_beat = now + self._watch.tick()
                     with self._send_lock:
                         self._close_dealers(self._dealers.idle(now))
+                    for challenge in self._proofs.expired(now):
+                        self._spoofed(challenge.address, challenge.count, "unproven")
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
@@ -272,7 +296,8 @@ class Endpoint:
             assert self._context is not None, "endpoint not started"
             sock = self._context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.ROUTING_ID, routing_id(self.incarnation, next(self._dealer_ids)))
+            rid = routing_id(self.incarnation, os.urandom(8).hex())  # unguessable: no one can take it over
+            sock.setsockopt(zmq.ROUTING_ID, rid)
             sock.setsockopt(zmq.SNDHWM, self._send_hwm)
             sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
@@ -282,12 +307,14 @@ class Endpoint:
             except zmq.ZMQError:
                 sock.close(0)
                 raise
+            self._dealer_owner[rid] = address
             self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
         return sock
 
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
         """Close what the peer table let go; only evictions are worth a log event."""
         for address, sock, reason in closed:
+            self._dealer_owner.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
             sock.close(0)
             self.counters.incr("closed", reason)
             limit = self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit
@@ -372,6 +399,12 @@ class Endpoint:
             self._close_dealers([Closed(address, sock, "lost")])
 
     def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
+        if frame.startswith(PROVEN + b" "):
+            self._proven(frame[len(PROVEN) + 1:])
+            return
+        if frame.startswith(PROVE + b" "):
+            self._prove(identity, frame)
+            return
         control = parse_control(frame)
         if control is None:
             self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"), identity)
@@ -381,7 +414,7 @@ class Endpoint:
             except zmq.ZMQError:
                 self.counters.incr("dropped", "pong")
         else:
-            self._watch.control(control, sender)
+            self._watch.control(control, sender, identity)
 
     def _dispatch(self, frame: bytes, sender: str, identity: bytes) -> None:
         self.counters.incr("received", "frames")
@@ -396,9 +429,85 @@ class Endpoint:
                 good.append(item)
             else:
                 self._reject(item, identity)  # type: ignore[arg-type]
-        if not good:
+        if good:
+            self._claimed(identity, sender, good)
+
+    # --- senders bound to their connection (transport.senders) ------------------
+
+    def _claimed(self, identity: bytes, sender: str, envs: list[Envelope]) -> None:
+        """Deliver what ``identity`` sent for the address it is proven to speak for; hold the rest
+        behind a challenge to the claimed address, or drop it as spoofed."""
+        proofs = self._proofs
+        challenge = proofs.pending(identity)
+        address = proofs.speaks_for(identity) if challenge is None else challenge.address
+        if address is None:
+            address = envs[0].sender.address
+        host, port = address.rpartition(":")[0], int(address.rpartition(":")[2])
+        ok = [e for e in envs if e.sender.port == port and e.sender.host == host]
+        if len(ok) < len(envs):
+            self._spoofed(address, len(envs) - len(ok), "spoofed", identity)
+        if not ok:
             return
-        address = good[-1].sender.address
+        if challenge is None and proofs.speaks_for(identity) == address:
+            self._deliver(address, sender, ok)
+            return
+        if address == self.address:  # nothing of ours comes over the wire from ourselves
+            self._spoofed(address, len(ok), "spoofed", identity)
+            return
+        challenge, new = proofs.challenge(identity, address, time.monotonic())
+        if challenge is None:
+            self._spoofed(address, len(ok), "unproven", identity)
+            return
+        left = proofs.hold(challenge, ok)
+        if left:
+            self._spoofed(address, len(left), "unproven", identity)
+        if new:
+            frame = b"%s %s %s %s" % (PROVE, self.address.encode(), challenge.token, identity.hex().encode())
+            if not self._send_control(address, frame, True):
+                self.counters.incr("dropped", "prove")
+
+    def _prove(self, identity: bytes, frame: bytes) -> None:
+        """``\x00prove <reply address> <token> <routing id>``: vouch for the routing id if it is one
+        of our connections to the asker (it asks at our address, so it reaches only us)."""
+        words = frame.split(b" ")
+        try:
+            reply, token, rid = words[1].decode("ascii"), words[2], bytes.fromhex(words[3].decode("ascii"))
+            parse_address(reply)
+        except (IndexError, ValueError, PIDError):
+            self._reject(DecodeError("garbage", f"bad prove frame {frame[:60]!r}"), identity)
+            return
+        owner = self._dealer_owner.get(rid)
+        if owner is None or not _same_address(owner, reply):
+            self.counters.incr("dropped", "not_our_connection")
+            return
+        if not self._send_control(reply, b"%s %s" % (PROVEN, token), True):
+            self.counters.incr("dropped", "prove")
+
+    def _proven(self, token: bytes) -> None:
+        """A challenge answered: its connection speaks for its address; deliver what it held."""
+        done = self._proofs.proven(token)
+        if done is None:
+            self.counters.incr("dropped", "unknown_proof")
+            return
+        identity, challenge = done
+        sender, _, _ = split_message(identity, [])
+        self.counters.incr("proven", "connections")
+        for frame in challenge.held:  # each frame on its own, as if it came now
+            try:
+                self._deliver(challenge.address, sender, frame)
+            except Exception as e:
+                self._reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
+                             exc_info=True)
+
+    def _spoofed(self, address: str, n: int, reason: str, identity: bytes = b"") -> None:
+        self.counters.incr("dropped", reason, n)
+        peer = _peer_key(identity) if identity else address
+        verdict = self._log_budget.spend(reason, peer)
+        if verdict.full or verdict.summary:
+            log.warning("message_dropped", reason=reason, claimed=address[:100], peer=peer, count=n,
+                        total=verdict.total)
+
+    def _deliver(self, address: str, sender: str, good: list[Envelope]) -> None:
         if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news
             self._watch.learn(address, sender)
         self._watch.heard_from(address)

@@ -29,6 +29,7 @@ from actors.master.process import MasterProcess
 from actors.master.usage_history import UsageHistory
 from actors.master.webui import install_webui
 from actors.version import MESOPY_VERSION, MESOS_VERSION
+from actors.wire_metrics import rejection_metrics
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
 __all__ = ["MAX_TASKS_LIMIT", "install_master_routes", "version_view"]
@@ -161,6 +162,10 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
                             master.counters.snapshot().get("received", {}),
                             master.counters.get("dropped"), master.posted - master.handled)
         out.update(views.security_metrics(master.core.security.refused.snapshot(), guard.refused.snapshot()))
+        out.update(rejection_metrics("master", master.node.endpoint.counters.snapshot(),
+                                     master.node.counters.snapshot(),
+                                     (master.core.entitlements.snapshot(), master.core.admission.refused.snapshot()),
+                                     master.node.counters.get("refused")))
         return out
 
     route_health_and_metrics(server, master, snapshot, ("/health", "/master/health"))

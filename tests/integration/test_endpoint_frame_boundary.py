@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import zmq
 
+from tests.integration.proofs_support import answer_proof
 from transport.codec import Envelope, encode_envelope, join_frame
 from transport.endpoint import EXIT_TRANSPORT_FAILED, Endpoint
 from transport.messages import Echo
@@ -45,16 +46,22 @@ def test_a_delivery_that_raises_costs_its_frame_only(raw: zmq.Socket) -> None:
 
     endpoint = Endpoint(on_envelope=on_envelope)
     endpoint.start()
+    home = raw.context.socket(zmq.ROUTER)  # the address the probe speaks for
+    home.setsockopt(zmq.LINGER, 0)
+    port = home.bind_to_random_port("tcp://127.0.0.1")
     try:
         raw.connect(f"tcp://{endpoint.address}")
-        me, sink = PID("probe", "127.0.0.1", 40000), PID("sink", endpoint.host, endpoint.port)
+        me, sink = PID("probe", "127.0.0.1", port), PID("sink", endpoint.host, endpoint.port)
         for seq in (13, 13, 1):
             raw.send(join_frame([encode_envelope(me, sink, Echo(seq=seq))]))
+        assert home.poll(5000)
+        assert answer_proof(home.recv_multipart()[-1], raw.context)
         assert got.wait(5)
         assert [e.message for e in delivered] == [Echo(seq=1)]
         assert endpoint.counters.get("rejected", "internal_error") == 2
         assert endpoint._thread is not None and endpoint._thread.is_alive()
     finally:
+        home.close(0)
         endpoint.stop()
 
 
