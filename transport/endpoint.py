@@ -444,8 +444,9 @@ class Endpoint:
             address = envs[0].sender.address
         host, port = address.rpartition(":")[0], int(address.rpartition(":")[2])
         ok = [e for e in envs if e.sender.port == port and e.sender.host == host]
-        if len(ok) < len(envs):
-            self._spoofed(address, len(envs) - len(ok), "spoofed", identity)
+        if len(ok) < len(envs):  # a connection speaks for one address
+            claimed = next(e for e in envs if e.sender.port != port or e.sender.host != host).sender.address
+            self._spoofed(claimed, len(envs) - len(ok), "spoofed", identity)
         if not ok:
             return
         if challenge is None and proofs.speaks_for(identity) == address:
