@@ -248,6 +248,9 @@ class Node:
                 self.counters.incr("rejected", "bad_fields")
                 log.warning("message_rejected", reason="bad_fields", detail=str(e))
                 return
+            if exited.address != env.sender.address:  # a node tells only of its own processes
+                self.counters.incr("dropped", "spoofed_exited")
+                return
             self._remote_exited(exited, env.receiver)
         else:
             self.deliver(env)
