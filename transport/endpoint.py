@@ -10,8 +10,11 @@ sends its frame on the DEALER itself (order per sender and receiver holds).
 Nothing is dropped silently: ROUTER_MANDATORY, non-blocking sends into bounded
 queues, a counter and a log event for every drop or rejected frame.
 Heartbeats and incarnations are ``transport.watch``'s: a DEALER's routing id is
-our incarnation, and a data frame names the incarnation it is for
-(docs/protocol.md, "Incarnations and connections").
+our incarnation (and random text), and a data frame names the incarnation it is
+for (docs/protocol.md, "Incarnations and connections"). What comes in is
+``transport.inbound``'s, behind the frame boundary here: nothing a peer sends
+ends the I/O thread, and a claimed sender must be proven by its address
+(``transport.claims``). A failure of the thread itself ends the process.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from __future__ import annotations
 import collections
 import errno
 import os
-import socket
-import threading
 import sys
+import threading
 import time
 import uuid
 from typing import Callable, NoReturn
@@ -30,14 +32,13 @@ import structlog
 import zmq
 
 from transport.addresses import advertised_ip
-from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
+from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
-from transport.errors import AddressInUse, DecodeError, PIDError, TransportError
-from transport.logbudget import LogBudget
-from transport.liveness import PONG, parse_control, routing_id, split_message, stamp
-from transport.pid import parse_address
+from transport.errors import AddressInUse, DecodeError, TransportError
+from transport.inbound import Inbound
+from transport.liveness import routing_id, stamp
 from transport.peers import Closed, PeerTable
-from transport.senders import PROVE, PROVEN, Proofs
+from transport.senders import Proofs
 from transport.watch import PeerWatch
 
 __all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process"]
@@ -55,31 +56,6 @@ def exit_process(error: BaseException) -> NoReturn:
     print(f"mesopy: the transport's I/O thread failed: {type(error).__name__}: {error}", file=sys.stderr,
           flush=True)
     os._exit(EXIT_TRANSPORT_FAILED)
-
-
-def _peer_key(identity: bytes) -> str:
-    """A connection's routing id as a log and budget key (our DEALERs': ``incarnation.n``)."""
-    if identity[:1] in (b"", b"\x00"):
-        return identity.hex()[:40]
-    return identity[:40].decode("ascii", "replace")
-
-
-def _same_address(a: str, b: str) -> bool:
-    """Whether ``host:port`` texts ``a`` and ``b`` name one endpoint (``localhost:5050`` is
-    ``127.0.0.1:5050``); resolved only when the texts differ."""
-    if a == b:
-        return True
-    (host_a, port_a), (host_b, port_b) = parse_address(a), parse_address(b)
-    if port_a != port_b:
-        return False
-    try:
-        return bool(_ips(host_a) & _ips(host_b))
-    except OSError:
-        return False
-
-
-def _ips(host: str) -> set[str]:
-    return {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
 
 
 class Endpoint:
@@ -121,14 +97,8 @@ class Endpoint:
         self._advertise_port = advertise_port
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
-        self._incarnation_bytes = self.incarnation.encode()
-        self._dealer_owner: dict[bytes, str] = {}  # routing id of each open DEALER -> its peer address
-        self._proofs: Proofs[Envelope] = Proofs(heartbeat_timeout)  # which address each connection speaks for
-        self._on_envelope = on_envelope
-        self._on_envelopes = on_envelopes
-        self._on_rejected = on_rejected
+        proofs: Proofs[Envelope] = Proofs(heartbeat_timeout)  # which address each connection speaks for
         self._on_fatal = on_fatal
-        self._log_budget = LogBudget(first=10)
         self._max_frame_bytes = max_frame_bytes
         self._queue_limit = queue_limit
         self._send_hwm = send_hwm
@@ -136,7 +106,11 @@ class Endpoint:
         self._watch = PeerWatch(lambda: self.address, self.incarnation, heartbeat_interval, heartbeat_timeout,
                                 counters=self.counters, send_control=self._send_control,
                                 drop_connection=self._drop_connection, on_peer_lost=on_peer_lost,
-                                proofs=self._proofs)
+                                proofs=proofs)
+        self._inbound = Inbound(lambda: self.address, self.incarnation, self._watch, proofs, counters=self.counters,
+                                max_frame_bytes=max_frame_bytes, send_control=self._send_control,
+                                answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
+                                on_rejected=on_rejected)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -262,8 +236,7 @@ class Endpoint:
                     self._next_beat = now + self._watch.tick()
                     with self._send_lock:
                         self._close_dealers(self._dealers.idle(now))
-                    for challenge in self._proofs.expired(now):
-                        self._spoofed(challenge.address, challenge.count, "unproven")
+                    self._inbound.claims.expire(now)
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
@@ -307,14 +280,14 @@ class Endpoint:
             except zmq.ZMQError:
                 sock.close(0)
                 raise
-            self._dealer_owner[rid] = address
+            self._inbound.claims.owners[rid] = address
             self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
         return sock
 
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
         """Close what the peer table let go; only evictions are worth a log event."""
         for address, sock, reason in closed:
-            self._dealer_owner.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
+            self._inbound.claims.owners.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
             sock.close(0)
             self.counters.incr("closed", reason)
             limit = self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit
@@ -362,24 +335,10 @@ class Endpoint:
         except zmq.Again:
             return
         try:
-            self._receive(identity, frames)
+            self._inbound.receive(identity, frames)
         except Exception as e:  # a bug met by input: the frame is lost, the transport is not
-            self._reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
-                         exc_info=True)
-
-    def _receive(self, identity: bytes, frames: list[bytes]) -> None:
-        sender, to, frames = split_message(identity, frames)
-        if len(frames) != 1:
-            self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"),
-                         identity)
-        elif sender and self._watch.ended(sender):
-            self._watch.stale_sender(sender)
-        elif frames[0][:1] == b"\x00":
-            self._control(identity, frames[0], sender)
-        elif to and to != self._incarnation_bytes:
-            self._watch.stale(to.decode("ascii", "replace"), frames[0], self._max_frame_bytes)
-        else:
-            self._dispatch(frames[0], sender, identity)
+            self._inbound.reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
+                                 exc_info=True)
 
     def _send_control(self, address: str, frame: bytes, pong: bool) -> bool:
         """Send a control frame to ``address`` now, from its DEALER (any thread)."""
@@ -392,145 +351,19 @@ class Endpoint:
             pass
         return False
 
+    def _answer(self, identity: bytes, frame: bytes) -> bool:
+        """Send ``frame`` back on the connection ``identity`` (I/O thread only: the ROUTER is its)."""
+        try:
+            self._router.send_multipart([identity, frame], zmq.NOBLOCK)
+            return True
+        except zmq.ZMQError:
+            return False
+
     def _drop_connection(self, address: str) -> None:
         with self._send_lock:
             sock = self._dealers.pop(address)
         if sock is not None:
             self._close_dealers([Closed(address, sock, "lost")])
-
-    def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
-        if frame.startswith(PROVEN + b" "):
-            self._proven(frame[len(PROVEN) + 1:])
-            return
-        if frame.startswith(PROVE + b" "):
-            self._prove(identity, frame)
-            return
-        control = parse_control(frame)
-        if control is None:
-            self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"), identity)
-        elif control.kind == "bare_ping":  # from tools: answered on the same connection
-            try:
-                self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
-            except zmq.ZMQError:
-                self.counters.incr("dropped", "pong")
-        else:
-            self._watch.control(control, sender, identity)
-
-    def _dispatch(self, frame: bytes, sender: str, identity: bytes) -> None:
-        self.counters.incr("received", "frames")
-        try:
-            items = decode_frame(frame, self._max_frame_bytes)
-        except DecodeError as e:
-            self._reject(e, identity)
-            return
-        good: list[Envelope] = []
-        for item in items:
-            if type(item) is Envelope:
-                good.append(item)
-            else:
-                self._reject(item, identity)  # type: ignore[arg-type]
-        if good:
-            self._claimed(identity, sender, good)
-
-    # --- senders bound to their connection (transport.senders) ------------------
-
-    def _claimed(self, identity: bytes, sender: str, envs: list[Envelope]) -> None:
-        """Deliver what ``identity`` sent for the address it is proven to speak for; hold the rest
-        behind a challenge to the claimed address, or drop it as spoofed."""
-        proofs = self._proofs
-        challenge = proofs.pending(identity)
-        address = proofs.speaks_for(identity) if challenge is None else challenge.address
-        if address is None:
-            address = envs[0].sender.address
-        host, port = address.rpartition(":")[0], int(address.rpartition(":")[2])
-        ok = [e for e in envs if e.sender.port == port and e.sender.host == host]
-        if len(ok) < len(envs):  # a connection speaks for one address
-            claimed = next(e for e in envs if e.sender.port != port or e.sender.host != host).sender.address
-            self._spoofed(claimed, len(envs) - len(ok), "spoofed", identity)
-        if not ok:
-            return
-        if challenge is None and proofs.speaks_for(identity) == address:
-            self._deliver(address, sender, ok)
-            return
-        if address == self.address:  # nothing of ours comes over the wire from ourselves
-            self._spoofed(address, len(ok), "spoofed", identity)
-            return
-        challenge, new = proofs.challenge(identity, address, time.monotonic())
-        if challenge is None:
-            self._spoofed(address, len(ok), "unproven", identity)
-            return
-        left = proofs.hold(challenge, ok)
-        if left:
-            self._spoofed(address, len(left), "unproven", identity)
-        if new:
-            frame = b"%s %s %s %s" % (PROVE, self.address.encode(), challenge.token, identity.hex().encode())
-            if not self._send_control(address, frame, True):
-                self.counters.incr("dropped", "prove")
-
-    def _prove(self, identity: bytes, frame: bytes) -> None:
-        """``\x00prove <reply address> <token> <routing id>``: vouch for the routing id if it is one
-        of our connections to the asker (it asks at our address, so it reaches only us)."""
-        words = frame.split(b" ")
-        try:
-            reply, token, rid = words[1].decode("ascii"), words[2], bytes.fromhex(words[3].decode("ascii"))
-            parse_address(reply)
-        except (IndexError, ValueError, PIDError):
-            self._reject(DecodeError("garbage", f"bad prove frame {frame[:60]!r}"), identity)
-            return
-        owner = self._dealer_owner.get(rid)
-        if owner is None or not _same_address(owner, reply):
-            self.counters.incr("dropped", "not_our_connection")
-            return
-        if not self._send_control(reply, b"%s %s" % (PROVEN, token), True):
-            self.counters.incr("dropped", "prove")
-
-    def _proven(self, token: bytes) -> None:
-        """A challenge answered: its connection speaks for its address; deliver what it held."""
-        done = self._proofs.proven(token)
-        if done is None:
-            self.counters.incr("dropped", "unknown_proof")
-            return
-        identity, challenge = done
-        sender, _, _ = split_message(identity, [])
-        self.counters.incr("proven", "connections")
-        for frame in challenge.held:  # each frame on its own, as if it came now
-            try:
-                self._deliver(challenge.address, sender, frame)
-            except Exception as e:
-                self._reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
-                             exc_info=True)
-
-    def _spoofed(self, address: str, n: int, reason: str, identity: bytes = b"") -> None:
-        self.counters.incr("dropped", reason, n)
-        peer = _peer_key(identity) if identity else address
-        verdict = self._log_budget.spend(reason, peer)
-        if verdict.full or verdict.summary:
-            log.warning("message_dropped", reason=reason, claimed=address[:100], peer=peer, count=n,
-                        total=verdict.total)
-
-    def _deliver(self, address: str, sender: str, good: list[Envelope]) -> None:
-        if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news
-            self._watch.learn(address, sender)
-        self._watch.heard_from(address)
-        self.counters.incr("received", "envelopes", len(good))
-        if self._on_envelopes is not None:  # one call per frame: the receiver may batch too
-            self._on_envelopes(good)  # what it raises is the frame boundary's
-            return
-        for env in good:
-            self._on_envelope(env)
-
-    def _reject(self, error: DecodeError, identity: bytes, exc_info: bool = False) -> None:
-        """Count a rejected message; log it within the budget of its (reason, connection)."""
-        self.counters.incr("rejected", error.reason)
-        peer = _peer_key(identity)
-        verdict = self._log_budget.spend(error.reason, peer)
-        if verdict.full:
-            log.warning("message_rejected", reason=error.reason, detail=error.detail[:200], peer=peer,
-                        address=self.address, count=verdict.total, exc_info=exc_info)
-        elif verdict.summary:
-            log.warning("message_rejected", reason=error.reason, peer=peer, address=self.address,
-                        count=verdict.total, logged_every=self._log_budget.every)
-        self._on_rejected(error)
 
     def _close_sockets(self) -> None:
         with self._send_lock:

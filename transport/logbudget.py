@@ -15,7 +15,15 @@ import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-__all__ = ["LogBudget", "Verdict"]
+__all__ = ["LogBudget", "Verdict", "peer_key"]
+
+
+def peer_key(identity: bytes) -> str:
+    """A connection's routing id as a log and budget key (ours are ``incarnation.hex``; ZeroMQ's
+    own start with a NUL byte)."""
+    if identity[:1] in (b"", b"\x00"):
+        return identity.hex()[:40]
+    return identity[:40].decode("ascii", "replace")
 
 
 class Verdict(NamedTuple):
