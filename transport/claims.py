@@ -59,7 +59,7 @@ class Claims:
         self._reject = reject
         self.owners: dict[bytes, str] = {}  # routing id of each open DEALER of ours -> its peer address
 
-    def claimed(self, identity: bytes, sender: str, envs: list[Envelope], now: float) -> None:
+    def claimed(self, identity: bytes, sender: str, envs: list[Envelope], now: float, size: int = 0) -> None:
         """Deliver what ``identity`` sent for the address it is proven to speak for; hold the rest
         behind a challenge to the claimed address, or drop it as spoofed."""
         proofs = self.proofs
@@ -85,7 +85,7 @@ class Claims:
         if challenge is None:
             self.spoofed(address, len(ok), "unproven", identity)
             return
-        left = proofs.hold(challenge, ok)
+        left = proofs.hold(challenge, ok, size)
         if left:
             self.spoofed(address, len(left), "unproven", identity)
         if new:

@@ -97,7 +97,7 @@ class Endpoint:
         self._advertise_port = advertise_port
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
-        proofs: Proofs[Envelope] = Proofs(heartbeat_timeout)  # which address each connection speaks for
+        proofs: Proofs[Envelope] = Proofs(max(5.0, heartbeat_timeout))  # which address each connection speaks for
         self._on_fatal = on_fatal
         self._max_frame_bytes = max_frame_bytes
         self._queue_limit = queue_limit

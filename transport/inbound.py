@@ -93,7 +93,7 @@ class Inbound:
             else:
                 self.reject(item, identity)  # type: ignore[arg-type]
         if good:
-            self.claims.claimed(identity, sender, good, time.monotonic())
+            self.claims.claimed(identity, sender, good, time.monotonic(), len(frame))
 
     def _deliver(self, address: str, sender: str, good: list[Envelope]) -> None:
         if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news

@@ -16,7 +16,8 @@ address too, and a pong counts only with it (``ping_token``): a forged pong can
 neither fake a sign of life nor announce a successor.
 
 Everything is bounded: proven connections (least recently used forgotten, then
-proven again), challenges open at once, envelopes held per challenge.
+proven again), challenges open at once, envelopes held per challenge and the
+bytes held in all.
 """
 
 from __future__ import annotations
@@ -46,18 +47,21 @@ class Challenge(Generic[E]):
     deadline: float
     held: list[list[E]] = field(default_factory=list)
     count: int = 0  # items held
+    size: int = 0  # bytes of the frames they came in
 
 
 class Proofs(Generic[E]):
-    def __init__(self, timeout: float = 3.0, max_proven: int = 4096, max_open: int = 256,
-                 max_held: int = 10_000, secret: bytes | None = None) -> None:
-        if timeout <= 0 or max_proven < 1 or max_open < 1 or max_held < 1:
+    def __init__(self, timeout: float = 5.0, max_proven: int = 4096, max_open: int = 256,
+                 max_held: int = 10_000, max_held_bytes: int = 64 * 1024 * 1024, secret: bytes | None = None) -> None:
+        if timeout <= 0 or max_proven < 1 or max_open < 1 or max_held < 1 or max_held_bytes < 1:
             raise ValueError(f"bad proof limits: timeout={timeout} max_proven={max_proven} "
-                             f"max_open={max_open} max_held={max_held}")
+                             f"max_open={max_open} max_held={max_held} max_held_bytes={max_held_bytes}")
         self.timeout = timeout
         self.max_proven = max_proven
         self.max_open = max_open
         self.max_held = max_held
+        self.max_held_bytes = max_held_bytes  # of all challenges together
+        self.held_bytes = 0
         self._secret = secret or os.urandom(32)
         self._proven: OrderedDict[bytes, str] = OrderedDict()  # routing id -> address it speaks for
         self._open: OrderedDict[bytes, Challenge[E]] = OrderedDict()  # routing id -> its challenge, oldest first
@@ -91,12 +95,17 @@ class Proofs(Generic[E]):
         self._open[identity] = made
         return made, True
 
-    def hold(self, challenge: Challenge[E], items: list[E]) -> list[E]:
-        """Hold ``items`` behind ``challenge``; what did not fit (to be dropped)."""
+    def hold(self, challenge: Challenge[E], items: list[E], size: int = 0) -> list[E]:
+        """Hold ``items`` (from a frame of ``size`` bytes) behind ``challenge``; what did not fit
+        (to be dropped): at most ``max_held`` items per challenge, ``max_held_bytes`` in all."""
         room = max(0, self.max_held - challenge.count)
+        if self.held_bytes + size > self.max_held_bytes:
+            room = 0
         if room:
             challenge.held.append(items[:room])
             challenge.count += len(challenge.held[-1])
+            challenge.size += size
+            self.held_bytes += size
         return items[room:]
 
     def proven(self, token: bytes) -> tuple[bytes, Challenge[E]] | None:
@@ -104,6 +113,7 @@ class Proofs(Generic[E]):
         for identity, challenge in self._open.items():  # few open at once (max_open)
             if hmac.compare_digest(challenge.token, token):
                 del self._open[identity]
+                self.held_bytes -= challenge.size
                 self._proven[identity] = challenge.address
                 self._proven.move_to_end(identity)
                 if len(self._proven) > self.max_proven:
@@ -119,6 +129,7 @@ class Proofs(Generic[E]):
             if challenge.deadline > now:
                 break
             del self._open[identity]
+            self.held_bytes -= challenge.size
             out.append(challenge)
         return out
 

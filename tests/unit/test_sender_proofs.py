@@ -53,3 +53,15 @@ def test_unanswered_challenges_expire_and_everything_is_bounded() -> None:
 def test_bad_limits_are_refused_naming_them() -> None:
     with pytest.raises(ValueError, match="max_open=0"):
         Proofs(max_open=0)
+
+
+def test_the_bytes_held_in_all_challenges_are_bounded() -> None:
+    proofs: Proofs[int] = Proofs(max_held_bytes=100)
+    a, _ = proofs.challenge(b"a", "h:1", now=0.0)
+    b, _ = proofs.challenge(b"b", "h:2", now=0.0)
+    assert a is not None and b is not None
+    assert proofs.hold(a, [1], size=60) == []
+    assert proofs.hold(b, [2], size=60) == [2]  # would pass 100 bytes held
+    assert proofs.proven(a.token) is not None
+    assert proofs.held_bytes == 0
+    assert proofs.hold(b, [3], size=60) == []
