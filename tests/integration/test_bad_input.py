@@ -264,3 +264,14 @@ def _mutate(frame: bytes, cuts: list[tuple[int, int]]) -> bytes:
     for pos, value in cuts:
         out[pos] = value
     return bytes(out)
+
+
+def test_an_exited_notice_about_another_nodes_process_is_dropped(client: Client) -> None:
+    """``Exited`` is the runtime's news of its own processes: a peer cannot announce the
+    death of a process elsewhere (here: one the echo process is linked to)."""
+    ghost = PID("ghost", "127.0.0.1", 1)
+    client.node.link(client.echo, ghost)
+    client.send(_packb([client.envelope("Exited", {"pid": str(ghost)})]))
+    client.roundtrip()
+    assert client.node.counters.get("dropped", "spoofed_exited") == 1
+    assert client.echo in client.node.linkers(ghost)
