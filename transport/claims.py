@@ -48,10 +48,12 @@ def _ips(host: str) -> set[str]:
 
 
 class Claims:
-    def __init__(self, proofs: Proofs[Envelope], own_address: Callable[[], str], *, counters: Counters,
+    def __init__(self, proofs: Proofs[Envelope], own_address: Callable[[], str], *,
+                 bound_address: Callable[[], str] = lambda: "", counters: Counters,
                  log_budget: LogBudget, send_control: SendControl, deliver: Deliver, reject: Reject) -> None:
         self.proofs = proofs
         self._own_address = own_address
+        self._bound_address = bound_address  # where we are bound, if peers may reach us there too
         self._counters = counters
         self._log_budget = log_budget
         self._send_control = send_control
@@ -90,21 +92,27 @@ class Claims:
             self.spoofed(address, len(left), "unproven", identity)
         if new:
             frame = b"%s %s %s %s" % (PROVE, own.encode(), challenge.token, identity.hex().encode())
+            bound = self._bound_address()
+            if bound and bound != own:  # the asked may know us by that name (a wildcard bind, say)
+                frame += b" " + bound.encode()
             if not self._send_control(address, frame, True):
                 self._counters.incr("dropped", "prove")
 
     def prove(self, identity: bytes, frame: bytes) -> None:
-        """``\\x00prove <reply address> <token> <routing id>``: vouch for the routing id if it is one
-        of our connections to the asker (it asks at our address, so it reaches only us)."""
+        """``\\x00prove <reply address> <token> <routing id> [<bound address>]``: vouch for the routing
+        id if it is one of our connections to the asker, known by either address (it asks at our
+        address, so it reaches only us)."""
         words = frame.split(b" ")
         try:
             reply, token, rid = words[1].decode("ascii"), words[2], bytes.fromhex(words[3].decode("ascii"))
-            parse_address(reply)
+            names = [reply] + [w.decode("ascii") for w in words[4:5]]
+            for name in names:
+                parse_address(name)
         except (IndexError, ValueError, PIDError):
             self._reject(DecodeError("garbage", f"bad prove frame {frame[:60]!r}"), identity, False)
             return
         owner = self.owners.get(rid)
-        if owner is None or not same_address(owner, reply):
+        if owner is None or not any(same_address(owner, name) for name in names):
             self._counters.incr("dropped", "not_our_connection")
             return
         if not self._send_control(reply, b"%s %s" % (PROVEN, token), True):

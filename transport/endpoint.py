@@ -31,7 +31,7 @@ from typing import Callable, NoReturn
 import structlog
 import zmq
 
-from transport.addresses import advertised_ip
+from transport.addresses import WILDCARD_IPS, advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
@@ -107,7 +107,8 @@ class Endpoint:
                                 counters=self.counters, send_control=self._send_control,
                                 drop_connection=self._drop_connection, on_peer_lost=on_peer_lost,
                                 proofs=proofs)
-        self._inbound = Inbound(lambda: self.address, self.incarnation, self._watch, proofs, counters=self.counters,
+        self._inbound = Inbound(lambda: self.address, self.incarnation, self._watch, proofs,
+                                bound_address=self._bound_address, counters=self.counters,
                                 max_frame_bytes=max_frame_bytes, send_control=self._send_control,
                                 answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
                                 on_rejected=on_rejected)
@@ -137,6 +138,10 @@ class Endpoint:
     def address(self) -> str:
         """The advertised ``host:port`` (the bound one may differ: ``0.0.0.0``, a forwarded port)."""
         return f"{self.advertised_host}:{self.advertised_port}"
+
+    def _bound_address(self) -> str:
+        """``host:port`` we are bound to (loopback for a wildcard bind): peers may use it."""
+        return f"{'127.0.0.1' if self.host in WILDCARD_IPS else self.host}:{self.port}"
 
     @property
     def connections(self) -> int:  # how many DEALERs (connections to peers) are open

@@ -32,7 +32,7 @@ log = structlog.get_logger("transport.endpoint")
 
 class Inbound:
     def __init__(self, address: Callable[[], str], incarnation: str, watch: PeerWatch, proofs: Proofs[Envelope],
-                 *, counters: Counters, max_frame_bytes: int, send_control: SendControl,
+                 *, bound_address: Callable[[], str] = lambda: "", counters: Counters, max_frame_bytes: int, send_control: SendControl,
                  answer: Callable[[bytes, bytes], bool], on_envelope: Callable[[Envelope], None],
                  on_envelopes: Callable[[list[Envelope]], None] | None,
                  on_rejected: Callable[[DecodeError], None]) -> None:
@@ -46,7 +46,7 @@ class Inbound:
         self._on_envelopes = on_envelopes
         self._on_rejected = on_rejected
         self.log_budget = LogBudget(first=10)
-        self.claims = Claims(proofs, address, counters=counters, log_budget=self.log_budget,
+        self.claims = Claims(proofs, address, bound_address=bound_address, counters=counters, log_budget=self.log_budget,
                              send_control=send_control, deliver=self._deliver, reject=self.reject)
 
     def receive(self, identity: bytes, frames: list[bytes]) -> None:
