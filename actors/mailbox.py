@@ -7,7 +7,7 @@ use the items here, so neither module has to import the other's internals:
 message types a full mailbox refuses.
 
 A process's mailbox takes at most ``Node(mailbox_limit=...)`` envelopes from the
-wire beyond what it has handled (default 10,000); past that, envelopes of the
+wire beyond what it has handled (default 100,000); past that, envelopes of the
 ``REFUSABLE`` types are refused (counted ``refused <Type>``; a request gets a
 RequestFailed). Every other type is control traffic (registrations, status
 updates and their acknowledgements, kills, shutdowns, offers, links and
@@ -27,7 +27,7 @@ from transport.pid import PID
 
 __all__ = ["Addressee", "Mailbag", "PeerExitedNotice", "REFUSABLE", "DEFAULT_MAILBOX_LIMIT"]
 
-DEFAULT_MAILBOX_LIMIT = 10_000
+DEFAULT_MAILBOX_LIMIT = 100_000
 
 # Messages whose loss the protocol already survives: framework messages are
 # unreliable in Mesos too, and the rest are retried or re-asked by their senders.

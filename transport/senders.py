@@ -52,7 +52,7 @@ class Challenge(Generic[E]):
 
 class Proofs(Generic[E]):
     def __init__(self, timeout: float = 5.0, max_proven: int = 4096, max_open: int = 256,
-                 max_held: int = 10_000, max_held_bytes: int = 64 * 1024 * 1024, secret: bytes | None = None) -> None:
+                 max_held: int = 100_000, max_held_bytes: int = 64 * 1024 * 1024, secret: bytes | None = None) -> None:
         if timeout <= 0 or max_proven < 1 or max_open < 1 or max_held < 1 or max_held_bytes < 1:
             raise ValueError(f"bad proof limits: timeout={timeout} max_proven={max_proven} "
                              f"max_open={max_open} max_held={max_held} max_held_bytes={max_held_bytes}")
