@@ -1,5 +1,6 @@
 """What the master's and the agent's HTTP routes share: running a read on an
-actor's own thread and awaiting it from the HTTP loop, and query parameters.
+actor's own thread and awaiting it from the HTTP loop, query parameters, and
+for the v1 APIs the media type rules, call decoding and opening event streams.
 
 An endpoint never reads an actor's fields from the HTTP thread: ``on_actor``
 hands a function to the actor (``Process.run``, through its mailbox, in order
@@ -17,14 +18,19 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from actors.process import Process
+from actors.v1_api import CallError, parse_json_call
+from transport.event_stream import EventStream
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, prometheus_text
 
 __all__ = [
-    "ACTOR_TIMEOUT", "Coalesced", "encoded", "int_param", "json_view", "on_actor", "route_health_and_metrics",
+    "ACTOR_TIMEOUT", "Coalesced", "check_media_types", "decode_call", "encoded", "int_param", "json_view", "on_actor",
+    "open_stream", "route_health_and_metrics",
 ]
 
 T = TypeVar("T")
 ACTOR_TIMEOUT = 10.0  # seconds an endpoint waits for its actor before answering 503
+JSON = "application/json"
+PROTOBUF = "application/x-protobuf"
 
 
 async def on_actor(process: Process, fn: Callable[[], T], timeout: float = ACTOR_TIMEOUT) -> T:
@@ -46,6 +52,46 @@ async def on_actor(process: Process, fn: Callable[[], T], timeout: float = ACTOR
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
     except asyncio.TimeoutError:
         raise HttpError(503, f"{process.pid} did not answer within {timeout} s") from None
+
+
+async def open_stream(process: Process, stream: EventStream, register: Callable[[], HttpReply | None]) -> HttpReply:
+    """The reply sending ``stream`` once ``register()`` (on ``process``'s thread) took it; or the reply
+    ``register`` answers instead (a standby's 307). A stream not sent is ended at once."""
+    try:
+        refused = await on_actor(process, register)
+    except BaseException:
+        stream.ended("not_started")
+        raise
+    if refused is not None:
+        stream.ended("refused")
+        return refused
+    return HttpReply(stream=stream)
+
+
+def check_media_types(request: HttpRequest) -> None:
+    """Mesos' rules for the v1 APIs' Content-Type (400/415) and Accept (406): JSON only."""
+    content_type = request.headers.get("Content-Type", "")
+    if not content_type:
+        raise HttpError(400, "Expecting 'Content-Type' to be present")
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == PROTOBUF:
+        raise HttpError(415, f"Content-Type {PROTOBUF} is not supported by this master: use {JSON}")
+    if kind != JSON:
+        raise HttpError(415, f"Expecting 'Content-Type' of {JSON} or {PROTOBUF}, got {content_type!r}")
+    accept = request.headers.get("Accept", "")
+    if accept:
+        kinds = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+        if not kinds & {JSON, "application/*", "*/*"}:
+            raise HttpError(406, f"Expecting 'Accept' to allow {JSON}, got {accept!r}")
+
+
+def decode_call(request: HttpRequest) -> tuple[dict[str, Any], str]:
+    """A v1 API call's (object, type) after the media type checks; HttpError 400/406/415."""
+    check_media_types(request)
+    try:
+        return parse_json_call(request.body)
+    except CallError as e:
+        raise HttpError(e.status, e.message) from None
 
 
 class Coalesced(Generic[T]):

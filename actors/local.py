@@ -25,6 +25,7 @@ from actors.master.config import MasterConfig
 from actors.node import Node
 from actors.process import Process
 from actors.quiescence import Activity
+from actors.security.local import secure_setup
 from transport.http import HttpServer
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
@@ -103,6 +104,7 @@ class LocalClusterRunner:
         http_port: int = 0,
         masters: int = 1,
         zk: Any = None,
+        secure: bool = False,
         **flags: Any,
     ) -> None:
         if zk is None and masters != 1:
@@ -129,9 +131,14 @@ class LocalClusterRunner:
         self._isolation = _ISOLATION_ALIASES.get(isolation, isolation)
         self._own_work_dir = work_dir is None
         self._keep_work_dir = keep_work_dir or work_dir is not None
-        self.master_config = MasterConfig(ip="127.0.0.1", port=port, **self._master_flags).validate()
         self.work_dir = work_dir or tempfile.mkdtemp(prefix="mesopy-local-")
+        # secure: generated credentials, every check on (actors/security/local.py); flags given win
+        self.security = secure_setup(os.path.join(self.work_dir, "security")) if secure else None
+        if self.security is not None:
+            self._master_flags = {**self.security.master_flags, **self._master_flags}
+            self._agent_flags = {**self.security.agent_flags, **self._agent_flags}
         try:
+            self.master_config = MasterConfig(ip="127.0.0.1", port=port, **self._master_flags).validate()
             self._agent_configs = [self._make_agent_config(i) for i in range(agents)]
         except BaseException:
             if self._own_work_dir:

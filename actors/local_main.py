@@ -33,6 +33,7 @@ EXAMPLES = (
     'mesopy-local --agents 2 --run "echo hello"',
     'mesopy-local --agents 3 --resources "cpus:2;mem:1024" --port 5050',
     'mesopy-local --isolation cgroups/cpu,cgroups/mem --run "python3 -c \'print(42)\'"',
+    'mesopy-local --secure --work_dir /tmp/secured   # credentials in /tmp/secured/security/',
 )
 
 log = structlog.get_logger("mesopy.local")
@@ -58,6 +59,8 @@ class LocalConfig:
     task_resources: str = field(default="cpus:0.1;mem:32", metadata={"help": "resources of the --run task"})
     allocation_interval: float = field(default=1.0, metadata={"help": "seconds between batch allocations"})
     timeout: float = field(default=0.0, metadata={"help": "with --run: give up (exit 1) after this many seconds; 0: never"})
+    secure: bool = field(default=False, metadata={
+        "help": "turn on every authentication check with generated credentials (printed: where they are)"})
 
     def validate(self) -> None:
         if self.agents < 1:
@@ -95,7 +98,10 @@ def _run(runner: LocalClusterRunner, config: LocalConfig) -> int:
     note = "" if kept else " (removed at exit; --work_dir=DIR keeps it)"
     scheduler = CommandScheduler(config.run, config.task_resources, 1, name="run", progress=_err, sandbox_note=note)
     info = {"user": getpass.getuser(), "name": PROG, "failover_timeout": 0.0}
-    outcome = run_command(scheduler, runner.master, info, config.timeout, _err)
+    secret = None
+    if runner.security is not None:
+        info["principal"], secret = runner.security.principal, runner.security.secret
+    outcome = run_command(scheduler, runner.master, info, config.timeout, _err, secret=secret)
     if outcome != "done":
         _err("timed out" if outcome == "timeout" else f"stopped by {outcome}")
         return 1
@@ -157,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=port,
         allocation_interval=config.allocation_interval,
         http_port=port - 10 if port else 0,
+        secure=config.secure,
     )
     try:
         runner.start()
@@ -169,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     status = 0
     # stdout carries the --run task's output: then the URL goes to stderr
     print(f"{PROG}: HTTP endpoints at {runner.http}/", file=sys.stderr if config.run else sys.stdout, flush=True)
+    if runner.security is not None:
+        _err(f"secured: principals and secrets in {runner.security.credentials_file} (frameworks: "
+             f"{runner.security.principal!r}, HTTP Basic: {runner.security.operator!r})")
     try:
         if config.run:
             status = _run(runner, config)

@@ -3,7 +3,16 @@
 ``Node`` delivers to processes and ``Process`` registers with a node; both
 use the items here, so neither module has to import the other's internals:
 ``Mailbag`` (envelopes posted as one mailbox item), ``PeerExitedNotice`` and
-``Addressee``, the part of a process the node touches.
+``Addressee``, the part of a process the node touches; and ``REFUSABLE``, the
+message types a full mailbox refuses.
+
+A process's mailbox takes at most ``Node(mailbox_limit=...)`` envelopes from the
+wire beyond what it has handled (default 100,000); past that, envelopes of the
+``REFUSABLE`` types are refused (counted ``refused <Type>``; a request gets a
+RequestFailed). Every other type is control traffic (registrations, status
+updates and their acknowledgements, kills, shutdowns, offers, links and
+exits...) and responses settle waiting futures: those are never refused. What
+a process sends itself (timers, runs, local messages) is never refused either.
 """
 
 from __future__ import annotations
@@ -16,7 +25,16 @@ import pykka
 from transport.codec import Envelope
 from transport.pid import PID
 
-__all__ = ["Addressee", "Mailbag", "PeerExitedNotice"]
+__all__ = ["Addressee", "Mailbag", "PeerExitedNotice", "REFUSABLE", "DEFAULT_MAILBOX_LIMIT"]
+
+DEFAULT_MAILBOX_LIMIT = 100_000
+
+# Messages whose loss the protocol already survives: framework messages are
+# unreliable in Mesos too, and the rest are retried or re-asked by their senders.
+REFUSABLE = frozenset({
+    "Echo", "FrameworkToExecutor", "ExecutorToFramework", "ReconcileTasks", "ResourceRequest",
+    "MasterStateRequest", "ResourceUsageRequest", "ReviveOffers", "SuppressOffers",
+})
 
 
 class Mailbag(list):  # type: ignore[type-arg]

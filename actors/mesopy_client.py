@@ -5,6 +5,7 @@ Blocking (urllib), for a command-line tool.
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.parse
@@ -56,16 +57,19 @@ def pick_task(tasks: list[dict[str, Any]], name: str, kind: str = "task") -> dic
 
 
 class MesopyClient:
-    def __init__(self, master: str, timeout: float = 10.0) -> None:
+    def __init__(self, master: str, timeout: float = 10.0, principal: str = "", secret: str = "") -> None:
+        """With ``principal`` every request carries HTTP Basic credentials (``--authenticate_http_*``)."""
         self.master = base_url(master)
         self.timeout = timeout
+        self._headers = {"Authorization": "Basic " + base64.b64encode(f"{principal}:{secret}".encode()).decode()} \
+            if principal else {}
 
     def get(self, base: str, path: str, params: Mapping[str, Any] | None = None, *, method: str = "GET",
             body: Any = None) -> Any:
         """The JSON answer of ``method`` (GET; or POST / DELETE with a JSON ``body``) of ``path``."""
         url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)
+        request = urllib.request.Request(url, data=data, method=method, headers=self._headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read()

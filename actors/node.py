@@ -17,11 +17,12 @@ import structlog
 from actors.clock import Clock, RealClock
 from actors.errors import NameTaken
 from actors.filters import _filters, apply_filters
-from actors.mailbox import Addressee, Mailbag, PeerExitedNotice
+from actors.mailbox import DEFAULT_MAILBOX_LIMIT, REFUSABLE, Addressee, Mailbag, PeerExitedNotice
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, encode_envelope, join_frame
 from transport.counters import Counters
 from transport.endpoint import Endpoint
 from transport.errors import DecodeError, PIDError
+from transport.logbudget import LogBudget
 from transport.messages import Exited, Link, RequestFailed
 from transport.pid import PID
 from transport.schema import Message
@@ -45,7 +46,12 @@ class Node:
         batch: bool = True,
         advertise_host: str | None = None,
         advertise_port: int | None = None,
+        mailbox_limit: int = DEFAULT_MAILBOX_LIMIT,
     ) -> None:
+        if mailbox_limit < 1:
+            raise ValueError(f"mailbox_limit must be >= 1, got {mailbox_limit}")
+        self.mailbox_limit = mailbox_limit
+        self._refusals = LogBudget()
         self.clock = clock or RealClock()
         self.force_encoding = force_encoding
         self.max_frame_bytes = max_frame_bytes
@@ -173,6 +179,8 @@ class Node:
         before completes its future here, on this thread: nothing sent earlier
         can be overtaken, and the waiter is spared a hop through the mailbox.
         """
+        if not envs:
+            return
         process = self._processes.get(name)
         if process is not None and not process.actor_stopped.is_set():
             inbox: Any = process.actor_inbox  # a queue.Queue of pykka envelopes (ThreadingActor)
@@ -209,10 +217,15 @@ class Node:
             )
 
     def _from_wire_many(self, envs: list[Envelope]) -> None:
-        """One frame's envelopes: each run for one process is posted at once."""
+        """One frame's envelopes: each run for one process is posted at once. An envelope from the
+        wire claiming one of our own pids is forged (ours never cross the wire): dropped, counted."""
         run: list[Envelope] = []
         name = ""
+        host, port = self.host, self.port
         for env in envs:
+            if env.sender.port == port and env.sender.host == host:
+                self.counters.incr("dropped", "spoofed_local_sender")
+                continue
             kind = type(env.message)
             if kind is Link or kind is Exited or (_filters and apply_filters(env)):
                 if run:
@@ -225,12 +238,12 @@ class Node:
                 continue
             if env.receiver.name != name:
                 if run:
-                    self._post(name, run)
+                    self._post(name, self._admitted(name, run))
                 run = []
                 name = env.receiver.name
             run.append(env)
         if run:
-            self._post(name, run)
+            self._post(name, self._admitted(name, run))
 
     def _from_wire(self, env: Envelope) -> None:
         msg = env.message
@@ -243,9 +256,41 @@ class Node:
                 self.counters.incr("rejected", "bad_fields")
                 log.warning("message_rejected", reason="bad_fields", detail=str(e))
                 return
+            if exited.address != env.sender.address:  # a node tells only of its own processes
+                self.counters.incr("dropped", "spoofed_exited")
+                return
             self._remote_exited(exited, env.receiver)
-        else:
+        elif self._admitted(env.receiver.name, [env]):
             self.deliver(env)
+
+    def _admitted(self, name: str, envs: list[Envelope]) -> list[Envelope]:
+        """What a full mailbox takes from the wire: all but the REFUSABLE types (actors.mailbox)."""
+        process = self._processes.get(name)
+        if process is None:
+            return envs
+        room = self.mailbox_limit - (process.posted - process.handled)
+        if room >= len(envs):
+            return envs
+        kept: list[Envelope] = []
+        for env in envs:  # a frame of many envelopes fills the room, then refuses
+            if env.correlation < 0 or type(env.message).__name__ not in REFUSABLE:
+                kept.append(env)
+            elif len(kept) < room:
+                kept.append(env)
+            else:
+                self._refuse(env)
+        return kept
+
+    def _refuse(self, env: Envelope) -> None:
+        type_name = type(env.message).__name__
+        self.counters.incr("refused", type_name)
+        verdict = self._refusals.spend(type_name, env.sender.address)
+        if verdict.full or verdict.summary:
+            log.warning("message_refused", reason="mailbox_full", type=type_name, to=str(env.receiver),
+                        sender=str(env.sender)[:200], limit=self.mailbox_limit, count=verdict.total)
+        if env.correlation > 0:
+            self.route(env.receiver, env.sender, RequestFailed(error=f"{env.receiver} is busy: {type_name} refused"),
+                       -env.correlation)
 
     # --- links ------------------------------------------------------------
 

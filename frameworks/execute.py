@@ -57,6 +57,8 @@ class ExecuteConfig:
         "help": "user the tasks run as (FrameworkInfo.user; the agent switches to it when it runs as root)",
         "default_text": "the current user"})
     principal: str = field(default="", metadata={"help": "principal of the framework"})
+    secret: str = field(default="", metadata={
+        "help": "the principal's secret: authenticate with the master (better given as MESOPY_SECRET)"})
     timeout: float = field(default=0.0, metadata={"help": "give up (exit 1) after this many seconds; 0: never"})
 
     def validate(self) -> None:
@@ -70,6 +72,8 @@ class ExecuteConfig:
             raise ValueError(f"--instances: must be >= 1, got {self.instances}")
         if self.timeout < 0:
             raise ValueError(f"--timeout: must be >= 0, got {self.timeout}")
+        if self.secret and not self.principal:
+            raise ValueError("--secret needs --principal (the principal the secret belongs to)")
 
 
 def check_task_resources(flag: str, text: str) -> None:
@@ -100,11 +104,14 @@ def run_command(
     framework_info: dict[str, Any],
     timeout: float = 0.0,
     progress: Callable[[str], None] = lambda line: None,
+    *,
+    secret: str | None = None,
 ) -> str:
     """Run ``scheduler`` with a driver until it is done, a signal arrives or ``timeout``.
 
     Returns "done", "timeout" or the signal's name. The driver is stopped
-    (failover=False: the master removes the framework and kills what still runs).
+    (failover=False: the master removes the framework and kills what still runs). With
+    ``secret`` the driver authenticates as the FrameworkInfo's principal.
     """
     from frameworks import MesosSchedulerDriver
 
@@ -121,7 +128,8 @@ def run_command(
         wake.set()
 
     threading.Thread(target=relay, name="execute-done", daemon=True).start()
-    driver = MesosSchedulerDriver(scheduler, framework_info, master)
+    driver = MesosSchedulerDriver(scheduler, framework_info, master, principal=framework_info.get("principal"),
+                                  secret=secret)
     progress(f"connecting to master {master}")
     driver.start()
     try:
@@ -172,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         role=config.role,
         progress=progress,
     )
-    outcome = run_command(scheduler, config.master, _framework_info(config), config.timeout, progress)
+    outcome = run_command(scheduler, config.master, _framework_info(config), config.timeout, progress,
+                          secret=config.secret or None)
     finished = sum(1 for s in scheduler.statuses.values() if s.get("state") == "TASK_FINISHED")
     if outcome == "timeout":
         progress(f"timed out after {config.timeout} s")

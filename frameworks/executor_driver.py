@@ -84,6 +84,7 @@ def settings_from_environment(environ: Mapping[str, str]) -> ExecutorSettings:
         checkpoint=environ.get("MESOS_CHECKPOINT", "0").strip().lower() in ("1", "true"),
         recovery_timeout=seconds("MESOS_RECOVERY_TIMEOUT", 900.0),
         shutdown_grace_period=seconds("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", 5.0),
+        token=environ.get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN", ""),
     )
 
 

@@ -241,8 +241,6 @@ class MesosSchedulerDriver:
         if previous is not None:
             previous.halt()
             previous.finished.wait(5.0)
-        if self.secret is not None:
-            log.warning("framework_authentication_not_supported", principal=self.principal)
         try:
             node = self._node or default_node()
             self._core = DriverCore(dict(self.framework_info), self.implicit_acknowledgements)
@@ -254,6 +252,7 @@ class MesosSchedulerDriver:
                 hooks=_Hooks(self),
                 core=self._core,
                 master=self._master_pid, zk=self._zk,
+                principal=self.principal or self.framework_info.get("principal"), secret=self.secret,
             )
         except BaseException:
             with self._cond:

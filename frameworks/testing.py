@@ -58,6 +58,12 @@ keys of Mesos' /master/state JSON: ``slaves``, ``frameworks``,
 the same name and work_dir and registers again), ``.agent_work_dir(i)``,
 ``.wait_for_agents(count=None, timeout=10)``.
 
+``secure=True`` turns every authentication check on (frameworks, agents,
+executors' tokens, HTTP Basic on every endpoint) with credentials generated
+for the run; ``.security`` then holds them: give a driver
+``principal=cluster.security.principal, secret=cluster.security.secret``, and
+HTTP requests ``cluster.security.operator`` / ``.operator_secret`` (docs/security.md).
+
 On a manual clock (``clock="manual"``) the cluster's time moves only when the
 test calls ``cluster.advance(seconds)``; ``cluster.settle()`` waits until every
 actor is idle; ``cluster.drop`` / ``cluster.expect`` / ``cluster.partition``

@@ -32,9 +32,12 @@ __all__ = [
     "encode_frame",
     "split_batches",
     "DEFAULT_MAX_FRAME_BYTES",
+    "MAX_DEPTH",
+    "too_deep",
 ]
 
 DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 32  # nesting of lists and maps in a body (Mesos' deepest shapes need about 10)
 
 _packb = msgpack.Packer(use_bin_type=True).pack
 # Unpacking a big frame creates objects by the million and the cyclic GC rescans them
@@ -111,6 +114,18 @@ def _pid(text: Any, role: str) -> PID:
     return pid
 
 
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists and maps nest more than ``limit`` deep in ``value``, level by level
+    (no recursion: a 1,000-deep list must not reach repr, copy or json, which recurse)."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for item in level for child in (item.values() if type(item) is dict else item)
+                 if type(child) is dict or type(child) is list]
+        if not level:
+            return False
+    return True
+
+
 def decode_envelope(raw: Any) -> Envelope:
     """Validate one unpacked envelope and build its record."""
     if not isinstance(raw, list) or len(raw) not in (4, 5):
@@ -126,16 +141,21 @@ def decode_envelope(raw: Any) -> Envelope:
     type_name = raw[2]
     if not isinstance(type_name, str):
         raise DecodeError("bad_envelope", f"message type must be text, got {type(type_name).__name__}")
+    if len(type_name) > 100:
+        raise DecodeError("unknown_type", f"message type of {len(type_name)} characters")
     correlation = raw[4] if len(raw) == 5 else 0
     if type(correlation) is not int:
         raise DecodeError("bad_envelope", f"correlation must be an int, got {correlation!r}")
+    body = raw[3]
+    if type(body) is dict and too_deep(body):
+        raise DecodeError("too_deep", f"{type_name[:60]!r}: lists and maps nest more than {MAX_DEPTH} deep")
     try:
-        msg = from_body(type_name, raw[3])
+        msg = from_body(type_name, body)
     except SchemaError as e:
         reason = "unknown_type" if str(e).startswith("unknown message type") else "bad_fields"
         raise DecodeError(reason, str(e)) from None
-    except TypeError as e:  # a record's own __post_init__ checks
-        raise DecodeError("bad_fields", f"{type_name}: {e}") from None
+    except Exception as e:  # a record's own __post_init__ checks, or what they did not foresee
+        raise DecodeError("bad_fields", f"{type_name}: {type(e).__name__}: {str(e)[:200]}") from None
     return Envelope(sender, receiver, msg, correlation)
 
 
@@ -159,8 +179,8 @@ def decode_frame(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> list
 def _decode_items(frame: bytes) -> list[Envelope | DecodeError]:
     try:
         raw = msgpack.unpackb(frame, raw=False, use_list=True)
-    except (ValueError, TypeError) as e:
-        raise DecodeError("garbage", f"not msgpack: {e}") from None
+    except Exception as e:  # msgpack's errors are ValueErrors, but an unhashable key is a TypeError...
+        raise DecodeError("garbage", f"not msgpack: {type(e).__name__}: {str(e)[:200]}") from None
     if not isinstance(raw, list) or not raw:
         raise DecodeError("garbage", "frame must be a non-empty array of envelopes")
     out: list[Envelope | DecodeError] = []

@@ -10,38 +10,52 @@ sends its frame on the DEALER itself (order per sender and receiver holds).
 Nothing is dropped silently: ROUTER_MANDATORY, non-blocking sends into bounded
 queues, a counter and a log event for every drop or rejected frame.
 Heartbeats and incarnations are ``transport.watch``'s: a DEALER's routing id is
-our incarnation, and a data frame names the incarnation it is for
-(docs/protocol.md, "Incarnations and connections").
+our incarnation (and random text), and a data frame names the incarnation it is
+for (docs/protocol.md, "Incarnations and connections"). What comes in is
+``transport.inbound``'s, behind the frame boundary here: nothing a peer sends
+ends the I/O thread, and a claimed sender must be proven by its address
+(``transport.claims``). A failure of the thread itself ends the process.
 """
 
 from __future__ import annotations
 
 import collections
 import errno
-import itertools
 import os
+import sys
 import threading
 import time
 import uuid
-from typing import Callable
+from typing import Callable, NoReturn
 
 import structlog
 import zmq
 
-from transport.addresses import advertised_ip
-from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, join_frame, split_batches
+from transport.addresses import WILDCARD_IPS, advertised_ip
+from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.liveness import PONG, parse_control, routing_id, split_message, stamp
+from transport.inbound import Inbound
+from transport.liveness import routing_id, stamp
 from transport.peers import Closed, PeerTable
+from transport.senders import Proofs
 from transport.watch import PeerWatch
 
-__all__ = ["Endpoint", "AddressInUse"]
+__all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process"]
 
 log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
+EXIT_TRANSPORT_FAILED = 70  # the exit status of a process whose I/O thread failed (EX_SOFTWARE)
+
+
+def exit_process(error: BaseException) -> NoReturn:
+    """The default ``on_fatal``: a daemon whose transport is gone must not live on deaf, so the
+    process exits at once (a supervisor restarts it)."""
+    print(f"mesopy: the transport's I/O thread failed: {type(error).__name__}: {error}", file=sys.stderr,
+          flush=True)
+    os._exit(EXIT_TRANSPORT_FAILED)
 
 
 class Endpoint:
@@ -64,6 +78,7 @@ class Endpoint:
         on_envelopes: Callable[[list[Envelope]], None] | None = None,
         on_peer_lost: Callable[[str], None] = lambda address: None,
         on_rejected: Callable[[DecodeError], None] = lambda error: None,
+        on_fatal: Callable[[BaseException], None] = exit_process,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         queue_limit: int = 100_000,
         send_hwm: int = 10_000,
@@ -82,18 +97,21 @@ class Endpoint:
         self._advertise_port = advertise_port
         self.counters = Counters()
         self.incarnation = uuid.uuid4().hex[:12]  # tells this process from a successor on the same port
-        self._incarnation_bytes = self.incarnation.encode()
-        self._dealer_ids = itertools.count()  # each DEALER's routing id is unique: no handover at a ROUTER
-        self._on_envelope = on_envelope
-        self._on_envelopes = on_envelopes
-        self._on_rejected = on_rejected
+        proofs: Proofs[Envelope] = Proofs(max(5.0, heartbeat_timeout))  # which address each connection speaks for
+        self._on_fatal = on_fatal
         self._max_frame_bytes = max_frame_bytes
         self._queue_limit = queue_limit
         self._send_hwm = send_hwm
         self._batch = batch
         self._watch = PeerWatch(lambda: self.address, self.incarnation, heartbeat_interval, heartbeat_timeout,
                                 counters=self.counters, send_control=self._send_control,
-                                drop_connection=self._drop_connection, on_peer_lost=on_peer_lost)
+                                drop_connection=self._drop_connection, on_peer_lost=on_peer_lost,
+                                proofs=proofs)
+        self._inbound = Inbound(lambda: self.address, self.incarnation, self._watch, proofs,
+                                bound_address=self._bound_address, counters=self.counters,
+                                max_frame_bytes=max_frame_bytes, send_control=self._send_control,
+                                answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
+                                on_rejected=on_rejected)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -121,6 +139,10 @@ class Endpoint:
         """The advertised ``host:port`` (the bound one may differ: ``0.0.0.0``, a forwarded port)."""
         return f"{self.advertised_host}:{self.advertised_port}"
 
+    def _bound_address(self) -> str:
+        """``host:port`` we are bound to (loopback for a wildcard bind): peers may use it."""
+        return f"{'127.0.0.1' if self.host in WILDCARD_IPS else self.host}:{self.port}"
+
     @property
     def connections(self) -> int:  # how many DEALERs (connections to peers) are open
         return len(self._dealers)
@@ -133,7 +155,9 @@ class Endpoint:
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._send_hwm)
-        router.setsockopt(zmq.MAXMSGSIZE, self._max_frame_bytes + 1024)
+        # Twice the limit: a frame up to that is read, counted and logged (``rejected oversized``);
+        # past it ZeroMQ cuts the connection before the bytes are held anywhere.
+        router.setsockopt(zmq.MAXMSGSIZE, 2 * self._max_frame_bytes + 1024)
         try:
             if self.port == 0:
                 self.port = router.bind_to_random_port(f"tcp://{self.host}")
@@ -217,6 +241,7 @@ class Endpoint:
                     self._next_beat = now + self._watch.tick()
                     with self._send_lock:
                         self._close_dealers(self._dealers.idle(now))
+                    self._inbound.claims.expire(now)
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
@@ -225,8 +250,11 @@ class Endpoint:
                 if self._outbox:
                     self._flush_outbox()
             self._flush_outbox()
-        except Exception:  # a bug here must not vanish silently
+        except Exception as e:  # not input (that is caught per frame): the thread itself failed
             log.exception("endpoint_failed", address=self.address)
+            if not self._stopping:
+                self._close_sockets()
+                self._on_fatal(e)
         finally:
             self._close_sockets()
 
@@ -246,7 +274,8 @@ class Endpoint:
             assert self._context is not None, "endpoint not started"
             sock = self._context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.ROUTING_ID, routing_id(self.incarnation, next(self._dealer_ids)))
+            rid = routing_id(self.incarnation, os.urandom(8).hex())  # unguessable: no one can take it over
+            sock.setsockopt(zmq.ROUTING_ID, rid)
             sock.setsockopt(zmq.SNDHWM, self._send_hwm)
             sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
@@ -256,12 +285,14 @@ class Endpoint:
             except zmq.ZMQError:
                 sock.close(0)
                 raise
+            self._inbound.claims.owners[rid] = address
             self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
         return sock
 
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
         """Close what the peer table let go; only evictions are worth a log event."""
         for address, sock, reason in closed:
+            self._inbound.claims.owners.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
             sock.close(0)
             self.counters.incr("closed", reason)
             limit = self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit
@@ -300,22 +331,19 @@ class Endpoint:
         log.warning("message_dropped", reason=reason, peer=address, count=n)
 
     def _receive_router(self) -> None:
-        """One message per poll, so the GIL goes to the actors it woke without delay."""
+        """One message per poll, so the GIL goes to the actors it woke without delay.
+
+        The frame boundary: whatever goes wrong with one message is counted by reason and
+        the message dropped; nothing a peer sends ends this thread."""
         try:
             identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
         except zmq.Again:
             return
-        sender, to, frames = split_message(identity, frames)
-        if len(frames) != 1:
-            self._reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"))
-        elif sender and self._watch.ended(sender):
-            self._watch.stale_sender(sender)
-        elif frames[0][:1] == b"\x00":
-            self._control(identity, frames[0], sender)
-        elif to and to != self._incarnation_bytes:
-            self._watch.stale(to.decode("ascii", "replace"), frames[0], self._max_frame_bytes)
-        else:
-            self._dispatch(frames[0], sender)
+        try:
+            self._inbound.receive(identity, frames)
+        except Exception as e:  # a bug met by input: the frame is lost, the transport is not
+            self._inbound.reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
+                                 exc_info=True)
 
     def _send_control(self, address: str, frame: bytes, pong: bool) -> bool:
         """Send a control frame to ``address`` now, from its DEALER (any thread)."""
@@ -328,60 +356,19 @@ class Endpoint:
             pass
         return False
 
+    def _answer(self, identity: bytes, frame: bytes) -> bool:
+        """Send ``frame`` back on the connection ``identity`` (I/O thread only: the ROUTER is its)."""
+        try:
+            self._router.send_multipart([identity, frame], zmq.NOBLOCK)
+            return True
+        except zmq.ZMQError:
+            return False
+
     def _drop_connection(self, address: str) -> None:
         with self._send_lock:
             sock = self._dealers.pop(address)
         if sock is not None:
             self._close_dealers([Closed(address, sock, "lost")])
-
-    def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
-        control = parse_control(frame)
-        if control is None:
-            self._reject(DecodeError("garbage", f"bad control frame {frame[:60]!r}"))
-        elif control.kind == "bare_ping":  # from tools: answered on the same connection
-            try:
-                self._router.send_multipart([identity, PONG], zmq.NOBLOCK)
-            except zmq.ZMQError:
-                self.counters.incr("dropped", "pong")
-        else:
-            self._watch.control(control, sender)
-
-    def _dispatch(self, frame: bytes, sender: str) -> None:
-        self.counters.incr("received", "frames")
-        try:
-            items = decode_frame(frame, self._max_frame_bytes)
-        except DecodeError as e:
-            self._reject(e)
-            return
-        good: list[Envelope] = []
-        for item in items:
-            if type(item) is Envelope:
-                good.append(item)
-            else:
-                self._reject(item)  # type: ignore[arg-type]
-        if not good:
-            return
-        address = good[-1].sender.address
-        if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news
-            self._watch.learn(address, sender)
-        self._watch.heard_from(address)
-        self.counters.incr("received", "envelopes", len(good))
-        if self._on_envelopes is not None:  # one call per frame: the receiver may batch too
-            try:
-                self._on_envelopes(good)
-            except Exception:
-                log.exception("delivery_failed", count=len(good))
-            return
-        for env in good:
-            try:
-                self._on_envelope(env)
-            except Exception:
-                log.exception("delivery_failed", type=type(env.message).__name__)
-
-    def _reject(self, error: DecodeError) -> None:
-        self.counters.incr("rejected", error.reason)
-        log.warning("message_rejected", reason=error.reason, detail=error.detail[:200], address=self.address)
-        self._on_rejected(error)
 
     def _close_sockets(self) -> None:
         with self._send_lock:

@@ -25,7 +25,8 @@ class DecodeError(TransportError, ValueError):
     """Bytes from the wire that do not decode into a valid message.
 
     ``reason`` is a short category used as a counter key:
-    ``oversized``, ``garbage``, ``bad_envelope``, ``unknown_type``, ``bad_fields``.
+    ``oversized``, ``garbage``, ``bad_envelope``, ``unknown_type``, ``bad_fields``,
+    ``too_deep``.
     """
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -10,7 +10,10 @@ but await futures the actors settle (see actors/http_common.py).
 
 ``HttpServer.bind(host, port)`` binds at once (so the address can be
 advertised before the routes exist); ``start()`` serves; ``stop()`` ends it.
-Routes can be added before or after ``start()``.
+Routes can be added before or after ``start()``, each with the methods it
+answers (GET by default; others get 405 naming the allowed ones). A reply
+with a ``stream`` (transport/event_stream.py) is sent as an endless chunked
+``200`` response fed by the stream: Mesos' v1 event streams.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from transport.errors import AddressInUse, TransportError
+from transport.event_stream import EventStream
 
 __all__ = [
-    "MAX_REQUEST_BYTES", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
+    "MAX_REQUEST_BYTES", "Guard", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
     "json_reply", "prometheus_text",
 ]
 
@@ -57,22 +61,29 @@ class HttpRequest:
     method: str
     path: str
     query: Mapping[str, str]
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # case-insensitive keys
     body: bytes = b""
+    peer: str = ""  # the client's host:port
+    principal: str | None = None  # who the server's guard authenticated (None: anonymous)
 
 
 @dataclass
 class HttpReply:
-    """``body`` (bytes), or ``file`` (a path sent as an attachment, read off the loop)."""
+    """``body`` (bytes), or ``file`` (a path sent as an attachment, read off the loop), or
+    ``stream`` (an endless chunked response; ``status``, ``content_type`` and ``headers`` then
+    are the stream's)."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     file: str | None = None
+    stream: EventStream | None = None
 
 
 Handler = Callable[[HttpRequest], Awaitable[HttpReply]]
+#: Runs before every route: the request to serve (with its ``principal``), or the reply refusing it.
+Guard = Callable[[HttpRequest], "HttpRequest | HttpReply"]
 
 
 def json_reply(value: Any, status: int = 200) -> HttpReply:
@@ -101,9 +112,9 @@ class HttpServer:
         self._sock = sock
         self.name = name
         self.host, self.port = sock.getsockname()[:2]
-        self._routes: dict[str, Handler] = {}
-        self._methods: dict[str, tuple[str, ...]] = {}
-        self._prefixes: list[str] = []
+        self._routes: dict[str, tuple[Handler, tuple[str, ...]]] = {}
+        self.guard: Guard | None = None  # authentication and endpoint authorization (set before serving)
+        self._prefixes: list[str] = []  # routes that also answer every path below them
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -111,6 +122,7 @@ class HttpServer:
         self._tasks: list[asyncio.Future[None]] = []
         self._lock = threading.Lock()
         self._serving = False
+        self._streams: set[EventStream] = set()  # being sent (touched on the loop only)
 
     @classmethod
     def bind(cls, host: str, port: int, name: str = "http") -> HttpServer:
@@ -131,13 +143,13 @@ class HttpServer:
     def url(self, advertise_host: str | None = None) -> str:
         return f"http://{advertise_host or self.host}:{self.port}"
 
-    def route(self, path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
+    def route(self, path: str, handler: Handler, methods: tuple[str, ...] = ("GET",), *,
               prefix: bool = False) -> None:
         """Answer ``methods`` (GET also answers HEAD; OPTIONS always) of exactly ``path``, or
-        with ``prefix`` of every path below it (``/quota/eng``), with ``handler``; before or after
-        ``start()`` (a path not routed yet answers 404). Other methods get 405."""
-        self._routes[path] = handler
-        self._methods[path] = tuple(methods) + (("HEAD",) if "GET" in methods else ())
+        with ``prefix`` of every path below it too (``/quota/eng``), with ``handler``; before or
+        after ``start()`` (a path not routed yet answers 404)."""
+        allowed = (*methods, "HEAD") if "GET" in methods and "HEAD" not in methods else tuple(methods)
+        self._routes[path] = (handler, allowed)
         if prefix and path not in self._prefixes:
             self._prefixes.append(path)
 
@@ -210,6 +222,8 @@ class HttpServer:
             self._launch(seconds, job)
 
     async def _cleanup(self) -> None:
+        for stream in list(self._streams):  # endless responses end, so their handlers return
+            stream.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -242,25 +256,34 @@ class HttpServer:
             except web.HTTPException as e:
                 response = web.Response(status=e.status, text=f"{e.reason}\n")
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = request.path
-        if path not in self._routes:
-            path = next((p for p in self._prefixes if request.path.startswith(p.rstrip("/") + "/")), path)
-        handler = self._routes.get(path)
-        if handler is None:
+        principal = None
+        if self.guard is not None:  # before routing: unknown paths are no way round it
+            checked = self.guard(HttpRequest(request.method, request.path, {}, request.headers))
+            if isinstance(checked, HttpReply):
+                return web.Response(status=checked.status, body=checked.body, headers=checked.headers,
+                                    content_type=checked.content_type)
+            principal = checked.principal
+        routed = self._routes.get(request.path)
+        if routed is None and self._prefixes:
+            below = next((p for p in self._prefixes if request.path.startswith(p.rstrip("/") + "/")), None)
+            routed = self._routes.get(below) if below is not None else None
+        if routed is None:
             return web.Response(status=404, text=f"no endpoint {request.path}\n")
-        allowed = self._methods.get(path, ("GET", "HEAD"))
+        handler, allowed = routed
         if request.method not in allowed:
-            return web.Response(status=405, text=f"{request.method} is not allowed on {request.path}; "
-                                                 f"use {' or '.join(m for m in allowed if m != 'HEAD')}\n",
-                                headers={"Allow": ", ".join(allowed)})
+            methods = ", ".join(allowed)
+            return web.Response(status=405, text=f"{request.method} is not allowed on {request.path}; use {methods}\n",
+                                headers={"Allow": methods})
         query = {k: request.query.getone(k) for k in request.query}
         body = await request.read() if request.method not in ("GET", "HEAD") else b""
-        req = HttpRequest(request.method, request.path, query, dict(request.headers), body)
+        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+        req = HttpRequest(request.method, request.path, query, request.headers, body,
+                          f"{peer[0]}:{peer[1]}" if peer else "", principal)
         try:
             reply = await handler(req)
         except HttpError as e:
@@ -270,8 +293,27 @@ class HttpServer:
         except Exception:
             log.exception("http_handler_failed", path=request.path)
             return web.Response(status=500, text=f"internal error serving {request.path}\n")
+        if reply.stream is not None:
+            return await self._stream(request, reply.stream)
         if reply.file is not None:
             return web.FileResponse(reply.file, headers=reply.headers)
         return web.Response(status=reply.status, body=reply.body, headers=reply.headers,
                             content_type=reply.content_type.split(";")[0],
                             charset="utf-8" if "charset" in reply.content_type else None)
+
+    async def _stream(self, request: web.Request, stream: EventStream) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers=stream.headers)
+        response.content_type = stream.content_type
+        response.enable_chunked_encoding()
+        transport = request.transport
+        try:
+            await response.prepare(request)
+        except BaseException:
+            stream.ended("client_gone")
+            raise
+        self._streams.add(stream)
+        try:
+            await stream.pump(response.write, transport.abort if transport is not None else lambda: None)
+        finally:
+            self._streams.discard(stream)
+        return response

@@ -35,22 +35,27 @@ STAMP = b"\x01"  # first byte of the part before a data frame naming the incarna
 class Control:
     """A parsed control frame: ``ping`` (reply to ``address`` naming ``name``),
     ``pong`` (from ``address``, whose endpoint is ``incarnation``) or
-    ``bare_ping`` (answer on the same connection)."""
+    ``bare_ping`` (answer on the same connection). ``token``: what a ping carries and its
+    pong gives back (``transport.senders``), b"" if none."""
 
     kind: str
     address: str = ""
     name: bytes = b""
     incarnation: str = ""
+    token: bytes = b""
 
 
-def ping_frame(ours: str, theirs: str) -> bytes:
-    """``\\x00ping <our address> <their address>``: they answer ``\\x00pong <their address>``."""
-    return b"%s %s %s" % (PING, ours.encode(), theirs.encode())
+def ping_frame(ours: str, theirs: str, token: bytes = b"") -> bytes:
+    """``\\x00ping <our address> <their address> [<token>]``: they answer
+    ``\\x00pong <their address> <their incarnation> [<token>]``."""
+    frame = b"%s %s %s" % (PING, ours.encode(), theirs.encode())
+    return frame + b" " + token if token else frame
 
 
-def pong_frame(name: bytes, incarnation: str) -> bytes:
-    """``\\x00pong <the name the pinger uses for us> <our incarnation>``."""
-    return b"%s %s %s" % (PONG, name, incarnation.encode())
+def pong_frame(name: bytes, incarnation: str, token: bytes = b"") -> bytes:
+    """``\\x00pong <the name the pinger uses for us> <our incarnation> [<the ping's token>]``."""
+    frame = b"%s %s %s" % (PONG, name, incarnation.encode())
+    return frame + b" " + token if token else frame
 
 
 def stamp(incarnation: str) -> bytes:
@@ -58,9 +63,10 @@ def stamp(incarnation: str) -> bytes:
     return STAMP + incarnation.encode()
 
 
-def routing_id(incarnation: str, n: int) -> bytes:
-    """The routing id of an endpoint's ``n``-th DEALER: its incarnation, then ``.n``."""
-    return b"%s.%d" % (incarnation.encode(), n)
+def routing_id(incarnation: str, n: int | str) -> bytes:
+    """The routing id of an endpoint's DEALER: its incarnation, then ``.n`` (the endpoint uses
+    random text for ``n``, so the id of a connection of ours cannot be guessed and taken over)."""
+    return b"%s.%s" % (incarnation.encode(), str(n).encode())
 
 
 def split_message(identity: bytes, parts: list[bytes]) -> tuple[str, bytes, list[bytes]]:
@@ -80,11 +86,12 @@ def parse_control(frame: bytes) -> Control | None:
     words = frame.split(b" ")
     try:
         texts = [w.decode("ascii") for w in words[1:]]
-        if words[0] == PONG and len(texts) in (1, 2):
-            return Control("pong", texts[0], incarnation=texts[1] if len(texts) == 2 else "")
-        if words[0] == PING and len(texts) == 2:
+        if words[0] == PONG and len(texts) in (1, 2, 3):
+            return Control("pong", texts[0], incarnation=texts[1] if len(texts) >= 2 else "",
+                           token=words[3] if len(texts) == 3 else b"")
+        if words[0] == PING and len(texts) in (2, 3):
             parse_address(texts[0])
-            return Control("ping", texts[0], words[2])
+            return Control("ping", texts[0], words[2], token=words[3] if len(texts) == 3 else b"")
     except (UnicodeDecodeError, PIDError):
         pass
     return None

@@ -7,25 +7,37 @@ from dataclasses import dataclass
 
 from transport.errors import PIDError
 
-__all__ = ["PID", "parse_address"]
+__all__ = ["PID", "parse_address", "MAX_NAME", "MAX_HOST", "MAX_PID_TEXT"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.()\-]+$")
+MAX_NAME = 256  # characters of a process name
+MAX_HOST = 255  # characters of a host (a DNS name is at most 253)
+MAX_PID_TEXT = MAX_NAME + 1 + MAX_HOST + 8  # name@host:port, bracketed IPv6 included
+
+
+def _shown(text: str) -> str:
+    """``text`` for an error message: at most 60 characters of it."""
+    return repr(text) if len(text) <= 60 else repr(text[:57]) + f"... ({len(text)} characters)"
 
 
 def parse_address(text: str) -> tuple[str, int]:
     """Split ``host:port`` and validate it; raises PIDError naming the text."""
     host, sep, port_text = text.rpartition(":")
     if not sep or not host:
-        raise PIDError(f"address {text!r} must be host:port")
+        raise PIDError(f"address {_shown(text)} must be host:port")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     if not (port_text.isascii() and port_text.isdigit()):
-        raise PIDError(f"address {text!r}: port {port_text!r} is not a number")
+        raise PIDError(f"address {_shown(text)}: port {_shown(port_text)} is not a number")
+    if len(port_text) > 5:  # before int(): 5,000 digits must cost nothing (and int() refuses 4,301)
+        raise PIDError(f"address {_shown(text)}: port {_shown(port_text)} is not in 1-65535")
     port = int(port_text)
     if not 0 < port < 65536:
-        raise PIDError(f"address {text!r}: port {port} is not in 1-65535")
-    if any(c.isspace() for c in host):
-        raise PIDError(f"address {text!r}: host {host!r} contains white space")
+        raise PIDError(f"address {_shown(text)}: port {port} is not in 1-65535")
+    if len(host) > MAX_HOST:
+        raise PIDError(f"address {_shown(text)}: host of {len(host)} characters (at most {MAX_HOST})")
+    if not host.isascii() or not host.isprintable() or " " in host:
+        raise PIDError(f"address {_shown(text)}: host {_shown(host)} must be printable ASCII without white space")
     return host, port
 
 
@@ -38,9 +50,10 @@ class PID:
     port: int
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
-            raise PIDError(f"process name {self.name!r} must be letters, digits, and _.()-")
-        if not 0 < self.port < 65536:
+        if len(self.name) > MAX_NAME or not _NAME.fullmatch(self.name):
+            raise PIDError(f"process name {_shown(self.name)} must be at most {MAX_NAME} letters, "
+                           "digits, and _.()-")
+        if type(self.port) is not int or not 0 < self.port < 65536:
             raise PIDError(f"process {self.name!r}: port {self.port} is not in 1-65535")
 
     @classmethod
@@ -48,14 +61,16 @@ class PID:
         """Parse ``name@host:port``; raises PIDError naming the bad text."""
         if not isinstance(text, str):
             raise PIDError(f"process id must be a string, got {type(text).__name__}")
+        if len(text) > MAX_PID_TEXT:
+            raise PIDError(f"process id {_shown(text)} is longer than {MAX_PID_TEXT} characters")
         name, sep, address = text.partition("@")
         if not sep or not name:
-            raise PIDError(f"process id {text!r} must be name@host:port")
+            raise PIDError(f"process id {_shown(text)} must be name@host:port")
         host, port = parse_address(address)
         try:
             return cls(name, host, port)
         except PIDError as e:
-            raise PIDError(f"process id {text!r}: {e}") from None
+            raise PIDError(f"process id {_shown(text)}: {e}") from None
 
     @property
     def address(self) -> str:

@@ -9,6 +9,7 @@ is built. The records themselves live in :mod:`transport.messages`.
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 import types
 import typing
 from typing import Any, Callable, TypeVar
@@ -94,8 +95,12 @@ def from_body(type_name: str, body: Any) -> Message:
 # --- validators compiled from type hints ------------------------------------
 
 
+_shown = reprlib.Repr()
+_shown.maxlevel, _shown.maxstring, _shown.maxother = 3, 50, 50
+
+
 def _fail(path: str, expected: str, value: Any) -> typing.NoReturn:
-    shown = repr(value)
+    shown = _shown.repr(value)  # bounded: a deep or huge value must not recurse or copy
     if len(shown) > 60:
         shown = shown[:57] + "..."
     raise SchemaError(f"{path} must be {expected}, got {type(value).__name__} {shown}")

@@ -11,8 +11,10 @@ and how to drop a connection. Any thread may call it.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import structlog
@@ -21,18 +23,20 @@ from transport.codec import Envelope, decode_frame
 from transport.counters import Counters
 from transport.errors import DecodeError
 from transport.liveness import Control, Incarnations, Liveness, ping_frame, pong_frame
+from transport.senders import Proofs
 
 __all__ = ["PeerWatch"]
 
 log = structlog.get_logger("transport.endpoint")
 
+_CHECK_GAP = 0.1  # seconds between checks of one address
 SendControl = Callable[[str, bytes, bool], bool]  # (address, frame, only a pong) -> sent
 
 
 class PeerWatch:
     def __init__(self, address: Callable[[], str], incarnation: str, interval: float, timeout: float, *,
                  counters: Counters, send_control: SendControl, drop_connection: Callable[[str], None],
-                 on_peer_lost: Callable[[str], None]) -> None:
+                 on_peer_lost: Callable[[str], None], proofs: Proofs[Envelope] | None = None) -> None:
         self._address = address
         self._incarnation = incarnation
         self._counters = counters
@@ -41,6 +45,9 @@ class PeerWatch:
         self._on_peer_lost = on_peer_lost
         self._liveness = Liveness(interval, timeout)
         self._incarnations = Incarnations()  # learnt on the I/O thread; of() is a plain read
+        self._proofs: Proofs[Envelope] = proofs or Proofs(timeout)
+        self._their_tokens: OrderedDict[str, bytes] = OrderedDict()  # pinger -> its token, for unasked pongs
+        self._checked: OrderedDict[str, float] = OrderedDict()  # address -> when last pinged to check news
         self._lock = threading.Lock()
 
     def watch(self, address: str) -> None:
@@ -48,7 +55,7 @@ class PeerWatch:
         thread sends next, so the peer's incarnation is learnt first."""
         with self._lock:
             self._liveness.watch(address, time.monotonic())
-        self._send_control(address, ping_frame(self._address(), address), False)  # else the next beat
+        self._ping(address)  # else the next beat
 
     def unwatch(self, address: str) -> None:
         with self._lock:
@@ -75,16 +82,48 @@ class PeerWatch:
         with self._lock:
             self._liveness.heard_from(address, time.monotonic())
 
-    def control(self, control: Control, sender: str) -> None:
-        """A ping (answered from our DEALER to the pinger's address) or a pong."""
+    def _check(self, address: str) -> None:
+        """Ping ``address`` now, at most once per ``_CHECK_GAP`` seconds (forged pongs cannot make a flood)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked.get(address, -_CHECK_GAP) < _CHECK_GAP:
+                return
+            self._checked[address] = now
+            self._checked.move_to_end(address)
+            if len(self._checked) > 4096:
+                self._checked.popitem(last=False)
+        self._ping(address)
+
+    def _ping(self, address: str) -> None:
+        self._send_control(address, ping_frame(self._address(), address, self._proofs.ping_token(address)), False)
+
+    def control(self, control: Control, sender: str, identity: bytes = b"") -> None:
+        """A ping (answered from our DEALER to the pinger's address) or a pong.
+
+        A pong counts only with the token of our ping to its address (only the process bound
+        there saw it); a ping teaches an incarnation only on a connection proven to speak for
+        the pinger's address (``transport.senders``)."""
         if control.kind == "pong":
+            if not hmac.compare_digest(control.token, self._proofs.ping_token(control.address)):
+                self._counters.incr("dropped", "unproven_pong")
+                known = self._incarnations.of(control.address)
+                if known and control.incarnation and control.incarnation != known:
+                    self._check(control.address)  # news of a successor, unproven: ask the address itself
+                return
             if control.incarnation:
                 self.learn(control.address, control.incarnation)
             self.heard_from(control.address)
         elif control.kind == "ping":
-            if sender:
+            if sender and self._proofs.speaks_for(identity) == control.address:
                 self.learn(control.address, sender)
-            if not self._send_control(control.address, pong_frame(control.name, self._incarnation), True):
+            if control.token:
+                with self._lock:
+                    self._their_tokens[control.address] = control.token
+                    self._their_tokens.move_to_end(control.address)
+                    if len(self._their_tokens) > 4096:
+                        self._their_tokens.popitem(last=False)
+            pong = pong_frame(control.name, self._incarnation, control.token)
+            if not self._send_control(control.address, pong, True):
                 self._counters.incr("dropped", "pong")
 
     def stale_sender(self, incarnation: str) -> None:
@@ -101,9 +140,10 @@ class PeerWatch:
             envs = []
         self._counters.incr("dropped", "stale_incarnation", max(1, len(envs)))
         log.info("message_dropped", reason="stale_incarnation", meant_for=meant_for, count=len(envs))
-        if envs:
-            pong = pong_frame(envs[0].receiver.address.encode(), self._incarnation)
-            if not self._send_control(envs[0].sender.address, pong, True):
+        if envs:  # with the token the sender's pings gave us, if it pinged: else it cannot believe us
+            to = envs[0].sender.address
+            pong = pong_frame(envs[0].receiver.address.encode(), self._incarnation, self._their_tokens.get(to, b""))
+            if not self._send_control(to, pong, True):
                 self._counters.incr("dropped", "pong")
 
     def tick(self) -> float:
@@ -112,7 +152,7 @@ class PeerWatch:
         with self._lock:
             ping, lost = self._liveness.tick(now)
         for address in ping:  # a ping not sent (a full queue of them) is itself a sign of death
-            self._send_control(address, ping_frame(self._address(), address), False)
+            self._ping(address)
         for address in lost:
             self.lost(address, "heartbeat_timeout", self._incarnations.of(address))
         with self._lock:

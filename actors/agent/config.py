@@ -97,6 +97,11 @@ class AgentConfig(ListenFlags):
         "first retry interval of unacknowledged status updates (doubles up to status_update_retry_max)"))
     status_update_retry_max: float = field(default=600.0, metadata=_help(
         "longest retry interval of unacknowledged status updates"))
+    credential: str = field(default="", metadata=_help(
+        "path (or file:///path) of this agent's credential, {\"principal\", \"secret\"} JSON or one "
+        "'principal secret' line: it authenticates with the master before registering"))
+    authenticate_http_executors: bool = field(default=False, metadata=_help(
+        "executors must present the token the agent gave them (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) to register"))
     registration_backoff_factor: float = field(default=1.0, metadata=_help(
         "initial (re-)registration backoff in seconds, doubled on each retry up to 60 s"))
     switch_user: bool = field(default=True, metadata=_help(
@@ -146,6 +151,13 @@ class AgentConfig(ListenFlags):
                 raise ConfigError(f"--{f.name} must be a finite number >= 0, got {value!r}")
         if self.status_update_retry_interval <= 0:
             raise ConfigError(f"--status_update_retry_interval must be > 0, got {self.status_update_retry_interval}")
+        if self.credential:
+            from actors.security.credentials import CredentialsError, load_credential
+
+            try:
+                load_credential(self.credential)
+            except CredentialsError as e:
+                raise ConfigError(str(e)) from None
         for item in filter(None, (x.strip() for x in self.executor_environment.split(";"))):
             if "=" not in item or item.startswith("="):
                 raise ConfigError(f"--executor_environment: bad entry {item!r}; expected NAME=value")

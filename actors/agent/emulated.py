@@ -164,9 +164,9 @@ class EmulatedExecutors(Process):
     # --- from the agent (any thread) ----------------------------------------------
 
     def launch(self, framework_id: str, executor_id: str, container_id: str, command: bool,
-               on_exit: Callable[[int], None]) -> None:
-        """Start an executor for the agent; ``on_exit(returncode)`` when it ends."""
-        self.run(self._start, framework_id, executor_id, container_id, command, on_exit)
+               on_exit: Callable[[int], None], token: str = "") -> None:
+        """Start an executor for the agent (registering with ``token``); ``on_exit(returncode)`` when it ends."""
+        self.run(self._start, framework_id, executor_id, container_id, command, on_exit, token)
 
     def kill(self, container_id: str) -> None:
         """End the container at once, as SIGKILL would."""
@@ -175,12 +175,13 @@ class EmulatedExecutors(Process):
     # --- the executors' side of the protocol ------------------------------------------
 
     def _start(self, framework_id: str, executor_id: str, container_id: str, command: bool,
-               on_exit: Callable[[int], None]) -> None:
+               on_exit: Callable[[int], None], token: str = "") -> None:
         name = _name(container_id)
         pid = self.node.register(name, self)
         self._executors[name] = _Executor(framework_id, executor_id, command, pid, on_exit)
         self.log.info("emulated_executor_started", executor_id=executor_id, pid=str(pid))
-        self.node.route(pid, self.agent, RegisterExecutor(framework_id=framework_id, executor_id=executor_id))
+        self.node.route(pid, self.agent, RegisterExecutor(framework_id=framework_id, executor_id=executor_id,
+                                                               token=token))
 
     def _current(self, sender: PID) -> _Executor | None:
         executor = self._executors.get(self._to)

@@ -2,8 +2,8 @@
 
 - From the current master only: registration answers (and a standby's
   redirect), pings, RunTask,
-  KillTask, ShutdownFramework, ShutdownAgent, UpdateFramework, status update
-  acknowledgements, framework messages for executors and CheckpointResources.
+  KillTask, ShutdownFramework, ShutdownExecutor, ShutdownAgent, UpdateFramework,
+  status update acknowledgements, framework messages for executors and CheckpointResources.
 - From the registered executor only (the pid that registered as that
   framework's executor): its status updates and its messages to the framework.
 - From anyone: executor registrations (checked against the launching
@@ -24,7 +24,7 @@ __all__ = ["FROM_EXECUTOR", "FROM_MASTER", "agent_entitlements"]
 FROM_MASTER: tuple[type, ...] = (
     m.AgentRegistered, m.AgentReregistered, m.PingAgent, m.RunTask, m.KillTask, m.ShutdownFramework,
     m.ShutdownAgent, m.UpdateFramework, m.StatusUpdateAcknowledgement, m.FrameworkToExecutor, m.MasterRedirect,
-    m.CheckpointResources,
+    m.ShutdownExecutor, m.CheckpointResources,
 )
 FROM_EXECUTOR: tuple[type, ...] = (m.StatusUpdate, m.ExecutorToFramework)
 

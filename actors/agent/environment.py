@@ -67,6 +67,8 @@ def executor_environment(config: AgentConfig, executor: ExecutorEntry, framework
     })
     if executor.command_executor:
         env["MESOS_TASK_ID"] = executor.executor_id
+    if executor.token:
+        env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = executor.token
     command = executor.info.get("command") or {}
     for variable in (command.get("environment") or {}).get("variables") or []:
         if isinstance(variable, dict) and isinstance(variable.get("name"), str):

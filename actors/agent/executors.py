@@ -3,7 +3,9 @@ shutdown and exit of executor containers (mixed into AgentProcess)."""
 
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
 import signal
 import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.agent.checkpointed import link_volumes
 from actors.agent.environment import executor_environment
+from actors.entitlement import Entitlements
 from actors.agent.launcher import (
     LaunchSpec,
     Reaper,
@@ -50,12 +53,14 @@ class ExecutorsMixin(Process):
     isolator: Isolator
     agent_id: str
     master: PID | None
+    http_port: int | None
     connected: bool
     _procs: dict[str, subprocess.Popen[bytes]]
     _launching: dict[str, Future[subprocess.Popen[bytes]]]
     reaper: Reaper
     launcher: ThreadPoolExecutor
     checkpointed: list[dict[str, Any]]
+    entitlements: Entitlements
     emulated: EmulatedExecutors | None = None  # set by LocalCluster(executor="emulated"): no OS processes
 
     if TYPE_CHECKING:
@@ -65,7 +70,22 @@ class ExecutorsMixin(Process):
         def agent_info(self) -> dict[str, Any]: ...
     # --- executors -------------------------------------------------------------------
 
+    def executor_token_error(self, sender: PID, msg: RegisterExecutor | ReregisterExecutor) -> bool:
+        """With --authenticate_http_executors, a registration without the token the agent put in that
+        executor's environment is dropped (counted, logged); True when refused."""
+        if not self.config.authenticate_http_executors:
+            return False
+        entry = self.table.executors.get((msg.framework_id, msg.executor_id))
+        expected = entry.token if entry is not None else ""
+        if expected and hmac.compare_digest(expected.encode(), msg.token.encode()):
+            return False
+        self.entitlements.refuse(str(sender), type(msg).__name__,
+                                 "missing_executor_token" if not msg.token else "wrong_executor_token")
+        return True
+
     def _register_executor(self, sender: PID, msg: RegisterExecutor) -> None:
+        if self.executor_token_error(sender, msg):
+            return
         try:
             executor, queued = self.table.registered(msg.framework_id, msg.executor_id, str(sender))
         except TaskTableError as e:
@@ -85,6 +105,8 @@ class ExecutorsMixin(Process):
             self.send(sender, RunTask(framework=framework.info, framework_pid=framework.pid, task=task))
 
     def _reregister_executor(self, sender: PID, msg: ReregisterExecutor) -> None:
+        if self.executor_token_error(sender, msg):
+            return
         self.log.warning("executor_reregistration_refused", sender=str(sender), reason="no agent recovery")
         self.send(sender, ShutdownExecutor())
 
@@ -124,6 +146,7 @@ class ExecutorsMixin(Process):
         executor.directory = sandbox_path(self.config.work_dir, self.agent_id or "unregistered",
                                           executor.framework_id, executor.executor_id, cid)
         framework = self.table.frameworks[executor.framework_id]
+        executor.token = secrets.token_urlsafe(32)  # it proves with this that we launched it (executor_token_error)
         try:
             self.isolator.prepare(cid, self._limits(executor), executor.directory)
             run_as = resolve_run_as(executor_user(executor.info, framework.info), self.config.switch_user)
@@ -136,7 +159,10 @@ class ExecutorsMixin(Process):
             if run_as is not None and not executor.command_executor:  # innermost: after the root-only cgroup join
                 argv = switch_user_argv(run_as, argv)
             argv = self.isolator.wrap(cid, argv)
-            env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id)
+            # HTTP executors (pymesos' MesosExecutorDriver) find the v1 executor API there.
+            endpoint = f"{self.pid.host}:{self.http_port}" if self.http_port is not None else None
+            env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id,
+                                       agent_endpoint=endpoint)
             if run_as is not None:
                 env = {**run_as.environment(), **env}
                 if executor.command_executor:
@@ -147,7 +173,7 @@ class ExecutorsMixin(Process):
         key = executor.key
         if self.emulated is not None:
             self.emulated.launch(executor.framework_id, executor.executor_id, cid, executor.command_executor,
-                                 lambda rc: self.run(self._executor_exited, key, cid, rc))
+                                 lambda rc: self.run(self._executor_exited, key, cid, rc), executor.token)
             executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
             return
         future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as))

@@ -98,18 +98,22 @@ class SandboxFiles:
         """Mesos' /files/read: ``{"offset", "data"}``; offset -1 answers the size and no data.
         Data starts and ends on a whole UTF-8 character (``offset`` is where it really starts, past
         the rest of a character begun before), so ``offset + len(data.encode())`` is the next offset."""
+        if offset == -1:
+            return {"offset": self.read_bytes(path, 0, 0)[0], "data": ""}
+        data = self.read_bytes(path, offset, length)[1]
+        skip = _continuation_bytes(data) if offset > 0 else 0  # inside a character: start at the next one
+        return {"offset": offset + skip, "data": _whole_utf8(data[skip:])}
+
+    def read_bytes(self, path: str, offset: int, length: int | None) -> tuple[int, bytes]:
+        """(the file's size, up to ``length`` bytes (at most 1 MiB) from ``offset``)."""
         real = self.resolve(path)
         if os.path.isdir(real):
             raise FilesError(400, f"path {path!r} is a directory")
         size = os.path.getsize(real)
-        if offset == -1:
-            return {"offset": size, "data": ""}
         want = MAX_READ_BYTES if length is None else min(length, MAX_READ_BYTES)
         with open(real, "rb") as f:
             f.seek(offset)
-            data = f.read(want)
-        skip = _continuation_bytes(data) if offset > 0 else 0  # inside a character: start at the next one
-        return {"offset": offset + skip, "data": _whole_utf8(data[skip:])}
+            return size, f.read(want)
 
     def download(self, path: str) -> str:
         real = self.resolve(path)

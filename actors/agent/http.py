@@ -16,10 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.agent.files import FilesError, SandboxFiles
+from actors.agent.http_executor import install_executor_route
+from actors.agent.http_operator import AgentOperatorContext, install_agent_operator_route
 from actors.agent.process import AgentProcess
 from actors.http_common import encoded, int_param, json_view, on_actor, route_health_and_metrics
 from actors.master.model import flat_resources
 from actors.version import MESOS_VERSION
+from actors.wire_metrics import rejection_metrics
 from isolation import IsolationError
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer
 
@@ -100,6 +103,8 @@ def agent_metrics(agent: AgentProcess, uptime: float) -> dict[str, float]:
         out[f"slave/{name}_total"], out[f"slave/{name}_used"] = total, in_use
         out[f"slave/{name}_percent"] = in_use / total if total else 0.0
     out["slave/event_queue_messages"] = agent.posted - agent.handled
+    out.update(rejection_metrics("slave", agent.node.endpoint.counters.snapshot(), agent.node.counters.snapshot(),
+                                 (agent.entitlements.snapshot(),), agent.node.counters.get("refused")))
     return out
 
 
@@ -123,6 +128,8 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
         return agent_metrics(agent, time.monotonic() - started)
 
     route_health_and_metrics(server, agent, snapshot, ("/health", f"{prefix}/health"))
+    install_executor_route(server, agent)
+    install_agent_operator_route(server, AgentOperatorContext(agent, files, snapshot))
 
     def containers_of() -> list[Dict]:
         return [{"container_id": e.container_id, "executor_id": e.executor_id,

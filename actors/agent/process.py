@@ -24,6 +24,8 @@ from actors.agent.work_dir import WorkDirError, prepare_work_dir
 from actors.clock import Timer
 from actors.ha import LeaderDetector
 from actors.node import Node
+from actors.security.credentials import load_credential
+from actors.v1_api import is_http_pid
 from isolation import IsolationError, create_isolator
 from actors.reservations import ReservationError
 from transport.messages import (
@@ -48,6 +50,7 @@ from transport.messages import (
     UpdateFramework,
 )
 from transport.pid import PID
+from transport.schema import Message
 
 __all__ = ["LAUNCHER_THREADS", "MAX_REGISTRATION_BACKOFF", "AgentProcess"]
 
@@ -106,6 +109,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             (AgentRegistered, self._registered), (AgentReregistered, self._registered),
             (PingAgent, self._ping), (RunTask, self._run_task), (KillTask, self._kill_task),
             (ShutdownFramework, self._shutdown_framework), (ShutdownAgent, self._shutdown_agent),
+            (ShutdownExecutor, self._shutdown_executor_of),
             (UpdateFramework, self._update_framework), (FrameworkToExecutor, self._to_executor),
             (ExecutorToFramework, self._to_framework), (StatusUpdate, self._status_update),
             (StatusUpdateAcknowledgement, self._acknowledgement), (RegisterExecutor, self._register_executor),
@@ -113,7 +117,13 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             (MasterRedirect, self._redirected), (CheckpointResources, self._checkpoint_resources),
         ):
             self.install(kind, self.entitlements.guard(handler))
+        credential = load_credential(config.credential) if config.credential else None
+        self._install_authentication(credential.principal if credential else None,
+                                     credential.secret if credential else None)
         self.http_port = http_port  # where its HTTP endpoints are (AgentInfo.address)
+        # Executors served on the HTTP port (v1 executor API streams): pid text -> what takes
+        # the messages sent to it. Read and written on our thread.
+        self.local_peers: dict[str, Callable[[Message], None]] = {}
         if on_created is not None:
             on_created(self)
 
@@ -148,6 +158,27 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         self.reaper.close()
         self.isolator.close()
         self.log.info("agent_stopped", agent_id=self.agent_id)
+
+    def send(self, to: PID, msg: Message) -> None:
+        """As ``Process.send``; to an HTTP executor through its stream (dropped once it has ended)."""
+        text = str(to)
+        if is_http_pid(text):
+            deliver = self.local_peers.get(text)
+            if deliver is not None:
+                deliver(msg)
+            return
+        super().send(to, msg)
+
+    def link(self, pid: PID) -> None:
+        if not is_http_pid(str(pid)):  # an HTTP executor's end is its OS process exit (the reaper)
+            super().link(pid)
+
+    def handle_local(self, sender: str, msg: Message) -> None:
+        """A message from a local peer (``local_peers``), handled as one from the wire (on our thread)."""
+        handler = self._handlers.get(type(msg))
+        if handler is None:
+            raise TypeError(f"the agent does not handle {type(msg).__name__}")
+        handler(PID.parse(sender), msg)
 
     def exited(self, pid: PID) -> None:
         if pid == self.master:
@@ -204,6 +235,14 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         for executor in self.table.framework_executors(msg.framework_id):
             self._shutdown_executor(executor)
         self.updates.remove_framework(msg.framework_id)
+
+    def _shutdown_executor_of(self, sender: PID, msg: ShutdownExecutor) -> None:
+        executor = self.table.executors.get((msg.framework_id, msg.executor_id))
+        if executor is None:
+            self.log.warning("executor_shutdown_unknown", executor_id=msg.executor_id, framework_id=msg.framework_id)
+            return
+        self.log.info("executor_shutdown_by_framework", executor_id=msg.executor_id, framework_id=msg.framework_id)
+        self._shutdown_executor(executor)
 
     def _shutdown_agent(self, sender: PID, msg: ShutdownAgent) -> None:
         self.log.warning("agent_shutdown_by_master", message=msg.message)

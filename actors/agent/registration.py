@@ -7,7 +7,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from actors.agent.checkpointed import report
-from actors.process import Process
+from actors.security.authenticating import AuthenticatingMixin
 from transport.messages import (
     AgentRegistered,
     AgentReregistered,
@@ -32,8 +32,9 @@ __all__ = ["MAX_REGISTRATION_BACKOFF", "RegistrationMixin"]
 MAX_REGISTRATION_BACKOFF = 60.0
 
 
-class RegistrationMixin(Process):
-    """Needs the AgentProcess attributes below; ``_forward`` and ``_arm_retry`` are AgentProcess's."""
+class RegistrationMixin(AuthenticatingMixin):
+    """Needs the AgentProcess attributes below; ``_forward`` and ``_arm_retry`` are AgentProcess's.
+    With ``--credential`` each registration with a master is preceded by authentication."""
 
     config: AgentConfig
     resources: Resources
@@ -73,7 +74,9 @@ class RegistrationMixin(Process):
             return
         if self.master not in self._links:
             self.link(self.master)
-        if self.agent_id:
+        if self._authenticate_before_registering():
+            pass  # registers once authenticated (``_authenticated``); the timer below retries
+        elif self.agent_id:
             tasks, executors, frameworks = self.table.snapshot(self.agent_id)
             self.send(self.master, ReregisterAgent(agent=self.agent_info(), tasks=tasks, executors=executors,
                                                    frameworks=frameworks))
@@ -84,6 +87,14 @@ class RegistrationMixin(Process):
         self._register_timer = self.delay(delay, self._register)
         self.log.info("registration_sent", master=str(self.master), reregister=bool(self.agent_id),
                       retry_in=round(delay, 2))
+
+    def _authenticated(self) -> None:
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+        self._register()
+
+    def _master_unproven(self, message: str) -> None:
+        pass  # logged; not registered: the timer authenticates again with backoff
 
     def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
         if self.agent_id and msg.agent_id != self.agent_id:
@@ -104,6 +115,7 @@ class RegistrationMixin(Process):
 
     def _disconnected(self) -> None:
         self.connected = False
+        self._forget_authentication()
         self.updates.paused = True
         if self._register_timer is None:
             self._register()

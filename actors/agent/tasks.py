@@ -85,6 +85,7 @@ class ExecutorEntry:
     reason: str = ""                   # why the agent destroyed it (e.g. registration timeout)
     message: str = ""
     timer: Any = None                  # registration or shutdown timer
+    token: str = ""                    # MESOS_EXECUTOR_AUTHENTICATION_TOKEN: the executor registers with it
 
     @property
     def key(self) -> tuple[str, str]:

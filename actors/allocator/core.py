@@ -16,8 +16,9 @@ sends them. Its model, following Mesos' hierarchical allocator:
   that is allocated in the child's subtree over the child's weight (Mesos'
   hierarchical DRF sorter; see ``actors.allocator.roletree``). So a framework
   in ``eng/backend`` competes with ``eng``'s other children, and ``eng`` as a
-  whole with its siblings. Within a role its clients go by dominant share
-  (then registration order).
+  whole with its siblings. Within a role its clients go by dominant share,
+  then by how many offers each has had (Mesos' allocation count: many idle
+  frameworks do not starve one that arrives last), then registration order.
   The first client that is active, not suppressed in that role, and not
   filtered on that agent gets all of the agent's available resources that
   the role may use (unreserved, plus reserved to the role or to one of its
@@ -179,6 +180,7 @@ class AllocatorCore(AllocationCycle):
             self._release(framework_id, agent_id, self._untrack_all(framework_id, agent_id, by_role))
         self._frameworks.pop(framework_id, None)
         self._filters.pop(framework_id, None)
+        self._sorter.forget(framework_id)
 
     def activate_framework(self, framework_id: str) -> None:
         f = self._frameworks.get(framework_id)
@@ -344,8 +346,10 @@ class AllocatorCore(AllocationCycle):
         return (self._sorter.subtree_share(path) / self._weights.get(path, 1.0), path)
 
     def _client_entry(self, framework_id: str, role: str, seq: int) -> tuple[Any, ...]:
-        """Heap entry of a client in its role, lowest first; the id is the last item."""
-        return (self._sorter.client_share(framework_id, role), seq, framework_id)
+        """Heap entry of a client in its role, lowest first; the id is the last item. Equal
+        shares go to the client offered least (Mesos' allocation count), then the earliest."""
+        sorter = self._sorter
+        return (sorter.client_share(framework_id, role), sorter.offers.get((framework_id, role), 0), seq, framework_id)
 
     def _client_heaps(self) -> dict[str, list[tuple[Any, ...]]]:
         """role -> heap of its candidate clients (active, not suppressed in it)."""

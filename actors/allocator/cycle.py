@@ -146,6 +146,7 @@ class AllocationCycle(AllocationBook):
                 prev = by_role.get(role)
                 by_role[role] = offer if prev is None else prev + offer
                 allocate_q(chosen, role, offer.quantities())
+                self._sorter.offered(chosen, role)
                 mine = offers.get(chosen)
                 if mine is None:
                     mine = offers[chosen] = {}

@@ -53,16 +53,29 @@ class DRFSorter:
     an entry, so top-level roles without subroles cost nothing more);
     ``clients``: (framework_id, role) -> scalar
     name -> allocated. Empty allocations are dropped. Quantities are
-    ``Resources.quantities()``.
+    ``Resources.quantities()``. ``offers``: client -> how many times it was
+    offered (Mesos' allocation count, the tie-break of equal shares), kept
+    until the framework is forgotten.
     """
 
-    __slots__ = ("below", "clients", "roles", "total")
+    __slots__ = ("below", "clients", "offers", "roles", "total")
 
     def __init__(self) -> None:
         self.total: dict[str, float] = {}
         self.roles: dict[str, dict[str, float]] = {}
         self.below: dict[str, dict[str, float]] = {}
         self.clients: dict[Client, dict[str, float]] = {}
+        self.offers: dict[Client, int] = {}
+
+    def offered(self, framework_id: str, role: str) -> None:
+        """The client got one more offer."""
+        client = (framework_id, role)
+        self.offers[client] = self.offers.get(client, 0) + 1
+
+    def forget(self, framework_id: str) -> None:
+        """The framework is gone: drop its offer counts."""
+        for client in [c for c in self.offers if c[0] == framework_id]:
+            del self.offers[client]
 
     def add_total(self, q: Mapping[str, float]) -> None:
         _acc(self.total, q, 1.0)

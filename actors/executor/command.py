@@ -73,6 +73,7 @@ class CommandExecutor(Executor):
         self.killed = False
         self._lock = threading.Lock()
         self._kill_timer: threading.Timer | None = None
+        self._waiter: threading.Thread | None = None  # runs the command and reports how it ended
         self.whole_tree = False  # True when this process is the task's subreaper (main() sets it)
 
     def _update(self, driver: Any, state: str, message: str = "", reason: str = "") -> None:
@@ -97,7 +98,9 @@ class CommandExecutor(Executor):
             env[str(variable.get("name"))] = str(variable.get("value", ""))
         # The thread that waits for the command exists before the command does: under a
         # pids limit a fork bomb may leave no room to start a thread afterwards.
-        threading.Thread(target=self._run, args=(driver, command, env), name="command-wait", daemon=True).start()
+        self._waiter = threading.Thread(target=self._run, args=(driver, command, env), name="command-wait",
+                                        daemon=True)
+        self._waiter.start()
 
     def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str]) -> None:
         try:
@@ -182,6 +185,8 @@ class CommandExecutor(Executor):
                 self.proc.wait(timeout=grace + 1.0)
             except subprocess.TimeoutExpired:
                 self._signal(signal.SIGKILL)
+        if self._waiter is not None:  # it sends TASK_KILLED: the driver must not stop before that
+            self._waiter.join(timeout=max(1.0, self.shutdown_grace - grace))
 
 
 def main() -> int:

@@ -50,6 +50,7 @@ class ExecutorSettings:
     checkpoint: bool = False
     recovery_timeout: float = 900.0
     shutdown_grace_period: float = 5.0
+    token: str = ""  # MESOS_EXECUTOR_AUTHENTICATION_TOKEN: proves to the agent that it launched us
 
 
 class ExecutorProcess(Process):
@@ -86,7 +87,8 @@ class ExecutorProcess(Process):
     def initialize(self) -> None:
         self.link(self.settings.agent_pid)
         self.send(self.settings.agent_pid, RegisterExecutor(framework_id=self.settings.framework_id,
-                                                            executor_id=self.settings.executor_id))
+                                                            executor_id=self.settings.executor_id,
+                                                            token=self.settings.token))
         self.log.info("executor_registering", agent=str(self.settings.agent_pid),
                       executor_id=self.settings.executor_id)
 

@@ -63,6 +63,7 @@ def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> Non
     out.append(LinkTo(agent.pid))
     out.append(ToAllocator("add_agent", {"agent_id": agent.agent_id, "total": agent.total,
                                          "used": agent.used_by(), "active": not agent.deactivated}))
+    core.observe("agent_added", agent)
 
 
 def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, out: list[Effect]) -> None:
@@ -315,8 +316,7 @@ def disconnect(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) 
 
     Checkpointing frameworks keep their tasks there (the agent may come back);
     every other framework is removed from the agent at once: its tasks become
-    TASK_LOST (REASON_AGENT_DISCONNECTED) and its executors are dropped.
-    """
+    TASK_LOST (REASON_AGENT_DISCONNECTED) and its executors are dropped."""
     if not agent.connected:
         return
     agent.connected = False
@@ -342,8 +342,7 @@ def _remove_framework_from(core: MasterLedger, agent: Agent, fw: Framework, now:
     """Mesos' ``removeFramework(slave, framework)``: the framework's tasks there lost, its executors gone.
 
     The agent is out of the allocator while disconnected; what these held is
-    not in ``agent.used_by()`` when the agent is added back, so it is recovered.
-    """
+    not in ``agent.used_by()`` when the agent is added back, so it is recovered."""
     aid, fid = agent.agent_id, fw.framework_id
     log.info("framework_removed_from_agent", framework_id=fid, agent_id=aid, reason="framework not checkpointing")
     for (task_fid, _), task in list(agent.tasks.items()):
@@ -360,8 +359,8 @@ def _remove_framework_from(core: MasterLedger, agent: Agent, fw: Framework, now:
 
 
 def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
-           shutdown: bool) -> None:
-    """Remove the agent: its tasks lost, its offers rescinded, every framework told (slaveLost)."""
+           shutdown: bool, gone_state: str = "TASK_GONE") -> None:
+    """Remove the agent: its tasks lost (partition-aware: ``gone_state``), offers rescinded, frameworks told."""
     aid = agent.agent_id
     for oid in list(agent.offers):
         if oid in core.offers:
@@ -371,7 +370,7 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
             continue
         fw = core.frameworks.get(task.framework_id)
         pa = fw is not None and fw.partition_aware
-        state = ("TASK_UNREACHABLE" if unreachable else "TASK_GONE") if pa else "TASK_LOST"
+        state = ("TASK_UNREACHABLE" if unreachable else gone_state) if pa else "TASK_LOST"
         status = core.make_status(task.task_id, state, reason="REASON_AGENT_REMOVED",
                                   message=f"Agent {aid} removed: {message}", agent_id=aid, now=now)
         core.update_task(task, status, now, out, recover=False)
@@ -395,5 +394,6 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
     if core.agent_pids.get(agent.pid) == aid:
         del core.agent_pids[agent.pid]
     core.removed_agents.add(aid)
+    core.observe("agent_removed", agent)
     log.info("agent_removed", agent_id=aid, reason=message)
 

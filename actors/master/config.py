@@ -11,6 +11,7 @@ from actors.listen import ListenFlags
 from actors.roles import role_error
 from actors.master.quota_json import QuotaError, quotas_from_text
 from actors.master.rate_limits import parse_rate_limits
+from actors.security.flags import MasterSecurityFlags
 
 __all__ = ["ConfigError", "MasterConfig", "load_quota_file", "parse_roles", "parse_weights"]
 
@@ -71,7 +72,7 @@ def load_quota_file(path: str) -> dict[str, Quota]:
 
 
 @dataclass
-class MasterConfig(ListenFlags):
+class MasterConfig(MasterSecurityFlags, ListenFlags):
     """The master's flags; field names are Mesos' flag names (--ip, --port, --advertise_ip... in ListenFlags)."""
 
     port: int = field(default=5050, metadata={"help": "port to listen on"})
@@ -121,6 +122,8 @@ class MasterConfig(ListenFlags):
                 "--work_dir); with --zk it is kept in ZooKeeper"})
     registry_fetch_timeout: float = field(default=60.0, metadata={
         "help": "seconds a newly elected master waits to read the registry before it gives up (exits)"})
+    http_heartbeat_interval: float = field(default=15.0, metadata={
+        "help": "seconds between HEARTBEAT events on the v1 HTTP API's streams (scheduler and operator)"})
     quota: str = field(default="", metadata={
         "help": "file holding the roles' quota (an UPDATE_QUOTA body); read at start and rewritten on every "
                 "quota change, so quota outlives the master (empty: quota lasts as long as the master)"})
@@ -133,7 +136,7 @@ class MasterConfig(ListenFlags):
             self.validate_listen()
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        for name in ("allocation_interval", "agent_ping_timeout"):
+        for name in ("allocation_interval", "agent_ping_timeout", "http_heartbeat_interval"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"--{name} must be > 0, got {value!r}")
@@ -173,6 +176,7 @@ class MasterConfig(ListenFlags):
             raise ConfigError(f"--max_frameworks_per_peer must be >= 1, got {self.max_frameworks_per_peer!r}")
         try:
             parse_rate_limits(self.rate_limits)
+            self.load_security()
         except ValueError as e:
             raise ConfigError(str(e)) from None
         parse_roles(self.roles)

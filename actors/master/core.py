@@ -43,6 +43,7 @@ _HANDLERS: dict[type[Message], Handler] = {
     m.ReconcileTasks: tasks.reconcile,
     m.StatusUpdateAcknowledgement: tasks.acknowledge,
     m.FrameworkToExecutor: tasks.framework_to_executor,
+    m.ShutdownExecutor: tasks.shutdown_executor,
     m.RegisterAgent: agents.register,
     m.ReregisterAgent: drain.reregister,
     m.UnregisterAgent: agents.unregister,
@@ -50,6 +51,8 @@ _HANDLERS: dict[type[Message], Handler] = {
     m.StatusUpdate: drain.status_update,
     m.ExecutorToFramework: tasks.executor_to_framework,
     m.ExitedExecutor: tasks.exited_executor,
+    m.Authenticate: lambda core, sender, msg, now, out: core.security.authenticate(sender, msg, now, out),
+    m.AuthenticationResponse: lambda core, sender, msg, now, out: core.security.respond(sender, msg, now, out),
 }
 
 
@@ -66,13 +69,15 @@ class MasterCore(MasterLedger):
         if handler is None:
             log.warning("master_message_unhandled", type=type(msg).__name__, sender=sender)
             return out
-        if self.entitlements.allows(sender, msg) and self.admission.admit(sender, msg, now, out):
+        if self.entitlements.allows(sender, msg) and self.security.admit(sender, msg, out) \
+                and self.admission.admit(sender, msg, now, out):
             handler(self, sender, msg, now, out)
         return out
 
     def exited(self, pid: str, now: float) -> list[Effect]:
         """A linked process (framework driver or agent) is gone."""
         out: list[Effect] = []
+        self.security.forget(pid)
         fid = self.framework_pids.get(pid)
         if fid is not None and fid in self.frameworks:
             frameworks.disconnect(self, self.frameworks[fid], now, out)
@@ -91,6 +96,7 @@ class MasterCore(MasterLedger):
     def tick(self, now: float) -> list[Effect]:
         """Run what is due: failover timeouts, agent pings and removals, offer timeouts."""
         out: list[Effect] = []
+        self.security.authenticator.expire(now)
         due: dict[str, dict[str, None]] = {"failover": {}, "ping": {}, "offer": {}, "recovered": {}}
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, kind, key = heapq.heappop(self._deadlines)

@@ -1,7 +1,8 @@
 """Which process may send the master what: its entitlement table (see actors/entitlement.py).
 
 - Framework calls (accept, decline, kill, reconcile, acknowledge, revive,
-  suppress, unregister, deactivate, messages to executors, requests) only
+  suppress, unregister, deactivate, messages to executors, executor
+  shutdowns, requests) only
   from the framework's registered scheduler pid. A call naming a framework
   the master does not know passes on to its handler, which answers a removed
   framework with FrameworkError (as Mesos) and logs an unknown one.
@@ -27,7 +28,7 @@ __all__ = ["FRAMEWORK_CALLS", "AGENT_MESSAGES", "master_entitlements", "sender_a
 FRAMEWORK_CALLS: tuple[type, ...] = (
     m.UnregisterFramework, m.DeactivateFramework, m.AcceptOffers, m.DeclineOffers, m.ReviveOffers,
     m.SuppressOffers, m.ResourceRequest, m.KillTask, m.ReconcileTasks, m.StatusUpdateAcknowledgement,
-    m.FrameworkToExecutor,
+    m.FrameworkToExecutor, m.ShutdownExecutor,
 )
 AGENT_MESSAGES: tuple[type, ...] = (
     m.StatusUpdate, m.ExecutorToFramework, m.ExitedExecutor, m.PongAgent, m.UnregisterAgent,

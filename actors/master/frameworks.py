@@ -113,6 +113,7 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterFramework, now: flo
     out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles,
                                               "suppressed_roles": list(msg.suppressed_roles)}))
     out.append(Send(sender, m.FrameworkRegistered(framework_id=fid, master_info=core.master_info())))
+    core.observe("framework_added", fw)
     log.info("framework_registered", framework_id=fid, name=info.get("name", ""), pid=sender)
 
 
@@ -132,6 +133,7 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterFramework, now:
     suppressed = list(msg.suppressed_roles)
     info["id"] = {"value": fid}
     fw = core.frameworks.get(fid)
+    added = fw is None
     if fw is None:
         fw = Framework(framework_id=fid, info=info, pid=sender, registered_time=now)
         core.frameworks[fid] = fw
@@ -159,6 +161,7 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterFramework, now:
     core.framework_pids[sender] = fid
     out.append(LinkTo(sender))
     out.append(Send(sender, m.FrameworkReregistered(framework_id=fid, master_info=core.master_info())))
+    core.observe("framework_added" if added else "framework_updated", fw)
     log.info("framework_reregistered", framework_id=fid, pid=sender)
 
 
@@ -194,6 +197,7 @@ def disconnect(core: MasterLedger, fw: Framework, now: float, out: list[Effect])
         return
     deactivate(core, fw, now, out)
     fw.connected = False
+    core.observe("framework_updated", fw)
     timeout = fw.info.get("failover_timeout", 0.0)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout < 0:
         timeout = 0.0
@@ -235,4 +239,5 @@ def remove(core: MasterLedger, fw: Framework, now: float, out: list[Effect]) -> 
         del core.framework_pids[fw.pid]
     core.removed_frameworks.add(fid)
     core.completed_frameworks.append(fw)
+    core.observe("framework_removed", fw)
     log.info("framework_removed", framework_id=fid)

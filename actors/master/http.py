@@ -22,11 +22,15 @@ from actors.http_common import (
     route_health_and_metrics,
 )
 from actors.master.config import parse_weights
-from actors.master.operator_http import install_operator_routes
+from actors.master.http_operator import OperatorContext, install_operator_routes
+from actors.master.http_scheduler import install_scheduler_route
+from actors.master.http_security import install_http_guard, task_visibility, visible_view
+from actors.master.operator_http import install_allocation_routes
 from actors.master.process import MasterProcess
 from actors.master.usage_history import UsageHistory
 from actors.master.webui import install_webui
 from actors.version import MESOPY_VERSION, MESOS_VERSION
+from actors.wire_metrics import rejection_metrics
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
 __all__ = ["MAX_TASKS_LIMIT", "install_master_routes", "version_view"]
@@ -81,6 +85,7 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     """Route every master endpoint on ``server`` to ``master`` (on the spawning thread)."""
     weights = parse_weights(master.config.weights)
     started = time.monotonic()
+    guard = install_http_guard(server, master)
 
     def view(build: Callable[[], Any]) -> Handler:
         return json_view(master, build)
@@ -88,10 +93,13 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     def now() -> float:
         return master.clock.now()
 
+    def filtered(build: Callable[[], Any]) -> Handler:  # what the asking principal may see (view_* ACLs)
+        return visible_view(master, build) or view(build)
+
     for path in STATE_PATHS:
-        server.route(path, view(lambda: views.state_view(master.core, now())))
+        server.route(path, filtered(lambda: views.state_view(master.core, now())))
     server.route("/master/state-summary", view(lambda: views.summary_view(master.core, now())))
-    server.route("/master/frameworks", view(lambda: views.frameworks_view(master.core, now())))
+    server.route("/master/frameworks", filtered(lambda: views.frameworks_view(master.core, now())))
     server.route("/master/slaves", view(lambda: views.slaves_view(master.core, now())))
     server.route("/master/agents", view(lambda: views.slaves_view(master.core, now())))
     server.route("/master/roles", view(lambda: views.roles_view(master.core, weights)))
@@ -107,7 +115,8 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
             raise HttpError(400, f"parameter 'order' must be 'asc' or 'des', got {order!r}")
         fid, tid = q.get("framework_id", ""), q.get("task_id", "")
         body = await on_actor(master, lambda: encoded(views.tasks_view(
-            master.core, limit=limit, offset=offset, order=order, framework_id=fid, task_id=tid)))
+            master.core, limit=limit, offset=offset, order=order, framework_id=fid, task_id=tid,
+            visible=task_visibility(master, request.principal))))
         return HttpReply(body=body)
 
     async def allocation(request: HttpRequest) -> HttpReply:
@@ -150,9 +159,15 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     server.route("/master/redirect", redirect)
 
     def snapshot() -> dict[str, float]:
-        return views.metrics(master.core, now(), time.monotonic() - started,
-                             master.counters.snapshot().get("received", {}),
-                             master.counters.get("dropped"), master.posted - master.handled)
+        out = views.metrics(master.core, now(), time.monotonic() - started,
+                            master.counters.snapshot().get("received", {}),
+                            master.counters.get("dropped"), master.posted - master.handled)
+        out.update(views.security_metrics(master.core.security.refused.snapshot(), guard.refused.snapshot()))
+        out.update(rejection_metrics("master", master.node.endpoint.counters.snapshot(),
+                                     master.node.counters.snapshot(),
+                                     (master.core.entitlements.snapshot(), master.core.admission.refused.snapshot()),
+                                     master.node.counters.get("refused")))
+        return out
 
     route_health_and_metrics(server, master, snapshot, ("/health", "/master/health"))
 
@@ -167,4 +182,6 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     server.every(history.interval, sample)
     server.route("/master/usage", usage)
     install_webui(server)
-    install_operator_routes(server, master)
+    schedulers = install_scheduler_route(server, master)
+    install_operator_routes(server, master, OperatorContext(master, weights, snapshot, schedulers))
+    install_allocation_routes(server, master)

@@ -17,27 +17,36 @@ from typing import Any
 
 from actors.ha import Leader, MasterContender, RegistryStore, master_info
 from actors.version import MESOS_VERSION
-from transport.messages import MasterRedirect, RegisterAgent, RegisterFramework, ReregisterAgent, ReregisterFramework
+from transport.messages import (
+    Authenticate,
+    MasterRedirect,
+    RegisterAgent,
+    RegisterFramework,
+    ReregisterAgent,
+    ReregisterFramework,
+)
 from transport.schema import Message
 
 __all__ = ["Leadership", "REGISTRATIONS"]
 
-REGISTRATIONS = (RegisterAgent, ReregisterAgent, RegisterFramework, ReregisterFramework)
+REGISTRATIONS = (RegisterAgent, ReregisterAgent, RegisterFramework, ReregisterFramework, Authenticate)  # redirected by a standby
 
 
 class Leadership:
     """The election as seen by one master. ``run`` hands a callable to the master's actor thread."""
 
     def __init__(self, zk: str, session_timeout: float, *, master_id: str, pid: str, hostname: str,
-                 run: Callable[..., None], on_elected: Callable[[], None], on_lost: Callable[[str], None]) -> None:
+                 run: Callable[..., None], on_elected: Callable[[], None], on_lost: Callable[[str], None],
+                 http_port: int | None = None) -> None:
         self.zk = zk
         self.leading = False
         self.leader: str = ""  # the leading master's pid text, "" while none is known
+        self._leader_info: dict[str, Any] = {}  # its MasterInfo (HTTP ``address``) as the election has it
         self.lost = ""
         self._run = run
         self._on_elected = on_elected
         self._on_lost = on_lost
-        info = master_info(master_id, pid, hostname or socket.gethostname(), MESOS_VERSION)
+        info = master_info(master_id, pid, hostname or socket.gethostname(), MESOS_VERSION, http_port)
         self.contender = MasterContender(zk, info, session_timeout=session_timeout,
                                          on_elected=lambda: run(self._elected),
                                          on_leader=lambda leader: run(self._leader, leader),
@@ -52,6 +61,15 @@ class Leadership:
 
     def _leader(self, leader: Leader | None) -> None:
         self.leader = leader.pid if leader is not None else ""
+        self._leader_info = dict(leader.info) if leader is not None else {}
+
+    def leader_address(self) -> str | None:
+        """The leader's HTTP ``host:port`` (MasterInfo.address), None while no leader is known."""
+        address = self._leader_info.get("address")
+        if not self.leader or not isinstance(address, dict):
+            return None
+        host = address.get("ip") or address.get("hostname")
+        return f"{host}:{address.get('port')}" if host and address.get("port") else None
 
     def _elected(self) -> None:
         if not self.lost:

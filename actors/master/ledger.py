@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from actors.master.entitlements import master_entitlements
 from actors.master.framework_ids import FrameworkIds
 from actors.master.registrar import Registrar
 from actors.master.registry import AgentRecord
+from actors.master.security import MasterSecurity
 from actors.master.volumes import release
 from actors.master.model import (
     TERMINAL_STATES,
@@ -87,11 +89,23 @@ class MasterLedger:
         self.entitlements = master_entitlements(self.frameworks, self.agents, self.agent_pids)  # who may send what
         self.admission = Admission(config.rate_limits, config.max_frameworks_per_peer, self.frameworks,
                                    self.framework_pids)  # framework registrations: rate limits, per-peer cap
+        self.observers: list[Callable[[str, Any], None]] = []  # told of each change (see observe)
+        self.security = MasterSecurity(config, pid)  # authentication and --acls (actors/master/security.py)
 
     def schedule(self, kind: str, key: str, when: float) -> None:
         """Index a record's new deadline: ``kind`` "ping" (agent id), "failover" (framework id), "offer"
         or "recovered" (key "": the end of the recovered agents' re-registration window)."""
         heapq.heappush(self._deadlines, (when, next(self._deadline_seq), kind, key))
+
+    def observe(self, kind: str, record: Any) -> None:
+        """Tell the observers (the v1 APIs' streams) of a change, at once, with the record changed:
+        ``task_added``/``task_updated`` (Task), ``agent_added``/``agent_removed`` (Agent),
+        ``framework_added``/``framework_updated``/``framework_removed`` (Framework)."""
+        for observer in self.observers:
+            try:
+                observer(kind, record)
+            except Exception:  # an observer's failure is not the master's
+                log.exception("master_observer_failed", kind=kind)
 
     # --- shared helpers ---------------------------------------------------------
 
@@ -104,6 +118,10 @@ class MasterLedger:
             "hostname": hostname, "version": self.version,
             "address": {"ip": host, "hostname": hostname, "port": http_port},
         }
+
+    def authorize(self, action: str, principal: str | None, obj: str | None) -> bool:
+        """May ``principal`` do ``action`` (actors/security/acls.py's names) on ``obj``, by ``--acls``?"""
+        return self.security.authorize(action, principal, obj)
 
     def new_framework_id(self) -> str:
         return self.removed_frameworks.new()
@@ -165,6 +183,7 @@ class MasterLedger:
         if isinstance(state, str) and state:
             task.state = state
         task.statuses.append(status)
+        self.observe("task_updated", task)
         if was_terminal or task.state not in TERMINAL_STATES:
             return
         self.terminal_counts[task.state] = self.terminal_counts.get(task.state, 0) + 1

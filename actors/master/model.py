@@ -18,6 +18,7 @@ from transport.schema import Message
 __all__ = [
     "TERMINAL_STATES",
     "Abort",
+    "task_user",
     "Agent",
     "Effect",
     "ExecutorRecord",
@@ -116,6 +117,18 @@ def is_partition_aware(info: Dict) -> bool:
     return any(isinstance(c, dict) and c.get("type") == "PARTITION_AWARE" for c in caps)
 
 
+def task_user(info: Any) -> str:
+    """The user a TaskInfo's command (or its executor's) names, "" if none."""
+    if not isinstance(info, dict):
+        return ""
+    for holder in (info, info.get("executor")):
+        command = holder.get("command") if isinstance(holder, dict) else None
+        user = command.get("user") if isinstance(command, dict) else None
+        if isinstance(user, str) and user:
+            return user
+    return ""
+
+
 @dataclass
 class Task:
     task_id: str
@@ -135,8 +148,13 @@ class Task:
     # The role its resources are allocated in ("" when not known: a task an agent reported).
     role: str = ""
 
+    @property
+    def user(self) -> str:
+        """The user its command runs as when the TaskInfo names one ("" : the framework's user)."""
+        return task_user(self.info)
+
     def to_dict(self) -> Dict:
-        return {
+        out = {
             "id": self.task_id,
             "name": self.name,
             "framework_id": self.framework_id,
@@ -149,6 +167,9 @@ class Task:
                 for s in self.statuses
             ],
         }
+        if self.user:
+            out["user"] = self.user
+        return out
 
 
 class ExecutorRecord(NamedTuple):

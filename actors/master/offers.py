@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.master.model import Agent, Effect, Framework, Offer, Send, Task, ToAllocator, id_value
+from actors.master.model import Agent, Effect, Framework, Offer, Send, Task, ToAllocator, id_value, task_user
 from actors.master.operations import OFFER_OPERATIONS, ReservationError, apply_offer_operation, checkpoint
 from actors.master.volumes import (
     VOLUME_OPERATIONS,
@@ -21,7 +21,7 @@ from actors.master.volumes import (
     volume_disk,
 )
 from actors.master.tasks import without_data
-from actors.master.validation import TaskInvalid, check_executor, executor_record, validate_task
+from actors.master.validation import TaskInvalid, TaskUnauthorized, check_executor, executor_record, validate_task
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
 from transport import messages as m
@@ -191,13 +191,17 @@ def _in_role(task: Dict, role: str) -> Dict:
     return out
 
 
-def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: Any, remaining: Resources,
-            known: set[str], volumes: set[str], now: float, out: list[Effect]) -> Resources:
+def _launch(core: MasterLedger, sender: str, fw: Framework, agent: Agent, role: str, info: Any,
+            remaining: Resources, known: set[str], volumes: set[str], now: float, out: list[Effect]) -> Resources:
     """Validate and launch one task from ``remaining`` (``volumes``: the persistent volumes in
     it that are free); what remains after it."""
     fid, aid = fw.framework_id, agent.agent_id
     try:
         tid, res, exec_res, eid = validate_task(info, aid, known)
+        user = task_user(info) or str(fw.info.get("user") or "")
+        if not core.authorize("run_tasks", fw.info.get("principal") or None, user):
+            raise TaskUnauthorized(f"Not authorized to run task {tid} as user {user!r} "
+                                   f"as principal {fw.info.get('principal') or None!r} (run_tasks ACL)")
         task_dict = _in_role(info, role)
         new_executor = bool(eid) and (fid, eid) not in agent.executors
         if eid and not new_executor:
@@ -211,7 +215,11 @@ def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: An
             raise TaskInvalid(str(e)) from None
     except TaskInvalid as e:
         bad_id = id_value(info.get("task_id")) if isinstance(info, dict) else ""
-        core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason="REASON_TASK_INVALID",
+        reason = "REASON_TASK_INVALID"
+        if isinstance(e, TaskUnauthorized):
+            reason = "REASON_TASK_UNAUTHORIZED"
+            core.security.refused.refuse(sender, "AcceptOffers", "not_authorized")
+        core.send_status(fid, core.make_status(bad_id, "TASK_ERROR", reason=reason,
                                                message=str(e), agent_id=aid, now=now), out)
         log.info("task_invalid", framework_id=fid, task_id=bad_id, error=str(e))
         return remaining
@@ -225,6 +233,7 @@ def _launch(core: MasterLedger, fw: Framework, agent: Agent, role: str, info: An
     task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
     fw.tasks[tid] = task
     agent.tasks[(fid, tid)] = task
+    core.observe("task_added", task)
     out.append(Send(agent.pid, m.RunTask(framework=dict(fw.info), framework_pid=fw.pid, task=task_dict)))
     log.info("task_launched", task_id=tid, framework_id=fid, agent_id=aid, role=role, resources=str(res))
     return remaining - need
@@ -270,7 +279,7 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
         kind = op.get("type") if isinstance(op, dict) else None
         if kind == "LAUNCH":
             for info in _tasks_of(op):
-                remaining = _launch(core, fw, agent, role, info, remaining, known, volumes, now, out)
+                remaining = _launch(core, sender, fw, agent, role, info, remaining, known, volumes, now, out)
         elif kind in OFFER_OPERATIONS:
             try:
                 remaining = apply_offer_operation(core, fw, agent, role, op, remaining,

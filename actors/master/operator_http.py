@@ -31,7 +31,7 @@ from actors.reservations import ReservationError
 from actors.volumes import VolumeError
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply
 
-__all__ = ["OPERATOR_ERRORS", "install_operator_routes", "request_json"]
+__all__ = ["OPERATOR_ERRORS", "install_allocation_routes", "request_json"]
 
 OPERATOR_ERRORS: tuple[type[Exception], ...] = (QuotaError, ReservationError, DrainError, VolumeError)
 
@@ -87,7 +87,7 @@ async def call_master_later(master: MasterProcess, fn: Callable[[], Future[Any]]
     return json_reply(result, status=202)
 
 
-def install_operator_routes(server: HttpServer, master: MasterProcess) -> None:
+def install_allocation_routes(server: HttpServer, master: MasterProcess) -> None:
     async def quota(request: HttpRequest) -> HttpReply:
         if request.method == "POST":
             body = request_json(request)

@@ -26,8 +26,10 @@ from actors.master.quota_json import QuotaError, parse_quota_body, quotas_to_tex
 from actors.node import Node
 from actors.resources import EMPTY
 from actors.process import Process
+from actors.security.visibility import filter_state
+from actors.v1_api import is_http_pid
 from actors.version import MESOS_VERSION
-from transport.messages import MasterState, MasterStateRequest
+from transport.messages import MasterState, MasterStateRequest, RequestFailed
 from transport.pid import PID
 from transport.schema import Message
 
@@ -62,6 +64,9 @@ class MasterProcess(Process):
         self._timer: Timer | None = None
         self._timer_at: float | None = None
         self._pids: dict[str, PID] = {}  # parsed pids of the text ids the core uses
+        # Peers served in this process rather than over ZeroMQ (HTTP schedulers' streams):
+        # pid text -> what takes the messages the core sends it. Read and written on our thread.
+        self.local_peers: dict[str, Callable[[Message], None]] = {}
         self._on_elected_hook = on_elected
         self._on_lost_hook = on_lost_leadership
         self.leadership: Leadership | None = None
@@ -88,7 +93,8 @@ class MasterProcess(Process):
         if self.config.zk:
             self.leadership = Leadership(
                 self.config.zk, self.config.zk_session_timeout, master_id=self.core.master_id, pid=str(self.pid),
-                hostname=self.config.hostname, run=self.run, on_elected=self._elected, on_lost=self._lost_leadership)
+                hostname=self.config.hostname, run=self.run, on_elected=self._elected, on_lost=self._lost_leadership,
+                http_port=self.core.http_port)
             self.registry_store = self.leadership.registry
             try:
                 self.leadership.start()
@@ -289,8 +295,17 @@ class MasterProcess(Process):
                       leader=redirect.leader or None)
         self.send(sender, redirect)
 
-    def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState:
+    def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState | RequestFailed:
+        security = self.core.security
+        principal = None
+        if security.enabled and not self.node.is_local(sender):  # our own node (LocalCluster) is trusted
+            principal = security.principal(str(sender))
+            if principal is None:
+                security.refused.refuse(str(sender), "MasterStateRequest", "not_authenticated")
+                return RequestFailed(error="the master's state needs an authenticated peer (security is on)")
         state = self.core.state(self.clock.now())
+        if principal is not None:
+            state = filter_state(security.acls, principal, state)
         if self.leadership is not None:
             state.update(self.leadership.state())
         else:
@@ -300,6 +315,22 @@ class MasterProcess(Process):
     def exited(self, pid: PID) -> None:
         if self.leading:
             self._apply(self.core.exited(str(pid), self.clock.now()))
+
+    def change(self, fn: Callable[[MasterCore, float, list[Effect]], None]) -> None:
+        """Run ``fn(core, now, out)`` (an operator's change) and carry out its effects (on our thread)."""
+        out: list[Effect] = []
+        fn(self.core, self.clock.now(), out)
+        self._apply(out)
+
+    def handle_local(self, sender: str, msg: Message) -> None:
+        """A message from a local peer (``local_peers``), handled as one from the wire (on our thread)."""
+        self._apply(self.core.handle(sender, msg, self.clock.now()))
+
+    def local_peer_gone(self, pid: str) -> None:
+        """A local peer's connection ended: as a linked process exiting (on our thread)."""
+        self.local_peers.pop(pid, None)
+        if self.leading:
+            self._apply(self.core.exited(pid, self.clock.now()))
 
     def _allocated(self, allocation: Allocation, now: float) -> None:
         """Called on the allocator's thread: hand the allocation to our own thread."""
@@ -318,12 +349,19 @@ class MasterProcess(Process):
         calls: list[tuple[str, dict[str, Any]]] = []
         for effect in effects:
             if isinstance(effect, Send):
+                local = self.local_peers.get(effect.to)
+                if local is None and is_http_pid(effect.to):
+                    continue  # its stream has ended: nobody to tell
                 try:
-                    self.send(self._pid(effect.to), effect.message)
+                    if local is not None:
+                        local(effect.message)
+                    else:
+                        self.send(self._pid(effect.to), effect.message)
                 except Exception:
                     self.log.exception("send_failed", to=effect.to, type=type(effect.message).__name__)
             elif isinstance(effect, LinkTo):
-                self.link(self._pid(effect.pid))
+                if not is_http_pid(effect.pid):  # a stream's end is its exit (local_peer_gone)
+                    self.link(self._pid(effect.pid))
             elif isinstance(effect, ToAllocator):
                 calls.append((effect.method, effect.kwargs))
             elif isinstance(effect, WriteRegistry):

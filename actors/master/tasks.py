@@ -22,6 +22,7 @@ __all__ = [
     "kill",
     "reconcile",
     "reconcile_one",
+    "shutdown_executor",
     "status_update",
     "without_data",
 ]
@@ -81,7 +82,8 @@ def _terminal_update_arrived(fw: Framework, agent_id: str, tid: str, status: Dic
             return
 
 
-def _to_agent(core: MasterLedger, sender: str, msg: m.StatusUpdateAcknowledgement | m.FrameworkToExecutor,
+def _to_agent(core: MasterLedger, sender: str,
+              msg: m.StatusUpdateAcknowledgement | m.FrameworkToExecutor | m.ShutdownExecutor,
               out: list[Effect], event: str, **fields: Any) -> None:
     """Relay a framework's message to its connected agent ``msg.agent_id``; else log ``event`` and drop it."""
     if core.framework_from(sender, msg.framework_id, out) is None:
@@ -178,6 +180,13 @@ def kill(core: MasterLedger, sender: str, msg: m.KillTask, now: float, out: list
 def framework_to_executor(core: MasterLedger, sender: str, msg: m.FrameworkToExecutor, now: float,
                           out: list[Effect]) -> None:
     _to_agent(core, sender, msg, out, "framework_message_dropped", reason="agent unavailable")
+
+
+def shutdown_executor(core: MasterLedger, sender: str, msg: m.ShutdownExecutor, now: float,
+                      out: list[Effect]) -> None:
+    """A v1 SHUTDOWN: the agent shuts the framework's executor down (its tasks end, it exits)."""
+    _to_agent(core, sender, msg, out, "executor_shutdown_dropped", executor_id=msg.executor_id,
+              reason="agent unavailable")
 
 
 def executor_to_framework(core: MasterLedger, sender: str, msg: m.ExecutorToFramework, now: float,

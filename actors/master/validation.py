@@ -8,13 +8,17 @@ from typing import Any
 from actors.master.model import ExecutorRecord, id_value
 from actors.resources import EMPTY, Resources, ResourcesError
 
-__all__ = ["TaskInvalid", "check_executor", "executor_record", "task_resources", "validate_id", "validate_task"]
+__all__ = ["TaskInvalid", "TaskUnauthorized", "check_executor", "executor_record", "task_resources", "validate_id", "validate_task"]
 
 Dict = dict[str, Any]
 
 
 class TaskInvalid(ValueError):
     """A task that fails validation; the message is what the framework is told."""
+
+
+class TaskUnauthorized(TaskInvalid):
+    """A task the run_tasks ACL refuses (TASK_ERROR with REASON_TASK_UNAUTHORIZED)."""
 
 
 def validate_id(kind: str, value: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from actors.master.model import TERMINAL_STATES, Task, flat_resources
@@ -97,10 +97,12 @@ def _start_time(task: Task) -> float:
 
 
 def tasks_view(core: MasterCore, *, limit: int, offset: int, order: str, framework_id: str = "",
-               task_id: str = "") -> Dict:
-    """/master/tasks: tasks sorted by start time (``order`` "asc" or "des"), filtered, paged."""
+               task_id: str = "", visible: Callable[[Task], bool] | None = None) -> Dict:
+    """/master/tasks: tasks sorted by start time (``order`` "asc" or "des"), filtered (also by
+    ``visible``: what the asking principal may see), paged."""
     tasks = [t for t in all_tasks(core)
-             if (not framework_id or t.framework_id == framework_id) and (not task_id or t.task_id == task_id)]
+             if (not framework_id or t.framework_id == framework_id) and (not task_id or t.task_id == task_id)
+             and (visible is None or visible(t))]
     tasks.sort(key=lambda t: (_start_time(t), t.task_id))  # ties (same second) in id order
     if order == "des":
         tasks.reverse()
@@ -172,6 +174,18 @@ def metrics(core: MasterCore, now: float, uptime: float, received: Mapping[str, 
         out[f"master/messages_{_snake(type_name)}"] = count
     out["master/dropped_messages"] = dropped
     out["master/event_queue_messages"] = queued
+    return out
+
+
+def security_metrics(refused: Mapping[str, int], http_refused: Mapping[str, int]) -> dict[str, float]:
+    """Refusals by authentication and authorization: ``master/security/<message type>/<reason>`` and
+    ``master/http_security/<request class>/<reason>`` (snapshots ``"Type:reason" -> count``), with totals."""
+    out: dict[str, float] = {"master/security/refused": float(sum(refused.values())),
+                             "master/http_security/refused": float(sum(http_refused.values()))}
+    for prefix, table in (("master/security/", refused), ("master/http_security/", http_refused)):
+        for key, count in table.items():
+            kind, _, reason = key.partition(":")
+            out[f"{prefix}{_snake(kind)}/{reason}"] = float(count)
     return out
 
 

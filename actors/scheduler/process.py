@@ -24,6 +24,7 @@ from actors.ha import Leader, LeaderDetector
 from actors.node import Node
 from actors.process import Process
 from actors.scheduler.state import DriverCore, Effects, status_for_callback
+from actors.security.authenticating import AuthenticatingMixin
 from transport.messages import (
     AgentLost,
     ExecutorToFramework,
@@ -74,7 +75,7 @@ class DriverHooks(Protocol):
         """Seconds to try (re)registering before the driver aborts."""
 
 
-class SchedulerProcess(Process):
+class SchedulerProcess(AuthenticatingMixin, Process):
     """``scheduler(<8 hex>)``: one per MesosSchedulerDriver (per start)."""
 
     use_daemon_thread = True  # a script that never calls stop() still exits
@@ -90,8 +91,10 @@ class SchedulerProcess(Process):
         core: DriverCore,
         master: PID | None,
         zk: str = "",
+        principal: str | None = None, secret: str | None = None,  # authenticates as principal when given a secret
     ) -> None:
         super().__init__(node, name)
+        self._credential = (principal, secret)
         self.scheduler = scheduler
         self.driver = driver
         self.hooks = hooks
@@ -124,6 +127,7 @@ class SchedulerProcess(Process):
         self.install(ExitedExecutor, self._executor_lost)
         self.install(FrameworkError, self._error)
         self.install(MasterRedirect, self._redirected)
+        self._install_authentication(*self._credential)
         self.log.info("scheduler_driver_started", master=str(self.master) if self.master else self.zk,
                       framework=self.core.framework.get("name"))
         if self.detector is not None:
@@ -167,6 +171,9 @@ class SchedulerProcess(Process):
         if not self._linked:
             self._linked = True
             self.link(self.master)
+        if self._authenticate_before_registering():
+            self._timer = self.delay(self.core.next_backoff(), self._attempt)
+            return
         msg = self.core.registration()
         backoff = self.core.next_backoff()
         event = "framework_registering" if self.core.attempts == 1 else "framework_registration_retry"
@@ -180,6 +187,16 @@ class SchedulerProcess(Process):
         )
         self._timer = self.delay(backoff, self._attempt)
         self.send(self.master, msg)
+
+    def _authenticated(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._attempt()
+
+    def _master_unproven(self, message: str) -> None:
+        if not self._aborted and self.hooks.running():
+            self.hooks.abort()
+            self._call("error", f"Master refused authentication: {message}")
 
     def _arm_deadline(self) -> None:
         if self._deadline is None:
@@ -198,6 +215,7 @@ class SchedulerProcess(Process):
         if pid != self.master:
             return
         self._linked = False
+        self._forget_authentication()  # a master seen again authenticates us again
         if self._aborted or not self.hooks.running():
             return
         self._arm_deadline()
@@ -223,6 +241,7 @@ class SchedulerProcess(Process):
             return
         self.log.info("master_changed", old=str(self.master), new=str(master), why=why)
         self.master, self._linked = master, False
+        self._forget_authentication()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -305,7 +324,7 @@ class SchedulerProcess(Process):
             return
         self.log.error("framework_error", message=msg.message, framework_id=self.core.framework_id)
         self.hooks.abort()  # as Mesos: abort first, then tell the scheduler
-        self._call("error", msg.message)
+        self._call("error", self._authentication_note(msg.message))
 
     # --- callbacks -------------------------------------------------------------
 

@@ -52,14 +52,16 @@ def wait_until(probe: Callable[[], T | None], what: str, timeout: float = 20.0) 
 
 class HttpCluster:
     """mesopy-master and one mesopy-agent, each with --http_port=0; ``run_task`` starts
-    mesopy-execute with a task that prints ``started``, then waits for its go file."""
+    mesopy-execute with a task that prints ``started``, then waits for its go file.
+    ``master_flags`` are added to the master's command line."""
 
-    def __init__(self, work_dir: str) -> None:
+    def __init__(self, work_dir: str, *master_flags: str) -> None:
         self.work_dir = work_dir
         self.scripts: list[Script] = []
         port = free_port()
         self.master = f"127.0.0.1:{port}"
-        master = self._start("mesopy-master", f"--port={port}", "--http_port=0", "--allocation_interval=0.1")
+        master = self._start("mesopy-master", f"--port={port}", "--http_port=0", "--allocation_interval=0.1",
+                             *master_flags)
         self.http = master.wait_for("http_ready")["url"].rstrip("/")
         agent = self._start("mesopy-agent", f"--master={self.master}", "--port=0", "--http_port=0",
                             f"--work_dir={work_dir}/agent", "--resources=cpus:2;mem:1024;disk:512;ports:[31000-32000]")

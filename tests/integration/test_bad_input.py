@@ -19,13 +19,14 @@ from structlog.testing import capture_logs
 
 from actors.node import Node
 from tests.integration.peer import EchoProcess
+from tests.integration.proofs_support import answer_proof
 from transport.codec import Envelope, decode_frame
 from transport.messages import Echo
 from transport.pid import PID
 
 pytestmark = pytest.mark.integration
 
-MAX_FRAME = 4096
+MAX_FRAME = 8192  # room for the 5,000-digit poison pills
 _packb = msgpack.Packer(use_bin_type=True).pack
 
 
@@ -54,6 +55,8 @@ class Client:
         while True:  # skip answers to requests that fuzzed frames happened to make
             assert self.router.poll(10_000), f"no answer to request {n}"
             _identity, frame = self.router.recv_multipart()
+            if answer_proof(frame, self.router.context):  # the node asks whether we speak for pid
+                continue
             answers = [e for e in decode_frame(frame) if isinstance(e, Envelope) and e.correlation == -n]
             if answers:
                 break
@@ -102,8 +105,25 @@ def _bad_frames(c: Client) -> list[tuple[str, str, list[bytes]]]:
         ("bad correlation", "bad_envelope", [_packb([c.envelope(correlation="1")])]),  # type: ignore[arg-type]
         ("two frames", "bad_envelope", [good, good]),
         ("bad heartbeat", "garbage", [b"\x00ping no-address-here"]),
+        # The poison pills that once ended the I/O thread (int() refuses 4,301 digits; repr of a
+        # 1,010-deep list recurses past the interpreter's limit):
+        ("5,000-digit sender port", "bad_envelope", [_packb([c.envelope(sender="client@127.0.0.1:" + "9" * 5000)])]),
+        ("5,000-digit receiver port", "bad_envelope",
+         [_packb([[str(c.pid), "echo@127.0.0.1:" + "1" * 5000, "Echo", {"payload": b"x", "seq": 1}, 0]])]),
+        ("5,000-digit port in a heartbeat", "garbage", [b"\x00ping 127.0.0.1:" + b"7" * 5000 + b" x"]),
+        ("a sender pid of 4 KB", "bad_envelope", [_packb([c.envelope(sender="a" * 4000 + "@h:1")])]),
+        ("lists 1,010 deep in a text field", "too_deep",
+         [_packb([c.envelope("RequestFailed", {"error": _nested(1010)})])]),
+        ("maps 40 deep", "too_deep", [_packb([c.envelope("Echo", {"payload": b"x", "seq": 1, "x": _nested(40, {})})])]),
         ("unknown control frame", "garbage", [b"\x00hello"]),
     ]
+
+
+def _nested(depth: int, leaf: Any = None) -> Any:
+    value: Any = [] if leaf is None else leaf
+    for _ in range(depth - 1):
+        value = [value] if leaf is None else {"k": value}
+    return value
 
 
 KINDS = [k for k, _, _ in _bad_frames(Client(None, PID("e", "h", 1), PID("c", "h", 1), None, None, iter(())))]  # type: ignore[arg-type]
@@ -137,7 +157,7 @@ def test_every_bad_kind_in_a_row_then_real_requests(client: Client) -> None:
             client.roundtrip()
     assert len([e for e in logs if e["event"] == "message_rejected"]) == len(bad)
     reasons = {r for _, r, _ in bad}
-    assert reasons == {"garbage", "unknown_type", "bad_fields", "oversized", "bad_envelope"}
+    assert reasons == {"garbage", "unknown_type", "bad_fields", "oversized", "bad_envelope", "too_deep"}
     assert client.node.endpoint.counters.get("rejected") == len(bad)
 
 
@@ -193,7 +213,8 @@ def test_unknown_receiver_gets_request_failed(client: Client) -> None:
 
 # --- fuzz against the live endpoint ----------------------------------------------
 
-_pids = st.sampled_from(["client@127.0.0.1:1", "echo@127.0.0.1:1", "bad pid", "x@127.0.0.1:0", ""])
+_pids = st.sampled_from(["client@127.0.0.1:1", "echo@127.0.0.1:1", "bad pid", "x@127.0.0.1:0", "",
+                         "x@127.0.0.1:" + "9" * 5000, "x" * 300 + "@127.0.0.1:1", "x@" + "h" * 300 + ":1"])
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(max_size=20), st.binary(max_size=20)
 )
@@ -201,7 +222,7 @@ _objects = st.recursive(
     _scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=12,
-)
+) | st.integers(1, 1010).map(lambda depth: _nested(depth))  # deep nesting (msgpack packs at most 1,024)
 _envelopes = st.tuples(
     _pids,
     _pids,
@@ -243,3 +264,14 @@ def _mutate(frame: bytes, cuts: list[tuple[int, int]]) -> bytes:
     for pos, value in cuts:
         out[pos] = value
     return bytes(out)
+
+
+def test_an_exited_notice_about_another_nodes_process_is_dropped(client: Client) -> None:
+    """``Exited`` is the runtime's news of its own processes: a peer cannot announce the
+    death of a process elsewhere (here: one the echo process is linked to)."""
+    ghost = PID("ghost", "127.0.0.1", 1)
+    client.node.link(client.echo, ghost)
+    client.send(_packb([client.envelope("Exited", {"pid": str(ghost)})]))
+    client.roundtrip()
+    assert client.node.counters.get("dropped", "spoofed_exited") == 1
+    assert client.echo in client.node.linkers(ghost)

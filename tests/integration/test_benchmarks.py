@@ -35,6 +35,9 @@ KEYS = {
     "http": {"agents", "tasks", "state_bytes", "state_latency_ms", "raw_same_size_latency_ms", "state_latency_ratio",
              "get_latency_ms_idle", "launch_per_s_idle", "launch_per_s_under_http", "launch_ratio",
              "gets_per_s_under_launch", "raw_gets_per_s", "gets_ratio"},
+    "http_api": {"agents", "offers_per_s_http", "offers_per_s_driver", "offers_ratio", "launch_ms_http",
+                 "launch_ms_driver", "launch_ratio", "held_frameworks", "subscribe_s", "master_threads_before",
+                 "master_threads_held", "kb_per_framework", "raw_kb_per_stream", "memory_ratio"},
 }
 
 

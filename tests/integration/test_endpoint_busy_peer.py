@@ -27,7 +27,7 @@ def test_frames_from_a_peer_that_never_pongs_keep_it_alive() -> None:
     watcher = Endpoint(on_envelope=received, on_peer_lost=lambda address: lost.set(),
                        heartbeat_interval=0.1, heartbeat_timeout=0.75)
     busy = Endpoint(on_envelope=lambda env: None, heartbeat_interval=0.1, heartbeat_timeout=0.75)
-    busy._control = lambda identity, frame, sender: None  # type: ignore[method-assign]  # pings unanswered
+    busy._watch.control = lambda control, sender, identity=b"": None  # type: ignore[method-assign]  # pings unanswered
     watcher.start()
     busy.start()
     try:

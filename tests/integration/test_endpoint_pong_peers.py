@@ -7,6 +7,7 @@ import threading
 import pytest
 import zmq
 
+from tests.integration.proofs_support import answer_proof
 from transport.codec import Envelope, encode_envelope, join_frame
 from transport.endpoint import Endpoint
 from transport.messages import Echo
@@ -34,11 +35,15 @@ def test_pings_from_many_made_up_addresses_keep_the_socket_count_bounded() -> No
             raw.send(b"\x00ping 127.0.0.1:%d x" % port)
         # Frames on one connection are handled in order: once this envelope is
         # delivered, every ping before it has been answered or refused.
-        me = PID("probe", "127.0.0.1", 40000)
+        home = context.socket(zmq.ROUTER)  # the address the probe speaks for
+        home.setsockopt(zmq.LINGER, 0)
+        me = PID("probe", "127.0.0.1", home.bind_to_random_port("tcp://127.0.0.1"))
         raw.send(join_frame([encode_envelope(me, PID("sink", endpoint.host, endpoint.port), Echo(seq=1))]))
+        assert home.poll(5000) and answer_proof(home.recv_multipart()[-1], context)
+        home.close(0)
         assert delivered.wait(5)
         assert received[0].message == Echo(seq=1)
-        assert endpoint.counters.get("closed", "pong_evicted") == 16
+        assert endpoint.counters.get("closed", "pong_evicted") == 17  # and the challenge to the probe
         assert endpoint.connections <= 4
     finally:
         raw.close(0)

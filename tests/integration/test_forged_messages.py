@@ -1,9 +1,9 @@
 """Forged messages against real master and agent processes, from a raw ZeroMQ attacker
 on loopback: each role takes each message only from the process entitled to send it.
 
-The attacker claims a pid of its own (a ROUTER it binds, so replies have somewhere
-to go) or a made-up one; it cannot yet be stopped from claiming the real pid text
-(that is the transport's half: senders bound to their connection). After each
+The attacker claims a pid of its own (a ROUTER it binds, which answers the transport's
+challenges, so its messages reach the role's entitlement table), a made-up one, or the
+real pid's exact text (stopped by the transport: the claim is not proven by the address). After each
 attack the forged message had no effect and the cluster still runs a real task
 end to end with mesopy-execute.
 """
@@ -11,17 +11,22 @@ end to end with mesopy-execute.
 from __future__ import annotations
 
 import importlib.util
+import json
+import queue
 import signal
 import threading
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 import zmq
 from structlog.testing import capture_logs
 
+from tests.integration.proofs_support import answer_proof
 from tests.integration.operators_support import Script, StateClient, free_port, run_script
 from transport import messages as m
 from transport.codec import Envelope, decode_frame, encode_envelope, join_frame
@@ -35,7 +40,8 @@ pytestmark = [
 
 
 class Attacker:
-    """A raw DEALER per target address; ``pid`` names a ROUTER of its own."""
+    """A raw DEALER per target address; ``pid`` names a ROUTER of its own, served by a thread
+    that answers challenges (proofs_support) and queues everything else for ``receive``."""
 
     def __init__(self) -> None:
         self.ctx = zmq.Context()
@@ -44,6 +50,17 @@ class Attacker:
         self.port = self.router.bind_to_random_port("tcp://127.0.0.1")
         self.pid = f"scheduler(666)@127.0.0.1:{self.port}"
         self._dealers: dict[str, zmq.Socket] = {}
+        self._frames: queue.Queue[bytes] = queue.Queue()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._closing.is_set():
+            if self.router.poll(100):
+                frame = self.router.recv_multipart()[-1]
+                if not answer_proof(frame, self.ctx):
+                    self._frames.put(frame)
 
     def dealer(self, receiver: str) -> zmq.Socket:
         """The DEALER connected to ``receiver``'s node (made on first use)."""
@@ -61,14 +78,15 @@ class Attacker:
     def receive(self) -> Envelope:
         """The next message the daemon sends to ``pid`` (heartbeat frames skipped)."""
         while True:
-            assert self.router.poll(10_000), "nothing came back"
-            frame = self.router.recv_multipart()[-1]
+            frame = self._frames.get(timeout=10)
             if not frame.startswith(b"\x00"):
                 (env,) = decode_frame(frame)
                 assert isinstance(env, Envelope)
                 return env
 
     def close(self) -> None:
+        self._closing.set()
+        self._thread.join(5)
         for dealer in self._dealers.values():
             dealer.close(0)
         self.router.close(0)
@@ -80,8 +98,9 @@ class Cluster:
         port = free_port()
         self.address = f"127.0.0.1:{port}"
         self.master_pid = f"master@{self.address}"
+        self.http = f"http://127.0.0.1:{free_port()}"
         self.master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1",
-                             "--max_frameworks_per_peer=20")
+                             "--max_frameworks_per_peer=20", f"--http_port={self.http.rpartition(':')[2]}")
         scripts.append(self.master)
         self.master.wait_for("master_started")
         self.agent = Script("mesopy-agent", f"--master={self.address}", "--port=0", f"--work_dir={work_dir}",
@@ -93,6 +112,11 @@ class Cluster:
 
     def state(self) -> dict[str, Any]:
         return self.state_client.state()
+
+    def metrics(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.http + "/metrics/snapshot", timeout=10) as reply:
+            out: dict[str, Any] = json.loads(reply.read())
+        return out
 
     def runs_a_task(self) -> None:
         result = run_script("mesopy-execute", f"--master={self.address}", "--name=real", "--command=echo real",
@@ -126,13 +150,14 @@ def refused(script: Script, type_name: str) -> dict[str, Any]:
 class Sleeper:
     """A real framework (in this process) with one running ``sleep 60`` task."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Any, principal: str | None = None, secret: str | None = None) -> None:
         from frameworks import MesosSchedulerDriver
         from frameworks.command import CommandScheduler
 
         self.running = threading.Event()
         scheduler = CommandScheduler("sleep 60", "cpus:0.1;mem:32", name="sleeper", progress=self._progress)
-        self.driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "sleeper"}, cluster.address)
+        info = {"user": "", "name": "sleeper", **({"principal": principal} if principal else {})}
+        self.driver = MesosSchedulerDriver(scheduler, info, cluster.address, principal=principal, secret=secret)
         self.driver.start()
         assert self.running.wait(30)
         state = cluster.state()
@@ -145,7 +170,7 @@ class Sleeper:
         if line.endswith("RUNNING"):
             self.running.set()
 
-    def still_running(self, cluster: Cluster) -> None:
+    def still_running(self, cluster: Any) -> None:
         state = cluster.state()
         (fw,) = [f for f in state["frameworks"] if f["id"] == self.framework_id]
         assert fw["active"]
@@ -167,9 +192,12 @@ def test_a_forged_run_task_to_an_agent_runs_nothing(cluster: Cluster, attacker: 
     forged = m.RunTask(framework={"id": {"value": "evil"}, "name": "evil", "user": "root"},
                        framework_pid=attacker.pid, task=task)
     attacker.send(cluster.agent_pid, forged)
-    attacker.send(cluster.agent_pid, forged, sender="master@127.0.0.1:1")  # a made-up master
     assert refused(cluster.agent, "RunTask")["reason"] == "not_current_master"
-    refused(cluster.agent, "RunTask")
+    attacker.send(cluster.agent_pid, forged, sender="master@127.0.0.1:1")  # a made-up master
+    attacker.send(cluster.agent_pid, forged, sender=cluster.master_pid)  # the real master's exact text
+    # On a connection proven to speak for the attacker's own address: spoofed at once.
+    cluster.agent.wait_for("message_dropped", reason="spoofed", claimed="127.0.0.1:1")
+    cluster.agent.wait_for("message_dropped", reason="spoofed", claimed=cluster.address)
     cluster.runs_a_task()
     assert not marker.exists()
     assert not list((tmp_path / "agent").glob("slaves/*/frameworks/evil"))
@@ -267,7 +295,8 @@ def test_forged_events_to_a_scheduler_driver_do_not_abort_it(cluster: Cluster, a
         (fw,) = [f for f in cluster.state()["frameworks"] if f["id"] == sleeper.framework_id]
         with capture_logs() as logs:
             attacker.send(fw["pid"], m.FrameworkError(message="forged"))
-            attacker.send(fw["pid"], m.RescindResourceOffer(offer_id="x"), sender="master@127.0.0.1:1")
+            attacker.send(fw["pid"], m.RescindResourceOffer(offer_id="x"), sender=f"master@127.0.0.1:{attacker.port}")
+            attacker.send(fw["pid"], m.FrameworkError(message="forged"), sender=cluster.master_pid)  # unproven
             pause, waited = threading.Event(), 0.0
             while len([e for e in logs if e["event"] == "message_not_entitled"]) < 2 and waited < 10:
                 pause.wait(0.05)
@@ -294,3 +323,57 @@ def test_a_flood_of_forgeries_costs_counters_not_log_lines(cluster: Cluster, att
     refusals = [line for line in cluster.agent.lines[lines_before:] if "message_not_entitled" in line]
     assert len(refusals) <= 5 + 100
     assert len("".join(cluster.agent.lines[lines_before:])) < 100_000
+
+
+def test_a_forger_copying_the_real_pids_text_is_dropped_by_the_transport(cluster: Cluster,
+                                                                       attacker: Attacker) -> None:
+    """The framework's and the agent's exact pid text, from another connection: the master
+    challenges the claimed address, which does not vouch for the forger's connection; the
+    forgeries are dropped (``dropped unproven``, in the metrics too) and had no effect."""
+    sleeper = Sleeper(cluster)
+    try:
+        (fw,) = [f for f in cluster.state()["frameworks"] if f["id"] == sleeper.framework_id]
+        attacker.send(cluster.master_pid, m.KillTask(framework_id=sleeper.framework_id, task_id=sleeper.task_id),
+                      sender=fw["pid"])
+        u = uuid.uuid4().bytes
+        status = {"task_id": {"value": sleeper.task_id}, "state": "TASK_FINISHED", "source": "SOURCE_EXECUTOR",
+                  "agent_id": {"value": sleeper.agent_id}, "uuid": u}
+        forged = m.StatusUpdate(framework_id=sleeper.framework_id, status=status, uuid=u, agent_id=sleeper.agent_id)
+        attacker.send(cluster.master_pid, forged, sender=cluster.agent_pid)
+        # The first claim waits for its address's proof, which never comes (unproven, when the
+        # challenge expires); the second, on the same connection, is spoofed at once.
+        cluster.master.wait_for("message_dropped", reason="spoofed", claimed=cluster.agent_pid.partition("@")[2])
+        cluster.master.wait_for("message_dropped", reason="unproven", claimed=fw["pid"].partition("@")[2])
+        metrics = cluster.metrics()
+        assert metrics["master/dropped_frames/unproven"] == 1
+        assert metrics["master/dropped_frames/spoofed"] == 1
+        cluster.runs_a_task()
+        sleeper.still_running(cluster)
+    finally:
+        sleeper.stop()
+
+
+def test_poison_frames_leave_the_master_serving(cluster: Cluster, attacker: Attacker) -> None:
+    """The frames that once ended a daemon's transport, then 100,000 garbage frames: each is
+    rejected and counted, the log stays small, and the master still runs a task."""
+    dealer = attacker.dealer(cluster.master_pid)
+    envelope = [attacker.pid, cluster.master_pid, "Echo", {"payload": b"x", "seq": 1}, 0]
+    deep: Any = []
+    for _ in range(1010):
+        deep = [deep]
+    dealer.send(msgpack.packb([[attacker.pid.rpartition(":")[0] + ":" + "9" * 5000, *envelope[1:]]]))
+    dealer.send(b"\x00ping 127.0.0.1:" + b"7" * 5000 + b" x")
+    dealer.send(msgpack.packb([[attacker.pid, cluster.master_pid, "RequestFailed", {"error": deep}, 0]]))
+    dealer.send(b"\x01" * (17 * 1024 * 1024))  # past the frame limit
+    lines_before = len(cluster.master.lines)
+    for _ in range(100_000):
+        dealer.send(b"\xc1 garbage")
+    cluster.master.wait_for("message_rejected", reason="garbage", count=100_000, timeout=120)
+    metrics = cluster.metrics()
+    assert metrics["master/invalid_frames/bad_envelope"] >= 1
+    assert metrics["master/invalid_frames/too_deep"] >= 1
+    assert metrics["master/invalid_frames/garbage"] >= 100_000
+    logged = "".join(cluster.master.lines[lines_before:])
+    assert len(logged) < 100_000, len(logged)
+    cluster.runs_a_task()
+    assert cluster.master.proc.poll() is None

@@ -1,5 +1,5 @@
-"""The web UI in a real headless Chromium (Debian's chromium over the DevTools
-Protocol, tests/integration/browser_support.py) against a real mesopy-master and
+"""The web UI in a real headless Chromium (Debian's chromium driven by Playwright,
+tests/integration/browser_support.py) against a real mesopy-master and
 mesopy-agent with a task of mesopy-execute: the dashboard shows the agent, the
 frameworks and the running task; a click on the task opens its sandbox, a click
 on stdout tails it as it is written; the page follows the task's end; the

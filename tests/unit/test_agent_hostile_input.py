@@ -33,6 +33,7 @@ def _from_master() -> list[Message]:
         m.StatusUpdateAcknowledgement(agent_id="a", framework_id="f", task_id="t", uuid=b"u"),
         m.FrameworkToExecutor(agent_id="a", framework_id="f", executor_id="e", data=b""),
         m.MasterRedirect(leader="master@127.0.0.1:5050"), m.CheckpointResources(resources=[]),
+        m.ShutdownExecutor(framework_id="f", executor_id="t", agent_id="a"),
     ]
 
 

@@ -361,3 +361,32 @@ def test_load_allocator() -> None:
         with pytest.raises(AllocatorError) as err:
             load_allocator(name)  # type: ignore[arg-type]
         assert msg in str(err.value)
+
+
+def test_equal_shares_go_to_the_framework_offered_least_not_to_the_first_registered() -> None:
+    """Many idle frameworks registered first must not starve one that arrives last: each
+    declines what it is offered (share back to 0), and the next offer goes to whoever has
+    been offered least (Mesos' allocation-count tie-break), so the newcomer gets its turn."""
+    al = AllocatorCore()
+    for i in range(5):
+        al.add_framework(f"idle{i}", ["*"])
+    al.add_agent("a1", R("cpus:1;mem:128"))
+    seen: list[str] = []
+    for cycle in range(5):
+        offers = al.allocate(float(cycle))
+        seen.extend(offers)
+        decline_all(al, offers, now=float(cycle))
+    assert sorted(seen) == [f"idle{i}" for i in range(5)]  # each once: not idle0 five times
+    al.add_framework("late", ["*"])
+    offers = al.allocate(10.0)
+    assert list(offers) == ["late"]
+
+
+def test_offer_counts_are_forgotten_with_the_framework() -> None:
+    al = AllocatorCore()
+    al.add_framework("f", ["*"])
+    al.add_agent("a1", R("cpus:1;mem:128"))
+    decline_all(al, al.allocate(0.0))
+    assert al._sorter.offers == {("f", "*"): 1}
+    al.remove_framework("f")
+    assert al._sorter.offers == {}

@@ -17,7 +17,7 @@ def test_a_ping_frame_parses_back_to_its_reply_address_and_name() -> None:
 
 @pytest.mark.parametrize("frame", [
     b"\x00ping nohost x", b"\x00ping 1.2.3.4:0 x", b"\x00ping h:1", b"\x00pong",
-    b"\x00pong a b c", b"\x00ping \xff:1 x", b"\x00what h:1", b"\x00",
+    b"\x00pong a b c d", b"\x00ping \xff:1 x", b"\x00what h:1", b"\x00",
 ])
 def test_malformed_control_frames_are_refused(frame: bytes) -> None:
     assert parse_control(frame) is None

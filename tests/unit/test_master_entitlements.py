@@ -33,6 +33,7 @@ def _framework_calls(fid: str, aid: str) -> list[Message]:
         m.ReconcileTasks(framework_id=fid),
         m.StatusUpdateAcknowledgement(agent_id=aid, framework_id=fid, task_id="t1", uuid=b"u"),
         m.FrameworkToExecutor(agent_id=aid, framework_id=fid, executor_id="t1", data=b"x"),
+        m.ShutdownExecutor(framework_id=fid, executor_id="t1", agent_id=aid),
     ]
 
 

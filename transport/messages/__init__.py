@@ -57,6 +57,13 @@ from transport.messages.executor import (
     ExecutorReregistered,
     ShutdownExecutor,
 )
+from transport.messages.auth import (
+    Authenticate,
+    AuthenticationChallenge,
+    AuthenticationResponse,
+    AuthenticationCompleted,
+    AuthenticationFailed,
+)
 
 __all__ = [
     "Link",
@@ -107,4 +114,9 @@ __all__ = [
     "ReregisterExecutor",
     "ExecutorReregistered",
     "ShutdownExecutor",
+    "Authenticate",
+    "AuthenticationChallenge",
+    "AuthenticationResponse",
+    "AuthenticationCompleted",
+    "AuthenticationFailed",
 ]

@@ -20,10 +20,11 @@ Dict = dict[str, Any]
 
 @message
 class RegisterExecutor(Message):
-    """executor -> agent: the executor process is up."""
+    """executor -> agent: the executor process is up; ``token`` is its MESOS_EXECUTOR_AUTHENTICATION_TOKEN."""
 
     framework_id: str
     executor_id: str
+    token: str = ""
 
 
 @message
@@ -44,6 +45,7 @@ class ReregisterExecutor(Message):
     executor_id: str
     tasks: list[Dict] = field(default_factory=list)
     updates: list[Dict] = field(default_factory=list)
+    token: str = ""
 
 
 @message
@@ -56,4 +58,9 @@ class ExecutorReregistered(Message):
 
 @message
 class ShutdownExecutor(Message):
-    """agent -> executor: kill your tasks and exit."""
+    """agent -> executor: kill your tasks and exit. Also scheduler -> master -> agent (a v1 SHUTDOWN
+    call): shut down the framework's executor ``executor_id`` on agent ``agent_id``."""
+
+    framework_id: str = ""
+    executor_id: str = ""
+    agent_id: str = ""

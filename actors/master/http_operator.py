@@ -1,0 +1,202 @@
+"""``POST /api/v1`` (alias ``/api/v1/operator``): Mesos' v1 operator HTTP API on the master.
+
+A call ``{"type": "GET_STATE"}`` is answered ``{"type": "GET_STATE", "get_state": {...}}``
+(JSON, the shapes of actors/master/operator_views.py), or ``200`` with no body for
+calls that answer nothing (``TEARDOWN``). ``SUBSCRIBE`` is answered with a
+RecordIO event stream as the scheduler API's: ``SUBSCRIBED`` with the whole
+state, then ``TASK_ADDED``, ``TASK_UPDATED``, ``AGENT_ADDED``, ``AGENT_REMOVED``,
+``FRAMEWORK_ADDED``, ``FRAMEWORK_UPDATED``, ``FRAMEWORK_REMOVED`` as the core
+observes them (``MasterLedger.observe``), and ``HEARTBEAT``.
+
+The calls are a table, ``MASTER_CALLS``: name -> ``fn(context, call) -> body | None``,
+run on the master's thread (raise HttpError(400, ...) naming a bad field).
+Add a call with ``@master_call("NAME")``. Media types, 405 and a standby's
+307/503 are as for the scheduler API (actors/master/http_scheduler.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+import actors.master.operator_views as ov
+from actors.http_common import decode_call, encoded, on_actor, open_stream
+from actors.master import frameworks, operator_actions
+from actors.master.http_scheduler import HttpSchedulers, standby_reply
+from actors.master.scheduler_api import master_info_v1
+from actors.v1_api import HEARTBEAT, call_registrar
+from actors.version import MESOS_VERSION
+from transport.event_stream import EventStream
+from transport.http import HttpError, HttpReply, HttpRequest, HttpServer
+from transport.recordio import encode
+
+if TYPE_CHECKING:
+    from actors.master.core import MasterCore
+    from actors.master.process import MasterProcess
+
+__all__ = ["MASTER_CALLS", "MAX_OPERATOR_SUBSCRIBERS", "OperatorContext", "install_operator_routes", "master_call"]
+
+log = structlog.get_logger(__name__)
+Dict = dict[str, Any]
+MAX_OPERATOR_SUBSCRIBERS = 1000  # SUBSCRIBE streams held at once; more are answered 503
+
+
+@dataclass
+class OperatorContext:
+    """What a call sees (on the master's thread)."""
+
+    master: MasterProcess
+    weights: dict[str, float]
+    metrics: Callable[[], dict[str, float]]
+    schedulers: HttpSchedulers
+
+    @property
+    def core(self) -> MasterCore:
+        return self.master.core
+
+
+OperatorCall = Callable[[OperatorContext, Dict], "Dict | None"]
+MASTER_CALLS: dict[str, OperatorCall] = {}
+master_call = call_registrar(MASTER_CALLS)  # @master_call("NAME"): the master's answer to that call
+
+
+def _field_id(call: Dict, field: str, key: str) -> str:
+    body = call.get(field)
+    value = body.get(key) if isinstance(body, dict) else None
+    value = value.get("value") if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value:
+        raise HttpError(400, f"Expecting '{field}.{key}' to be present")
+    return value
+
+
+@master_call("GET_HEALTH")
+def _health(ctx: OperatorContext, call: Dict) -> Dict:
+    return {"healthy": True}
+
+
+@master_call("GET_VERSION")
+def _version(ctx: OperatorContext, call: Dict) -> Dict:
+    return {"version_info": {"version": MESOS_VERSION}}
+
+
+@master_call("GET_FLAGS")
+def _flags(ctx: OperatorContext, call: Dict) -> Dict:
+    return {"flags": [{"name": k, "value": str(v)} for k, v in sorted(vars(ctx.master.config).items())]}
+
+
+@master_call("GET_METRICS")
+def _metrics(ctx: OperatorContext, call: Dict) -> Dict:
+    return {"metrics": [{"name": k, "value": float(v)} for k, v in sorted(ctx.metrics().items())]}
+
+
+@master_call("GET_MASTER")
+def _master(ctx: OperatorContext, call: Dict) -> Dict:
+    core = ctx.core
+    return {"master_info": master_info_v1(core.master_info()), "start_time": core.start_time,
+            "elected_time": core.start_time}
+
+
+def _of_core(view: Callable[[MasterCore], Dict]) -> OperatorCall:
+    return lambda ctx, call: view(ctx.core)
+
+
+MASTER_CALLS.update({
+    "GET_STATE": _of_core(ov.get_state),
+    "GET_AGENTS": _of_core(ov.get_agents),
+    "GET_FRAMEWORKS": _of_core(ov.get_frameworks),
+    "GET_EXECUTORS": _of_core(ov.get_executors),
+    "GET_TASKS": _of_core(ov.get_tasks),
+    "GET_ROLES": lambda ctx, call: ov.get_roles(ctx.core, ctx.weights),
+})
+
+
+@master_call("TEARDOWN")
+def _teardown(ctx: OperatorContext, call: Dict) -> None:
+    fid = _field_id(call, "teardown", "framework_id")
+    fw = ctx.core.frameworks.get(fid)
+    if fw is None:
+        raise HttpError(400, f"No framework found with specified ID {fid!r}")
+    log.info("framework_teardown_by_operator", framework_id=fid)
+    ctx.master.change(lambda core, now, out: frameworks.remove(core, fw, now, out))
+
+
+@master_call("MARK_AGENT_GONE")
+def _mark_agent_gone(ctx: OperatorContext, call: Dict) -> None:
+    """The agent is gone for good (actors/master/operator_actions.py): recorded in the registry,
+    removed, told to shut down, and refused should it come back with its id."""
+    aid = _field_id(call, "mark_agent_gone", "agent_id")
+    core = ctx.core
+    if aid in core.registrar.registry.gone:
+        return None  # already gone: as Mesos, marking it again is fine
+    if aid not in core.agents and aid not in core.recovered and aid not in core.removed_agents:
+        raise HttpError(400, f"No agent found with specified ID {aid!r}")
+    log.info("agent_marked_gone_by_operator", agent_id=aid)
+    ctx.master.change(lambda core, now, out: operator_actions.mark_gone(core, aid, now, out))
+    return None
+
+
+class OperatorSubscribers:
+    """The operator API's event streams; on the master's thread."""
+
+    def __init__(self, master: MasterProcess) -> None:
+        self.master = master
+        self.streams: dict[int, EventStream] = {}
+        self.keys = itertools.count()
+        master.core.observers.append(self.observe)
+
+    def add(self, key: int, stream: EventStream) -> HttpReply | None:
+        """Stream the events to ``stream`` from now on, after SUBSCRIBED; a standby's reply instead."""
+        refused = standby_reply(self.master)
+        if refused is not None:
+            return refused
+        if len(self.streams) >= MAX_OPERATOR_SUBSCRIBERS:
+            raise HttpError(503, f"{MAX_OPERATOR_SUBSCRIBERS} operator subscriptions are open already")
+        self.streams[key] = stream
+        subscribed = {"get_state": ov.get_state(self.master.core),
+                      "heartbeat_interval_seconds": float(self.master.config.http_heartbeat_interval)}
+        stream.push(encode(encoded({"type": "SUBSCRIBED", "subscribed": subscribed})))
+        return None
+
+    def observe(self, kind: str, record: Any) -> None:
+        if not self.streams:
+            return
+        event = ov.observed_event(self.master.core, kind, record)
+        if event is not None:
+            data = encode(encoded(event))
+            for stream in self.streams.values():
+                stream.push(data)
+
+
+def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: OperatorContext) -> None:
+    """Route ``/api/v1`` and ``/api/v1/operator`` (POST) to ``master``."""
+    subscribers = OperatorSubscribers(master)
+    heartbeat = encode(encoded(HEARTBEAT))
+
+    def answer(call: Dict) -> HttpReply:
+        refused = standby_reply(master)
+        if refused is not None:
+            return refused
+        kind = call["type"]
+        body = MASTER_CALLS[kind](ctx, call)
+        if body is None:
+            return HttpReply(status=200, content_type="text/plain")
+        return HttpReply(body=encoded({"type": kind, kind.lower(): body}))
+
+    async def operator(request: HttpRequest) -> HttpReply:
+        call, kind = decode_call(request)
+        if kind != "SUBSCRIBE":
+            if kind not in MASTER_CALLS:
+                raise HttpError(400, f"Unsupported operator call type {kind!r}; this master answers "
+                                     f"{', '.join(sorted([*MASTER_CALLS, 'SUBSCRIBE']))}")
+            return await on_actor(master, lambda: answer(call))
+        key = next(subscribers.keys)
+        stream = EventStream(heartbeat_every=float(master.config.http_heartbeat_interval), heartbeat=heartbeat,
+                             on_end=lambda reason: master.run(subscribers.streams.pop, key, None))
+        return await open_stream(master, stream, lambda: subscribers.add(key, stream))
+
+    for path in ("/api/v1", "/api/v1/operator"):
+        server.route(path, operator, methods=("POST",))

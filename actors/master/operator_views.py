@@ -1,0 +1,137 @@
+"""The master's records in the v1 operator API's JSON shapes (Mesos' ``master::Response``/``Event``).
+
+Pure: functions of the core's records, called on the master's thread. Ids are
+``{"value": ...}``, resources v1 resource lists, times ``{"nanoseconds": n}``
+(epoch), bytes base64 text. ``observed_event`` turns what the core observes
+(``MasterLedger.observe``) into the operator ``SUBSCRIBE`` stream's events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from actors.master.model import TERMINAL_STATES, Agent, Framework, Task
+from actors.resources import EMPTY, Resources
+from actors.scheduler.shapes import for_callback
+
+if TYPE_CHECKING:
+    from actors.master.core import MasterCore
+
+__all__ = [
+    "agent_v1", "executors_v1", "framework_v1", "get_agents", "get_executors", "get_frameworks", "get_roles",
+    "get_state", "get_tasks", "observed_event", "task_v1", "time_info",
+]
+
+Dict = dict[str, Any]
+_TASK_INFO_KEYS = ("labels", "discovery", "container", "health_check", "kill_policy", "user")
+
+
+def time_info(seconds: float) -> Dict:
+    return {"nanoseconds": int(seconds * 1e9)}
+
+
+def _id(value: str) -> Dict:
+    return {"value": value}
+
+
+def task_v1(task: Task) -> Dict:
+    out: Dict = {"name": task.name, "task_id": _id(task.task_id), "framework_id": _id(task.framework_id),
+                 "agent_id": _id(task.agent_id), "state": task.state, "resources": task.resources.to_dicts(),
+                 "statuses": for_callback(task.statuses)}
+    if task.executor_id and task.executor_id != task.task_id:
+        out["executor_id"] = _id(task.executor_id)
+    out.update({k: for_callback(task.info[k]) for k in _TASK_INFO_KEYS if k in task.info})
+    return out
+
+
+def _offered(core: MasterCore, offer_ids: set[str]) -> Resources:
+    return sum((core.offers[o].resources for o in offer_ids if o in core.offers), EMPTY)
+
+
+def agent_v1(core: MasterCore, agent: Agent) -> Dict:
+    info = {k: v for k, v in agent.info.items() if k not in ("resources",)}
+    info.update(id=_id(agent.agent_id), hostname=agent.hostname, resources=agent.total.to_dicts())
+    return {"agent_info": for_callback(info), "active": agent.connected, "deactivated": False,
+            "version": str(agent.info.get("version", "")), "pid": agent.pid,
+            "registered_time": time_info(agent.registered_time + core.epoch_offset),
+            "total_resources": agent.total.to_dicts(), "allocated_resources": agent.used().to_dicts(),
+            "offered_resources": _offered(core, agent.offers).to_dicts()}
+
+
+def framework_v1(core: MasterCore, fw: Framework) -> Dict:
+    out: Dict = {"framework_info": for_callback(dict(fw.info, id=_id(fw.framework_id))), "active": fw.active,
+                 "connected": fw.connected, "recovered": fw.recovered,
+                 "registered_time": time_info(fw.registered_time + core.epoch_offset),
+                 "offered_resources": _offered(core, fw.offers).to_dicts()}
+    if fw.unregistered_time is not None:
+        out["unregistered_time"] = time_info(fw.unregistered_time + core.epoch_offset)
+    return out
+
+
+def executors_v1(agent: Agent) -> list[Dict]:
+    return [{"executor_info": for_callback(dict(record.signature, framework_id=_id(fid), executor_id=_id(eid))),
+             "agent_id": _id(agent.agent_id)} for (fid, eid), record in agent.executor_infos.items()]
+
+
+def get_tasks(core: MasterCore) -> Dict:
+    live = [t for fw in core.frameworks.values() for t in fw.tasks.values()]
+    ended = [t for fw in (*core.frameworks.values(), *core.completed_frameworks) for t in fw.completed]
+    unreachable = [t for fw in core.frameworks.values() for t in fw.unreachable]
+    return {"tasks": [task_v1(t) for t in live], "pending_tasks": [], "orphan_tasks": [],
+            "completed_tasks": [task_v1(t) for t in ended], "unreachable_tasks": [task_v1(t) for t in unreachable]}
+
+
+def get_agents(core: MasterCore) -> Dict:
+    return {"agents": [agent_v1(core, a) for a in core.agents.values()], "recovered_agents": []}
+
+
+def get_frameworks(core: MasterCore) -> Dict:
+    return {"frameworks": [framework_v1(core, f) for f in core.frameworks.values()],
+            "completed_frameworks": [framework_v1(core, f) for f in core.completed_frameworks],
+            "recovered_frameworks": []}
+
+
+def get_executors(core: MasterCore) -> Dict:
+    return {"executors": [e for a in core.agents.values() for e in executors_v1(a)], "orphan_executors": []}
+
+
+def get_state(core: MasterCore) -> Dict:
+    return {"get_tasks": get_tasks(core), "get_executors": get_executors(core),
+            "get_frameworks": get_frameworks(core), "get_agents": get_agents(core)}
+
+
+def get_roles(core: MasterCore, weights: Mapping[str, float]) -> Dict:
+    frameworks: dict[str, list[str]] = {}
+    allocated: dict[str, Resources] = {}
+    for fw in core.frameworks.values():
+        for role in fw.roles:
+            frameworks.setdefault(role, []).append(fw.framework_id)
+        for task in fw.tasks.values():
+            if task.state not in TERMINAL_STATES:
+                role = task.role or fw.roles[0]
+                allocated[role] = allocated.get(role, EMPTY) + task.resources
+    names = sorted(set(frameworks) | set(weights) | set(allocated))
+    return {"roles": [{"name": name, "weight": weights.get(name, 1.0),
+                       "frameworks": [_id(f) for f in frameworks.get(name, [])],
+                       "resources": allocated.get(name, EMPTY).to_dicts()} for name in names]}
+
+
+def observed_event(core: MasterCore, kind: str, record: Any) -> Dict | None:
+    """The operator event of a change the core observed (None: no event for it)."""
+    if kind == "task_added":
+        return {"type": "TASK_ADDED", "task_added": {"task": task_v1(record)}}
+    if kind == "task_updated":
+        status = for_callback(record.statuses[-1]) if record.statuses else {}
+        return {"type": "TASK_UPDATED", "task_updated": {
+            "framework_id": _id(record.framework_id), "status": status, "state": record.state}}
+    if kind == "agent_added":
+        return {"type": "AGENT_ADDED", "agent_added": {"agent": agent_v1(core, record)}}
+    if kind == "agent_removed":
+        return {"type": "AGENT_REMOVED", "agent_removed": {"agent_id": _id(record.agent_id)}}
+    if kind in ("framework_added", "framework_updated"):
+        return {"type": kind.upper(), kind: {"framework": framework_v1(core, record)}}
+    if kind == "framework_removed":
+        return {"type": "FRAMEWORK_REMOVED", "framework_removed": {
+            "framework_info": for_callback(dict(record.info, id=_id(record.framework_id)))}}
+    return None

@@ -1,0 +1,58 @@
+"""What a principal may see of the master's state: the view_frameworks and view_tasks ACLs applied
+to the JSON of /master/state and /master/frameworks (and, through ``may_view_task``, /master/tasks) (pure; returns new dicts, never
+changes its input, which may be shared between requests).
+
+A framework is visible when ``view_frameworks`` allows its ``user``; a task of a
+visible framework when ``view_tasks`` allows the task's user (its command's,
+else the framework's). Hidden frameworks take their tasks and offers with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.security.acls import Acls
+
+__all__ = ["filter_frameworks", "filter_state", "may_view_task", "restricted"]
+
+Dict = dict[str, Any]
+_TASK_LISTS = ("tasks", "completed_tasks", "unreachable_tasks")
+
+
+def _framework(acls: Acls, principal: str | None, fw: Dict) -> Dict | None:
+    user = str(fw.get("user") or "")  # "" (the agent's user) is a value like any other
+    if not acls.authorize("view_frameworks", principal, user):
+        return None
+    if not acls.restricts("view_tasks"):
+        return fw
+    out = dict(fw)
+    for key in _TASK_LISTS:
+        if isinstance(fw.get(key), list):
+            out[key] = [t for t in fw[key] if acls.authorize("view_tasks", principal, t.get("user") or user)]
+    return out
+
+
+def filter_frameworks(acls: Acls, principal: str | None, frameworks: list[Dict]) -> list[Dict]:
+    return [f for f in (_framework(acls, principal, fw) for fw in frameworks) if f is not None]
+
+
+def filter_state(acls: Acls, principal: str | None, state: Dict) -> Dict:
+    """``state`` (a /master/state or /master/frameworks dict) as ``principal`` may see it."""
+    if not restricted(acls):
+        return state
+    out = dict(state)
+    for key in ("frameworks", "completed_frameworks"):
+        if isinstance(state.get(key), list):
+            out[key] = filter_frameworks(acls, principal, state[key])
+    return out
+
+
+def may_view_task(acls: Acls, principal: str | None, framework_user: str, task_user: str = "") -> bool:
+    """view_frameworks for the framework's user, then view_tasks for the task's (else the framework's)."""
+    return acls.authorize("view_frameworks", principal, framework_user) and \
+        acls.authorize("view_tasks", principal, task_user or framework_user)
+
+
+def restricted(acls: Acls) -> bool:
+    """False when every principal sees everything (no filtering needed)."""
+    return acls.restricts("view_frameworks") or acls.restricts("view_tasks")

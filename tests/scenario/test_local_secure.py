@@ -1,0 +1,62 @@
+"""LocalCluster(secure=True): generated credentials, every check on, one line for a framework author."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import urllib.error
+import urllib.request
+from typing import Any
+
+from frameworks import MesosSchedulerDriver
+from frameworks.command import CommandScheduler
+from frameworks.testing import LocalCluster
+
+
+def _status(url: str, auth: tuple[str, str] | None = None) -> int:
+    request = urllib.request.Request(url)
+    if auth is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(":".join(auth).encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_a_secured_local_cluster_runs_an_authenticated_framework() -> None:
+    with LocalCluster(secure=True, allocation_interval=0.1) as cluster:
+        security = cluster.security
+        assert security is not None and security.secret not in repr(security)
+        scheduler = CommandScheduler("echo secured", "cpus:0.1;mem:32", name="secured")
+        driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "secured", "principal": security.principal},
+                                      cluster.master, principal=security.principal, secret=security.secret)
+        driver.start()
+        try:
+            assert scheduler.done.wait(60), "the task did not end"
+            assert scheduler.failure is None and scheduler.exit_status() == 0
+        finally:
+            driver.stop()
+            driver.join(10)
+        assert _status(cluster.http + "/master/state") == 401
+        assert _status(cluster.http + "/master/state", (security.operator, security.operator_secret)) == 200
+
+
+def test_a_secured_local_cluster_refuses_a_framework_without_its_secret() -> None:
+    errors: list[str] = []
+    done = threading.Event()
+
+    class Scheduler:
+        def error(self, driver: Any, message: str) -> None:
+            errors.append(message)
+            done.set()
+
+    with LocalCluster(secure=True) as cluster:
+        driver = MesosSchedulerDriver(Scheduler(), {"user": "", "name": "anonymous"}, cluster.master)
+        driver.start()
+        try:
+            assert done.wait(10)
+        finally:
+            driver.stop()
+        assert "is not authenticated" in errors[0]
+        assert cluster.state()["frameworks"] == []
