@@ -16,6 +16,7 @@ from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
 from actors.agent.launcher import Reaper
+from actors.agent.recovery import RecoveryMixin
 from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
@@ -54,8 +55,9 @@ __all__ = ["LAUNCHER_THREADS", "MAX_REGISTRATION_BACKOFF", "AgentProcess"]
 LAUNCHER_THREADS = 2  # executor fork/execs in flight at once, off the agent's actor thread
 
 
-class AgentProcess(RegistrationMixin, ExecutorsMixin):
-    """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``.
+class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
+    """``AgentProcess.spawn(node, config, name)``; recovers from its checkpoint (RecoveryError
+    when it cannot), then registers with ``config.master``.
 
     ``on_created(agent)``, if given, receives the actor object once it is built
     (before it starts), for in-process tests and tools that inspect it, and to route its
@@ -78,6 +80,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
                                            max(config.status_update_retry_max, config.status_update_retry_interval))
         self.updates.paused = True
         self.agent_id = ""
+        self._load_checkpoint()  # may set agent_id
         zk = config.master.startswith("zk://")
         self.master: PID | None = PID.parse(f"master@{config.master}") if config.master and not zk else None
         self.detector = LeaderDetector(config.master, lambda leader: self.run(self._leader_detected, leader)) \
@@ -118,14 +121,11 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
     # --- life cycle -------------------------------------------------------------
 
     def initialize(self) -> None:
-        orphans = self.isolator.recover(set())
-        if orphans:
-            self.log.warning("orphan_containers_destroyed", container_ids=orphans)
         self.log.info("agent_started", address=self.node.address, resources=str(self.resources),
                       isolation=self.config.isolation, work_dir=self.config.work_dir, master=self.config.master)
+        self._recover()  # then registers (recovered executors re-registered or timed out)
         if self.detector is not None:
             self.detector.start()  # the leader comes to _leader_detected
-        self._register()
 
     def finalize(self) -> None:
         if self.detector is not None:
@@ -191,6 +191,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             return
         self.log.info("task_launched", task_id=task_id, framework_id=framework_id,
                       executor_id=executor.executor_id, new_executor=created)
+        self._checkpoint_launch(executor, msg.task, created)
         if created:
             self._launch(executor)
         else:
@@ -230,6 +231,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
 
     def _shutdown_agent(self, sender: PID, msg: ShutdownAgent) -> None:
         self.log.warning("agent_shutdown_by_master", message=msg.message)
+        self._forget_checkpoint()
         self.master = None
         self.stop()
 
@@ -238,6 +240,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         moved = framework is not None and framework.pid != msg.framework_pid
         if framework is not None:
             framework.pid = msg.framework_pid
+            self._checkpoint_framework_pid(msg.framework_id, msg.framework_pid)
         if self.connected:  # as Mesos: resend the framework's pending updates now that it is back
             for update in self.updates.resend(msg.framework_id, self.clock.now(), moved=moved):
                 self._forward(update)
@@ -306,6 +309,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             self.log.info("status_update_duplicate", task_id=task_id, state=status.get("state"))
             return
         task = self.table.set_state(framework_id, task_id, str(status.get("state")))
+        self._checkpoint_stream(framework_id, task_id, str(status.get("state")))  # before it is forwarded
         self.log.info("status_update", task_id=task_id, framework_id=framework_id, state=status.get("state"),
                       reason=status.get("reason") or None, source=status.get("source"))
         if task is not None and is_terminal(task.state):
@@ -348,12 +352,13 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         if result.acked is None:
             self.log.info("acknowledgement_ignored", task_id=msg.task_id, framework_id=msg.framework_id)
             return
+        status = result.acked.status
+        if result.stream_closed:
+            self.table.complete(msg.framework_id, msg.task_id)
+        self._checkpoint_stream(msg.framework_id, msg.task_id, str(status.get("state")))
         for update in result.next:
             self._forward(update)
         self._arm_retry()
-        status = result.acked.status
         executor = self.table.executors.get((msg.framework_id, id_value(status.get("executor_id"))))
         if status.get("source") == "SOURCE_EXECUTOR" and executor is not None and executor.pid:
             self.send(PID.parse(executor.pid), msg)
-        if result.stream_closed:
-            self.table.complete(msg.framework_id, msg.task_id)

@@ -1,7 +1,13 @@
 """The executor driver's actor: ``executor(1)`` on its own node in the executor
 OS process. It registers with its agent, turns agent messages into Executor
 callbacks (handed to the driver's callback thread) and keeps status updates
-until the agent forwards their acknowledgements."""
+until the agent forwards their acknowledgements.
+
+When its agent goes away, an executor of a checkpointing framework waits up to
+MESOS_RECOVERY_TIMEOUT for a restarted agent's ReconnectExecutor (same agent
+id, same host), then re-registers with the tasks it runs and the updates not
+yet acknowledged (the agent re-sends those it does not have); a
+non-checkpointing one shuts its tasks down and exits (Mesos' rules)."""
 
 from __future__ import annotations
 
@@ -20,7 +26,9 @@ from transport.messages import (
     ExecutorToFramework,
     FrameworkToExecutor,
     KillTask,
+    ReconnectExecutor,
     RegisterExecutor,
+    ReregisterExecutor,
     RunTask,
     ShutdownExecutor,
     StatusUpdate,
@@ -36,6 +44,8 @@ FROM_AGENT: tuple[type, ...] = (
 )
 
 Callback = Callable[..., None]
+_TERMINAL = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
+                       "TASK_GONE", "TASK_GONE_BY_OPERATOR"})
 
 
 @dataclass(frozen=True)
@@ -67,13 +77,16 @@ class ExecutorProcess(Process):
         self.connected = False
         self._callback = callback
         self._finished = finished
+        self.agent_pid = settings.agent_pid  # a restarted agent may come back on another port of its host
         self._unacked: dict[bytes, dict[str, Any]] = {}
+        self._tasks: dict[str, dict[str, Any]] = {}  # launched here, terminal update not yet acknowledged
         self._acked = threading.Condition()
         self._recovery: Timer | None = None
         self.kill_policies: dict[str, dict[str, Any]] = {}  # task id -> kill_policy given with KillTask
         # Everything it handles comes from its agent only (the shared mechanism: actors/entitlement.py).
-        from_agent = only_from(lambda: str(self.settings.agent_pid), "not_its_agent")
-        self.entitlements = Entitlements("executor_driver", {t: from_agent for t in FROM_AGENT})
+        from_agent = only_from(lambda: str(self.agent_pid), "not_its_agent")
+        self.entitlements = Entitlements("executor_driver", {**{t: from_agent for t in FROM_AGENT},
+                                                             ReconnectExecutor: self._reconnect_refusal})
         self.install(ExecutorRegistered, self._registered)
         self.install(ExecutorReregistered, self._reregistered)
         self.install(RunTask, self._run_task)
@@ -81,19 +94,19 @@ class ExecutorProcess(Process):
         self.install(FrameworkToExecutor, self._framework_message)
         self.install(StatusUpdateAcknowledgement, self._acknowledgement)
         self.install(ShutdownExecutor, self._shutdown_requested)
+        self.install(ReconnectExecutor, self.entitlements.guard(self._reconnect))
         if on_created is not None:
             on_created(self)
 
     def initialize(self) -> None:
-        self.link(self.settings.agent_pid)
-        self.send(self.settings.agent_pid, RegisterExecutor(framework_id=self.settings.framework_id,
-                                                            executor_id=self.settings.executor_id,
-                                                            token=self.settings.token))
+        self.link(self.agent_pid)
+        self.send(self.agent_pid, RegisterExecutor(framework_id=self.settings.framework_id,
+                                                   executor_id=self.settings.executor_id, token=self.settings.token))
         self.log.info("executor_registering", agent=str(self.settings.agent_pid),
                       executor_id=self.settings.executor_id)
 
     def exited(self, pid: PID) -> None:
-        if pid != self.settings.agent_pid:
+        if pid != self.agent_pid:
             return
         self.connected = False
         self.log.warning("agent_exited", agent=str(pid), checkpoint=self.settings.checkpoint)
@@ -103,6 +116,32 @@ class ExecutorProcess(Process):
             self._callback(None)
         else:
             self._recovery = self.delay(self.settings.recovery_timeout, self._recovery_timeout)
+
+    def _reconnect_refusal(self, sender: str, msg: ReconnectExecutor) -> str | None:
+        """Mesos' check: the agent that recovered us has our agent's id (and, here, its host)."""
+        if not self.settings.checkpoint:
+            return "not_checkpointing"
+        if msg.agent_id != self.agent_id:
+            return "not_its_agent_id"
+        try:
+            host = PID.parse(sender).host
+        except ValueError:
+            return "not_its_agent"
+        return None if host == self.agent_pid.host else "not_its_agent_host"
+
+    def _reconnect(self, sender: PID, msg: ReconnectExecutor) -> None:
+        """A restarted agent recovered us: re-register with our tasks and unacknowledged updates."""
+        self.log.info("executor_reconnecting", agent=str(sender), agent_id=msg.agent_id,
+                      tasks=len(self._tasks), unacknowledged=len(self._unacked))
+        if sender != self.agent_pid:
+            self._links.discard(self.agent_pid)
+        self.agent_pid = sender
+        self.link(sender)
+        with self._acked:
+            updates = list(self._unacked.values())
+        self.send(sender, ReregisterExecutor(framework_id=self.settings.framework_id,
+                                             executor_id=self.settings.executor_id, token=self.settings.token,
+                                             tasks=list(self._tasks.values()), updates=updates))
 
     def _recovery_timeout(self) -> None:
         if not self.connected:
@@ -129,6 +168,8 @@ class ExecutorProcess(Process):
 
     def _run_task(self, sender: PID, msg: RunTask) -> None:
         if self._from_agent(sender, msg):
+            task_id = msg.task.get("task_id")
+            self._tasks[task_id.get("value", "") if isinstance(task_id, dict) else str(task_id)] = msg.task
             self._callback("launchTask", msg.task)
 
     def _kill_task(self, sender: PID, msg: KillTask) -> None:
@@ -151,9 +192,11 @@ class ExecutorProcess(Process):
         if not self._from_agent(sender, msg):
             return
         with self._acked:
-            known = self._unacked.pop(msg.uuid, None) is not None
+            status = self._unacked.pop(msg.uuid, None)
             self._acked.notify_all()
-        if not known:
+        if status is not None and status.get("state") in _TERMINAL:
+            self._tasks.pop(msg.task_id, None)
+        if status is None:
             self.log.info("acknowledgement_for_unknown_update", task_id=msg.task_id)
 
     # --- from the driver (run on this actor's thread) ----------------------------------
@@ -163,12 +206,12 @@ class ExecutorProcess(Process):
         with self._acked:
             self._unacked[uuid] = status
         status = dict(status, agent_id={"value": self.agent_id}) if self.agent_id else status
-        self.send(self.settings.agent_pid, StatusUpdate(
+        self.send(self.agent_pid, StatusUpdate(
             framework_id=self.settings.framework_id, status=status, uuid=uuid, agent_id=self.agent_id,
             executor_id=self.settings.executor_id, timestamp=float(status.get("timestamp") or 0.0)))
 
     def send_message(self, data: bytes) -> None:
-        self.send(self.settings.agent_pid, ExecutorToFramework(
+        self.send(self.agent_pid, ExecutorToFramework(
             agent_id=self.agent_id, framework_id=self.settings.framework_id,
             executor_id=self.settings.executor_id, data=data))
 

@@ -52,6 +52,7 @@ from transport.messages.agent import (
 from transport.messages.executor import (
     RegisterExecutor,
     ExecutorRegistered,
+    ReconnectExecutor,
     ReregisterExecutor,
     ExecutorReregistered,
     ShutdownExecutor,
@@ -109,6 +110,7 @@ __all__ = [
     "ResourceUsage",
     "RegisterExecutor",
     "ExecutorRegistered",
+    "ReconnectExecutor",
     "ReregisterExecutor",
     "ExecutorReregistered",
     "ShutdownExecutor",
