@@ -16,7 +16,7 @@ from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
 from actors.agent.launcher import Reaper
-from actors.agent.recovery import RecoveryMixin
+from actors.agent.recovery import RecoveryMixin, load_checkpoint
 from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
@@ -68,19 +68,21 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
         config.validate()
         prepare_work_dir(config.work_dir)
         resources = detect_resources(config.resources, config.work_dir)
+        attributes = parse_attributes(config.attributes)
+        recovered = load_checkpoint(config, resources, attributes)  # RecoveryError: it cannot start
         agent_ports = tuple(resources.ranges("ports")) if config.check_agent_port_range_only else None
         isolator = create_isolator(config.isolation, **config.isolator_options(), agent_ports=agent_ports)
         super().__init__(node, name)
         self.config = config
         self.resources = resources
-        self.attributes = parse_attributes(config.attributes)
+        self.attributes = attributes
         self.isolator = isolator
         self.table = TaskTable()
         self.updates = StatusUpdateManager(config.status_update_retry_interval,
                                            max(config.status_update_retry_max, config.status_update_retry_interval))
         self.updates.paused = True
         self.agent_id = ""
-        self._load_checkpoint()  # may set agent_id
+        self._init_recovery(recovered)  # the recovered agent's id
         zk = config.master.startswith("zk://")
         self.master: PID | None = PID.parse(f"master@{config.master}") if config.master and not zk else None
         self.detector = LeaderDetector(config.master, lambda leader: self.run(self._leader_detected, leader)) \

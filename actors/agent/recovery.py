@@ -1,7 +1,7 @@
 """Agent recovery after a restart, and the checkpoint writes that make it
 possible (mixed into AgentProcess; rules: docs/fault-tolerance.md).
 
-At start the agent reads ``work_dir/meta`` (``_load_checkpoint``: a bad file
+At start the agent reads ``work_dir/meta`` (``load_checkpoint``: a bad file
 or changed resources/attributes stop it before it starts). On its thread
 (``_recover``) it then rebuilds its table and status update streams, keeps
 the containers of live executors and destroys the rest, reports the tasks of
@@ -22,9 +22,9 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from actors.agent.checkpoint import AgentState, CheckpointError, ExecutorState, FrameworkState, RunState
+from actors.agent.checkpoint import AgentState, CheckpointError, ExecutorState, FrameworkState, MetaPaths, RunState
 from actors.agent.checkpoint_io import Checkpointer, read_state
-from actors.agent.config import ConfigError
+from actors.agent.config import AgentConfig, ConfigError
 from actors.agent.launcher import Reaper, sandbox_path
 from actors.agent.tasks import RECOVERING, REGISTERED, ExecutorEntry, TaskEntry, TaskTable, TaskTableError, id_value
 from actors.process import Process
@@ -39,12 +39,11 @@ from transport.messages import (
 from transport.pid import PID
 
 if TYPE_CHECKING:
-    from actors.agent.config import AgentConfig
     from actors.agent.status_updates import StatusUpdateManager
     from actors.clock import Timer
     from isolation import Isolator, Limitation, Limits
 
-__all__ = ["RecoveryError", "RecoveryMixin", "incompatibility"]
+__all__ = ["RecoveryError", "RecoveryMixin", "incompatibility", "load_checkpoint"]
 
 
 class RecoveryError(ConfigError):
@@ -63,6 +62,24 @@ def incompatibility(checkpointed: dict[str, Any], resources: Resources, attribut
     if (checkpointed.get("attributes") or []) != attributes:
         return f"attributes changed from {checkpointed.get('attributes') or []} to {attributes}"
     return ""
+
+
+def load_checkpoint(config: AgentConfig, resources: Resources, attributes: list[dict[str, object]]) -> AgentState | None:
+    """The checkpointed agent of ``config.work_dir`` (None: there is none); RecoveryError when it
+    cannot be used: a torn or corrupt file (with ``--strict``), or other resources or attributes."""
+    try:
+        state = read_state(config.work_dir, config.strict)
+    except CheckpointError as e:
+        raise RecoveryError(f"cannot recover: {e}; remove that file, or start with --no-strict to skip "
+                            "what it holds") from None
+    if state is None:
+        return None
+    problem = incompatibility(state.info, resources, attributes)
+    if problem:
+        paths = MetaPaths(config.work_dir)
+        raise RecoveryError(f"cannot recover agent {state.agent_id} from {paths.meta}: {problem}; restore "
+                            f"the old flags, or remove {paths.latest_agent} to start as a new agent")
+    return state
 
 
 def _partition_aware(info: dict[str, Any]) -> bool:
@@ -120,24 +137,13 @@ class RecoveryMixin(Process):
 
     # --- start -------------------------------------------------------------------------
 
-    def _load_checkpoint(self) -> None:
-        """In the constructor: read the checkpoint; RecoveryError when it cannot be used."""
+    def _init_recovery(self, state: AgentState | None) -> None:
+        """In the constructor, with what ``load_checkpoint`` read."""
         self.checkpointer = Checkpointer(self.config.work_dir)
         self._checkpointing: set[str] = set()   # frameworks checkpointed here
         self._runs: dict[tuple[str, str], tuple[str, str]] = {}  # (fid, tid) -> (eid, cid) of checkpointed tasks
-        try:
-            state = read_state(self.config.work_dir, self.config.strict)
-        except CheckpointError as e:
-            raise RecoveryError(f"cannot recover: {e}; remove that file, or start with --no-strict to skip "
-                                "what it holds") from None
-        if state is None:
-            return
-        problem = incompatibility(state.info, self.resources, self.attributes)
-        if problem:
-            raise RecoveryError(f"cannot recover agent {state.agent_id} from {self.checkpointer.paths.meta}: "
-                                f"{problem}; restore the old flags, or remove {self.checkpointer.paths.latest_agent} "
-                                "to start as a new agent")
-        self._recovered, self.agent_id = state, state.agent_id
+        if state is not None:
+            self._recovered, self.agent_id = state, state.agent_id
 
     def _recover(self) -> None:
         """In initialize: recover executors and streams, then (or at the timeout) register."""

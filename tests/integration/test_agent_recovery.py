@@ -1,0 +1,249 @@
+"""Agent recovery with real OS processes: a bin/mesopy-agent killed with kill -9
+while a checkpointing framework's task runs, restarted on the same work_dir.
+
+The task keeps running in the same executor process, the framework sees no
+TASK_LOST, reconciliation says TASK_RUNNING, and the task's later terminal
+update reaches the framework exactly once. Also: an executor killed while its
+agent was down is reported (TASK_FAILED, REASON_EXECUTOR_TERMINATED); one that
+does not re-register is killed (TASK_LOST, REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
+``--recover=cleanup`` kills the executors and exits; a corrupt checkpoint stops
+a strict agent with a line naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.node import Node
+from tests.integration.operators_support import Script, free_port, run_script
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+class Framework:
+    """A scheduler that launches one task (``command``) and records its statuses."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.cond = threading.Condition()
+        self.launched = False
+        self.statuses: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+
+    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
+        self._note("registered")
+
+    def _note(self, name: str) -> None:
+        with self.cond:
+            self.calls.append(name)
+            self.cond.notify_all()
+
+    def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        for offer in offers:
+            with self.cond:
+                launch, self.launched = not self.launched, True
+            if not launch:
+                driver.declineOffer(offer["id"], {"refuse_seconds": 3600.0})
+                continue
+            driver.launchTasks(offer["id"], [{
+                "name": "long", "task_id": {"value": "long-1"}, "agent_id": offer["agent_id"],
+                "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}}],
+                "command": {"value": self.command, "shell": True},
+            }])
+
+    def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
+        with self.cond:
+            self.statuses.append(dict(status))
+            self.cond.notify_all()
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args: self._note(name)
+
+    def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        with self.cond:
+            if not self.cond.wait_for(predicate, timeout):
+                raise AssertionError(f"no {what} within {timeout} s; calls={self.calls} statuses={self.statuses}")
+
+    def states(self) -> list[str]:
+        with self.cond:
+            return [str(s.get("state")) for s in self.statuses]
+
+    def seen(self, state: str, reason: str | None = None) -> dict[str, Any] | None:
+        with self.cond:
+            for s in self.statuses:
+                if s.get("state") == state and (reason is None or s.get("reason") == reason):
+                    return s
+        return None
+
+
+@dataclass
+class Cluster:
+    master: str
+    agent_flags: tuple[str, ...]
+    work_dir: Path
+    scripts: list[Script]
+    agent: Script
+    framework: Framework
+    driver: Any
+
+    def start_agent(self, *extra: str) -> Script:
+        agent = Script("mesopy-agent", *self.agent_flags, *extra)
+        self.scripts.append(agent)
+        return agent
+
+    def running(self) -> dict[str, Any]:
+        self.framework.wait(lambda: self.framework.seen("TASK_RUNNING") is not None, "TASK_RUNNING")
+        status = self.framework.seen("TASK_RUNNING")
+        assert status is not None
+        return status
+
+    def kill_agent(self) -> None:
+        self.agent.proc.send_signal(signal.SIGKILL)
+        self.agent.proc.wait(5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def _executor_pid(status: dict[str, Any]) -> int:
+    pid = status.get("container_status", {}).get("executor_pid")
+    assert isinstance(pid, int) and pid > 0, status
+    return pid
+
+
+@pytest.fixture
+def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    from frameworks import MesosSchedulerDriver
+
+    checkpoint = getattr(request, "param", True)  # the framework's checkpoint flag
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1")
+    scripts.append(master)
+    master.wait_for("master_started", address=address)
+    work_dir = tmp_path / "agent"
+    flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={work_dir}",
+             "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
+             "--executor_reregistration_timeout=5secs")
+    agent = Script("mesopy-agent", *flags)
+    scripts.append(agent)
+    agent.wait_for("agent_registered", reregistered=False)
+    framework = Framework(f"while [ ! -e {tmp_path}/go ]; do sleep 0.05; done")
+    node = Node().start()
+    driver = MesosSchedulerDriver(framework, {"user": "", "name": "recovery-test", "checkpoint": checkpoint,
+                                              "failover_timeout": 60.0}, address, node=node)
+    driver.start()
+    try:
+        yield Cluster(address, flags, work_dir, scripts, agent, framework, driver)
+    finally:
+        driver.stop()
+        driver.join(5)
+        node.stop()
+
+
+def test_task_survives_agent_kill_and_finishes_once(cluster: Cluster, tmp_path: Path) -> None:
+    framework = cluster.framework
+    executor_pid = _executor_pid(cluster.running())
+    assert (cluster.work_dir / "meta" / "slaves" / "latest").is_symlink()
+
+    cluster.kill_agent()
+    agent = cluster.start_agent()
+    reconnected = agent.wait_for("executor_reregistered", executor_id="long-1")
+    assert reconnected["framework_id"]
+    registered = agent.wait_for("agent_registered", reregistered=True)
+    assert registered["agent_id"] == os.readlink(cluster.work_dir / "meta" / "slaves" / "latest")
+    assert _alive(executor_pid)
+
+    # The master answers reconciliation from the agent's re-registration: still running.
+    mark = len(framework.states())
+    cluster.driver.reconcileTasks([])
+    framework.wait(lambda: "TASK_RUNNING" in framework.states()[mark:], "reconciliation answer")
+
+    (tmp_path / "go").touch()  # the task ends now, after the restart
+    framework.wait(lambda: "TASK_FINISHED" in framework.states(), "TASK_FINISHED")
+    finished = framework.seen("TASK_FINISHED")
+    assert finished is not None and _executor_pid(finished) == executor_pid
+    # The executor exits once its terminal update is acknowledged: no retry can follow.
+    agent.wait_for("executor_exited", executor_id="long-1")
+    assert framework.states().count("TASK_FINISHED") == 1
+    assert not {"TASK_LOST", "TASK_FAILED", "TASK_GONE"} & set(framework.states())
+    assert not any("Traceback" in line for s in cluster.scripts for line in s.lines)
+
+
+def test_executor_killed_while_agent_down_is_reported(cluster: Cluster) -> None:
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    os.killpg(executor_pid, signal.SIGKILL)
+    cluster.start_agent()
+    framework = cluster.framework
+    framework.wait(lambda: framework.seen("TASK_FAILED") is not None, "TASK_FAILED")
+    failed = framework.seen("TASK_FAILED")
+    assert failed is not None and failed["reason"] == "REASON_EXECUTOR_TERMINATED"
+    assert "TASK_LOST" not in framework.states()
+
+
+def test_executor_that_does_not_reregister_is_killed(cluster: Cluster) -> None:
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    os.killpg(executor_pid, signal.SIGSTOP)  # alive, but it cannot answer ReconnectExecutor
+    agent = cluster.start_agent("--executor_reregistration_timeout=1secs")
+    agent.wait_for("executor_reregistration_timeout", executor_id="long-1")
+    framework = cluster.framework
+    framework.wait(lambda: framework.seen("TASK_LOST") is not None, "TASK_LOST")
+    lost = framework.seen("TASK_LOST")
+    assert lost is not None and lost["reason"] == "REASON_EXECUTOR_REREGISTRATION_TIMEOUT"
+    agent.wait_for("executor_exited", executor_id="long-1")
+    assert not _alive(executor_pid)
+
+
+def test_recover_cleanup_kills_the_executors_and_exits(cluster: Cluster) -> None:
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    done = run_script("mesopy-agent", *cluster.agent_flags, "--recover=cleanup", "--http_port=0")
+    assert done.returncode == 0, done.stderr
+    assert "--recover=cleanup" in done.stderr.splitlines()[-1]
+    assert not _alive(executor_pid)
+    assert not (cluster.work_dir / "meta" / "slaves").exists()
+
+
+@pytest.mark.parametrize("cluster", [False], indirect=True, ids=["no-checkpoint"])
+def test_executor_of_a_non_checkpointing_framework_exits_with_its_agent(cluster: Cluster) -> None:
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    deadline = threading.Event()
+    for _ in range(200):  # its driver sees the agent gone (heartbeats) and shuts the task down
+        if not _alive(executor_pid):
+            break
+        deadline.wait(0.1)
+    assert not _alive(executor_pid)
+
+
+def test_corrupt_checkpoint_stops_a_strict_agent(cluster: Cluster) -> None:
+    cluster.running()
+    cluster.kill_agent()
+    [task_info] = list((cluster.work_dir / "meta").rglob("task.info"))
+    task_info.write_bytes(task_info.read_bytes()[:-3])  # torn
+    done = run_script("mesopy-agent", *cluster.agent_flags, "--http_port=0", timeout=30)
+    assert done.returncode == 1
+    assert str(task_info) in done.stderr.splitlines()[-1]
+    assert "checksum" in done.stderr.splitlines()[-1]
+    lenient = cluster.start_agent("--no-strict")
+    skipped = lenient.wait_for("checkpoint_skipped")
+    assert skipped["path"] == str(task_info)
+    lenient.wait_for("agent_registered", reregistered=True)
