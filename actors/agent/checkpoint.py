@@ -1,5 +1,5 @@
 """The agent's checkpoint (pure): where each piece lives under ``work_dir/meta/``
-and how it is encoded, in Mesos' layout (docs/fault-tolerance.md)::
+and how it is encoded, in Mesos' layout (docs/agent-recovery.md)::
 
     meta/slaves/latest                               -> <agent_id> (symlink)
     meta/slaves/<aid>/slave.info                     AgentInfo

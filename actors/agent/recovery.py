@@ -1,5 +1,5 @@
 """Agent recovery after a restart, and the checkpoint writes that make it
-possible (mixed into AgentProcess; rules: docs/fault-tolerance.md).
+possible (mixed into AgentProcess; rules: docs/agent-recovery.md).
 
 At start the agent reads ``work_dir/meta`` (``load_checkpoint``: a bad file
 or changed resources/attributes stop it before it starts). On its thread
