@@ -84,8 +84,12 @@ class Checkpointer:
         self.paths = MetaPaths(work_dir)
 
     def agent(self, aid: str, info: dict[str, Any]) -> None:
+        """This agent is ``aid`` now; the checkpoints of earlier agent ids here are removed."""
         atomic_write(self.paths.agent_info(aid), encode(info))
         atomic_symlink(self.paths.latest_agent, aid)
+        for old in _listdir(self.paths.agents):
+            if old != aid:
+                shutil.rmtree(self.paths.agent_dir(old), ignore_errors=True)
 
     def framework(self, aid: str, fid: str, info: dict[str, Any], pid: str) -> None:
         atomic_write(self.paths.framework_info(aid, fid), encode(info))

@@ -75,6 +75,7 @@ class ExecutorProcess(Process):
         self.settings = settings
         self.agent_id = settings.agent_id
         self.connected = False
+        self.awaiting_agent = False  # its agent went away; waiting for it to come back (checkpointing)
         self._callback = callback
         self._finished = finished
         self.agent_pid = settings.agent_pid  # a restarted agent may come back on another port of its host
@@ -115,6 +116,7 @@ class ExecutorProcess(Process):
             self._callback("shutdown")
             self._callback(None)
         else:
+            self.awaiting_agent = True
             self._recovery = self.delay(self.settings.recovery_timeout, self._recovery_timeout)
 
     def _reconnect_refusal(self, sender: str, msg: ReconnectExecutor) -> str | None:
@@ -145,6 +147,7 @@ class ExecutorProcess(Process):
 
     def _recovery_timeout(self) -> None:
         if not self.connected:
+            self.awaiting_agent = False
             self.log.warning("agent_recovery_timeout", timeout=self.settings.recovery_timeout)
             self._callback("shutdown")
             self._callback(None)
@@ -161,7 +164,7 @@ class ExecutorProcess(Process):
 
     def _reregistered(self, sender: PID, msg: ExecutorReregistered) -> None:
         if self._from_agent(sender, msg):
-            self.agent_id, self.connected = msg.agent_id, True
+            self.agent_id, self.connected, self.awaiting_agent = msg.agent_id, True, False
             if self._recovery is not None:
                 self._recovery.cancel()
             self._callback("reregistered", msg.agent_info)

@@ -186,6 +186,34 @@ def test_task_survives_agent_kill_and_finishes_once(cluster: Cluster, tmp_path: 
     assert not any("Traceback" in line for s in cluster.scripts for line in s.lines)
 
 
+def test_task_that_finishes_while_agent_is_down_reports_after_the_restart(cluster: Cluster, tmp_path: Path) -> None:
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    (tmp_path / "go").touch()  # the command ends; its executor keeps TASK_FINISHED until acknowledged
+    framework = cluster.framework
+    agent = cluster.start_agent()
+    agent.wait_for("executor_reregistered", executor_id="long-1")
+    framework.wait(lambda: "TASK_FINISHED" in framework.states(), "TASK_FINISHED")
+    agent.wait_for("executor_exited", executor_id="long-1")
+    assert not _alive(executor_pid)
+    assert framework.states().count("TASK_FINISHED") == 1
+    assert not {"TASK_LOST", "TASK_FAILED", "TASK_GONE"} & set(framework.states())
+
+
+def test_task_that_survived_a_restart_can_be_killed(cluster: Cluster) -> None:
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    agent = cluster.start_agent()
+    agent.wait_for("agent_registered", reregistered=True)
+    framework = cluster.framework
+    cluster.driver.killTask({"value": "long-1"})
+    framework.wait(lambda: "TASK_KILLED" in framework.states(), "TASK_KILLED")
+    agent.wait_for("executor_exited", executor_id="long-1")
+    assert not _alive(executor_pid)
+    assert framework.states().count("TASK_KILLED") == 1
+    assert not {"TASK_LOST", "TASK_FAILED"} & set(framework.states())
+
+
 def test_executor_killed_while_agent_down_is_reported(cluster: Cluster) -> None:
     executor_pid = _executor_pid(cluster.running())
     cluster.kill_agent()
