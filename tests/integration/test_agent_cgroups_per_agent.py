@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from frameworks.testing import LocalCluster
+from tests.integration.containment_support import alive
 from tests.scenario.cluster_support import Recorder, command_task, framework, running
 
 HIERARCHY = "/sys/fs/cgroup"
@@ -20,14 +21,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0 or not os.path.isdir(os.path.join(HIERARCHY, "memory")),
                        reason="needs root and cgroup v1"),
 ]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
 
 
 def test_restarting_one_agent_leaves_the_other_agents_task_running() -> None:
@@ -72,7 +65,7 @@ def _run(root: str, placed: dict[str, str], one_per_agent: Any) -> None:
             cluster.stop_agent(index)  # its own executor is shut down with it
             cluster.start_agent(index)  # recovers: destroys the orphans under its own subtree only
             assert cluster.wait_for_agents(2, timeout=30)
-            assert _alive(other_pid) and os.path.isdir(other_cgroup)
+            assert alive(other_pid) and os.path.isdir(other_cgroup)
             assert not [s for s in rec.statuses if s["task_id"]["value"] == other and s["state"] not in ("TASK_STARTING", "TASK_RUNNING")]
 
             driver.killTask({"value": other})

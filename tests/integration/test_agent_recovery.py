@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,28 +23,20 @@ from typing import Any
 import pytest
 
 from actors.node import Node
+from tests.integration.containment_support import alive
 from tests.integration.operators_support import Script, free_port, run_script
+from tests.integration.test_master_restart import Recorder
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-class Framework:
-    """A scheduler that launches one task (``command``) and records its statuses."""
+class Framework(Recorder):
+    """Records every callback (test_master_restart's Recorder); launches one ``command`` task."""
 
     def __init__(self, command: str) -> None:
+        super().__init__()
         self.command = command
-        self.cond = threading.Condition()
-        self.launched = False
-        self.statuses: list[dict[str, Any]] = []
-        self.calls: list[str] = []
-
-    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
-        self._note("registered")
-
-    def _note(self, name: str) -> None:
-        with self.cond:
-            self.calls.append(name)
-            self.cond.notify_all()
+        self.task_id = "long-1"
 
     def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
         for offer in offers:
@@ -54,37 +46,20 @@ class Framework:
                 driver.declineOffer(offer["id"], {"refuse_seconds": 3600.0})
                 continue
             driver.launchTasks(offer["id"], [{
-                "name": "long", "task_id": {"value": "long-1"}, "agent_id": offer["agent_id"],
+                "name": "long", "task_id": {"value": self.task_id}, "agent_id": offer["agent_id"],
                 "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
                               {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}}],
                 "command": {"value": self.command, "shell": True},
             }])
 
-    def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
-        with self.cond:
-            self.statuses.append(dict(status))
-            self.cond.notify_all()
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *args: self._note(name)
-
-    def wait(self, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-        with self.cond:
-            if not self.cond.wait_for(predicate, timeout):
-                raise AssertionError(f"no {what} within {timeout} s; calls={self.calls} statuses={self.statuses}")
-
     def states(self) -> list[str]:
         with self.cond:
             return [str(s.get("state")) for s in self.statuses]
 
-    def seen(self, state: str, reason: str | None = None) -> dict[str, Any] | None:
+    def status(self, state: str) -> dict[str, Any] | None:
+        """The first status in ``state``, or None."""
         with self.cond:
-            for s in self.statuses:
-                if s.get("state") == state and (reason is None or s.get("reason") == reason):
-                    return s
-        return None
+            return next((s for s in self.statuses if s.get("state") == state), None)
 
 
 @dataclass
@@ -103,22 +78,14 @@ class Cluster:
         return agent
 
     def running(self) -> dict[str, Any]:
-        self.framework.wait(lambda: self.framework.seen("TASK_RUNNING") is not None, "TASK_RUNNING")
-        status = self.framework.seen("TASK_RUNNING")
+        self.framework.wait(lambda: self.framework.status("TASK_RUNNING") is not None, "TASK_RUNNING")
+        status = self.framework.status("TASK_RUNNING")
         assert status is not None
         return status
 
     def kill_agent(self) -> None:
         self.agent.proc.send_signal(signal.SIGKILL)
         self.agent.proc.wait(5)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
 
 
 def _executor_pid(status: dict[str, Any]) -> int:
@@ -168,7 +135,7 @@ def test_task_survives_agent_kill_and_finishes_once(cluster: Cluster, tmp_path: 
     assert reconnected["framework_id"]
     registered = agent.wait_for("agent_registered", reregistered=True)
     assert registered["agent_id"] == os.readlink(cluster.work_dir / "meta" / "slaves" / "latest")
-    assert _alive(executor_pid)
+    assert alive(executor_pid)
 
     # The master answers reconciliation from the agent's re-registration: still running.
     mark = len(framework.states())
@@ -177,7 +144,7 @@ def test_task_survives_agent_kill_and_finishes_once(cluster: Cluster, tmp_path: 
 
     (tmp_path / "go").touch()  # the task ends now, after the restart
     framework.wait(lambda: "TASK_FINISHED" in framework.states(), "TASK_FINISHED")
-    finished = framework.seen("TASK_FINISHED")
+    finished = framework.status("TASK_FINISHED")
     assert finished is not None and _executor_pid(finished) == executor_pid
     # The executor exits once its terminal update is acknowledged: no retry can follow.
     agent.wait_for("executor_exited", executor_id="long-1")
@@ -195,7 +162,7 @@ def test_task_that_finishes_while_agent_is_down_reports_after_the_restart(cluste
     agent.wait_for("executor_reregistered", executor_id="long-1")
     framework.wait(lambda: "TASK_FINISHED" in framework.states(), "TASK_FINISHED")
     agent.wait_for("executor_exited", executor_id="long-1")
-    assert not _alive(executor_pid)
+    assert not alive(executor_pid)
     assert framework.states().count("TASK_FINISHED") == 1
     assert not {"TASK_LOST", "TASK_FAILED", "TASK_GONE"} & set(framework.states())
 
@@ -209,7 +176,7 @@ def test_task_that_survived_a_restart_can_be_killed(cluster: Cluster) -> None:
     cluster.driver.killTask({"value": "long-1"})
     framework.wait(lambda: "TASK_KILLED" in framework.states(), "TASK_KILLED")
     agent.wait_for("executor_exited", executor_id="long-1")
-    assert not _alive(executor_pid)
+    assert not alive(executor_pid)
     assert framework.states().count("TASK_KILLED") == 1
     assert not {"TASK_LOST", "TASK_FAILED"} & set(framework.states())
 
@@ -220,8 +187,8 @@ def test_executor_killed_while_agent_down_is_reported(cluster: Cluster) -> None:
     os.killpg(executor_pid, signal.SIGKILL)
     cluster.start_agent()
     framework = cluster.framework
-    framework.wait(lambda: framework.seen("TASK_FAILED") is not None, "TASK_FAILED")
-    failed = framework.seen("TASK_FAILED")
+    framework.wait(lambda: framework.status("TASK_FAILED") is not None, "TASK_FAILED")
+    failed = framework.status("TASK_FAILED")
     assert failed is not None and failed["reason"] == "REASON_EXECUTOR_TERMINATED"
     assert "TASK_LOST" not in framework.states()
 
@@ -233,11 +200,11 @@ def test_executor_that_does_not_reregister_is_killed(cluster: Cluster) -> None:
     agent = cluster.start_agent("--executor_reregistration_timeout=1secs")
     agent.wait_for("executor_reregistration_timeout", executor_id="long-1")
     framework = cluster.framework
-    framework.wait(lambda: framework.seen("TASK_LOST") is not None, "TASK_LOST")
-    lost = framework.seen("TASK_LOST")
+    framework.wait(lambda: framework.status("TASK_LOST") is not None, "TASK_LOST")
+    lost = framework.status("TASK_LOST")
     assert lost is not None and lost["reason"] == "REASON_EXECUTOR_REREGISTRATION_TIMEOUT"
     agent.wait_for("executor_exited", executor_id="long-1")
-    assert not _alive(executor_pid)
+    assert not alive(executor_pid)
 
 
 def test_recover_cleanup_kills_the_executors_and_exits(cluster: Cluster) -> None:
@@ -246,7 +213,7 @@ def test_recover_cleanup_kills_the_executors_and_exits(cluster: Cluster) -> None
     done = run_script("mesopy-agent", *cluster.agent_flags, "--recover=cleanup", "--http_port=0")
     assert done.returncode == 0, done.stderr
     assert "--recover=cleanup" in done.stderr.splitlines()[-1]
-    assert not _alive(executor_pid)
+    assert not alive(executor_pid)
     assert not (cluster.work_dir / "meta" / "slaves").exists()
 
 
@@ -256,10 +223,10 @@ def test_executor_of_a_non_checkpointing_framework_exits_with_its_agent(cluster:
     cluster.kill_agent()
     deadline = threading.Event()
     for _ in range(200):  # its driver sees the agent gone (heartbeats) and shuts the task down
-        if not _alive(executor_pid):
+        if not alive(executor_pid):
             break
         deadline.wait(0.1)
-    assert not _alive(executor_pid)
+    assert not alive(executor_pid)
 
 
 def test_corrupt_checkpoint_stops_a_strict_agent(cluster: Cluster) -> None:
