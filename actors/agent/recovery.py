@@ -86,12 +86,19 @@ def _partition_aware(info: dict[str, Any]) -> bool:
     return any(isinstance(c, dict) and c.get("type") == "PARTITION_AWARE" for c in info.get("capabilities") or [])
 
 
-def _alive(pid: int | None) -> bool:
+def _alive(pid: int | None, container_id: str) -> bool:
+    """Whether ``pid`` is still the executor of ``container_id`` (not a zombie, and not another
+    process that reused the pid: an executor's environment names its container)."""
     if pid is None:
         return False
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+            if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                return False
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f"MESOS_CONTAINER_ID={container_id}".encode() in f.read().split(b"\0")
+    except PermissionError:  # not ours to read: trust the pid
+        return True
     except (OSError, IndexError):
         return False
 
@@ -150,7 +157,7 @@ class RecoveryMixin(Process):
         state, self._recovered = self._recovered, None
         self.recovering = True
         restored = [e for run in (state.runs() if state else []) if (e := self._restore(*run)) is not None]
-        live = [e for e in restored if _alive(e.os_pid)]
+        live = [e for e in restored if _alive(e.os_pid, e.container_id)]
         if self.config.recover == "cleanup":
             self._cleanup(live)
             return
