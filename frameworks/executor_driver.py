@@ -224,6 +224,7 @@ class MesosExecutorDriver:
         full.setdefault("timestamp", time.time())
         if full.get("data") is not None:
             full["data"] = b64_text(bytes_from(full["data"], "status data"))
+        self._process.expect_acknowledgement(full)  # at once: a wait_for_acknowledgements() now waits for it
         self._process.run(self._process.send_update, full)
         return self._status
 

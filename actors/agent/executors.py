@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from actors.agent.launcher import (
     sandbox_path,
     wait_status,
 )
-from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
+from actors.agent.tasks import RECOVERING, REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
 from actors.agent.users import TASK_USER_VARIABLE, executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
@@ -66,7 +67,7 @@ class ExecutorsMixin(Process):
 
         def agent_info(self) -> dict[str, Any]: ...
 
-        def _checkpoint_forked(self, executor: ExecutorEntry) -> None: ...
+        def _forked_pid_writer(self, executor: ExecutorEntry) -> Callable[[int], None] | None: ...
 
         def _checkpoint_registered(self, executor: ExecutorEntry) -> None: ...
 
@@ -89,6 +90,9 @@ class ExecutorsMixin(Process):
     def _register_executor(self, sender: PID, msg: RegisterExecutor) -> None:
         if self.executor_token_error(sender, msg):
             return
+        known = self.table.executors.get((msg.framework_id, msg.executor_id))
+        if known is not None and known.state in (REGISTERED, RECOVERING) and known.pid == str(sender):
+            return  # a retry of a registration already answered (or being recovered): it retries until answered
         try:
             executor, queued = self.table.registered(msg.framework_id, msg.executor_id, str(sender))
         except TaskTableError as e:
@@ -172,7 +176,8 @@ class ExecutorsMixin(Process):
                                  lambda rc: self.run(self._executor_exited, key, cid, rc), executor.token)
             executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
             return
-        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as))
+        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as),
+                                      self._forked_pid_writer(executor))
         self._launching[cid] = future
         future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
         executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
@@ -202,7 +207,6 @@ class ExecutorsMixin(Process):
             kill_group(proc)  # shut down or killed while launching
             return
         executor.os_pid = proc.pid
-        self._checkpoint_forked(executor)
         self.log.info("executor_launched", executor_id=executor.executor_id, framework_id=executor.framework_id,
                       container_id=cid, os_pid=proc.pid, directory=executor.directory)
 

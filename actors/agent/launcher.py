@@ -72,10 +72,11 @@ def link_latest(directory: str) -> None:
     os.replace(staging, link)
 
 
-def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
+def launch_executor(spec: LaunchSpec, on_forked: Callable[[int], None] | None = None) -> subprocess.Popen[bytes]:
     """Start the executor in a new session with stdout/stderr in its sandbox (owned by
     ``spec.run_as`` when it is given, as Mesos chowns the sandbox to the task's user);
-    ``runs/latest`` points at the sandbox."""
+    ``runs/latest`` points at the sandbox. ``on_forked(pid)`` runs at once after the fork
+    (the agent checkpoints the pid there, before anything else can happen)."""
     os.makedirs(spec.directory, exist_ok=True)
     link_latest(spec.directory)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
@@ -87,8 +88,11 @@ def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
         if spec.run_as is not None:
             for fd_or_path in (spec.directory, out.fileno(), err.fileno()):
                 os.chown(fd_or_path, spec.run_as.uid, spec.run_as.gid)
-        return subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err, start_new_session=True, close_fds=True)
+    if on_forked is not None:
+        on_forked(proc.pid)
+    return proc
 
 
 ExitCallback = Callable[[int | None], None]

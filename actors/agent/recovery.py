@@ -188,7 +188,7 @@ class RecoveryMixin(Process):
         self.table.add_framework(fid, framework.info, framework.pid)
         tasks = [(t.info, t.state) for t in run.tasks.values() if t.updates or not t.terminated]
         try:
-            executor = self.table.restore(fid, es.info, cid, es.command_executor, tasks)
+            executor = self.table.restore(fid, es.info, cid, es.command_executor, tasks, bool(run.libprocess_pid))
         except TaskTableError as e:
             self.log.error("executor_not_recovered", executor_id=eid, framework_id=fid, error=str(e))
             return None
@@ -274,8 +274,14 @@ class RecoveryMixin(Process):
                 self._agent_update(executor.framework_id, task.task_id, executor.executor_id, "TASK_LOST",
                                    "REASON_AGENT_RESTARTED", "Task launched during agent restart")
         self._update_limits(executor)
-        self._checkpoint(self.checkpointer.libprocess_pid, executor.framework_id, executor.executor_id,
-                         executor.container_id, executor.pid)
+        self._checkpoint_registered(executor)
+
+    def _checkpoint_registered(self, executor: ExecutorEntry) -> None:
+        """The executor (re-)registered: its pid is checkpointed; the last recovered one to come
+        back ends the recovery."""
+        if executor.framework_id in self._checkpointing:
+            self._checkpoint(self.checkpointer.libprocess_pid, executor.framework_id, executor.executor_id,
+                             executor.container_id, executor.pid)
         if self.recovering and not any(e.state == RECOVERING for e in self.table.executors.values()):
             self._recovered_all()
 
@@ -310,15 +316,13 @@ class RecoveryMixin(Process):
         if framework_id in self._checkpointing:
             self._checkpoint(self.checkpointer.framework_pid, framework_id, pid)
 
-    def _checkpoint_forked(self, executor: ExecutorEntry) -> None:
-        if executor.framework_id in self._checkpointing and executor.os_pid is not None:
-            self._checkpoint(self.checkpointer.forked_pid, executor.framework_id, executor.executor_id,
-                             executor.container_id, executor.os_pid)
-
-    def _checkpoint_registered(self, executor: ExecutorEntry) -> None:
-        if executor.framework_id in self._checkpointing:
-            self._checkpoint(self.checkpointer.libprocess_pid, executor.framework_id, executor.executor_id,
-                             executor.container_id, executor.pid)
+    def _forked_pid_writer(self, executor: ExecutorEntry) -> Callable[[int], None] | None:
+        """What checkpoints the executor's OS pid on the launcher thread, right after the fork
+        (None: its framework does not checkpoint)."""
+        if executor.framework_id not in self._checkpointing:
+            return None
+        where = (executor.framework_id, executor.executor_id, executor.container_id)
+        return lambda pid: self._checkpoint(self.checkpointer.forked_pid, *where, pid)
 
     def _checkpoint_stream(self, framework_id: str, task_id: str, state: str) -> None:
         """After an update was accepted or acknowledged: the task's stream as it is now."""

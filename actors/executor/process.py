@@ -36,7 +36,7 @@ from transport.messages import (
 )
 from transport.pid import PID
 
-__all__ = ["FROM_AGENT", "ExecutorProcess", "ExecutorSettings", "spawn_executor_process"]
+__all__ = ["FROM_AGENT", "REGISTRATION_RETRY", "ExecutorProcess", "ExecutorSettings", "spawn_executor_process"]
 
 FROM_AGENT: tuple[type, ...] = (
     ExecutorRegistered, ExecutorReregistered, RunTask, KillTask, FrameworkToExecutor, StatusUpdateAcknowledgement,
@@ -44,6 +44,7 @@ FROM_AGENT: tuple[type, ...] = (
 )
 
 Callback = Callable[..., None]
+REGISTRATION_RETRY = 1.0  # seconds between RegisterExecutor messages until one is answered
 _TERMINAL = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
                        "TASK_GONE", "TASK_GONE_BY_OPERATOR"})
 
@@ -75,6 +76,7 @@ class ExecutorProcess(Process):
         self.settings = settings
         self.agent_id = settings.agent_id
         self.connected = False
+        self._register_done = False
         self.awaiting_agent = False  # its agent went away; waiting for it to come back (checkpointing)
         self._callback = callback
         self._finished = finished
@@ -101,10 +103,18 @@ class ExecutorProcess(Process):
 
     def initialize(self) -> None:
         self.link(self.agent_pid)
-        self.send(self.agent_pid, RegisterExecutor(framework_id=self.settings.framework_id,
-                                                   executor_id=self.settings.executor_id, token=self.settings.token))
         self.log.info("executor_registering", agent=str(self.settings.agent_pid),
                       executor_id=self.settings.executor_id)
+        self._register()
+
+    def _register(self) -> None:
+        """RegisterExecutor, again each REGISTRATION_RETRY seconds until the first answer (as
+        Mesos' executor does): one sent while the agent restarts is not lost for good."""
+        if self._register_done:
+            return
+        self.send(self.agent_pid, RegisterExecutor(framework_id=self.settings.framework_id,
+                                                   executor_id=self.settings.executor_id, token=self.settings.token))
+        self.delay(REGISTRATION_RETRY, self._register)
 
     def exited(self, pid: PID) -> None:
         if pid != self.agent_pid:
@@ -138,6 +148,7 @@ class ExecutorProcess(Process):
         if sender != self.agent_pid:
             self._links.discard(self.agent_pid)
         self.agent_pid = sender
+        self._register_done = True  # re-registering from now on
         self.link(sender)
         with self._acked:
             updates = list(self._unacked.values())
@@ -159,7 +170,11 @@ class ExecutorProcess(Process):
 
     def _registered(self, sender: PID, msg: ExecutorRegistered) -> None:
         if self._from_agent(sender, msg):
-            self.agent_id, self.connected = msg.agent_id, True
+            self.agent_id, self.connected, self.awaiting_agent, self._register_done = msg.agent_id, True, False, True
+            if self._recovery is not None:  # registered with a restarted agent (its first answer)
+                self._recovery.cancel()
+            if self.agent_pid not in self._links:  # the link to its first incarnation ended with it
+                self.link(self.agent_pid)
             self._callback("registered", msg.executor_info, msg.framework_info, msg.agent_info)
 
     def _reregistered(self, sender: PID, msg: ExecutorReregistered) -> None:
@@ -204,10 +219,14 @@ class ExecutorProcess(Process):
 
     # --- from the driver (run on this actor's thread) ----------------------------------
 
+    def expect_acknowledgement(self, status: dict[str, Any]) -> None:
+        """(Any thread) ``status`` is about to be sent: it awaits its acknowledgement from now on."""
+        with self._acked:
+            self._unacked[status["uuid"]] = status
+
     def send_update(self, status: dict[str, Any]) -> None:
         uuid: bytes = status["uuid"]
-        with self._acked:
-            self._unacked[uuid] = status
+        self.expect_acknowledgement(status)
         status = dict(status, agent_id={"value": self.agent_id}) if self.agent_id else status
         self.send(self.agent_pid, StatusUpdate(
             framework_id=self.settings.framework_id, status=status, uuid=uuid, agent_id=self.agent_id,

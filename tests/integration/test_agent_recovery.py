@@ -13,6 +13,7 @@ a strict agent with a line naming the file.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import threading
 from collections.abc import Iterator
@@ -181,6 +182,25 @@ def test_task_that_survived_a_restart_can_be_killed(cluster: Cluster) -> None:
     assert not {"TASK_LOST", "TASK_FAILED"} & set(framework.states())
 
 
+def test_executor_that_registers_after_a_restart_is_recovered_again(cluster: Cluster, tmp_path: Path) -> None:
+    """Killed before its executor registered: the executor's registration retries reach the
+    restarted agent; a second kill -9 then finds it registered and reconnects it."""
+    launched = cluster.agent.wait_for("executor_launched", executor_id="long-1")
+    cluster.kill_agent()  # most likely before the executor (a Python process) has registered
+    agent = cluster.start_agent()
+    agent.wait_for("agent_registered", reregistered=True)
+    status = cluster.running()
+    assert _executor_pid(status) == launched["os_pid"]
+    cluster.agent = agent
+    cluster.kill_agent()
+    agent = cluster.start_agent()
+    agent.wait_for("executor_reregistered", executor_id="long-1")
+    (tmp_path / "go").touch()
+    framework = cluster.framework
+    framework.wait(lambda: "TASK_FINISHED" in framework.states(), "TASK_FINISHED")
+    assert not {"TASK_LOST", "TASK_FAILED"} & set(framework.states())
+
+
 def test_executor_killed_while_agent_down_is_reported(cluster: Cluster) -> None:
     executor_pid = _executor_pid(cluster.running())
     cluster.kill_agent()
@@ -212,7 +232,7 @@ def test_recover_cleanup_kills_the_executors_and_exits(cluster: Cluster) -> None
     cluster.kill_agent()
     done = run_script("mesopy-agent", *cluster.agent_flags, "--recover=cleanup", "--http_port=0")
     assert done.returncode == 0, done.stderr
-    assert "--recover=cleanup" in done.stderr.splitlines()[-1]
+    assert any(line.startswith("mesopy-agent: --recover=cleanup: ") for line in done.stderr.splitlines()), done.stderr
     assert not alive(executor_pid)
     assert not (cluster.work_dir / "meta" / "slaves").exists()
 
@@ -236,9 +256,100 @@ def test_corrupt_checkpoint_stops_a_strict_agent(cluster: Cluster) -> None:
     task_info.write_bytes(task_info.read_bytes()[:-3])  # torn
     done = run_script("mesopy-agent", *cluster.agent_flags, "--http_port=0", timeout=30)
     assert done.returncode == 1
-    assert str(task_info) in done.stderr.splitlines()[-1]
-    assert "checksum" in done.stderr.splitlines()[-1]
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("mesopy-agent: ")]
+    assert str(task_info) in line and "checksum" in line
     lenient = cluster.start_agent("--no-strict")
     skipped = lenient.wait_for("checkpoint_skipped")
     assert skipped["path"] == str(task_info)
     lenient.wait_for("agent_registered", reregistered=True)
+
+
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED", "TASK_GONE"}
+
+
+class Burst(Recorder):
+    """Launches a short task on every offer until ``stop()``, each with its own id."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__()
+        self.rng = rng
+        self.ids: list[str] = []
+        self.stopped = False
+
+    def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        for offer in offers:
+            have = {r["name"]: r.get("scalar", {}).get("value", 0.0) for r in offer["resources"]}
+            with self.cond:
+                fits = have.get("cpus", 0.0) >= 0.2 and have.get("mem", 0.0) >= 64.0
+                task_id = None if self.stopped or not fits else f"burst-{len(self.ids) + 1}"
+                if task_id is not None:
+                    self.ids.append(task_id)
+            if task_id is None:
+                driver.declineOffer(offer["id"], {"refuse_seconds": 3600.0 if self.stopped else 0.5})
+                continue
+            driver.launchTasks(offer["id"], [{
+                "name": task_id, "task_id": {"value": task_id}, "agent_id": offer["agent_id"],
+                "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                              {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}}],
+                "command": {"value": f"sleep {self.rng.uniform(0.0, 1.5):.2f}", "shell": True},
+            }], {"refuse_seconds": 0.0})
+
+    def terminal_states(self) -> dict[str, set[str]]:
+        with self.cond:
+            out: dict[str, set[str]] = {t: set() for t in self.ids}
+            for s in self.statuses:
+                if s.get("state") in TERMINAL:
+                    out.setdefault(s["task_id"]["value"], set()).add(s["state"])
+            return out
+
+
+@pytest.mark.timeout(400)
+def test_kill_9_at_random_moments_during_a_burst_loses_no_terminal_update(scripts: list[Script],
+                                                                        tmp_path: Path) -> None:
+    from frameworks import MesosSchedulerDriver
+
+    rng = random.Random(1201)
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1")
+    scripts.append(master)
+    master.wait_for("master_started", address=address)
+    flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={tmp_path / 'agent'}",
+             "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
+             "--status_update_retry_interval=1secs", "--executor_reregistration_timeout=10secs")
+    agent = Script("mesopy-agent", *flags)
+    scripts.append(agent)
+    agent.wait_for("agent_registered", reregistered=False)
+    framework = Burst(rng)
+    node = Node().start()
+    driver = MesosSchedulerDriver(framework, {"user": "", "name": "burst", "checkpoint": True,
+                                              "failover_timeout": 60.0}, address, node=node)
+    driver.start()
+    pause = threading.Event()
+    try:
+        for _ in range(20):
+            pause.wait(rng.uniform(0.0, 3.0))  # a random moment of launches and finishes
+            agent.proc.send_signal(signal.SIGKILL)
+            agent.proc.wait(5)
+            agent = Script("mesopy-agent", *flags)
+            scripts.append(agent)
+            agent.wait_for("agent_registered", reregistered=True, timeout=30.0)
+        with framework.cond:
+            framework.stopped = True
+        launched = len(framework.ids)
+        assert launched >= 20
+        framework.wait(lambda: all(framework.terminal_states().values()), "a terminal update for every task",
+                       timeout=90.0)
+        states = framework.terminal_states()
+        assert {t: s for t, s in states.items() if len(s) != 1} == {}  # exactly one terminal state each
+        # A task seen running had its executor checkpointed: it survives every restart and finishes.
+        with framework.cond:
+            ran = {s["task_id"]["value"] for s in framework.statuses if s.get("state") == "TASK_RUNNING"}
+        assert {t: states[t] for t in ran if states[t] != {"TASK_FINISHED"}} == {}
+        print(f"{launched} tasks launched, {len(ran)} seen running;",
+              {state: sum(1 for s in states.values() if state in s) for state in TERMINAL})
+        assert not any("Traceback" in line for s in scripts for line in s.lines)
+    finally:
+        driver.stop()
+        driver.join(5)
+        node.stop()
