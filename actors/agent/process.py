@@ -145,6 +145,7 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
                 except subprocess.TimeoutExpired:
                     kill_group(proc)
                 self._cleanup_container(container_id)
+            self._stop_recovered(deadline, set(procs))
         self.reaper.close()
         self.isolator.close()
         self.log.info("agent_stopped", agent_id=self.agent_id)

@@ -18,16 +18,25 @@ the checkpoint and stops the agent instead.
 from __future__ import annotations
 
 import os
+import select
 import signal
-from collections.abc import Callable
+import time
 from typing import TYPE_CHECKING, Any
 
 from actors.agent.checkpoint import AgentState, CheckpointError, ExecutorState, FrameworkState, MetaPaths, RunState
-from actors.agent.checkpoint_io import Checkpointer, read_state
+from actors.agent.checkpoint_io import read_state
+from actors.agent.checkpointing import CheckpointingMixin
 from actors.agent.config import AgentConfig, ConfigError
 from actors.agent.launcher import Reaper, sandbox_path
-from actors.agent.tasks import RECOVERING, REGISTERED, ExecutorEntry, TaskEntry, TaskTable, TaskTableError, id_value
-from actors.process import Process
+from actors.agent.tasks import (
+    RECOVERING,
+    REGISTERED,
+    TERMINATING,
+    ExecutorEntry,
+    TaskTable,
+    TaskTableError,
+    id_value,
+)
 from actors.resources import Resources, ResourcesError
 from transport.messages import (
     ExecutorReregistered,
@@ -39,7 +48,6 @@ from transport.messages import (
 from transport.pid import PID
 
 if TYPE_CHECKING:
-    from actors.agent.status_updates import StatusUpdateManager
     from actors.clock import Timer
     from isolation import Isolator, Limitation, Limits
 
@@ -103,19 +111,14 @@ def _alive(pid: int | None, container_id: str) -> bool:
         return False
 
 
-class RecoveryMixin(Process):
+class RecoveryMixin(CheckpointingMixin):
     """Needs the AgentProcess attributes below; the ``if TYPE_CHECKING`` methods are its own or
     its other mixins'."""
 
-    config: AgentConfig
-    table: TaskTable
-    updates: StatusUpdateManager
     isolator: Isolator
     reaper: Reaper
     resources: Resources
     attributes: list[dict[str, object]]
-    agent_id: str
-    checkpointer: Checkpointer
     recovering = False  # True from start until the recovered executors re-registered (or timed out)
     _recovered: AgentState | None = None
     _recovery_timer: Timer | None = None
@@ -136,19 +139,17 @@ class RecoveryMixin(Process):
 
         def _destroy(self, executor: ExecutorEntry) -> None: ...
 
+        def _cleanup_container(self, cid: str) -> None: ...
+
         def _register(self) -> None: ...
 
         def executor_token_error(self, sender: PID, msg: ReregisterExecutor) -> bool: ...
-
-        def agent_info(self) -> dict[str, Any]: ...
 
     # --- start -------------------------------------------------------------------------
 
     def _init_recovery(self, state: AgentState | None) -> None:
         """In the constructor, with what ``load_checkpoint`` read."""
-        self.checkpointer = Checkpointer(self.config.work_dir)
-        self._checkpointing: set[str] = set()   # frameworks checkpointed here
-        self._runs: dict[tuple[str, str], tuple[str, str]] = {}  # (fid, tid) -> (eid, cid) of checkpointed tasks
+        self._init_checkpointing()
         if state is not None:
             self._recovered, self.agent_id = state, state.agent_id
 
@@ -235,6 +236,7 @@ class RecoveryMixin(Process):
             executor.reason = "REASON_EXECUTOR_REREGISTRATION_TIMEOUT"
             executor.message = f"Executor did not reregister within {timeout:g} s"
             self._destroy(executor)
+            executor.state = TERMINATING  # a late re-registration is refused
         self._recovered_all()
 
     def _recovered_all(self) -> None:
@@ -246,6 +248,27 @@ class RecoveryMixin(Process):
         self.recovering = False
         self.log.info("agent_recovered", agent_id=self.agent_id or None, executors=len(self.table.executors))
         self._register()
+
+    def _stop_recovered(self, deadline: float, children: set[str]) -> None:
+        """At stop (executors shut down): wait until ``deadline`` (time.monotonic) for each
+        recovered executor (not one of our ``children``' containers) to exit, kill it past
+        that, and clean its container up."""
+        for executor in list(self.table.executors.values()):
+            if executor.container_id in children or not executor.os_pid:
+                continue
+            try:
+                fd = os.pidfd_open(executor.os_pid)
+            except ProcessLookupError:
+                fd = None
+            if fd is not None:
+                try:
+                    if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                        os.killpg(executor.os_pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                finally:
+                    os.close(fd)
+            self._cleanup_container(executor.container_id)
 
     # --- executors coming back -------------------------------------------------------
 
@@ -284,80 +307,6 @@ class RecoveryMixin(Process):
                              executor.container_id, executor.pid)
         if self.recovering and not any(e.state == RECOVERING for e in self.table.executors.values()):
             self._recovered_all()
-
-    # --- writing the checkpoint --------------------------------------------------------
-
-    def _checkpoint(self, write: Callable[..., None], *args: Any) -> None:
-        """``write(agent_id, *args)``; a failure is logged with its path, the agent goes on."""
-        try:
-            write(self.agent_id, *args)
-        except OSError as e:
-            self.log.error("checkpoint_write_failed", path=e.filename, error=e.strerror or str(e))
-
-    def _checkpoint_agent(self) -> None:
-        self._checkpoint(self.checkpointer.agent, self.agent_info())
-
-    def _checkpoint_launch(self, executor: ExecutorEntry, task: dict[str, Any], created: bool) -> None:
-        """Before the task is given to its executor: framework, executor (when new) and task."""
-        fid, eid, cid = executor.framework_id, executor.executor_id, executor.container_id
-        framework = self.table.frameworks[fid]
-        if framework.info.get("checkpoint") is not True:
-            return
-        if fid not in self._checkpointing:
-            self._checkpointing.add(fid)
-            self._checkpoint(self.checkpointer.framework, fid, framework.info, framework.pid)
-        if created:
-            self._checkpoint(self.checkpointer.executor, fid, eid, executor.info, cid, executor.command_executor)
-        tid = id_value(task.get("task_id"))
-        self._runs[(fid, tid)] = (eid, cid)
-        self._checkpoint(self.checkpointer.task, fid, eid, cid, task, tid)
-
-    def _checkpoint_framework_pid(self, framework_id: str, pid: str) -> None:
-        if framework_id in self._checkpointing:
-            self._checkpoint(self.checkpointer.framework_pid, framework_id, pid)
-
-    def _forked_pid_writer(self, executor: ExecutorEntry) -> Callable[[int], None] | None:
-        """What checkpoints the executor's OS pid on the launcher thread, right after the fork
-        (None: its framework does not checkpoint)."""
-        if executor.framework_id not in self._checkpointing:
-            return None
-        where = (executor.framework_id, executor.executor_id, executor.container_id)
-        return lambda pid: self._checkpoint(self.checkpointer.forked_pid, *where, pid)
-
-    def _checkpoint_stream(self, framework_id: str, task_id: str, state: str) -> None:
-        """After an update was accepted or acknowledged: the task's stream as it is now."""
-        run = self._runs.get((framework_id, task_id))
-        if run is None:
-            return
-        updates, acknowledged, terminated = self.updates.record(framework_id, task_id)
-        task: TaskEntry | None = self.table.find_task(framework_id, task_id)
-        self._checkpoint(self.checkpointer.updates, framework_id, *run, task_id, updates, acknowledged, terminated,
-                         task.state if task is not None else state)
-        if not updates and terminated:
-            self._collect(framework_id, run[0])
-
-    def _collect(self, framework_id: str, executor_id: str) -> None:
-        """Forget the checkpoint of an executor that is gone and whose updates were all
-        acknowledged (then of its framework, when nothing of it is left here)."""
-        if framework_id not in self._checkpointing or (framework_id, executor_id) in self.table.executors:
-            return
-        if any(id_value(u.status.get("executor_id")) == executor_id for u in self.updates.pending(framework_id)):
-            return
-        self.checkpointer.remove_executor(self.agent_id, framework_id, executor_id)
-        for key in [k for k, (eid, _) in self._runs.items() if k[0] == framework_id and eid == executor_id]:
-            del self._runs[key]
-        if not self.table.framework_executors(framework_id) and not any(k[0] == framework_id for k in self._runs):
-            self.checkpointer.remove_framework(self.agent_id, framework_id)
-            self._checkpointing.discard(framework_id)
-
-    def _forget_checkpoint(self) -> None:
-        """Shut down by the master: a restart must not recover this agent (Mesos unlinks ``latest``)."""
-        try:
-            os.unlink(self.checkpointer.paths.latest_agent)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            self.log.error("checkpoint_write_failed", path=e.filename, error=e.strerror or str(e))
 
     def _terminated_tasks(self) -> list[dict[str, Any]]:
         """Tasks of executors gone whose updates are not all acknowledged, for ReregisterAgent
