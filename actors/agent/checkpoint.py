@@ -8,6 +8,7 @@ and how it is encoded, in Mesos' layout (docs/agent-recovery.md)::
     .../executors/<eid>/runs/latest                  -> <container_id> (symlink)
     .../runs/<cid>/pids/forked.pid                   the executor's OS pid
     .../runs/<cid>/pids/libprocess.pid               the executor's actor pid (once registered)
+    .../runs/<cid>/pids/executor.token               the token it registers with (mesopy's)
     .../runs/<cid>/tasks/<tid>/task.info             TaskInfo
     .../runs/<cid>/tasks/<tid>/task.updates          the status update stream and its acknowledgements
 
@@ -131,6 +132,9 @@ class MetaPaths:
     def forked_pid(self, aid: str, fid: str, eid: str, cid: str) -> str:
         return os.path.join(self.run_dir(aid, fid, eid, cid), "pids", "forked.pid")
 
+    def token(self, aid: str, fid: str, eid: str, cid: str) -> str:
+        return os.path.join(self.run_dir(aid, fid, eid, cid), "pids", "executor.token")
+
     def libprocess_pid(self, aid: str, fid: str, eid: str, cid: str) -> str:
         return os.path.join(self.run_dir(aid, fid, eid, cid), "pids", "libprocess.pid")
 
@@ -164,6 +168,7 @@ class RunState:
     container_id: str
     forked_pid: int | None = None
     libprocess_pid: str = ""
+    token: str = ""  # what the executor registers with (MESOS_EXECUTOR_AUTHENTICATION_TOKEN)
     tasks: dict[str, TaskState] = field(default_factory=dict)
 
 

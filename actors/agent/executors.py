@@ -30,6 +30,7 @@ from transport.messages import (
     ExecutorRegistered,
     ExitedExecutor,
     RegisterExecutor,
+    ReregisterExecutor,
     RunTask,
     ShutdownExecutor,
 )

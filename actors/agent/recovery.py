@@ -41,6 +41,7 @@ from actors.resources import Resources, ResourcesError
 from transport.messages import (
     ExecutorReregistered,
     ReconnectExecutor,
+    RegisterExecutor,
     ReregisterExecutor,
     ShutdownExecutor,
     StatusUpdate,
@@ -143,7 +144,7 @@ class RecoveryMixin(CheckpointingMixin):
 
         def _register(self) -> None: ...
 
-        def executor_token_error(self, sender: PID, msg: ReregisterExecutor) -> bool: ...
+        def executor_token_error(self, sender: PID, msg: RegisterExecutor | ReregisterExecutor) -> bool: ...
 
     # --- start -------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class RecoveryMixin(CheckpointingMixin):
             self.log.error("executor_not_recovered", executor_id=eid, framework_id=fid, error=str(e))
             return None
         executor.directory = sandbox_path(self.config.work_dir, self.agent_id, fid, eid, cid)
-        executor.os_pid, executor.pid = run.forked_pid, run.libprocess_pid
+        executor.os_pid, executor.pid, executor.token = run.forked_pid, run.libprocess_pid, run.token
         return executor
 
     def _reconnect(self, executor: ExecutorEntry) -> None:

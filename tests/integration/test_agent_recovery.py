@@ -99,7 +99,7 @@ def _executor_pid(status: dict[str, Any]) -> int:
 def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     from frameworks import MesosSchedulerDriver
 
-    checkpoint = getattr(request, "param", True)  # the framework's checkpoint flag
+    checkpoint, *extra = getattr(request, "param", (True,))  # the framework's checkpoint flag, agent flags
     port = free_port()
     address = f"127.0.0.1:{port}"
     master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1")
@@ -108,7 +108,7 @@ def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureReques
     work_dir = tmp_path / "agent"
     flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={work_dir}",
              "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
-             "--executor_reregistration_timeout=5secs")
+             "--executor_reregistration_timeout=5secs", *extra)
     agent = Script("mesopy-agent", *flags)
     scripts.append(agent)
     agent.wait_for("agent_registered", reregistered=False)
@@ -125,6 +125,8 @@ def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureReques
         node.stop()
 
 
+@pytest.mark.parametrize("cluster", [(True,), (True, "--authenticate_http_executors")], indirect=True,
+                         ids=["plain", "executor-tokens"])
 def test_task_survives_agent_kill_and_finishes_once(cluster: Cluster, tmp_path: Path) -> None:
     framework = cluster.framework
     executor_pid = _executor_pid(cluster.running())
@@ -237,7 +239,7 @@ def test_recover_cleanup_kills_the_executors_and_exits(cluster: Cluster) -> None
     assert not (cluster.work_dir / "meta" / "slaves").exists()
 
 
-@pytest.mark.parametrize("cluster", [False], indirect=True, ids=["no-checkpoint"])
+@pytest.mark.parametrize("cluster", [(False,)], indirect=True, ids=["no-checkpoint"])
 def test_executor_of_a_non_checkpointing_framework_exits_with_its_agent(cluster: Cluster) -> None:
     executor_pid = _executor_pid(cluster.running())
     cluster.kill_agent()
