@@ -25,7 +25,7 @@ import pytest
 
 from actors.node import Node
 from tests.integration.containment_support import alive
-from tests.integration.operators_support import Script, free_port, run_script
+from tests.integration.operators_support import Script, free_port, kill_executors_under, run_script
 from tests.integration.test_master_restart import Recorder
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -123,6 +123,8 @@ def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureReques
         driver.stop()
         driver.join(5)
         node.stop()
+        (tmp_path / "go").touch()  # a task an agent left behind (a refused start, a skipped checkpoint) ends
+        kill_executors_under(str(work_dir))
 
 
 @pytest.mark.parametrize("cluster", [(True,), (True, "--authenticate_http_executors")], indirect=True,
@@ -355,3 +357,5 @@ def test_kill_9_at_random_moments_during_a_burst_loses_no_terminal_update(script
         driver.stop()
         driver.join(5)
         node.stop()
+        (tmp_path / "go").touch()  # a task an agent left behind (a refused start, a skipped checkpoint) ends
+        kill_executors_under(str(work_dir))
