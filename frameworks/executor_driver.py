@@ -224,6 +224,7 @@ class MesosExecutorDriver:
         full.setdefault("timestamp", time.time())
         if full.get("data") is not None:
             full["data"] = b64_text(bytes_from(full["data"], "status data"))
+        self._process.expect_acknowledgement(full)  # at once: a wait_for_acknowledgements() now waits for it
         self._process.run(self._process.send_update, full)
         return self._status
 
@@ -238,6 +239,13 @@ class MesosExecutorDriver:
     def wait_for_acknowledgements(self, timeout: float) -> bool:
         """Block until the agent acknowledged every update sent so far (False on timeout)."""
         return self._process is not None and self._process.wait_acknowledged(timeout)
+
+    @property
+    def awaiting_agent(self) -> bool:
+        """True while the driver runs disconnected from its agent, waiting (up to
+        MESOS_RECOVERY_TIMEOUT, checkpointing frameworks only) for it to come back."""
+        process = self._process
+        return self._status == DRIVER_RUNNING and process is not None and process.awaiting_agent
 
     def kill_policy(self, task_id: str) -> Dict | None:
         return self._process.kill_policies.get(task_id) if self._process is not None else None

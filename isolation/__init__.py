@@ -136,15 +136,20 @@ def create_isolator(
     isolator, IsolationError naming the path when cgroups are asked for but
     their hierarchy is not mounted or not writable. ``agent_ports``: only
     ports in these ranges count for network/ports (--check_agent_port_range_only).
-    ``agent_key`` (one per work_dir): with only the freezer tracking (no cgroups
-    isolation), containers go under ``<cgroups_root>_posix/<agent_key>``, so that
-    this agent's ``recover`` destroys what a crashed run of it left, and only that."""
+    ``agent_key`` (one per work_dir): each agent's containers go under a subtree of
+    its own, ``<cgroups_root>/<agent_key>`` (``<cgroups_root>_posix/<agent_key>``
+    with only the freezer tracking, no cgroups isolation), so that this agent's
+    ``recover`` keeps or destroys what a previous run of it left, and never touches
+    another agent's containers."""
     cgroups, posix, others = parse_isolation(spec)
     if track_freezer is None:
         track_freezer = os.geteuid() == 0 and _freezer_available(cgroups_hierarchy)
     subsystems = set(cgroups) | ({"freezer"} if track_freezer else set())
-    own_root = not cgroups and agent_key is not None
-    root = f"{cgroups_root}_posix/{agent_key}" if own_root else cgroups_root
+    own_root = agent_key is not None
+    if own_root:
+        root = f"{cgroups_root}/{agent_key}" if cgroups else f"{cgroups_root}_posix/{agent_key}"
+    else:
+        root = cgroups_root
     options: dict[str, Any] = {"root": root, "enable_cfs": enable_cfs, "subsystems": subsystems,
                                "pids_max": pids_max, "destroy_orphans": bool(cgroups) or own_root,
                                "prune_root": own_root}

@@ -17,6 +17,7 @@ __all__ = [
     "REASON_CONTAINER_LIMITATION_DISK",
     "REASON_CONTAINER_LIMITATION_MEMORY",
     "ContainerTable",
+    "RecoveredContainerTable",
     "TrackedContainerTable",
     "Isolator",
     "Limitation",
@@ -220,6 +221,28 @@ class Isolator(ABC):
         """At agent start: adopt the ``known`` containers, destroy the others; returns
         the ids destroyed."""
 
+    def adopt(self, container_id: str, limits: Limits, sandbox: str | None, pid: int) -> None:
+        """After ``recover``: take back the container of a recovered executor whose process
+        ``pid`` (a session leader another run of the agent launched) runs already. This
+        default prepares its bookkeeping afresh and records the pid; isolators with
+        something on the host (cgroups) reuse what ``recover`` found."""
+        self.prepare(container_id, limits, sandbox)
+        self.isolate(container_id, pid)
+
     @abstractmethod
     def close(self) -> None:
         """Stop the watcher thread; the containers are left as they are."""
+
+
+class RecoveredContainerTable(ContainerTable[C], Isolator):
+    """For cgroup isolators: ``adopt`` a container ``recover`` found (its cgroups hold the
+    executor already) by applying its limits and recording its pid; one not found is prepared."""
+
+    def adopt(self, container_id: str, limits: Limits, sandbox: str | None, pid: int) -> None:
+        with self._lock:
+            found = container_id in self._containers
+        if not found:
+            super().adopt(container_id, limits, sandbox, pid)
+            return
+        self.update(container_id, limits)
+        self.isolate(container_id, pid)

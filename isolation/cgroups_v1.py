@@ -28,7 +28,7 @@ from isolation import cgroupfs, devices
 from isolation.cgroupfs import LAUNCHER_EXIT_STATUS
 from isolation.base import (
     REASON_CONTAINER_LIMITATION_MEMORY,
-    ContainerTable,
+    RecoveredContainerTable,
     Isolator,
     Limitation,
     LimitationCallback,
@@ -72,7 +72,7 @@ class _Container:
     delivered: bool = False
 
 
-class CgroupsIsolator(ContainerTable[_Container], Isolator):
+class CgroupsIsolator(RecoveredContainerTable[_Container]):
     """cgroup v1 isolator for ``subsystems`` out of SUBSYSTEMS. ``pids_max``: pids.max of a
     container whose Limits name no pids (0: unlimited); ``allowed_devices``: the devices
     allow-list (``devices.DEFAULT_ALLOWED`` when None); ``destroy_orphans`` False: ``recover``

@@ -21,7 +21,7 @@ from isolation import cgroupfs
 from isolation.base import (
     REASON_CONTAINER_LIMITATION,
     REASON_CONTAINER_LIMITATION_MEMORY,
-    ContainerTable,
+    RecoveredContainerTable,
     Isolator,
     Limitation,
     LimitationCallback,
@@ -76,7 +76,7 @@ class _Container:
     limitation: Limitation | None = None
 
 
-class CgroupsV2Isolator(ContainerTable[_Container], Isolator):
+class CgroupsV2Isolator(RecoveredContainerTable[_Container]):
     """cgroup v2 isolator for ``subsystems`` out of {"cpu", "mem", "pids", "freezer"};
     ``prune_root``: ``close`` removes the root cgroup itself when empty."""
 

@@ -83,6 +83,10 @@ class CompositeIsolator(Isolator):
         if errors:
             raise IsolationError("; ".join(errors))
 
+    def adopt(self, container_id: str, limits: Limits, sandbox: str | None, pid: int) -> None:
+        for isolator in self.parts:
+            isolator.adopt(container_id, limits, sandbox, pid)
+
     def recover(self, known: set[str]) -> list[str]:
         orphans: set[str] = set()
         for isolator in self.parts:

@@ -21,8 +21,8 @@ from actors.reservations import ReservationError, apply_conversions, reserve_con
 from actors.resources import Resources
 from actors.volumes import VolumeError, volume_dir, volume_ids, volumes_of
 
-__all__ = ["CHECKPOINT_FILE", "agent_total", "link_volumes", "load_checkpointed", "report", "save_checkpointed",
-           "sync_volume_dirs"]
+__all__ = ["CHECKPOINT_FILE", "agent_total", "keep_checkpointed", "link_volumes", "load_checkpointed", "report",
+           "save_checkpointed", "sync_volume_dirs"]
 
 CHECKPOINT_FILE = os.path.join("meta", "resources.json")
 Dict = dict[str, Any]
@@ -52,6 +52,17 @@ def save_checkpointed(work_dir: str, items: list[Dict]) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def keep_checkpointed(work_dir: str, base: Resources, old: list[Dict], items: list[Dict]
+                      ) -> tuple[Resources, list[str], list[str]]:
+    """The master's ``CheckpointResources`` ``items`` replace ``old``: checked against ``base``,
+    saved, volume directories made and removed. The new total and the (created, removed)
+    directories; ReservationError (nothing changed) if ``base`` cannot hold them."""
+    total = agent_total(base, items)
+    save_checkpointed(work_dir, items)
+    created, removed = sync_volume_dirs(work_dir, old, items)
+    return total, created, removed
 
 
 def agent_total(base: Resources, items: list[Dict]) -> Resources:

@@ -110,6 +110,16 @@ class AgentConfig(ListenFlags):
         "when the agent stops, shut its executors down (false: leave them running)"))
     executor_environment: str = field(default="", metadata=_help(
         "extra environment for executors, 'NAME=value;NAME2=value2'"))
+    recover: str = field(default="reconnect", metadata=_help(
+        "after a restart: 'reconnect' to the live executors of checkpointing frameworks (recovered from "
+        "work_dir/meta), or 'cleanup' to kill them, forget the checkpoint and exit"))
+    recovery_timeout: float = field(default=900.0, metadata=_help(
+        "how long an executor of a checkpointing framework waits for its agent to come back before it "
+        "exits (MESOS_RECOVERY_TIMEOUT)"))
+    executor_reregistration_timeout: float = field(default=2.0, metadata=_help(
+        "seconds recovered executors have to re-register after a restart before they are killed"))
+    strict: bool = field(default=True, metadata=_help(
+        "a torn or corrupt checkpoint file stops the agent from starting (false: skip what it holds)"))
 
     def validate(self) -> AgentConfig:
         """Check every flag; raises ConfigError naming the first bad one. Returns self."""
@@ -149,6 +159,8 @@ class AgentConfig(ListenFlags):
             value = getattr(self, f.name)
             if f.type in ("float", float) and (not math.isfinite(value) or value < 0):
                 raise ConfigError(f"--{f.name} must be a finite number >= 0, got {value!r}")
+        if self.recover not in ("reconnect", "cleanup"):
+            raise ConfigError(f"--recover must be 'reconnect' or 'cleanup', got {self.recover!r}")
         if self.status_update_retry_interval <= 0:
             raise ConfigError(f"--status_update_retry_interval must be > 0, got {self.status_update_retry_interval}")
         if self.credential:

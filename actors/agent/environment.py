@@ -9,9 +9,7 @@ from actors.agent.tasks import ExecutorEntry
 from transport.errors import PIDError
 from transport.pid import PID
 
-__all__ = ["DEFAULT_RECOVERY_TIMEOUT", "executor_environment", "format_duration"]
-
-DEFAULT_RECOVERY_TIMEOUT = 900.0  # Mesos' agent --recovery_timeout: 15mins
+__all__ = ["executor_environment", "format_duration"]
 
 # Mesos' Duration text: the largest unit the value reaches (5secs, 15mins, 100ms).
 _UNITS = (("weeks", 604800.0), ("days", 86400.0), ("hrs", 3600.0), ("mins", 60.0),
@@ -63,7 +61,7 @@ def executor_environment(config: AgentConfig, executor: ExecutorEntry, framework
         "MESOS_EXECUTOR_REGISTRATION_TIMEOUT": format_duration(config.executor_registration_timeout),
         "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": format_duration(config.executor_shutdown_grace_period),
         "MESOS_KILL_GRACE_PERIOD": format_duration(config.task_kill_grace_period),
-        "MESOS_RECOVERY_TIMEOUT": format_duration(DEFAULT_RECOVERY_TIMEOUT),
+        "MESOS_RECOVERY_TIMEOUT": format_duration(config.recovery_timeout),
     })
     if executor.command_executor:
         env["MESOS_TASK_ID"] = executor.executor_id

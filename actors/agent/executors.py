@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from actors.agent.launcher import (
     sandbox_path,
     wait_status,
 )
-from actors.agent.tasks import REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
+from actors.agent.tasks import RECOVERING, REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
 from actors.agent.users import TASK_USER_VARIABLE, RunAs, executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
@@ -68,6 +69,12 @@ class ExecutorsMixin(Process):
                           message: str) -> None: ...
 
         def agent_info(self) -> dict[str, Any]: ...
+
+        def _forked_pid_writer(self, executor: ExecutorEntry) -> Callable[[int], None] | None: ...
+
+        def _checkpoint_registered(self, executor: ExecutorEntry) -> None: ...
+
+        def _collect(self, framework_id: str, executor_id: str) -> None: ...
     # --- executors -------------------------------------------------------------------
 
     def executor_token_error(self, sender: PID, msg: RegisterExecutor | ReregisterExecutor) -> bool:
@@ -86,6 +93,9 @@ class ExecutorsMixin(Process):
     def _register_executor(self, sender: PID, msg: RegisterExecutor) -> None:
         if self.executor_token_error(sender, msg):
             return
+        known = self.table.executors.get((msg.framework_id, msg.executor_id))
+        if known is not None and known.state in (REGISTERED, RECOVERING) and known.pid == str(sender):
+            return  # a retry of a registration already answered (or being recovered): it retries until answered
         try:
             executor, queued = self.table.registered(msg.framework_id, msg.executor_id, str(sender))
         except TaskTableError as e:
@@ -95,6 +105,7 @@ class ExecutorsMixin(Process):
         if executor.timer is not None:
             executor.timer.cancel()
         self.link(sender)
+        self._checkpoint_registered(executor)
         self._update_limits(executor)  # its own endpoint is now known (network/ports)
         framework = self.table.frameworks[msg.framework_id]
         self.log.info("executor_registered", executor_id=msg.executor_id, framework_id=msg.framework_id,
@@ -103,12 +114,6 @@ class ExecutorsMixin(Process):
                                              agent_info=self.agent_info(), agent_id=self.agent_id))
         for task in queued:
             self.send(sender, RunTask(framework=framework.info, framework_pid=framework.pid, task=task))
-
-    def _reregister_executor(self, sender: PID, msg: ReregisterExecutor) -> None:
-        if self.executor_token_error(sender, msg):
-            return
-        self.log.warning("executor_reregistration_refused", sender=str(sender), reason="no agent recovery")
-        self.send(sender, ShutdownExecutor())
 
     def _stamp_container(self, framework_id: str, status: dict[str, Any]) -> None:
         """Add the task's container to its status, as Mesos' ``container_status``
@@ -176,7 +181,8 @@ class ExecutorsMixin(Process):
                                  lambda rc: self.run(self._executor_exited, key, cid, rc), executor.token)
             executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
             return
-        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as))
+        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as),
+                                      self._forked_pid_writer(executor))
         self._launching[cid] = future
         future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
         executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
@@ -274,6 +280,11 @@ class ExecutorsMixin(Process):
         proc = self._procs.get(executor.container_id)
         if proc is not None:
             kill_group(proc)
+        elif executor.os_pid and executor.container_id not in self._launching:  # recovered: not our child
+            try:
+                os.killpg(executor.os_pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def _limitation(self, cid: str) -> Limitation | None:
         try:
@@ -287,7 +298,7 @@ class ExecutorsMixin(Process):
         except IsolationError as e:
             self.log.error("container_cleanup_failed", container_id=cid, error=str(e))
 
-    def _executor_exited(self, key: tuple[str, str], cid: str, returncode: int) -> None:
+    def _executor_exited(self, key: tuple[str, str], cid: str, returncode: int | None) -> None:
         self._procs.pop(cid, None)
         executor = self.table.executors.get(key)
         if executor is None or executor.container_id != cid:
@@ -306,12 +317,13 @@ class ExecutorsMixin(Process):
                 reason, message = executor.reason, executor.message
             else:
                 reason, message = "REASON_EXECUTOR_TERMINATED", f"Executor terminated ({_describe(returncode)})"
-            self._agent_update(executor.framework_id, task.task_id, executor.executor_id, "TASK_FAILED",
-                               reason, message)
+            self._agent_update(executor.framework_id, task.task_id, executor.executor_id,
+                               executor.termination_state, reason, message)
         self.table.remove_executor(*key)
         if not executor.command_executor and self.master is not None and self.connected:
             self.send(self.master, ExitedExecutor(agent_id=self.agent_id, framework_id=executor.framework_id,
                                                   executor_id=executor.executor_id, status=wait_status(returncode)))
+        self._collect(*key)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -321,7 +333,9 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _describe(returncode: int) -> str:
+def _describe(returncode: int | None) -> str:
+    if returncode is None:
+        return "exit status unknown: started by a previous run of the agent"
     if returncode < 0:
         return f"terminated by signal {signal.Signals(-returncode).name}"
     return f"exited with status {returncode}"

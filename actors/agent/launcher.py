@@ -42,8 +42,11 @@ def executor_argv(command: dict[str, Any]) -> list[str]:
     return [value, *arguments[1:]] if arguments else [value]
 
 
-def wait_status(returncode: int) -> int:
-    """Popen's returncode as a POSIX wait status (-9 -> 9, exit 3 -> 768)."""
+def wait_status(returncode: int | None) -> int:
+    """Popen's returncode as a POSIX wait status (-9 -> 9, exit 3 -> 768); -1 when not known
+    (a recovered executor: not our child, so its status is not ours to read), as Mesos."""
+    if returncode is None:
+        return -1
     return -returncode if returncode < 0 else (returncode & 0xFF) << 8
 
 
@@ -69,10 +72,11 @@ def link_latest(directory: str) -> None:
     os.replace(staging, link)
 
 
-def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
+def launch_executor(spec: LaunchSpec, on_forked: Callable[[int], None] | None = None) -> subprocess.Popen[bytes]:
     """Start the executor in a new session with stdout/stderr in its sandbox (owned by
     ``spec.run_as`` when it is given, as Mesos chowns the sandbox to the task's user);
-    ``runs/latest`` points at the sandbox."""
+    ``runs/latest`` points at the sandbox. ``on_forked(pid)`` runs at once after the fork
+    (the agent checkpoints the pid there, before anything else can happen)."""
     os.makedirs(spec.directory, exist_ok=True)
     link_latest(spec.directory)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
@@ -84,15 +88,20 @@ def launch_executor(spec: LaunchSpec) -> subprocess.Popen[bytes]:
         if spec.run_as is not None:
             for fd_or_path in (spec.directory, out.fileno(), err.fileno()):
                 os.chown(fd_or_path, spec.run_as.uid, spec.run_as.gid)
-        return subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err, start_new_session=True, close_fds=True)
+    if on_forked is not None:
+        on_forked(proc.pid)
+    return proc
 
 
-ExitCallback = Callable[[int], None]
+ExitCallback = Callable[[int | None], None]
 
 
 class Reaper:
-    """Waits for many child processes on one thread; ``on_exit(returncode)`` runs there."""
+    """Waits for many processes on one thread; ``on_exit(returncode)`` runs there.
+    ``watch`` takes a child (its returncode is known); ``watch_pid`` any process, e.g. an
+    executor a previous run of the agent started (returncode None: not ours to reap)."""
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
@@ -100,14 +109,20 @@ class Reaper:
         self._rfd, self._wfd = os.pipe()
         os.set_blocking(self._rfd, False)
         self._selector.register(self._rfd, selectors.EVENT_READ, None)
-        self._pending: list[tuple[subprocess.Popen[bytes], ExitCallback]] = []
+        self._pending: list[tuple[int, Callable[[], int | None], ExitCallback]] = []
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="executor-reaper", daemon=True)
         self._thread.start()
 
     def watch(self, proc: subprocess.Popen[bytes], on_exit: ExitCallback) -> None:
+        self._add(proc.pid, proc.wait, on_exit)
+
+    def watch_pid(self, pid: int, on_exit: ExitCallback) -> None:
+        self._add(pid, lambda: None, on_exit)
+
+    def _add(self, pid: int, wait: Callable[[], int | None], on_exit: ExitCallback) -> None:
         with self._lock:
-            self._pending.append((proc, on_exit))
+            self._pending.append((pid, wait, on_exit))
         os.write(self._wfd, b"x")
 
     def close(self) -> None:
@@ -125,14 +140,10 @@ class Reaper:
                     except BlockingIOError:
                         pass
                     continue
-                proc, on_exit, fd = key.data
+                pid, wait, on_exit, fd = key.data
                 self._selector.unregister(fd)
                 os.close(fd)
-                returncode = proc.wait()
-                try:
-                    on_exit(returncode)
-                except Exception:
-                    log.exception("reaper_callback_failed", pid=proc.pid)
+                self._call(pid, on_exit, wait())
             with self._lock:
                 if self._closed:
                     self._selector.close()
@@ -140,10 +151,17 @@ class Reaper:
                     os.close(self._wfd)
                     return
                 pending, self._pending = self._pending, []
-            for proc, on_exit in pending:
+            for pid, wait, on_exit in pending:
                 try:
-                    fd = os.pidfd_open(proc.pid)
-                except ProcessLookupError:  # already reaped elsewhere
-                    on_exit(proc.wait())
+                    fd = os.pidfd_open(pid)
+                except ProcessLookupError:  # already gone (or reaped elsewhere)
+                    self._call(pid, on_exit, wait())
                     continue
-                self._selector.register(fd, selectors.EVENT_READ, (proc, on_exit, fd))
+                self._selector.register(fd, selectors.EVENT_READ, (pid, wait, on_exit, fd))
+
+    @staticmethod
+    def _call(pid: int, on_exit: ExitCallback, returncode: int | None) -> None:
+        try:
+            on_exit(returncode)
+        except Exception:
+            log.exception("reaper_callback_failed", pid=pid)

@@ -27,7 +27,10 @@ Runs a mesopy agent: it registers with the master at --master (retrying with
 backoff while the master is unreachable), offers its --resources and runs
 tasks in executors under --work_dir, isolated per --isolation. On SIGTERM or
 SIGINT it stops within 5 s and either shuts its executors down (the default)
-or leaves them running (--no-shutdown_executors_on_stop)."""
+or leaves them running (--no-shutdown_executors_on_stop). Restarted on the
+same --work_dir (after a crash, kill -9 included) it recovers from its
+checkpoint: same agent id, the live executors of checkpointing frameworks
+reconnected (--recover=reconnect), or killed with --recover=cleanup."""
 EXAMPLES = (
     "mesopy-agent --master=127.0.0.1:5050 --port=5051 --work_dir=/var/lib/mesopy",
     "mesopy-agent --master=zk://127.0.0.1:2181/mesos --port=5051",
@@ -63,11 +66,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     node = start_node_or_exit(PROG, config.ip, config.port, **config.node_options())
     http = bind_http_or_exit(PROG, config, node)  # bound before the actor, which advertises its port
     from actors.agent import spawn_agent
+    from actors.agent.recovery import RecoveryError
     from actors.agent.work_dir import WorkDirError
 
     try:
         agent = spawn_agent(node, config, http=http)  # the agent logs agent_started and agent_stopped itself
-    except WorkDirError as e:  # the machine's fault, not the flag's syntax: exit 1
+    except (WorkDirError, RecoveryError) as e:  # the machine's or checkpoint's fault, not a flag's: exit 1
         print(f"{PROG}: {e}", file=sys.stderr, flush=True)
         stop_within("agent", node.stop)
         raise SystemExit(1) from None
@@ -82,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal_name = signals.wait()
     if http is not None:
         stop_within("agent http", http.stop)
+    if signal_name == "stop" and config.recover == "cleanup":  # it never registers: it cleaned up and stopped
+        print(f"{PROG}: --recover=cleanup: the executors of {config.work_dir} are killed and its checkpoint "
+              "removed; exiting", file=sys.stderr, flush=True)
+        stop_within("agent", node.stop)
+        return
     if signal_name == "stop":  # the agent stopped by itself: the master shut it down (its reason is logged)
         log.error("agent_exiting", reason="the agent stopped: shut down by the master (see agent_shutdown_by_master)")
         stop_within("agent", node.stop)

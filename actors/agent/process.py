@@ -11,12 +11,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from actors.agent.checkpointed import agent_total, load_checkpointed, save_checkpointed, sync_volume_dirs
+from actors.agent.checkpointed import agent_total, keep_checkpointed, load_checkpointed, sync_volume_dirs
 from actors.agent.config import AgentConfig, parse_attributes
 from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
 from actors.agent.launcher import Reaper
+from actors.agent.recovery import RecoveryMixin, load_checkpoint
 from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
@@ -57,8 +58,9 @@ __all__ = ["LAUNCHER_THREADS", "MAX_REGISTRATION_BACKOFF", "AgentProcess"]
 LAUNCHER_THREADS = 2  # executor fork/execs in flight at once, off the agent's actor thread
 
 
-class AgentProcess(RegistrationMixin, ExecutorsMixin):
-    """``AgentProcess.spawn(node, config, name)``; registers with ``config.master``.
+class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
+    """``AgentProcess.spawn(node, config, name)``; recovers from its checkpoint (RecoveryError
+    when it cannot), then registers with ``config.master``.
 
     ``on_created(agent)``, if given, receives the actor object once it is built
     (before it starts), for in-process tests and tools that inspect it, and to route its
@@ -78,18 +80,21 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         except ReservationError as e:  # e.g. --resources shrank: as Mesos, the agent cannot start so
             raise WorkDirError(f"--work_dir: the reservations checkpointed in {config.work_dir!r} do not fit "
                                f"--resources: {e}") from None
+        attributes = parse_attributes(config.attributes)
+        recovered = load_checkpoint(config, resources, attributes)  # RecoveryError: it cannot start
         agent_ports = tuple(resources.ranges("ports")) if config.check_agent_port_range_only else None
         isolator = create_isolator(config.isolation, **config.isolator_options(), agent_ports=agent_ports)
         super().__init__(node, name)
         self.config = config
         self.resources = resources
-        self.attributes = parse_attributes(config.attributes)
+        self.attributes = attributes
         self.isolator = isolator
         self.table = TaskTable()
         self.updates = StatusUpdateManager(config.status_update_retry_interval,
                                            max(config.status_update_retry_max, config.status_update_retry_interval))
         self.updates.paused = True
         self.agent_id = ""
+        self._init_recovery(recovered)  # the recovered agent's id
         zk = config.master.startswith("zk://")
         self.master: PID | None = PID.parse(f"master@{config.master}") if config.master and not zk else None
         self.detector = LeaderDetector(config.master, lambda leader: self.run(self._leader_detected, leader)) \
@@ -130,14 +135,11 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
     # --- life cycle -------------------------------------------------------------
 
     def initialize(self) -> None:
-        orphans = self.isolator.recover(set())
-        if orphans:
-            self.log.warning("orphan_containers_destroyed", container_ids=orphans)
         self.log.info("agent_started", address=self.node.address, resources=str(self.resources),
                       isolation=self.config.isolation, work_dir=self.config.work_dir, master=self.config.master)
+        self._recover()  # then registers (recovered executors re-registered or timed out)
         if self.detector is not None:
             self.detector.start()  # the leader comes to _leader_detected
-        self._register()
 
     def finalize(self) -> None:
         if self.detector is not None:
@@ -155,6 +157,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
                 except subprocess.TimeoutExpired:
                     kill_group(proc)
                 self._cleanup_container(container_id)
+            self._stop_recovered(deadline, set(procs))
         self.reaper.close()
         self.isolator.close()
         self.log.info("agent_stopped", agent_id=self.agent_id)
@@ -203,6 +206,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             return
         self.log.info("task_launched", task_id=task_id, framework_id=framework_id,
                       executor_id=executor.executor_id, new_executor=created)
+        self._checkpoint_launch(executor, msg.task, created)
         if created:
             self._launch(executor)
         else:
@@ -246,23 +250,24 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
 
     def _shutdown_agent(self, sender: PID, msg: ShutdownAgent) -> None:
         self.log.warning("agent_shutdown_by_master", message=msg.message)
+        self._forget_checkpoint()
         self.master = None
         self.stop()
 
     def _checkpoint_resources(self, sender: PID, msg: CheckpointResources) -> None:
         items = [d for d in msg.resources if isinstance(d, dict)]
         try:
-            total = agent_total(self.base_resources, items)
+            total, created, removed = keep_checkpointed(self.config.work_dir, self.base_resources,
+                                                        self.checkpointed, items)
         except ReservationError as e:
             self.log.error("checkpoint_resources_refused", error=str(e))
             return
-        save_checkpointed(self.config.work_dir, items)
-        created, removed = sync_volume_dirs(self.config.work_dir, self.checkpointed, items)
         self.checkpointed, self.resources = items, total
-        for path in created:
-            self.log.info("volume_created", path=path)
-        for path in removed:
-            self.log.info("volume_destroyed", path=path)
+        if self.agent_id:
+            self._checkpoint_agent()  # a recovering agent compares its resources with what it saved
+        for event, paths in (("volume_created", created), ("volume_destroyed", removed)):
+            for path in paths:
+                self.log.info(event, path=path)
         self.log.info("resources_checkpointed", resources=str(total), reservations=len(items))
 
     def _update_framework(self, sender: PID, msg: UpdateFramework) -> None:
@@ -270,6 +275,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         moved = framework is not None and framework.pid != msg.framework_pid
         if framework is not None:
             framework.pid = msg.framework_pid
+            self._checkpoint_framework_pid(msg.framework_id, msg.framework_pid)
         if self.connected:  # as Mesos: resend the framework's pending updates now that it is back
             for update in self.updates.resend(msg.framework_id, self.clock.now(), moved=moved):
                 self._forward(update)
@@ -338,6 +344,7 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
             self.log.info("status_update_duplicate", task_id=task_id, state=status.get("state"))
             return
         task = self.table.set_state(framework_id, task_id, str(status.get("state")))
+        self._checkpoint_stream(framework_id, task_id, str(status.get("state")))  # before it is forwarded
         self.log.info("status_update", task_id=task_id, framework_id=framework_id, state=status.get("state"),
                       reason=status.get("reason") or None, source=status.get("source"))
         if task is not None and is_terminal(task.state):
@@ -380,12 +387,13 @@ class AgentProcess(RegistrationMixin, ExecutorsMixin):
         if result.acked is None:
             self.log.info("acknowledgement_ignored", task_id=msg.task_id, framework_id=msg.framework_id)
             return
+        status = result.acked.status
+        if result.stream_closed:
+            self.table.complete(msg.framework_id, msg.task_id)
+        self._checkpoint_stream(msg.framework_id, msg.task_id, str(status.get("state")))
         for update in result.next:
             self._forward(update)
         self._arm_retry()
-        status = result.acked.status
         executor = self.table.executors.get((msg.framework_id, id_value(status.get("executor_id"))))
         if status.get("source") == "SOURCE_EXECUTOR" and executor is not None and executor.pid:
             self.send(PID.parse(executor.pid), msg)
-        if result.stream_closed:
-            self.table.complete(msg.framework_id, msg.task_id)

@@ -47,6 +47,7 @@ class RegistrationMixin(AuthenticatingMixin):
     master: PID | None
     detector: LeaderDetector | None
     connected: bool
+    recovering: bool
     _backoff: float
     _register_timer: Timer | None
 
@@ -54,6 +55,12 @@ class RegistrationMixin(AuthenticatingMixin):
         raise NotImplementedError
 
     def _arm_retry(self) -> None:
+        raise NotImplementedError
+
+    def _checkpoint_agent(self) -> None:
+        raise NotImplementedError
+
+    def _terminated_tasks(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def agent_info(self) -> dict[str, Any]:
@@ -70,7 +77,7 @@ class RegistrationMixin(AuthenticatingMixin):
 
     def _register(self) -> None:
         self._register_timer = None
-        if self.master is None or self.connected:
+        if self.master is None or self.connected or self.recovering:
             return
         if self.master not in self._links:
             self.link(self.master)
@@ -78,6 +85,7 @@ class RegistrationMixin(AuthenticatingMixin):
             pass  # registers once authenticated (``_authenticated``); the timer below retries
         elif self.agent_id:
             tasks, executors, frameworks = self.table.snapshot(self.agent_id)
+            tasks += self._terminated_tasks()
             self.send(self.master, ReregisterAgent(agent=self.agent_info(), tasks=tasks, executors=executors,
                                                    frameworks=frameworks))
         else:
@@ -99,7 +107,10 @@ class RegistrationMixin(AuthenticatingMixin):
     def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
         if self.agent_id and msg.agent_id != self.agent_id:
             self.log.warning("agent_id_changed", old=self.agent_id, new=msg.agent_id)
+        changed = msg.agent_id != self.agent_id
         self.agent_id = msg.agent_id
+        if changed:
+            self._checkpoint_agent()
         if self.connected:
             return
         self.connected = True

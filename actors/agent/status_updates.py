@@ -120,6 +120,34 @@ class StatusUpdateManager:
         stream.updates.append(pending)
         return True, self._head_if_idle(stream, now)
 
+    def restore(self, framework_id: str, task_id: str, updates: list[dict[str, Any]], acknowledged: list[bytes],
+                terminated: bool) -> None:
+        """A stream read back from the checkpoint after a restart: ``updates`` not yet
+        acknowledged (sent when resumed), ``acknowledged`` uuids (answered if they come
+        again); with no update left and ``terminated``, the stream is closed."""
+        key = (framework_id, task_id)
+        stream = _Stream(seen=set(acknowledged), acknowledged=set(acknowledged), terminated=terminated)
+        for status in updates[-MAX_UPDATES_PER_STREAM:]:
+            stream.seen.add(status["uuid"])
+            stream.updates.append(PendingUpdate(framework_id, task_id, status["uuid"], dict(status)))
+        stream.terminated = terminated or any(u.terminal for u in stream.updates)
+        if stream.terminated and not stream.updates:
+            self._closed[key] = stream.acknowledged
+        else:
+            self._streams[key] = stream
+
+    def record(self, framework_id: str, task_id: str) -> tuple[list[dict[str, Any]], list[bytes], bool]:
+        """What to checkpoint of a stream: its updates not yet acknowledged, the acknowledged
+        uuids, whether its terminal update was received."""
+        key = (framework_id, task_id)
+        closed = self._closed.get(key)
+        if closed is not None:
+            return [], list(closed), True
+        stream = self._streams.get(key)
+        if stream is None:
+            return [], [], False
+        return [u.status for u in stream.updates], list(stream.acknowledged), stream.terminated
+
     def is_acknowledged(self, framework_id: str, task_id: str, uuid: bytes) -> bool:
         """Whether ``uuid`` was acknowledged already (for answering a duplicate)."""
         key = (framework_id, task_id)

@@ -21,8 +21,8 @@ __all__ = [
 
 COMMAND_EXECUTOR_RESOURCES = "cpus:0.1;mem:32"
 
-# executor states
-LAUNCHING, REGISTERED, TERMINATING = "LAUNCHING", "REGISTERED", "TERMINATING"
+# executor states (RECOVERING: recovered from the checkpoint, waiting for it to re-register)
+LAUNCHING, RECOVERING, REGISTERED, TERMINATING = "LAUNCHING", "RECOVERING", "REGISTERED", "TERMINATING"
 
 
 class TaskTableError(ValueError):
@@ -84,6 +84,7 @@ class ExecutorEntry:
     limitation: Any = None             # isolation.Limitation recorded before cleanup
     reason: str = ""                   # why the agent destroyed it (e.g. registration timeout)
     message: str = ""
+    termination_state: str = "TASK_FAILED"  # what its live tasks become when it ends
     timer: Any = None                  # registration or shutdown timer
     token: str = ""                    # MESOS_EXECUTOR_AUTHENTICATION_TOKEN: the executor registers with it
 
@@ -175,10 +176,36 @@ class TaskTable:
             executor.queued.append(task)
         return executor, created
 
+    def restore(self, framework_id: str, info: dict[str, Any], container_id: str, command_executor: bool,
+                tasks: list[tuple[dict[str, Any], str]], registered: bool) -> ExecutorEntry:
+        """An executor recovered from the checkpoint (state RECOVERING) with its ``tasks``
+        as (TaskInfo, latest state); ``registered``: it had registered before the restart.
+        TaskTableError when its ids or resources are bad."""
+        executor_id = id_value(info.get("executor_id"))
+        key = (framework_id, executor_id)
+        if not executor_id or key in self.executors:
+            raise TaskTableError(f"recovered executor {executor_id!r} of framework {framework_id!r} is bad or "
+                                 "already known")
+        try:
+            own = Resources.from_dicts(info.get("resources") or [])
+            entries = {id_value(t.get("task_id")): TaskEntry(t, framework_id, executor_id,
+                                                             Resources.from_dicts(t.get("resources") or []), state)
+                       for t, state in tasks}
+        except ValueError as e:
+            raise TaskTableError(f"recovered executor {executor_id!r}: {e}") from None
+        executor = ExecutorEntry(framework_id, executor_id, container_id, info, own, command_executor,
+                                 state=RECOVERING, tasks=entries)
+        if not registered:  # it never had them: they are given when it registers
+            executor.queued = [t for t, state in tasks if state == "TASK_STAGING"]
+        self.executors[key] = executor
+        self._by_container[container_id] = key
+        return executor
+
     def registered(self, framework_id: str, executor_id: str, pid: str) -> tuple[ExecutorEntry, list[dict[str, Any]]]:
-        """The executor registered from ``pid``; returns it and its queued tasks (now cleared)."""
+        """The executor registered from ``pid``; returns it and its queued tasks (now cleared).
+        A recovered executor that had not registered before the restart may register now."""
         executor = self.executors.get((framework_id, executor_id))
-        if executor is None or executor.state != LAUNCHING:
+        if executor is None or not (executor.state == LAUNCHING or executor.state == RECOVERING and not executor.pid):
             raise TaskTableError(f"no launching executor {executor_id!r} of framework {framework_id!r}")
         executor.state, executor.pid = REGISTERED, pid
         queued, executor.queued = executor.queued, []

@@ -8,7 +8,9 @@ TASK_FAILED ("Command exited with status N" / "Command terminated by signal
 SIGKILL"). A kill sends SIGTERM to the group, SIGKILL after the grace period
 (the KillTask's or task's ``kill_policy.grace_period``, else
 MESOS_KILL_GRACE_PERIOD, else 3 s) and reports TASK_KILLED. It exits once its
-terminal update is acknowledged (or after ACK_TIMEOUT).
+terminal update is acknowledged (or after ACK_TIMEOUT; while a checkpointing
+framework's executor waits for its restarted agent, until the driver's
+recovery timeout ends it).
 
 The executor is a child subreaper, so a process of the task that called
 setsid() or double-forked stays in its tree: the kill's signals reach the
@@ -137,7 +139,10 @@ class CommandExecutor(Executor):
         self._finish(driver)
 
     def _finish(self, driver: Any) -> None:
-        if not driver.wait_for_acknowledgements(ACK_TIMEOUT):
+        acknowledged = driver.wait_for_acknowledgements(ACK_TIMEOUT)
+        while not acknowledged and driver.awaiting_agent:  # the update goes with the re-registration
+            acknowledged = driver.wait_for_acknowledgements(ACK_TIMEOUT)
+        if not acknowledged:
             log.warning("terminal_update_not_acknowledged", timeout=ACK_TIMEOUT)
         driver.stop()
 

@@ -30,11 +30,13 @@ pytestmark = [
 
 
 def _leftovers(root: str) -> list[str]:
+    """Container cgroups left under ``root`` (each agent's are under ``root/<agent key>/``)."""
     out = []
     for controller in ("memory", "cpu", "cpuacct", "cpu,cpuacct", "freezer"):
         base = os.path.join(HIERARCHY, controller, root)
-        if os.path.isdir(base):
-            out += [os.path.join(base, e.name) for e in os.scandir(base) if e.is_dir()]
+        if os.path.isdir(base) and not os.path.islink(base):
+            for agent in (e.path for e in os.scandir(base) if e.is_dir()):
+                out += [e.path for e in os.scandir(agent) if e.is_dir()]
     return out
 
 

@@ -23,6 +23,9 @@ class _FakeProcess:
     def run(self, fn: Any, *args: Any) -> None:
         fn(*args)
 
+    def expect_acknowledgement(self, status: dict[str, Any]) -> None:
+        pass
+
     def send_update(self, status: dict[str, Any]) -> None:
         self.updates.append(status)
 

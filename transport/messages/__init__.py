@@ -53,6 +53,7 @@ from transport.messages.agent import (
 from transport.messages.executor import (
     RegisterExecutor,
     ExecutorRegistered,
+    ReconnectExecutor,
     ReregisterExecutor,
     ExecutorReregistered,
     ShutdownExecutor,
@@ -111,6 +112,7 @@ __all__ = [
     "ResourceUsage",
     "RegisterExecutor",
     "ExecutorRegistered",
+    "ReconnectExecutor",
     "ReregisterExecutor",
     "ExecutorReregistered",
     "ShutdownExecutor",

@@ -10,6 +10,7 @@ from transport.schema import Message, message
 __all__ = [
     "RegisterExecutor",
     "ExecutorRegistered",
+    "ReconnectExecutor",
     "ReregisterExecutor",
     "ExecutorReregistered",
     "ShutdownExecutor",
@@ -34,6 +35,14 @@ class ExecutorRegistered(Message):
     executor_info: Dict
     framework_info: Dict
     agent_info: Dict
+    agent_id: str
+
+
+@message
+class ReconnectExecutor(Message):
+    """agent -> executor: the agent restarted and recovered this executor; re-register (Mesos'
+    ReconnectExecutorMessage)."""
+
     agent_id: str
 
 
