@@ -9,7 +9,8 @@ per peer; a sender that finds the queue empty and has sent nothing for a moment
 sends its frame on the DEALER itself (order per sender and receiver holds).
 Nothing is dropped silently: ROUTER_MANDATORY, non-blocking sends into bounded
 queues, a counter and a log event for every drop or rejected frame.
-Heartbeats and incarnations are ``transport.watch``'s: a DEALER's routing id is
+Heartbeats and incarnations are ``transport.watch``'s, fed by a socket monitor on
+each DEALER (``transport.monitor``) so that a dead peer is seen at once: a DEALER's routing id is
 our incarnation (and random text), and a data frame names the incarnation it is
 for (docs/protocol.md, "Incarnations and connections"). What comes in is
 ``transport.inbound``'s, behind the frame boundary here: nothing a peer sends
@@ -37,6 +38,7 @@ from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
 from transport.inbound import Inbound
 from transport.liveness import routing_id, stamp
+from transport.monitor import ConnectionMonitors
 from transport.peers import Closed, PeerTable
 from transport.senders import Proofs
 from transport.watch import PeerWatch
@@ -83,7 +85,7 @@ class Endpoint:
         queue_limit: int = 100_000,
         send_hwm: int = 10_000,
         heartbeat_interval: float = 0.5,
-        heartbeat_timeout: float = 3.0,
+        heartbeat_timeout: float = 75.0,
         batch: bool = True,
         max_pong_peers: int = 1024,
         max_peers: int = 1000,
@@ -112,6 +114,7 @@ class Endpoint:
                                 max_frame_bytes=max_frame_bytes, send_control=self._send_control,
                                 answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
                                 on_rejected=on_rejected)
+        self._monitors = ConnectionMonitors(self.incarnation, self._watch.connection)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -150,7 +153,7 @@ class Endpoint:
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
         self._context = zmq.Context()
-        self._context.set(zmq.MAX_SOCKETS, 2 * self._dealers.limit + 64)  # closed ones are reaped later
+        self._context.set(zmq.MAX_SOCKETS, 4 * self._dealers.limit + 64)  # with monitors; closed ones reaped later
         router = self._router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.LINGER, 0)
@@ -242,9 +245,12 @@ class Endpoint:
                     with self._send_lock:
                         self._close_dealers(self._dealers.idle(now))
                     self._inbound.claims.expire(now)
+                self._monitors.sync(poller)
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
+                    elif self._monitors.owns(sock):
+                        self._monitors.read(sock)
                     else:
                         self._drain_wake()
                 if self._outbox:
@@ -281,8 +287,10 @@ class Endpoint:
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
             try:
+                self._monitors.attach(address, sock)
                 sock.connect(f"tcp://{address}")
             except zmq.ZMQError:
+                self._monitors.detach(sock)
                 sock.close(0)
                 raise
             self._inbound.claims.owners[rid] = address
@@ -292,6 +300,7 @@ class Endpoint:
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
         """Close what the peer table let go; only evictions are worth a log event."""
         for address, sock, reason in closed:
+            self._monitors.detach(sock)
             self._inbound.claims.owners.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
             sock.close(0)
             self.counters.incr("closed", reason)
@@ -374,7 +383,9 @@ class Endpoint:
         with self._send_lock:
             self._closed = True
             for sock in self._dealers.clear():
+                self._monitors.detach(sock)
                 sock.close(200)  # let frames flushed at stop reach their peers
+            self._monitors.close()
         if self._context is not None:
             self._router.close(0)
             self._context.term()

@@ -52,6 +52,11 @@ def _total(info: Dict) -> Resources:
     return Resources.from_dicts(items)
 
 
+def _pings(core: MasterLedger) -> Dict:
+    """How the agent is pinged (AgentRegistered/AgentReregistered), so it can tell when the master is lost."""
+    return {"ping_interval": core.config.agent_ping_timeout, "max_ping_timeouts": core.config.max_agent_ping_timeouts}
+
+
 def _attributes(info: Dict) -> Any:
     return info.get("attributes") or []
 
@@ -86,7 +91,7 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, 
     if old is not None:
         if old.connected and old.total == total and _attributes(old.info) == _attributes(info):
             out.append(Send(sender, m.AgentRegistered(agent_id=old.agent_id, master_info=core.master_info(),
-                                                      ping_interval=core.config.agent_ping_timeout)))
+                                                      **_pings(core))))
             return
         log.info("agent_replaced", agent_id=old.agent_id, pid=sender, connected=old.connected,
                  resources=str(total), old_resources=str(old.total))
@@ -103,7 +108,7 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, 
         core.admitting.discard(sender)
         _add(core, Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now), now, out)
         out.append(Send(sender, m.AgentRegistered(agent_id=aid, master_info=core.master_info(),
-                                                  ping_interval=core.config.agent_ping_timeout)))
+                                                  **_pings(core))))
         log.info("agent_registered", agent_id=aid, pid=sender, resources=str(total))
 
     def admit(registry: Registry) -> None:
@@ -253,7 +258,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
     for fid in sorted(shutdown):
         out.append(Send(sender, m.ShutdownFramework(framework_id=fid)))
     out.append(Send(sender, m.AgentReregistered(agent_id=aid, master_info=core.master_info(),
-                                                ping_interval=core.config.agent_ping_timeout)))
+                                                **_pings(core))))
     for fid in sorted({f for f, _ in agent.tasks}):
         fw = core.frameworks.get(fid)
         if fw is not None and fw.connected:
