@@ -1,6 +1,6 @@
-"""ZeroMQ socket monitors on the endpoint's DEALERs: the kernel's news of each connection.
+"""The endpoint's DEALERs (one per peer address): opening one, and the kernel's news of its connection.
 
-Each DEALER (one per peer address) gets a monitor, a PAIR socket that receives
+Each DEALER gets a monitor, a PAIR socket that receives
 its connection events (connected, disconnected, reconnection retried). The
 monitors are read by the endpoint's I/O thread; they are attached and detached
 wherever DEALERs are made and closed (under the endpoint's send lock), and
@@ -18,7 +18,7 @@ from collections.abc import Callable
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-__all__ = ["ConnectionMonitors"]
+__all__ = ["Connections"]
 
 EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
 _KINDS = {zmq.EVENT_CONNECTED: "connected", zmq.EVENT_DISCONNECTED: "disconnected",
@@ -27,7 +27,7 @@ _KINDS = {zmq.EVENT_CONNECTED: "connected", zmq.EVENT_DISCONNECTED: "disconnecte
 OnEvent = Callable[[str, str], None]  # (peer address, "connected" | "disconnected" | "retried")
 
 
-class ConnectionMonitors:
+class Connections:
     def __init__(self, name: str, on_event: OnEvent) -> None:
         self._name = name
         self._on_event = on_event
@@ -38,6 +38,24 @@ class ConnectionMonitors:
         self._added: list[zmq.Socket] = []
         self._removed: list[zmq.Socket] = []
         self._polled: set[zmq.Socket] = set()
+
+    def open(self, context: zmq.Context, address: str, routing_id: bytes, send_hwm: int) -> zmq.Socket:
+        """A new DEALER connecting to ``address``, monitored; call with the endpoint's send lock held."""
+        sock = context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.ROUTING_ID, routing_id)
+        sock.setsockopt(zmq.SNDHWM, send_hwm)
+        sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
+        sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        try:
+            self.attach(address, sock)
+            sock.connect(f"tcp://{address}")
+        except zmq.ZMQError:
+            self.detach(sock)
+            sock.close(0)
+            raise
+        return sock
 
     def attach(self, address: str, dealer: zmq.Socket) -> None:
         """Monitor ``dealer`` (to ``address``); call before it connects, from the thread using it."""
