@@ -279,7 +279,7 @@ def test_reregistration_within_failover_resumes(cluster: Cluster) -> None:
     fw2 = c.probe("scheduler")
     fw2.tell(c.master, m.ReregisterFramework(framework={"id": {"value": fid}, "name": "fw",
                                                         "failover_timeout": 10.0}, failover=True))
-    assert fw2.expect(m.FrameworkReregistered).framework_id == fid
+    assert fw2.expect(m.FrameworkRegistered).framework_id == fid  # a new instance: Mesos says registered
     (offer,) = fw2.expect(m.ResourceOffers).offers
     assert offered(offer) == Resources.parse("cpus:4;mem:4096")
     c.clock.advance(20.0)

@@ -87,7 +87,7 @@ def test_failover_within_timeout_keeps_tasks() -> None:
     assert h.offers(FW) == []
     out = h.send(FW_NEW, m.ReregisterFramework(framework={"id": {"value": fid}, "name": "fw",
                                                            "failover_timeout": 60.0}, failover=True))
-    assert of_type(out, m.FrameworkReregistered, FW_NEW)
+    assert of_type(out, m.FrameworkRegistered, FW_NEW)  # a new instance taking over: Mesos says registered
     assert of_type(out, m.UpdateFramework, AGENT) == [m.UpdateFramework(framework_id=fid, framework_pid=FW_NEW)]
     assert any(isinstance(e, LinkTo) and e.pid == FW_NEW for e in out)
     h.advance(100.0)
