@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from frameworks.netns import Topology
+from tests.integration.containment_support import pids_with_env
 from tests.integration.operators_support import ROOT, kill_executors_under
 
 __all__ = ["Launcher", "Proc"]
@@ -130,5 +131,9 @@ class Launcher:
                 proc.kill()
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        if self.work_dir.exists():
-            kill_executors_under(str(self.work_dir))
+        kill_executors_under(str(self.work_dir))
+        for pid in pids_with_env(f"MESOS_DIRECTORY={self.work_dir}"):  # tasks in process groups of their own
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
