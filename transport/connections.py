@@ -21,7 +21,7 @@ from zmq.utils.monitor import recv_monitor_message
 __all__ = ["Connections"]
 
 EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
-_KINDS = {zmq.EVENT_CONNECTED: "connected", zmq.EVENT_DISCONNECTED: "disconnected",
+_KINDS: dict[int, str] = {zmq.EVENT_CONNECTED: "connected", zmq.EVENT_DISCONNECTED: "disconnected",
           zmq.EVENT_CONNECT_RETRIED: "retried"}
 
 OnEvent = Callable[[str, str], None]  # (peer address, "connected" | "disconnected" | "retried")
@@ -110,7 +110,7 @@ class Connections:
                 event = recv_monitor_message(pair, zmq.NOBLOCK)
             except (zmq.Again, zmq.ZMQError):
                 return
-            kind = _KINDS.get(event["event"])
+            kind = _KINDS.get(int(event["event"]))
             if kind is not None and address is not None:
                 self._on_event(address, kind)
 

@@ -41,7 +41,7 @@ class Launcher(Scheduler):
             if not self.wanted:
                 driver.declineOffer(offer["id"], {"refuse_seconds": 3600})
                 continue
-            tasks = []
+            tasks: list[dict[str, Any]] = []
             while self.wanted and len(tasks) < 4:
                 tid = self.wanted.pop(0)
                 tasks.append({"name": tid, "task_id": {"value": tid}, "agent_id": offer["agent_id"],

@@ -147,4 +147,6 @@ def test_unreachable_tasks_leave_with_their_forgotten_agent() -> None:
 @pytest.mark.parametrize("flag,value", [("registry_max_agent_age", -1.0), ("registry_max_agent_count", -2)])
 def test_bad_registry_caps_are_refused_by_name(flag: str, value: object) -> None:
     with pytest.raises(ConfigError, match=flag):
-        MasterConfig(**{flag: value}).validate()
+        config = MasterConfig()
+        setattr(config, flag, value)
+        config.validate()
