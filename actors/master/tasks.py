@@ -126,13 +126,13 @@ def reconcile_one(core: MasterLedger, fw: Framework, tid: str, aid: str, now: fl
     registry = core.registrar.registry
     kept = unreachable_task(fw, tid, aid, take=False)
     where = kept.agent_id if kept is not None else aid
+    if aid and aid in core.recovered:  # (also while its unreachable mark is being stored)
+        log.info("reconcile_deferred", task_id=tid, agent_id=aid, reason="agent not re-registered yet")
+        return None
     if where and where in registry.unreachable:
         state, text = ("TASK_UNREACHABLE" if pa else "TASK_LOST"), "Reconciliation: agent is unreachable"
     elif aid and aid in core.agents:
         state, text = ("TASK_GONE" if pa else "TASK_LOST"), "Reconciliation: task is unknown to the agent"
-    elif aid and aid in core.recovered:
-        log.info("reconcile_deferred", task_id=tid, agent_id=aid, reason="agent not re-registered yet")
-        return None
     elif aid and aid in registry.gone:
         state, text = ("TASK_GONE_BY_OPERATOR" if pa else "TASK_LOST"), "Reconciliation: agent is gone"
     else:

@@ -149,7 +149,7 @@ def test_agent_exit_only_disconnects_missed_pings_remove_it() -> None:
     assert lost.status["state"] == "TASK_LOST" and lost.status["reason"] == "REASON_AGENT_REMOVED"
     assert of_type(out, m.AgentLost, FW) == [m.AgentLost(agent_id=aid)]
     assert not of_type(out, m.ShutdownAgent, AGENT)  # unreachable, not removed: it may come back
-    assert aid not in h.core.agents and aid in h.core.unreachable_agents
+    assert aid not in h.core.agents and aid in h.core.registrar.registry.unreachable
     out = h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": aid}, "resources": []}))
     assert of_type(out, m.AgentReregistered, AGENT) and aid in h.core.agents
 

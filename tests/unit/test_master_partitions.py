@@ -70,7 +70,7 @@ def test_missed_pings_mark_the_agent_unreachable_by_partition_awareness() -> Non
     assert {r.offer_id for r in of_type(out, m.RescindResourceOffer)} == outstanding and not h.core.offers
     state = h.core.state(h.now)
     assert state["slaves"] == [] and state["unreachable_slaves"] == 1
-    assert state["unreachable_agents"] == [{"id": aid, "hostname": "h1", "pid": AGENT, "unreachable_time": when}]
+    assert state["unreachable_agents"] == [{"id": aid, "unreachable_time": when}]
     by_id = {f["id"]: f for f in state["frameworks"]}
     assert [t["state"] for t in by_id[aware]["unreachable_tasks"]] == ["TASK_UNREACHABLE"]
     assert [t["state"] for t in by_id[plain]["unreachable_tasks"]] == ["TASK_LOST"]
@@ -127,10 +127,10 @@ def test_unreachable_agents_are_forgotten_by_age_and_by_count() -> None:
     h.advance(1.0)
     h.advance(1.0)
     assert first not in h.core.agents and second not in h.core.agents
-    assert [u.agent_id for u in h.core.unreachable_agents.values()] == [second]  # the count cap kept the newest
+    assert list(h.core.registrar.registry.unreachable) == [second]  # the count cap kept the newest
     assert h.core.next_deadline() == pytest.approx(102.0)
     h.advance(100.0)
-    assert len(h.core.unreachable_agents) == 0
+    assert not h.core.registrar.registry.unreachable
     (answer,) = of_type(h.send(FW, m.ReconcileTasks(framework_id=fid, statuses=[
         {"task_id": {"value": "t"}, "agent_id": {"value": second}}])), m.StatusUpdate)
     assert answer.status["state"] == "TASK_UNKNOWN"

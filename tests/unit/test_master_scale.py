@@ -43,7 +43,7 @@ def test_removed_agent_leaves_no_deadline() -> None:
     assert core.next_deadline() == 30.0 + core.config.registry_max_agent_age
     assert core.tick(100.0) == []
     core.tick(30.0 + core.config.registry_max_agent_age)
-    assert len(core.unreachable_agents) == 0 and core.next_deadline() is None
+    assert not core.registrar.registry.unreachable and core.next_deadline() is None
 
 
 def test_pong_keeps_agent_and_offer_timeout_is_indexed() -> None:
