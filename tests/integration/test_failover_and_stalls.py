@@ -35,8 +35,9 @@ def _cluster(launcher: Launcher, *master_flags: str) -> tuple[Proc, Proc, str]:
 
 def _running(scheduler: Proc, *tasks: str) -> str:
     fid = str(scheduler.wait_for("registered")["framework_id"])
-    for tid in tasks:
-        scheduler.wait_for("status", task_id=tid, state="TASK_RUNNING")
+    running: set[str] = set()
+    while not running >= set(tasks):  # in any order
+        running.add(scheduler.wait_for("status", state="TASK_RUNNING")["task_id"])
     return fid
 
 

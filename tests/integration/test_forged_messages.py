@@ -99,8 +99,11 @@ class Cluster:
         self.address = f"127.0.0.1:{port}"
         self.master_pid = f"master@{self.address}"
         self.http = f"http://127.0.0.1:{free_port()}"
+        # Forged frameworks live at the attacker's socket, which never answers pings: a silent peer,
+        # dropped after --heartbeat_timeout (75 s by default) with the offers it holds.
         self.master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1",
-                             "--max_frameworks_per_peer=20", f"--http_port={self.http.rpartition(':')[2]}")
+                             "--max_frameworks_per_peer=20", f"--http_port={self.http.rpartition(':')[2]}",
+                             "--heartbeat_timeout=2")
         scripts.append(self.master)
         self.master.wait_for("master_started")
         self.agent = Script("mesopy-agent", f"--master={self.address}", "--port=0", f"--work_dir={work_dir}",
