@@ -196,9 +196,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
     core.recovered.pop(aid, None)
     if agent.connected and core.agents.get(aid) is agent:
         # Re-registering without a disconnection seen: start over in the allocator.
-        for oid in list(agent.offers):
-            if oid in core.offers:
-                core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+        core.rescind_agent_offers(agent, now, out)
         out.append(ToAllocator("remove_agent", {"agent_id": aid}))
     core.agent_pids.pop(agent.pid, None)
     agent.pid, agent.connected = sender, True
@@ -310,9 +308,7 @@ def disconnect(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) 
     if not agent.connected:
         return
     agent.connected = False
-    for oid in list(agent.offers):
-        if oid in core.offers:
-            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    core.rescind_agent_offers(agent, now, out)
     out.append(ToAllocator("remove_agent", {"agent_id": agent.agent_id}))
     log.info("agent_disconnected", agent_id=agent.agent_id)
     for fid in sorted({f for f, _ in agent.tasks} | {f for f, _ in agent.executors}):
@@ -356,9 +352,7 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
     to shut down. An agent that is only out of reach is marked unreachable instead
     (actors/master/unreachable.py)."""
     aid = agent.agent_id
-    for oid in list(agent.offers):
-        if oid in core.offers:
-            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    core.rescind_agent_offers(agent, now, out)
     for task in list(agent.tasks.values()):
         if task.state in TERMINAL_STATES:
             continue
@@ -375,18 +369,12 @@ def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, m
             del fw_tasks[task.task_id]
             fw.add_completed(task, core.config)
         core.send_status(task.framework_id, status, out)
-    agent.tasks.clear()
-    agent.executors.clear()
-    agent.executor_infos.clear()
-    out.append(ToAllocator("remove_agent", {"agent_id": aid}))
+    core.drop_agent(agent, out)
     for fw in core.frameworks.values():
         if fw.connected:
             out.append(Send(fw.pid, m.AgentLost(agent_id=aid)))
     if shutdown:
         out.append(Send(agent.pid, m.ShutdownAgent(message=f"Agent removed: {message}")))
-    del core.agents[aid]
-    if core.agent_pids.get(agent.pid) == aid:
-        del core.agent_pids[agent.pid]
     core.removed_agents.add(aid)
     core.observe("agent_removed", agent)
     log.info("agent_removed", agent_id=aid, reason=message)

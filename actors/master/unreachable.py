@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from actors.master.model import TERMINAL_STATES, Agent, Effect, Framework, Send, Task, ToAllocator
+from actors.master.model import TERMINAL_STATES, Agent, Effect, Framework, Send, Task
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -64,9 +64,7 @@ def mark_unreachable(core: MasterLedger, agent_id: str, now: float, out: list[Ef
 
 def _take_out(core: MasterLedger, agent: Agent, when: float, now: float, out: list[Effect], reason: str) -> None:
     aid = agent.agent_id
-    for oid in list(agent.offers):
-        if oid in core.offers:
-            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    core.rescind_agent_offers(agent, now, out)
     for task in list(agent.tasks.values()):
         if task.state in TERMINAL_STATES:
             continue
@@ -87,13 +85,7 @@ def _take_out(core: MasterLedger, agent: Agent, when: float, now: float, out: li
             while len(fw.unreachable) > core.config.max_unreachable_tasks_per_framework:
                 fw.unreachable.popleft()
             core.send_status(fw.framework_id, status, out)
-    agent.tasks.clear()
-    agent.executors.clear()
-    agent.executor_infos.clear()
-    out.append(ToAllocator("remove_agent", {"agent_id": aid}))
-    del core.agents[aid]
-    if core.agent_pids.get(agent.pid) == aid:
-        del core.agent_pids[agent.pid]
+    core.drop_agent(agent, out)
 
 
 def unreachable_time(core: MasterLedger, agent_id: str) -> float | None:

@@ -4,29 +4,28 @@ thread; on loopback, or each on a test host of a ``frameworks.netns.Topology``."
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from frameworks.netns import Topology
 from tests.integration.containment_support import pids_with_env
-from tests.integration.operators_support import ROOT, kill_executors_under
+from tests.integration.operators_support import ROOT, JsonEvents, kill_executors_under
 
 __all__ = ["Launcher", "Proc"]
 
 SCHEDULER = str(Path(__file__).with_name("partition_scheduler.py"))
 
 
-class Proc:
+class Proc(JsonEvents):
     """An OS process whose ``stream`` ("stderr" for the bin scripts' JSON logs, "stdout" for the
     test scheduler) is read as JSON lines; ``wait_for(event, **fields)`` takes the next match."""
+
+    wait_default = 20.0
 
     def __init__(self, name: str, argv: Sequence[str], stream: str, popen: Callable[..., subprocess.Popen[Any]]
                  ) -> None:
@@ -35,39 +34,9 @@ class Proc:
         err = subprocess.PIPE if stream == "stderr" else None
         self.proc: subprocess.Popen[str] = popen(list(argv), stdin=subprocess.PIPE, stdout=out, stderr=err,
                                                  text=True, cwd=ROOT)
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.lines: list[str] = []
         source = self.proc.stdout if stream == "stdout" else self.proc.stderr
         assert source is not None
-        self._reader = threading.Thread(target=self._read, args=(source,), daemon=True)
-        self._reader.start()
-
-    def _read(self, source: IO[str]) -> None:
-        for line in source:
-            self.lines.append(line)
-            del self.lines[:-200]
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                self.events.put(event)
-        self.events.put({"event": "__eof__"})
-
-    def wait_for(self, event: str, timeout: float = 20.0, **fields: Any) -> dict[str, Any]:
-        """The next ``event`` whose fields equal ``fields``; AssertionError with the last lines if none comes."""
-        try:
-            while True:
-                item = self.events.get(timeout=timeout)
-                if item.get("event") == "__eof__":
-                    self.events.put(item)
-                    break
-                if item.get("event") == event and all(item.get(k) == v for k, v in fields.items()):
-                    return item
-        except queue.Empty:
-            pass
-        raise AssertionError(f"{self.name}: no {event} {fields} within {timeout} s; last lines:\n"
-                             + "".join(self.lines[-40:]))
+        self.read_events(source)
 
     def tell(self, line: str) -> None:
         assert self.proc.stdin is not None
