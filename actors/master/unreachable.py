@@ -76,6 +76,7 @@ def _take_out(core: MasterLedger, agent: Agent, when: float, now: float, out: li
         status["unreachable_time"] = when
         task.state = state
         task.statuses.append(status)
+        core.observe("task_updated", task)
         if state == "TASK_LOST":
             core.terminal_counts[state] = core.terminal_counts.get(state, 0) + 1
         if fw is not None:
@@ -86,6 +87,7 @@ def _take_out(core: MasterLedger, agent: Agent, when: float, now: float, out: li
                 fw.unreachable.popleft()
             core.send_status(fw.framework_id, status, out)
     core.drop_agent(agent, out)
+    core.observe("agent_removed", agent)
 
 
 def unreachable_time(core: MasterLedger, agent_id: str) -> float | None:
