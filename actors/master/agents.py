@@ -252,6 +252,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
                                   message=f"Agent {agent.hostname} reregistered", agent_id=aid,
                                   executor_id=task.executor_id, now=now)
         task.statuses.append(status)
+        core.observe("task_updated", task)
         core.send_status(task.framework_id, status, out)
     for fid in sorted(shutdown):
         out.append(Send(sender, m.ShutdownFramework(framework_id=fid)))
