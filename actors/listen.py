@@ -15,7 +15,9 @@ from typing import Any
 
 from transport.addresses import WILDCARD_IPS
 
-__all__ = ["ListenFlags"]
+__all__ = ["HEARTBEAT_INTERVAL", "ListenFlags"]
+
+HEARTBEAT_INTERVAL = 0.5  # seconds between the runtime's pings of each linked peer
 
 
 def _ipv4(flag: str, value: str) -> None:
@@ -39,6 +41,10 @@ class ListenFlags:
     http_port: int | None = field(default=None, metadata={
         "help": "port of the HTTP endpoints (0: any free port)", "default_text": "--port minus 10; 0 with --port=0"})
     http: bool = field(default=True, metadata={"help": "serve the HTTP endpoints (--no-http: none)"})
+    heartbeat_timeout: float = field(default=75.0, metadata={
+        "help": "seconds a connected peer (scheduler, agent, executor, master) may stay silent, as in a GC or "
+                "VM pause, before it counts as gone; a peer whose process died is seen at once, from its "
+                "closed connection"})
     hostname: str = field(default="", metadata={
         "help": "name shown to users for this process (MasterInfo/AgentInfo hostname); not used to reach it",
         "default_text": "the advertised IP"})
@@ -56,6 +62,9 @@ class ListenFlags:
         if self.http and not 0 <= self.http_listen_port() < 65536:
             raise ValueError(f"--http_port must be in 0-65535, got {self.http_listen_port()!r}"
                              + ("" if self.http_port is not None else f" (--port {self.port} minus 10); set --http_port"))
+        if not self.heartbeat_timeout > HEARTBEAT_INTERVAL or self.heartbeat_timeout == float("inf"):
+            raise ValueError(f"--heartbeat_timeout must be a number of seconds > {HEARTBEAT_INTERVAL}, "
+                             f"got {self.heartbeat_timeout!r}")
         if self.advertise_port is not None and not 0 < self.advertise_port < 65536:
             raise ValueError(f"--advertise_port must be in 1-65535, got {self.advertise_port!r}")
 
@@ -66,5 +75,6 @@ class ListenFlags:
         return self.port - 10 if self.port else 0
 
     def node_options(self) -> dict[str, Any]:
-        """The advertise arguments of ``Node(ip, port, ...)``."""
-        return {"advertise_host": self.advertise_ip or None, "advertise_port": self.advertise_port}
+        """The advertise and heartbeat arguments of ``Node(ip, port, ...)``."""
+        return {"advertise_host": self.advertise_ip or None, "advertise_port": self.advertise_port,
+                "heartbeat_interval": HEARTBEAT_INTERVAL, "heartbeat_timeout": self.heartbeat_timeout}

@@ -41,7 +41,7 @@ class Node:
         clock: Clock | None = None,
         force_encoding: bool = False,
         heartbeat_interval: float = 0.5,
-        heartbeat_timeout: float = 3.0,
+        heartbeat_timeout: float = 75.0,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         batch: bool = True,
         advertise_host: str | None = None,

@@ -84,6 +84,11 @@ leader's. ``zk`` needs the real clock.
 its data under a temporary directory; a context manager. ``.url("/mesos")``
 is the ``zk://`` URL for ``--zk`` and ``--master``; ``.stop_server(i)`` /
 ``.start_server(i)`` kill -9 and restart one server, ``.restart()`` all.
+
+``Topology(["master", "agent1"])`` (frameworks.netns) makes test hosts in network
+namespaces, each with its own address, for partitions through a real cut link:
+``.popen(host, argv)`` runs a process there, ``.cut(host)`` / ``.heal(host)``
+take its link down and up; root only (``frameworks.netns.unavailable()`` says why not).
 """
 
 from __future__ import annotations
@@ -99,13 +104,14 @@ from actors.filters import MessageFilter
 from actors.ha.zk_server import ZooKeeperServer
 from actors.local import DEFAULT_AGENT_RESOURCES, LocalClusterRunner, find_sandbox_file
 from actors.local_masters import LocalMasters
+from frameworks.netns import Topology
 from frameworks.scheduler_driver import MesosSchedulerDriver
 from transport.codec import Envelope
 from transport.errors import PIDError, SchemaError
 from transport.pid import PID
 from transport.schema import Message, message_type
 
-__all__ = ["DEFAULT_AGENT_RESOURCES", "LocalCluster", "TaskRule", "ZooKeeperServer", "find_sandbox_file"]
+__all__ = ["DEFAULT_AGENT_RESOURCES", "LocalCluster", "TaskRule", "Topology", "ZooKeeperServer", "find_sandbox_file"]
 
 Endpoint = PID | str | int | MesosSchedulerDriver | None
 

@@ -10,3 +10,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# iproute2 (the ip command) for the network-namespace partition tests (frameworks.netns, -m netns).
+if ! command -v ip >/dev/null 2>&1; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends iproute2
+fi

@@ -1,4 +1,4 @@
-"""The ZeroMQ endpoint: the only module that imports zmq.
+"""The ZeroMQ endpoint: with transport/connections.py (its DEALERs), the only modules that import zmq.
 
 One ROUTER per OS process receives every frame sent to it; per peer address one
 DEALER carries our frames to that peer's ROUTER (``transport.peers`` closes the
@@ -9,7 +9,8 @@ per peer; a sender that finds the queue empty and has sent nothing for a moment
 sends its frame on the DEALER itself (order per sender and receiver holds).
 Nothing is dropped silently: ROUTER_MANDATORY, non-blocking sends into bounded
 queues, a counter and a log event for every drop or rejected frame.
-Heartbeats and incarnations are ``transport.watch``'s: a DEALER's routing id is
+Heartbeats and incarnations are ``transport.watch``'s, fed by a socket monitor on
+each DEALER (``transport.connections``) so that a dead peer is seen at once: a DEALER's routing id is
 our incarnation (and random text), and a data frame names the incarnation it is
 for (docs/protocol.md, "Incarnations and connections"). What comes in is
 ``transport.inbound``'s, behind the frame boundary here: nothing a peer sends
@@ -35,6 +36,7 @@ from transport.addresses import WILDCARD_IPS, advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
+from transport.connections import Connections
 from transport.inbound import Inbound
 from transport.liveness import routing_id, stamp
 from transport.peers import Closed, PeerTable
@@ -83,7 +85,7 @@ class Endpoint:
         queue_limit: int = 100_000,
         send_hwm: int = 10_000,
         heartbeat_interval: float = 0.5,
-        heartbeat_timeout: float = 3.0,
+        heartbeat_timeout: float = 75.0,
         batch: bool = True,
         max_pong_peers: int = 1024,
         max_peers: int = 1000,
@@ -112,6 +114,7 @@ class Endpoint:
                                 max_frame_bytes=max_frame_bytes, send_control=self._send_control,
                                 answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
                                 on_rejected=on_rejected)
+        self._connections = Connections(self.incarnation, self._watch.connection)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -150,7 +153,7 @@ class Endpoint:
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
         self._context = zmq.Context()
-        self._context.set(zmq.MAX_SOCKETS, 2 * self._dealers.limit + 64)  # closed ones are reaped later
+        self._context.set(zmq.MAX_SOCKETS, 4 * self._dealers.limit + 64)  # with monitors; closed ones reaped later
         router = self._router = self._context.socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.LINGER, 0)
@@ -242,9 +245,12 @@ class Endpoint:
                     with self._send_lock:
                         self._close_dealers(self._dealers.idle(now))
                     self._inbound.claims.expire(now)
+                self._connections.sync(poller)
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
+                    elif self._connections.owns(sock):
+                        self._connections.read(sock)
                     else:
                         self._drain_wake()
                 if self._outbox:
@@ -272,19 +278,8 @@ class Endpoint:
         sock = self._dealers.use(address, now, pong=pong)
         if sock is None:
             assert self._context is not None, "endpoint not started"
-            sock = self._context.socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
             rid = routing_id(self.incarnation, os.urandom(8).hex())  # unguessable: no one can take it over
-            sock.setsockopt(zmq.ROUTING_ID, rid)
-            sock.setsockopt(zmq.SNDHWM, self._send_hwm)
-            sock.setsockopt(zmq.RCVHWM, 1)  # never read: nothing is sent back on it
-            sock.setsockopt(zmq.RECONNECT_IVL, 100)
-            sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-            try:
-                sock.connect(f"tcp://{address}")
-            except zmq.ZMQError:
-                sock.close(0)
-                raise
+            sock = self._connections.open(self._context, address, rid, self._send_hwm)
             self._inbound.claims.owners[rid] = address
             self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
         return sock
@@ -292,6 +287,7 @@ class Endpoint:
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
         """Close what the peer table let go; only evictions are worth a log event."""
         for address, sock, reason in closed:
+            self._connections.detach(sock)
             self._inbound.claims.owners.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
             sock.close(0)
             self.counters.incr("closed", reason)
@@ -374,7 +370,9 @@ class Endpoint:
         with self._send_lock:
             self._closed = True
             for sock in self._dealers.clear():
+                self._connections.detach(sock)
                 sock.close(200)  # let frames flushed at stop reach their peers
+            self._connections.close()
         if self._context is not None:
             self._router.close(0)
             self._context.term()

@@ -122,6 +122,7 @@ class HttpServer:
         self._tasks: list[asyncio.Future[None]] = []
         self._lock = threading.Lock()
         self._serving = False
+        self._closing = False  # set on the loop by _cleanup: periodic jobs end
         self._streams: set[EventStream] = set()  # being sent (touched on the loop only)
 
     @classmethod
@@ -168,14 +169,17 @@ class HttpServer:
         self._tasks.append(asyncio.ensure_future(self._repeat(seconds, job)))
 
     async def _repeat(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
-        while True:
+        # The flag as well as the cancel: Python 3.11's wait_for swallows a cancel that lands
+        # as the awaited future completes, so a job may return normally after its cancel.
+        while not self._closing:
             try:
                 await job()
             except asyncio.CancelledError:
                 raise
             except Exception as e:
                 log.warning("http_job_failed", port=self.port, error=repr(e))
-            await asyncio.sleep(seconds)
+            if not self._closing:
+                await asyncio.sleep(seconds)
 
     # --- life cycle -------------------------------------------------------------
 
@@ -224,6 +228,7 @@ class HttpServer:
     async def _cleanup(self) -> None:
         for stream in list(self._streams):  # endless responses end, so their handlers return
             stream.close()
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

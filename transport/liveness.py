@@ -2,7 +2,11 @@
 
 ZeroMQ reconnects silently and hides a dead peer, so the endpoint pings every
 watched address each ``interval`` and declares it lost when no answer has come
-for ``timeout`` seconds. A lost address is reported once and forgotten; watch
+for ``timeout`` seconds: a peer that is alive but silent (stopped, swapping, a
+paused VM, a cut link) is judged by that timeout alone. A peer whose process
+died is known sooner, from the kernel: ``Disconnections`` follows the socket
+monitor's news of each connection, and a connection closed under us whose
+reconnection is then refused was to a process that is gone. A lost address is reported once and forgotten; watch
 it again to follow the restarted peer.
 
 Every endpoint has an incarnation (a random id made when it starts) that tells
@@ -21,7 +25,7 @@ from transport.errors import PIDError
 from transport.pid import parse_address
 
 __all__ = [
-    "Incarnations", "Liveness", "Control", "PING", "PONG", "STAMP",
+    "Disconnections", "Incarnations", "Liveness", "Control", "PING", "PONG", "STAMP",
     "ping_frame", "pong_frame", "parse_control", "routing_id", "split_message", "stamp",
 ]
 
@@ -168,6 +172,16 @@ class Incarnations:
     def ended(self, incarnation: str) -> bool:
         return incarnation in self._ended
 
+    def end(self, address: str) -> str:
+        """The process at ``address`` is known gone: its incarnation (returned) has ended, and the
+        next one to speak there replaces nobody."""
+        known = self._at.pop(address, "")
+        if known:
+            self._ended[known] = None
+            if len(self._ended) > self.limit:
+                self._ended.popitem(last=False)
+        return known
+
     def learn(self, address: str, incarnation: str) -> str:
         """``incarnation`` speaks at ``address``: the incarnation it replaces there, or ""."""
         known = self._at.get(address)
@@ -184,3 +198,35 @@ class Incarnations:
         if len(self._ended) > self.limit:
             self._ended.popitem(last=False)
         return known
+
+
+class Disconnections:
+    """Connections the kernel closed under us, until they connect again (bounded by ``limit``).
+
+    ZeroMQ reports a closed connection (``disconnected``), then at once schedules the
+    reconnection (one ``retried``); a further ``retried`` means an attempt failed (refused:
+    nothing listens there any more). A stopped process keeps its connections and its
+    listening socket, so it never looks like this."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._retries: OrderedDict[str, int] = OrderedDict()
+
+    def connected(self, address: str) -> None:
+        self._retries.pop(address, None)
+
+    def disconnected(self, address: str) -> None:
+        self._retries[address] = 0
+        self._retries.move_to_end(address)
+        while len(self._retries) > self.limit:
+            self._retries.popitem(last=False)
+
+    def retried(self, address: str) -> bool:
+        """A reconnection to ``address`` was scheduled; True when that means the peer is gone."""
+        if address not in self._retries:
+            return False
+        self._retries[address] += 1
+        if self._retries[address] < 2:
+            return False
+        del self._retries[address]
+        return True

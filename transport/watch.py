@@ -3,7 +3,9 @@
 ``PeerWatch`` pings watched addresses, notes pongs and every sign of life,
 learns which incarnation speaks at each address (from the routing id of its
 frames, from pings and pongs) and reports a peer lost, once, when it stops
-answering or another incarnation speaks in its place; the loss drops the
+answering (for the heartbeat timeout), when its connection is closed and then
+refused (its process died: at once), or when another incarnation speaks in its
+place; the loss drops the
 connection, since what is queued there was for the process that is gone.
 It holds no socket: the endpoint passes in how to send a control frame now
 and how to drop a connection. Any thread may call it.
@@ -22,7 +24,7 @@ import structlog
 from transport.codec import Envelope, decode_frame
 from transport.counters import Counters
 from transport.errors import DecodeError
-from transport.liveness import Control, Incarnations, Liveness, ping_frame, pong_frame
+from transport.liveness import Control, Disconnections, Incarnations, Liveness, ping_frame, pong_frame
 from transport.senders import Proofs
 
 __all__ = ["PeerWatch"]
@@ -48,6 +50,7 @@ class PeerWatch:
         self._proofs: Proofs[Envelope] = proofs or Proofs(timeout)
         self._their_tokens: OrderedDict[str, bytes] = OrderedDict()  # pinger -> its token, for unasked pongs
         self._checked: OrderedDict[str, float] = OrderedDict()  # address -> when last pinged to check news
+        self._disconnections = Disconnections()  # the socket monitor's news, on the I/O thread
         self._lock = threading.Lock()
 
     def watch(self, address: str) -> None:
@@ -125,6 +128,20 @@ class PeerWatch:
             pong = pong_frame(control.name, self._incarnation, control.token)
             if not self._send_control(control.address, pong, True):
                 self._counters.incr("dropped", "pong")
+
+    def connection(self, address: str, kind: str) -> None:
+        """The kernel's news of our connection to ``address`` (``connected``, ``disconnected``,
+        ``retried``): closed under us and then refused, it was to a process that died; a
+        watched one is lost now, not after the heartbeat timeout."""
+        if kind == "connected":
+            self._disconnections.connected(address)
+        elif kind == "disconnected":
+            self._disconnections.disconnected(address)
+        elif kind == "retried" and self._disconnections.retried(address):
+            with self._lock:
+                watched = self._liveness.forget(address)
+            if watched:
+                self.lost(address, "connection_refused", self._incarnations.end(address))
 
     def stale_sender(self, incarnation: str) -> None:
         """A frame from an ended incarnation (late news of a process that is gone): dropped."""

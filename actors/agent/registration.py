@@ -50,6 +50,9 @@ class RegistrationMixin(AuthenticatingMixin):
     recovering: bool
     _backoff: float
     _register_timer: Timer | None
+    _master_ping_timer: Timer | None = None
+    _master_ping_timeout = 0.0
+    _last_master_ping = 0.0
 
     def _forward(self, update: PendingUpdate) -> None:
         raise NotImplementedError
@@ -105,6 +108,7 @@ class RegistrationMixin(AuthenticatingMixin):
         pass  # logged; not registered: the timer authenticates again with backoff
 
     def _registered(self, sender: PID, msg: AgentRegistered | AgentReregistered) -> None:
+        self._watch_master_pings(msg.ping_interval * max(1, msg.max_ping_timeouts))
         if self.agent_id and msg.agent_id != self.agent_id:
             self.log.warning("agent_id_changed", old=self.agent_id, new=msg.agent_id)
         changed = msg.agent_id != self.agent_id
@@ -151,7 +155,27 @@ class RegistrationMixin(AuthenticatingMixin):
             self._register_timer = None
         self._disconnected()  # pauses updates and registers with the new master
 
+    def _watch_master_pings(self, timeout: float) -> None:
+        """Count the master lost when no ping comes for ``timeout`` seconds (Mesos' agent ping
+        timeout): a partition the master saw as the agent going unreachable; re-register."""
+        self._master_ping_timeout = timeout if timeout > 0 else 0.0
+        self._last_master_ping = self.clock.now()
+        if self._master_ping_timer is None and self._master_ping_timeout:
+            self._master_ping_timer = self.delay(self._master_ping_timeout, self._check_master_pings)
+
+    def _check_master_pings(self) -> None:
+        self._master_ping_timer = None
+        if not self.connected or not self._master_ping_timeout:
+            return
+        silent = self.clock.now() - self._last_master_ping
+        if silent < self._master_ping_timeout:
+            self._master_ping_timer = self.delay(self._master_ping_timeout - silent, self._check_master_pings)
+            return
+        self.log.warning("master_ping_timeout", master=str(self.master), silent=round(silent, 3))
+        self._disconnected()
+
     def _ping(self, sender: PID, msg: PingAgent) -> None:
+        self._last_master_ping = self.clock.now()
         self.send(sender, PongAgent())
         if not msg.connected and self.connected:
             self.log.warning("master_does_not_know_agent", agent_id=self.agent_id)

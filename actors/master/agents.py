@@ -1,4 +1,6 @@
-"""Agents in the master core: register, re-register (keeping tasks), pings, disconnection, removal."""
+"""Agents in the master core: register, re-register (keeping tasks), pings, disconnection, removal.
+
+An agent that misses too many pings is marked unreachable by actors/master/unreachable.py."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.bounds import AttributesError, check_attributes
+from actors.master import unreachable
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -23,13 +26,14 @@ from actors.master.model import (
 from actors.master.operations import rejoined
 from actors.master.registry import AgentRecord, Registry
 from actors.master.tasks import MAX_STATUSES_PER_TASK, without_data
+from actors.master.unreachable import unreachable_task
 from actors.resources import EMPTY, Resources, ResourcesError
 from transport import messages as m
 
 if TYPE_CHECKING:
     from actors.master.ledger import MasterLedger
 
-__all__ = ["disconnect", "mark_unreachable", "ping", "pong", "register", "remove", "reregister", "unregister"]
+__all__ = ["disconnect", "ping", "pong", "register", "remove", "reregister", "unregister"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
@@ -47,6 +51,11 @@ def _total(info: Dict) -> Resources:
     if not isinstance(items, list):
         raise ResourcesError(f"agent resources must be a list of resource dicts, got {items!r}")
     return Resources.from_dicts(items)
+
+
+def _pings(core: MasterLedger) -> Dict:
+    """How the agent is pinged (AgentRegistered/AgentReregistered), so it can tell when the master is lost."""
+    return {"ping_interval": core.config.agent_ping_timeout, "max_ping_timeouts": core.config.max_agent_ping_timeouts}
 
 
 def _attributes(info: Dict) -> Any:
@@ -84,12 +93,11 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, 
     if old is not None:
         if old.connected and old.total == total and _attributes(old.info) == _attributes(info):
             out.append(Send(sender, m.AgentRegistered(agent_id=old.agent_id, master_info=core.master_info(),
-                                                      ping_interval=core.config.agent_ping_timeout)))
+                                                      **_pings(core))))
             return
         log.info("agent_replaced", agent_id=old.agent_id, pid=sender, connected=old.connected,
                  resources=str(total), old_resources=str(old.total))
-        remove(core, old, now, out, message="a new agent registered at the same address", unreachable=False,
-               shutdown=False)
+        remove(core, old, now, out, message="a new agent registered at the same address")
     if sender in core.admitting:
         log.info("agent_registration_ignored", pid=sender, reason="its admission is being stored")
         return
@@ -102,7 +110,7 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, 
         core.admitting.discard(sender)
         _add(core, Agent(agent_id=aid, info=info, pid=sender, total=total, registered_time=now), now, out)
         out.append(Send(sender, m.AgentRegistered(agent_id=aid, master_info=core.master_info(),
-                                                  ping_interval=core.config.agent_ping_timeout)))
+                                                  **_pings(core))))
         log.info("agent_registered", agent_id=aid, pid=sender, resources=str(total))
 
     def admit(registry: Registry) -> None:
@@ -190,9 +198,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
     core.recovered.pop(aid, None)
     if agent.connected and core.agents.get(aid) is agent:
         # Re-registering without a disconnection seen: start over in the allocator.
-        for oid in list(agent.offers):
-            if oid in core.offers:
-                core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+        core.rescind_agent_offers(agent, now, out)
         out.append(ToAllocator("remove_agent", {"agent_id": aid}))
     core.agent_pids.pop(agent.pid, None)
     agent.pid, agent.connected = sender, True
@@ -200,6 +206,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
     frameworks_info = {id_value(f.get("id")): f for f in msg.frameworks if isinstance(f, dict)}
     reported: set[tuple[str, str]] = set()
     shutdown: set[str] = set()
+    reappeared: list[Task] = []  # partition-aware tasks back from an unreachable agent
     for data in msg.tasks:
         task = _task_from(core, aid, data)
         if task is None:
@@ -212,18 +219,19 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
         if key in agent.tasks or task.state in TERMINAL_STATES:
             continue
         fw = core.frameworks.get(task.framework_id)
-        if was_unreachable and not (fw.partition_aware if fw is not None else
-                                    is_partition_aware(frameworks_info.get(task.framework_id) or {})):
-            out.append(Send(sender, m.KillTask(framework_id=task.framework_id, task_id=task.task_id, agent_id=aid)))
-            log.info("task_killed_on_reregistration", task_id=task.task_id, framework_id=task.framework_id,
-                     reason="the agent was unreachable and the framework is not partition-aware")
-            continue
-        if fw is not None and any(t.task_id == task.task_id and t.agent_id == aid for t in fw.completed):
-            # The framework was already told this task ended (e.g. TASK_LOST when the agent
-            # disconnected): as Mesos, it is not brought back; the agent is told to kill it.
+        kept = unreachable_task(fw, task.task_id, aid) if fw is not None else None
+        partitioned = was_unreachable or kept is not None
+        aware = fw.partition_aware if fw is not None else is_partition_aware(
+            frameworks_info.get(task.framework_id) or {})
+        if (partitioned and not aware) or (
+                fw is not None and any(t.task_id == task.task_id and t.agent_id == aid for t in fw.completed)):
+            # The framework was already told this task ended (TASK_LOST when the agent became
+            # unreachable or disconnected): it is not brought back; the agent is told to kill it.
             out.append(Send(sender, m.KillTask(framework_id=task.framework_id, task_id=task.task_id, agent_id=aid)))
             log.info("task_killed_on_reregistration", task_id=task.task_id, framework_id=task.framework_id)
             continue
+        if partitioned:
+            reappeared.append(task)
         if fw is None:
             finfo = dict(frameworks_info.get(task.framework_id) or {"name": "", "user": ""})
             finfo["id"] = {"value": task.framework_id}
@@ -241,15 +249,22 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
             core.update_task(task, status, now, out, recover=False)
             core.send_status(task.framework_id, status, out)
     _add(core, agent, now, out)
+    for task in reappeared:  # as Mesos: the framework hears the task's state again, from the master
+        status = core.make_status(task.task_id, task.state, reason="REASON_AGENT_REREGISTERED",
+                                  message=f"Agent {agent.hostname} reregistered", agent_id=aid,
+                                  executor_id=task.executor_id, now=now)
+        task.statuses.append(status)
+        core.observe("task_updated", task)
+        core.send_status(task.framework_id, status, out)
     for fid in sorted(shutdown):
         out.append(Send(sender, m.ShutdownFramework(framework_id=fid)))
     out.append(Send(sender, m.AgentReregistered(agent_id=aid, master_info=core.master_info(),
-                                                ping_interval=core.config.agent_ping_timeout)))
+                                                **_pings(core))))
     for fid in sorted({f for f, _ in agent.tasks}):
         fw = core.frameworks.get(fid)
         if fw is not None and fw.connected:
             out.append(Send(sender, m.UpdateFramework(framework_id=fid, framework_pid=fw.pid)))
-    log.info("agent_reregistered", agent_id=aid, pid=sender, tasks=len(agent.tasks))
+    log.info("agent_reregistered", agent_id=aid, pid=sender, tasks=len(agent.tasks), was_unreachable=was_unreachable)
 
 
 def unregister(core: MasterLedger, sender: str, msg: m.UnregisterAgent, now: float, out: list[Effect]) -> None:
@@ -260,7 +275,7 @@ def unregister(core: MasterLedger, sender: str, msg: m.UnregisterAgent, now: flo
 
     def removed(out: list[Effect]) -> None:
         if core.agents.get(agent.agent_id) is agent:
-            remove(core, agent, now, out, message="Agent unregistered", unreachable=False, shutdown=False)
+            remove(core, agent, now, out, message="Agent unregistered")
 
     core.registrar.apply(lambda r: r.remove(agent.agent_id), removed, out)
 
@@ -273,42 +288,17 @@ def pong(core: MasterLedger, sender: str, msg: m.PongAgent, now: float, out: lis
 
 
 def ping(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
-    """Due: count a missed pong, remove the agent after too many, else ping again."""
+    """Due: count a missed pong, mark the agent unreachable after too many, else ping again."""
     if agent.pong_pending:
         agent.missed_pings += 1
         log.info("agent_ping_missed", agent_id=agent.agent_id, missed=agent.missed_pings)
         if agent.missed_pings >= core.config.max_agent_ping_timeouts:
-            mark_unreachable(core, agent.agent_id, now, out, reason="health check timed out")
+            unreachable.mark_unreachable(core, agent.agent_id, now, out, reason="health check timed out")
             return
     agent.pong_pending = True
     agent.next_ping = now + core.config.agent_ping_timeout
     core.schedule("ping", agent.agent_id, agent.next_ping)
     out.append(Send(agent.pid, m.PingAgent(connected=agent.connected)))
-
-
-def mark_unreachable(core: MasterLedger, agent_id: str, now: float, out: list[Effect], *, reason: str) -> None:
-    """Mesos' ``markUnreachable``: the registry records the agent unreachable (with the time); once
-    that is stored, a registered agent is removed (tasks TASK_UNREACHABLE for partition-aware
-    frameworks, TASK_LOST for the others, offers rescinded, told to shut down) and a recovered one
-    forgotten, and every connected framework is told the agent is lost."""
-    if agent_id in core.marking_unreachable:
-        return
-    core.marking_unreachable.add(agent_id)
-    when = now + core.epoch_offset
-
-    def marked(out: list[Effect]) -> None:
-        core.marking_unreachable.discard(agent_id)
-        agent = core.agents.get(agent_id)
-        if agent is not None:
-            remove(core, agent, now, out, message=reason, unreachable=True, shutdown=True)
-            return
-        core.recovered.pop(agent_id, None)
-        for fw in core.frameworks.values():
-            if fw.connected:
-                out.append(Send(fw.pid, m.AgentLost(agent_id=agent_id)))
-        log.info("agent_marked_unreachable", agent_id=agent_id, reason=reason)
-
-    core.registrar.apply(lambda r: r.mark_unreachable(agent_id, when), marked, out)
 
 
 def disconnect(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
@@ -320,9 +310,7 @@ def disconnect(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) 
     if not agent.connected:
         return
     agent.connected = False
-    for oid in list(agent.offers):
-        if oid in core.offers:
-            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    core.rescind_agent_offers(agent, now, out)
     out.append(ToAllocator("remove_agent", {"agent_id": agent.agent_id}))
     log.info("agent_disconnected", agent_id=agent.agent_id)
     for fid in sorted({f for f, _ in agent.tasks} | {f for f, _ in agent.executors}):
@@ -358,41 +346,36 @@ def _remove_framework_from(core: MasterLedger, agent: Agent, fw: Framework, now:
     agent.drop_executors(fid)
 
 
-def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, message: str, unreachable: bool,
-           shutdown: bool, gone_state: str = "TASK_GONE") -> None:
-    """Remove the agent: its tasks lost (partition-aware: ``gone_state``), offers rescinded, frameworks told."""
+def remove(core: MasterLedger, agent: Agent, now: float, out: list[Effect], *, message: str, shutdown: bool = False,
+           gone_state: str = "TASK_GONE") -> None:
+    """Remove the agent for good: its tasks gone (``gone_state``, or TASK_LOST if the framework is not
+    partition-aware), its offers rescinded, every framework told (slaveLost); ``shutdown``: it is told
+    to shut down. An agent that is only out of reach is marked unreachable instead
+    (actors/master/unreachable.py)."""
     aid = agent.agent_id
-    for oid in list(agent.offers):
-        if oid in core.offers:
-            core.remove_offer(core.offers[oid], out, rescind=True, recover=False, now=now)
+    core.rescind_agent_offers(agent, now, out)
     for task in list(agent.tasks.values()):
         if task.state in TERMINAL_STATES:
             continue
         fw = core.frameworks.get(task.framework_id)
         pa = fw is not None and fw.partition_aware
-        state = ("TASK_UNREACHABLE" if unreachable else gone_state) if pa else "TASK_LOST"
+        state = gone_state if pa else "TASK_LOST"
         status = core.make_status(task.task_id, state, reason="REASON_AGENT_REMOVED",
                                   message=f"Agent {aid} removed: {message}", agent_id=aid, now=now)
         core.update_task(task, status, now, out, recover=False)
         if task.state != state:
             task.state = state
         fw_tasks = fw.tasks if fw is not None else {}
-        if fw is not None and fw_tasks.get(task.task_id) is task:  # TASK_UNREACHABLE is not terminal
+        if fw is not None and fw_tasks.get(task.task_id) is task:
             del fw_tasks[task.task_id]
             fw.add_completed(task, core.config)
         core.send_status(task.framework_id, status, out)
-    agent.tasks.clear()
-    agent.executors.clear()
-    agent.executor_infos.clear()
-    out.append(ToAllocator("remove_agent", {"agent_id": aid}))
+    core.drop_agent(agent, out)
     for fw in core.frameworks.values():
         if fw.connected:
             out.append(Send(fw.pid, m.AgentLost(agent_id=aid)))
     if shutdown:
         out.append(Send(agent.pid, m.ShutdownAgent(message=f"Agent removed: {message}")))
-    del core.agents[aid]
-    if core.agent_pids.get(agent.pid) == aid:
-        del core.agent_pids[agent.pid]
     core.removed_agents.add(aid)
     core.observe("agent_removed", agent)
     log.info("agent_removed", agent_id=aid, reason=message)

@@ -106,6 +106,10 @@ class MasterConfig(MasterSecurityFlags, ListenFlags):
     max_unreachable_tasks_per_framework: int = field(
         default=1000, metadata={"help": "unreachable tasks kept per framework (newest) for the state endpoint"}
     )
+    registry_max_agent_age: float = field(default=14 * 24 * 3600.0, metadata={
+        "help": "seconds an unreachable agent is remembered (then its tasks are unknown); Mesos' 2 weeks"})
+    registry_max_agent_count: int = field(default=100 * 1024, metadata={
+        "help": "unreachable agents remembered at most (the oldest forgotten first)"})
     work_dir: str = field(default="", metadata={
         "help": "directory for the master's registry with --registry=replicated_log (without --zk)"})
     rate_limits: str = field(default="", metadata={
@@ -140,14 +144,14 @@ class MasterConfig(MasterSecurityFlags, ListenFlags):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"--{name} must be > 0, got {value!r}")
-        for name in ("offer_timeout", "agent_reregister_timeout"):
+        for name in ("offer_timeout", "agent_reregister_timeout", "registry_max_agent_age"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ConfigError(f"--{name} must be >= 0, got {value!r}")
         if self.max_agent_ping_timeouts < 1:
             raise ConfigError(f"--max_agent_ping_timeouts must be >= 1, got {self.max_agent_ping_timeouts!r}")
         for name in ("max_completed_frameworks", "max_completed_tasks_per_framework",
-                     "max_unreachable_tasks_per_framework"):
+                     "max_unreachable_tasks_per_framework", "registry_max_agent_count"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"--{name} must be an integer >= 0, got {value!r}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from actors.master import agents, drain, frameworks, offers, recovery, tasks
+from actors.master import agents, drain, frameworks, offers, recovery, tasks, unreachable
 from actors.master.ledger import MasterLedger
 from actors.master.model import Effect
 from actors.master.state_json import build_state
@@ -94,7 +94,8 @@ class MasterCore(MasterLedger):
         return out
 
     def tick(self, now: float) -> list[Effect]:
-        """Run what is due: failover timeouts, agent pings and removals, offer timeouts."""
+        """Run what is due: failover timeouts, agent pings (marking agents unreachable), forgetting
+        long-unreachable agents, offer timeouts."""
         out: list[Effect] = []
         self.security.authenticator.expire(now)
         due: dict[str, dict[str, None]] = {"failover": {}, "ping": {}, "offer": {}, "recovered": {}}
@@ -110,6 +111,7 @@ class MasterCore(MasterLedger):
             agent = self.agents.get(aid)
             if agent is not None and agent.next_ping <= now:
                 agents.ping(self, agent, now, out)
+        unreachable.collect_garbage(self, now, out)
         for oid in due["offer"]:
             offer = self.offers.get(oid)
             if offer is not None and offer.expires is not None and offer.expires <= now:
@@ -133,7 +135,8 @@ class MasterCore(MasterLedger):
         heap = self._deadlines
         while heap and self._deadline_of(heap[0][2], heap[0][3]) != heap[0][0]:
             heapq.heappop(heap)  # stale: the record is gone or its deadline moved
-        return heap[0][0] if heap else None
+        due = [t for t in (heap[0][0] if heap else None, unreachable.next_expiry(self)) if t is not None]
+        return min(due) if due else None
 
     def _deadline_of(self, kind: str, key: str) -> float | None:
         if kind == "ping":

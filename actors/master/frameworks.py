@@ -92,8 +92,8 @@ def _used_by_agent(core: MasterLedger, fid: str) -> dict[str, dict[str, Resource
 def register(core: MasterLedger, sender: str, msg: m.RegisterFramework, now: float, out: list[Effect]) -> None:
     info = dict(msg.framework) if isinstance(msg.framework, dict) else {}
     if id_value(info.get("id")):
-        reregister(core, sender, m.ReregisterFramework(framework=info, suppressed_roles=msg.suppressed_roles),
-                   now, out)
+        reregister(core, sender, m.ReregisterFramework(framework=info, failover=True,
+                                                       suppressed_roles=msg.suppressed_roles), now, out)
         return
     known = core.framework_pids.get(sender)
     if known is not None and known in core.frameworks and core.frameworks[known].connected:
@@ -134,16 +134,22 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterFramework, now:
     info["id"] = {"value": fid}
     fw = core.frameworks.get(fid)
     added = fw is None
+    registered = False
     if fw is None:
         fw = Framework(framework_id=fid, info=info, pid=sender, registered_time=now)
         core.frameworks[fid] = fw
         out.append(ToAllocator("add_framework", {"framework_id": fid, "roles": fw.roles,
                                                   "suppressed_roles": suppressed, "used": _used_by_agent(core, fid)}))
     else:
-        if fw.pid != sender:
-            if fw.connected:
-                out.append(Send(fw.pid, m.FrameworkError(message="Framework failed over")))
-            core.framework_pids.pop(fw.pid, None)
+        if not fw.recovered and not msg.failover and fw.pid != sender:
+            # Not a new instance taking over, yet not the instance the master knows: one that
+            # was failed over, coming back (Mesos refuses it the same way).
+            out.append(Send(sender, m.FrameworkError(message="Framework failed over")))
+            log.info("framework_reregistration_refused", framework_id=fid, pid=sender, current=fw.pid)
+            return
+        registered = msg.failover and not fw.recovered  # a failover: the new instance is told ``registered``
+        if registered:
+            _fail_over(core, fw, sender, now, out)
         fw.info, fw.pid = info, sender
         fw.failover_deadline = None
         if fw.recovered:
@@ -160,9 +166,24 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterFramework, now:
     fw.connected = fw.active = True
     core.framework_pids[sender] = fid
     out.append(LinkTo(sender))
-    out.append(Send(sender, m.FrameworkReregistered(framework_id=fid, master_info=core.master_info())))
+    reply = m.FrameworkRegistered if registered else m.FrameworkReregistered
+    out.append(Send(sender, reply(framework_id=fid, master_info=core.master_info())))
     core.observe("framework_added" if added else "framework_updated", fw)
-    log.info("framework_reregistered", framework_id=fid, pid=sender)
+    log.info("framework_failed_over" if registered else "framework_reregistered", framework_id=fid, pid=sender)
+
+
+def _fail_over(core: MasterLedger, fw: Framework, sender: str, now: float, out: list[Effect]) -> None:
+    """Mesos' ``failoverFramework``: the old instance (if connected) is told it was failed over, and
+    the offers it held go back to the allocator, to be offered to the new one."""
+    if fw.pid != sender:
+        if fw.connected:
+            out.append(Send(fw.pid, m.FrameworkError(message="Framework failed over")))
+        core.framework_pids.pop(fw.pid, None)
+    for oid in list(fw.offers):
+        offer = core.offers.get(oid)
+        if offer is not None:
+            core.remove_offer(offer, out, rescind=False, recover=True, now=now)
+    fw.offers.clear()
 
 
 def unregister(core: MasterLedger, sender: str, msg: m.UnregisterFramework, now: float, out: list[Effect]) -> None:

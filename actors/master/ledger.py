@@ -202,6 +202,22 @@ class MasterLedger:
             fw.add_completed(task, self.config)
         log.info("task_terminal", task_id=task.task_id, framework_id=task.framework_id, state=task.state)
 
+    def rescind_agent_offers(self, agent: Agent, now: float, out: list[Effect]) -> None:
+        """Take back every offer of ``agent`` (its resources are leaving the allocator)."""
+        for oid in list(agent.offers):
+            if oid in self.offers:
+                self.remove_offer(self.offers[oid], out, rescind=True, recover=False, now=now)
+
+    def drop_agent(self, agent: Agent, out: list[Effect]) -> None:
+        """Forget ``agent`` (removed or unreachable) once its tasks are dealt with: out of the allocator."""
+        agent.tasks.clear()
+        agent.executors.clear()
+        agent.executor_infos.clear()
+        out.append(ToAllocator("remove_agent", {"agent_id": agent.agent_id}))
+        del self.agents[agent.agent_id]
+        if self.agent_pids.get(agent.pid) == agent.agent_id:
+            del self.agent_pids[agent.pid]
+
     def remove_offer(self, offer: Offer, out: list[Effect], *, rescind: bool, recover: bool,
                      refuse_seconds: float | None = None, now: float = 0.0) -> None:
         self.offers.pop(offer.offer_id, None)

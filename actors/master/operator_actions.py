@@ -31,7 +31,7 @@ def mark_gone(core: MasterLedger, agent_id: str, now: float, out: list[Effect]) 
     def marked(out: list[Effect]) -> None:
         agent = core.agents.get(agent_id)
         if agent is not None:
-            remove(core, agent, now, out, message="marked gone by the operator", unreachable=False, shutdown=True,
+            remove(core, agent, now, out, message="marked gone by the operator", shutdown=True,
                    gone_state="TASK_GONE_BY_OPERATOR")
         elif core.recovered.pop(agent_id, None) is not None:
             for fw in core.frameworks.values():

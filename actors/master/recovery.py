@@ -4,7 +4,7 @@ The agents the registry admitted are *recovered*: the master knows their ids
 but not their tasks, and waits ``--agent_reregister_timeout`` for each to
 re-register. Until then reconciliation says nothing about a task on such an
 agent (it may still be running); an agent still missing at the deadline is
-marked unreachable (``agents.mark_unreachable``).
+marked unreachable (``unreachable.mark_unreachable``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from actors.master.agents import mark_unreachable
+from actors.master.unreachable import mark_unreachable
 from actors.master.model import Effect
 from actors.master.registry import Registry
 

@@ -107,6 +107,9 @@ def build_state(core: MasterLedger, now: float) -> Dict:
         "slaves": [_agent(core, a) for a in core.agents.values()],
         # Admitted by an earlier leader (the registry), not re-registered yet (Mesos' recovered agents).
         "recovered_slaves": [{"id": r.agent_id, "hostname": r.hostname, "pid": r.pid} for r in core.recovered.values()],
+        "unreachable_slaves": len(core.registrar.registry.unreachable),
+        "unreachable_agents": [{"id": aid, "unreachable_time": when}
+                               for aid, when in core.registrar.registry.unreachable.items()],
         "unregistered_frameworks": [],
         "quota": quota_status(core),
         "flags": {k: str(v) for k, v in vars(core.config).items()},

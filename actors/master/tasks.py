@@ -8,6 +8,7 @@ import structlog
 
 from actors.master.entitlements import sender_agent
 from actors.master.model import TERMINAL_STATES, Effect, Framework, Send, Task, ToAllocator, id_value
+from actors.master.unreachable import unreachable_task
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -123,18 +124,23 @@ def reconcile_one(core: MasterLedger, fw: Framework, tid: str, aid: str, now: fl
         return _latest(core, task, now)
     pa = fw.partition_aware
     registry = core.registrar.registry
-    if aid and aid in core.agents:
-        state, text = ("TASK_GONE" if pa else "TASK_LOST"), "Reconciliation: task is unknown to the agent"
-    elif aid and aid in core.recovered:
+    kept = unreachable_task(fw, tid, aid, take=False)
+    where = kept.agent_id if kept is not None else aid
+    if aid and aid in core.recovered:  # (also while its unreachable mark is being stored)
         log.info("reconcile_deferred", task_id=tid, agent_id=aid, reason="agent not re-registered yet")
         return None
-    elif aid and (aid in core.removed_agents or aid in registry.unreachable):
+    if where and where in registry.unreachable:
         state, text = ("TASK_UNREACHABLE" if pa else "TASK_LOST"), "Reconciliation: agent is unreachable"
+    elif aid and aid in core.agents:
+        state, text = ("TASK_GONE" if pa else "TASK_LOST"), "Reconciliation: task is unknown to the agent"
     elif aid and aid in registry.gone:
         state, text = ("TASK_GONE_BY_OPERATOR" if pa else "TASK_LOST"), "Reconciliation: agent is gone"
     else:
         state, text = ("TASK_UNKNOWN" if pa else "TASK_LOST"), "Reconciliation: task is unknown"
-    return core.make_status(tid, state, reason="REASON_RECONCILIATION", message=text, agent_id=aid, now=now)
+    status = core.make_status(tid, state, reason="REASON_RECONCILIATION", message=text, agent_id=where, now=now)
+    if state in ("TASK_UNREACHABLE", "TASK_LOST") and where in registry.unreachable:
+        status["unreachable_time"] = registry.unreachable[where]
+    return status
 
 
 def reconcile(core: MasterLedger, sender: str, msg: m.ReconcileTasks, now: float, out: list[Effect]) -> None:

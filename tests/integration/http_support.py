@@ -68,6 +68,7 @@ class HttpCluster:
         self.agent_http = agent.wait_for("http_ready")["url"].rstrip("/")
         wait_until(lambda: get_json(self.http + "/metrics/snapshot")["master/slaves_active"] == 1, "agent registered")
         self.runs: list[subprocess.Popen[str]] = []
+        self.go_files: list[str] = []
 
     def _start(self, name: str, *args: str) -> Script:
         script = Script(name, *args)
@@ -80,6 +81,7 @@ class HttpCluster:
         go = os.path.join(self.work_dir, f"go-{name}")
         command = "echo started; " + "".join(f"echo line-{i}; " for i in range(2, lines + 1))
         command += f"while [ ! -e {go} ]; do sleep 0.05; done; echo done"
+        self.go_files.append(go)
         self.runs.append(subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "bin", "mesopy-execute"), f"--master={self.master}", f"--name={name}",
              f"--command={command}", f"--instances={instances}", "--resources=cpus:0.1;mem:32", "--timeout=60"],
@@ -94,3 +96,5 @@ class HttpCluster:
         for script in self.scripts:
             script.kill()
         kill_executors_under(self.work_dir)
+        for go in self.go_files:  # a task whose executor was killed above is in its own group: it ends
+            open(go, "a").close()

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import IO, Any
 
 from actors.node import Node
 from actors.process import Process
@@ -20,7 +20,7 @@ from tests.integration.containment_support import pids_with_env
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
-__all__ = ["ROOT", "Script", "StateClient", "free_port", "free_port_pair", "kill_executors_under", "run_script"]
+__all__ = ["ROOT", "JsonEvents", "Script", "StateClient", "free_port", "free_port_pair", "kill_executors_under", "run_script"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,7 +55,48 @@ def run_script(name: str, *args: str, timeout: float = 30.0, env: dict[str, str]
     )
 
 
-class Script:
+class JsonEvents:
+    """JSON lines of a process's output, read on a thread: ``wait_for(event, **fields)`` takes the next match."""
+
+    name = ""
+    wait_default = 15.0
+
+    def read_events(self, source: IO[str]) -> None:
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(source,), daemon=True)
+        self._reader.start()
+
+    def _read(self, source: IO[str]) -> None:
+        for line in source:
+            self.lines.append(line)
+            del self.lines[:-1000]
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                self.events.put(event)
+        self.events.put({"event": "__eof__"})
+
+    def wait_for(self, event: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+        """The next event named ``event`` (with ``fields``); AssertionError with the last lines if none comes."""
+        timeout = self.wait_default if timeout is None else timeout
+        try:
+            while True:
+                item = self.events.get(timeout=timeout)
+                if item.get("event") == "__eof__":
+                    self.events.put(item)
+                    break
+                if item.get("event") == event and all(item.get(k) == v for k, v in fields.items()):
+                    return item
+        except queue.Empty:
+            pass
+        raise AssertionError(f"{self.name}: no {event} event {fields or ''} within {timeout} s; last lines:\n"
+                             f"{''.join(self.lines[-30:])}")
+
+
+class Script(JsonEvents):
     """A long-running bin script whose stderr JSON events are read on a thread."""
 
     def __init__(self, name: str, *args: str) -> None:
@@ -71,35 +112,8 @@ class Script:
             text=True,
             cwd=ROOT,
         )
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                self.events.put(event)
-        self.events.put({"event": "__eof__"})
-
-    def wait_for(self, event: str, timeout: float = 15.0, **fields: Any) -> dict[str, Any]:
-        """The next event named ``event`` (with ``fields``); AssertionError with the log if none comes."""
-        try:
-            while True:
-                item = self.events.get(timeout=timeout)
-                if item.get("event") == "__eof__":
-                    break
-                if item.get("event") == event and all(item.get(k) == v for k, v in fields.items()):
-                    return item
-        except queue.Empty:
-            pass
-        raise AssertionError(f"{self.name}: no {event} event; stderr:\n{''.join(self.lines[-30:])}")
+        self.read_events(self.proc.stderr)
 
     def terminate(self, timeout: float = 5.0, sig: signal.Signals = signal.SIGTERM) -> int:
         """Send ``sig`` (SIGTERM), then wait; fails (after SIGKILL) if it does not stop within ``timeout``."""

@@ -159,6 +159,7 @@ def test_killing_the_leader_elects_a_standby_and_everyone_follows_it(
                        f"{TASKS} sleepers and the waiter running")
         framework_id = scheduler.framework_id
         for round_ in range(5):
+            calls = len(scheduler.calls)  # before the kill: a dead master is seen at once
             victim = masters.pop(leader)
             victim.proc.send_signal(signal.SIGKILL)
             victim.proc.wait(5)
@@ -166,7 +167,6 @@ def test_killing_the_leader_elects_a_standby_and_everyone_follows_it(
                 release.touch()
             new_pid, standby = _master(url, scripts)  # a fresh standby replaces the dead one
             masters[new_pid] = standby
-            calls = len(scheduler.calls)
             leader = leaders.next(other_than=leader)
             assert leader in masters and leader != new_pid
             elected = masters[leader]

@@ -123,7 +123,7 @@ def silent_then_lost(scheduler: OnePerAgent, driver: Any, master: Script, kept: 
     scheduler.wait(lambda: scheduler.answers(mark, scheduler.task_of[kept]) == ["TASK_RUNNING"],
                    "the re-registered agent's task reconciled")
     assert scheduler.answers(mark, scheduler.task_of[gone]) == [] and scheduler.lost == []
-    marked = master.wait_for("agent_marked_unreachable", agent_id=gone, timeout=30)
+    marked = master.wait_for("agent_unreachable", agent_id=gone, registered=False, timeout=30)
     assert _when(marked) - _when(since) >= REREGISTER - 0.05
     scheduler.wait(lambda: scheduler.lost == [gone], "slaveLost for the missing agent")
     mark = len(scheduler.statuses)

@@ -102,7 +102,8 @@ def test_an_agent_that_stops_answering_pings_is_removed_and_its_task_lost() -> N
             assert lost["reason"] == "REASON_AGENT_REMOVED" and lost["source"] == "SOURCE_MASTER"
             state = cluster.state()
             assert state["slaves"] == []
-            assert [t["state"] for t in state["frameworks"][0]["completed_tasks"]] == ["TASK_LOST"]
+            assert [t["state"] for t in state["frameworks"][0]["unreachable_tasks"]] == ["TASK_LOST"]
+            assert [a["id"] for a in state["unreachable_agents"]] == [agent_id]
 
 
 def test_a_non_checkpointing_frameworks_task_is_lost_as_soon_as_its_agent_stops() -> None:

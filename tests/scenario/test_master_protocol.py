@@ -204,9 +204,10 @@ def test_agent_removed_after_missed_pings(cluster: Cluster) -> None:
     lost = fw.expect(m.StatusUpdate).status
     assert (lost["state"], lost["reason"]) == ("TASK_LOST", "REASON_AGENT_REMOVED")
     assert fw.expect(m.AgentLost).agent_id == aid
-    agent.expect(m.ShutdownAgent)
     state = c.sync(fw)
-    assert state["slaves"] == [] and state["frameworks"][0]["completed_tasks"][0]["state"] == "TASK_LOST"
+    assert agent.none(m.ShutdownAgent)  # unreachable, not removed: it may re-register
+    assert state["slaves"] == [] and state["frameworks"][0]["unreachable_tasks"][0]["state"] == "TASK_LOST"
+    assert state["unreachable_slaves"] == 1
 
 
 def test_pongs_keep_agent_alive(cluster: Cluster) -> None:
@@ -278,7 +279,7 @@ def test_reregistration_within_failover_resumes(cluster: Cluster) -> None:
     fw2 = c.probe("scheduler")
     fw2.tell(c.master, m.ReregisterFramework(framework={"id": {"value": fid}, "name": "fw",
                                                         "failover_timeout": 10.0}, failover=True))
-    assert fw2.expect(m.FrameworkReregistered).framework_id == fid
+    assert fw2.expect(m.FrameworkRegistered).framework_id == fid  # a new instance: Mesos says registered
     (offer,) = fw2.expect(m.ResourceOffers).offers
     assert offered(offer) == Resources.parse("cpus:4;mem:4096")
     c.clock.advance(20.0)

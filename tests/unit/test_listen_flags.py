@@ -38,8 +38,12 @@ def test_listen_flags_are_checked_on_master_and_agent(config_cls: type) -> None:
                                       "--hostname=box.example"], environ={}).config
     assert (parsed.ip, parsed.advertise_ip, parsed.advertise_port, parsed.hostname) == (
         "0.0.0.0", "10.0.0.5", 7000, "box.example")
-    assert parsed.node_options() == {"advertise_host": "10.0.0.5", "advertise_port": 7000}
+    assert parsed.node_options() == {"advertise_host": "10.0.0.5", "advertise_port": 7000,
+                                     "heartbeat_interval": 0.5, "heartbeat_timeout": 75.0}
+    assert parse_flags(config_cls, ["--heartbeat_timeout=8"], environ={}).config.node_options()[
+        "heartbeat_timeout"] == 8.0
     for argv, words in [
+        (["--heartbeat_timeout=0.2"], ["--heartbeat_timeout", "0.2"]),
         (["--ip=localhost"], ["--ip", "'localhost'", "IPv4"]),
         (["--advertise_ip=0.0.0.0"], ["--advertise_ip", "'0.0.0.0'"]),
         (["--advertise_ip=host.example"], ["--advertise_ip", "'host.example'"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transport.liveness import Liveness
+from transport.liveness import Disconnections, Incarnations, Liveness
 
 A = "10.0.0.1:5050"
 B = "10.0.0.2:5051"
@@ -91,7 +91,6 @@ def test_next_deadline() -> None:
 
 
 def test_another_incarnation_at_an_address_ends_the_one_known() -> None:
-    from transport.liveness import Incarnations
 
     known = Incarnations()
     assert known.of("h:1") == ""
@@ -105,7 +104,6 @@ def test_another_incarnation_at_an_address_ends_the_one_known() -> None:
 
 
 def test_incarnations_are_bounded() -> None:
-    from transport.liveness import Incarnations
 
     known = Incarnations(limit=3)
     for i in range(10):
@@ -139,3 +137,27 @@ def test_a_routing_id_names_the_incarnation_and_the_stamp_the_receiver() -> None
     assert split_message(routing_id("abc123", 8), [stamp("def456"), b"frame"]) == ("abc123", b"def456", [b"frame"])
     assert split_message(b"\x00\x12\x34\x56\x78", [b"frame"]) == ("", b"", [b"frame"])  # ZeroMQ's own id
     assert split_message(b"x", [b"a", b"b"]) == ("x", b"", [b"a", b"b"])  # not a stamp: left for the caller
+
+
+def test_a_closed_connection_then_refused_is_a_dead_peer() -> None:
+    d = Disconnections(limit=2)
+    assert not d.retried("a:1")  # retries of a connection never closed under us mean nothing
+    d.disconnected("a:1")
+    assert not d.retried("a:1")  # ZeroMQ schedules the reconnection at once
+    assert d.retried("a:1")  # the attempt failed: nothing listens there
+    assert not d.retried("a:1")  # reported once
+    d.disconnected("b:1")
+    d.retried("b:1")
+    d.connected("b:1")  # it came back (a restart, or a blip): alive
+    assert not d.retried("b:1")
+    for address in ("c:1", "d:1", "e:1"):
+        d.disconnected(address)
+    d.retried("c:1")
+    assert not d.retried("c:1")  # forgotten: the limit keeps the newest two
+
+
+def test_an_ended_address_replaces_nobody() -> None:
+    inc = Incarnations()
+    inc.learn("a:1", "one")
+    assert inc.end("a:1") == "one" and inc.ended("one")
+    assert inc.learn("a:1", "two") == ""

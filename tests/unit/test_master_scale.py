@@ -38,10 +38,12 @@ def test_tick_pings_only_the_agents_due_and_next_deadline_follows() -> None:
 def test_removed_agent_leaves_no_deadline() -> None:
     core = _core(1, agent_ping_timeout=15.0, max_agent_ping_timeouts=1)
     core.tick(15.0)  # ping sent, no pong
-    core.tick(30.0)  # missed: removed
+    core.tick(30.0)  # missed: unreachable, remembered for --registry_max_agent_age
     assert core.agents == {}
-    assert core.next_deadline() is None
+    assert core.next_deadline() == 30.0 + core.config.registry_max_agent_age
     assert core.tick(100.0) == []
+    core.tick(30.0 + core.config.registry_max_agent_age)
+    assert not core.registrar.registry.unreachable and core.next_deadline() is None
 
 
 def test_pong_keeps_agent_and_offer_timeout_is_indexed() -> None:

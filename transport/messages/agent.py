@@ -50,20 +50,23 @@ class ReregisterAgent(Message):
 
 @message
 class AgentRegistered(Message):
-    """master -> agent: registered as ``agent_id``; pings come every ``ping_interval`` seconds."""
+    """master -> agent: registered as ``agent_id``; pings come every ``ping_interval`` seconds, and
+    after ``max_ping_timeouts`` intervals without one the agent counts the master lost (re-registers)."""
 
     agent_id: str
     master_info: Dict = field(default_factory=dict)
     ping_interval: float = 15.0
+    max_ping_timeouts: int = 5
 
 
 @message
 class AgentReregistered(Message):
-    """master -> agent: re-registered as ``agent_id``."""
+    """master -> agent: re-registered as ``agent_id`` (pings as in AgentRegistered)."""
 
     agent_id: str
     master_info: Dict = field(default_factory=dict)
     ping_interval: float = 15.0
+    max_ping_timeouts: int = 5
 
 
 @message
