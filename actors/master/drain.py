@@ -23,6 +23,7 @@ import structlog
 
 from actors.master import agents, tasks
 from actors.master.model import TERMINAL_STATES, Agent, Effect, Send, ToAllocator
+from actors.master.operator_actions import mark_gone
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -128,8 +129,7 @@ def drained_check(core: MasterLedger, agent: Agent, now: float, out: list[Effect
     info["state"] = "DRAINED"
     log.info("agent_drained", agent_id=agent.agent_id)
     if info["config"].get("mark_gone"):
-        agents.remove(core, agent, now, out, message="drained and marked gone by the operator", unreachable=False,
-                      shutdown=True)
+        mark_gone(core, agent.agent_id, now, out)  # through the registry, as MARK_AGENT_GONE
 
 
 def status_update(core: MasterLedger, sender: str, msg: m.StatusUpdate, now: float, out: list[Effect]) -> None:
