@@ -23,6 +23,7 @@ from actors.http_common import (
 )
 from actors.master.config import parse_weights
 from actors.master.http_operator import OperatorContext, install_operator_routes
+import actors.master.http_operator_allocation  # noqa: F401  (registers the v1 quota, reservation, volume and drain calls)
 from actors.master.http_scheduler import install_scheduler_route
 from actors.master.http_security import install_http_guard, task_visibility, visible_view
 from actors.master.operator_http import install_allocation_routes

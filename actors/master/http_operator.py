@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from actors.master.core import MasterCore
     from actors.master.process import MasterProcess
 
-__all__ = ["MASTER_CALLS", "MAX_OPERATOR_SUBSCRIBERS", "OperatorContext", "install_operator_routes", "master_call"]
+__all__ = ["ACCEPTED_CALLS", "MASTER_CALLS", "MAX_OPERATOR_SUBSCRIBERS", "OperatorContext", "install_operator_routes", "master_call"]
 
 log = structlog.get_logger(__name__)
 Dict = dict[str, Any]
@@ -62,6 +62,7 @@ class OperatorContext:
 OperatorCall = Callable[[OperatorContext, Dict], "Dict | None"]
 MASTER_CALLS: dict[str, OperatorCall] = {}
 master_call = call_registrar(MASTER_CALLS)  # @master_call("NAME"): the master's answer to that call
+ACCEPTED_CALLS: set[str] = set()  # calls that answer nothing with 202 Accepted (Mesos' reservations, volumes)
 
 
 def _field_id(call: Dict, field: str, key: str) -> str:
@@ -183,7 +184,7 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
         kind = call["type"]
         body = MASTER_CALLS[kind](ctx, call)
         if body is None:
-            return HttpReply(status=200, content_type="text/plain")
+            return HttpReply(status=202 if kind in ACCEPTED_CALLS else 200, content_type="text/plain")
         return HttpReply(body=encoded({"type": kind, kind.lower(): body}))
 
     async def operator(request: HttpRequest) -> HttpReply:
