@@ -21,6 +21,7 @@ from frameworks import MesosSchedulerDriver
 from tests.integration.browser_support import Browser
 from tests.integration.http_support import HttpCluster, get_json, wait_until
 from tests.integration.test_http_allocation import Decliner
+from tests.integration.v1_client import post
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -149,3 +150,15 @@ def test_the_ui_follows_a_task_from_the_dashboard_to_its_sandbox_and_its_end(
     finally:
         driver.stop()
         driver.join()
+
+
+def test_the_roles_page_shows_a_quota_set_through_the_operator_api(
+        cluster: HttpCluster, browser: Browser, shots: pathlib.Path) -> None:
+    status, _, body = post(cluster.http, {"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [
+        {"role": "dev", "guarantees": {"cpus": {"value": 1.0}}, "limits": {"cpus": {"value": 1.5}}}]}}, path="/api/v1")
+    assert status == 200, body
+    browser.goto(cluster.http + "/?refresh=300")
+    nav(browser, "roles")
+    text = browser.wait_for("(document.querySelector('[data-role=\"dev\"]') || {}).innerText", "the dev role's row")
+    assert "cpus 1 / 1.5 / 0" in text, text
+    browser.screenshot(str(shots / "roles-quota.png"))

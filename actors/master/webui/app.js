@@ -357,7 +357,17 @@ function rolesPage() {
     {title: "CPUs", cell: r => num(r.resources.cpus), class: "num"},
     {title: "Mem", cell: r => mem(r.resources.mem), class: "num"},
     {title: "Dominant share", cell: r => bar(r.share)},
+    {title: "Quota (guarantee / limit / consumed)", cell: r => quotaText(r.quota)},
   ], rows, r => ({"data-role": r.name}), "no roles")];
+}
+
+// A role's quota, resource by resource: "cpus 1 / 2 / 0.5"; "" without one.
+function quotaText(quota) {
+  if (!quota) return "";
+  const names = [...new Set([...Object.keys(quota.guarantee), ...Object.keys(quota.limit)])].sort();
+  const amount = v => v === undefined ? "-" : num(v);
+  return names.map(n => `${n} ${amount(quota.guarantee[n])} / ${amount(quota.limit[n])} / ${amount((quota.consumed || {})[n] || 0)}`)
+    .join("; ");
 }
 
 function offersPage() {
