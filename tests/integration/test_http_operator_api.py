@@ -132,7 +132,9 @@ def test_mark_agent_gone_removes_it_and_tells_frameworks_and_subscribers(tmp_pat
         assert scheduler.next("FAILURE")["failure"]["agent_id"] == agent_id
         assert events.next("AGENT_REMOVED")["agent_removed"]["agent_id"] == agent_id
         assert operator_call(cluster, "GET_AGENTS")["get_agents"]["agents"] == []
-        assert cluster.scripts[1].proc.wait(30) is not None  # the agent was told to shut down, and did
+        agent_script = cluster.scripts[1]  # told to shut down: it exits 1 with a line saying why, for its supervisor
+        assert "shut down by the master" in agent_script.wait_for("agent_exiting", timeout=30)["reason"]
+        assert agent_script.proc.wait(30) == 1
         assert operator_call(cluster, "MARK_AGENT_GONE", mark_agent_gone={"agent_id": agent_id}) is None
         code, _, body = post(cluster.http, {"type": "MARK_AGENT_GONE", "mark_agent_gone": {
             "agent_id": {"value": "no-such-agent"}}}, path=OPERATOR)
