@@ -19,16 +19,18 @@ __all__ = ["cgroup_root"]
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 # Double-forks a setsid() daemon, prints its pid, then waits.
-DAEMONIZE = (
+DAEMONIZE = (  # prints the daemon's pid once the middle process is gone: two processes left
     "import os, sys, time\n"
     "r, w = os.pipe()\n"
-    "if os.fork() == 0:\n"
+    "middle = os.fork()\n"
+    "if middle == 0:\n"
     "    os.setsid()\n"
     "    if os.fork() == 0:\n"
     "        os.write(w, str(os.getpid()).encode())\n"
     "        time.sleep(600)\n"
     "    os._exit(0)\n"
     "os.close(w)\n"
+    "os.waitpid(middle, 0)\n"
     "print(os.read(r, 32).decode(), flush=True)\n"
     "time.sleep(600)\n"
 )
