@@ -38,6 +38,7 @@ KEYS = {
     "http_api": {"agents", "offers_per_s_http", "offers_per_s_driver", "offers_ratio", "launch_ms_http",
                  "launch_ms_driver", "launch_ratio", "held_frameworks", "subscribe_s", "master_threads_before",
                  "master_threads_held", "kb_per_framework", "raw_kb_per_stream", "memory_ratio"},
+    "recovery": {"sizes", "fresh_start_s", "recovery_s", "executor_reconnected_s", "recovery_vs_fresh"},
 }
 
 
