@@ -258,6 +258,12 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
         core.send_status(task.framework_id, status, out)
     for fid in sorted(shutdown):
         out.append(Send(sender, m.ShutdownFramework(framework_id=fid)))
+    kills, agent.pending_kills = agent.pending_kills, {}
+    for (fid, tid), policy in kills.items():  # killed while the agent was down: kill it now
+        task = agent.tasks.get((fid, tid))
+        if task is not None and task.state not in TERMINAL_STATES:
+            out.append(Send(sender, m.KillTask(framework_id=fid, task_id=tid, agent_id=aid, kill_policy=policy)))
+            log.info("task_kill_resent", task_id=tid, framework_id=fid, agent_id=aid)
     out.append(Send(sender, m.AgentReregistered(agent_id=aid, master_info=core.master_info(),
                                                 **_pings(core))))
     for fid in sorted({f for f, _ in agent.tasks}):

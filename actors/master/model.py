@@ -250,6 +250,9 @@ class Agent:
     next_ping: float = 0.0
     pong_pending: bool = False
     missed_pings: int = 0
+    # Kills asked for while it was disconnected, by (framework id, task id) -> kill_policy:
+    # re-sent when it re-registers (Mesos' ``Slave::killedTasks``); only keys of its tasks.
+    pending_kills: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
     def hostname(self) -> str:

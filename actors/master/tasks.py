@@ -177,7 +177,10 @@ def kill(core: MasterLedger, sender: str, msg: m.KillTask, now: float, out: list
         return
     agent = core.agents.get(task.agent_id)
     if agent is None or not agent.connected:
-        log.info("kill_agent_disconnected", task_id=msg.task_id, agent_id=task.agent_id)
+        log.info("kill_agent_disconnected", task_id=msg.task_id, agent_id=task.agent_id,
+                 retried=agent is not None)
+        if agent is not None:  # kept: sent when the agent re-registers
+            agent.pending_kills[(fw.framework_id, msg.task_id)] = msg.kill_policy
         return
     out.append(Send(agent.pid, m.KillTask(framework_id=fw.framework_id, task_id=msg.task_id,
                                           agent_id=agent.agent_id, kill_policy=msg.kill_policy)))

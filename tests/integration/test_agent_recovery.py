@@ -7,7 +7,8 @@ update reaches the framework exactly once. Also: an executor killed while its
 agent was down is reported (TASK_FAILED, REASON_EXECUTOR_TERMINATED); one that
 does not re-register is killed (TASK_LOST, REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
 ``--recover=cleanup`` kills the executors and exits; a corrupt checkpoint stops
-a strict agent with a line naming the file.
+a strict agent with a line naming the file. A kill, or a framework teardown,
+issued while the agent is down is applied when it comes back.
 """
 
 from __future__ import annotations
@@ -357,3 +358,35 @@ def test_kill_9_at_random_moments_during_a_burst_loses_no_terminal_update(script
         driver.stop()
         driver.join(5)
         node.stop()
+
+
+def test_kill_issued_while_agent_is_down_is_applied_when_it_comes_back(cluster: Cluster) -> None:
+    """Mesos keeps a kill for a task on a disconnected agent and re-sends it on re-registration."""
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    cluster.scripts[0].wait_for("agent_disconnected")
+    cluster.driver.killTask({"value": "long-1"})
+    cluster.scripts[0].wait_for("kill_agent_disconnected", task_id="long-1")
+    agent = cluster.start_agent()
+    agent.wait_for("agent_registered", reregistered=True)
+    framework = cluster.framework
+    framework.wait(lambda: "TASK_KILLED" in framework.states(), "TASK_KILLED")
+    agent.wait_for("executor_exited", executor_id="long-1")
+    assert not alive(executor_pid)
+    assert framework.states().count("TASK_KILLED") == 1
+    assert not {"TASK_LOST", "TASK_FAILED"} & set(framework.states())
+
+
+def test_framework_torn_down_while_agent_is_down_is_shut_down_when_it_comes_back(cluster: Cluster) -> None:
+    """The agent reports the removed framework's task: the master sends ShutdownFramework."""
+    executor_pid = _executor_pid(cluster.running())
+    cluster.kill_agent()
+    master = cluster.scripts[0]
+    master.wait_for("agent_disconnected")
+    cluster.driver.stop()  # no failover: the framework is torn down
+    cluster.driver.join(5)
+    master.wait_for("framework_removed")
+    agent = cluster.start_agent()
+    agent.wait_for("agent_registered", reregistered=True)
+    agent.wait_for("executor_exited", executor_id="long-1")
+    assert not alive(executor_pid)

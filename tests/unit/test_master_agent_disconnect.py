@@ -104,3 +104,18 @@ def test_a_task_already_reported_lost_is_killed_not_revived_when_the_agent_retur
     assert of_type(out, m.StatusUpdate, PLAIN) == []  # told once, not again
     assert h.core.frameworks[plain].tasks == {}
     assert (plain, "lost") not in h.core.agents[aid].tasks
+
+
+def test_a_kill_while_the_agent_is_disconnected_is_sent_when_it_reregisters() -> None:
+    h, ckpt, _plain, aid = two_frameworks()
+    h.exited(AGENT)
+    policy = {"grace_period": {"nanoseconds": 1_000_000_000}}
+    assert h.send(CKPT, m.KillTask(framework_id=ckpt, task_id="kept", kill_policy=policy)) == []
+    kept = {"task_id": {"value": "kept"}, "framework_id": {"value": ckpt}, "state": "TASK_RUNNING",
+            "resources": task_info("kept", 1, 128)["resources"]}
+    rereg = m.ReregisterAgent(agent={"id": {"value": aid}, "hostname": "h1", "resources": []}, tasks=[kept])
+    (kill,) = of_type(h.send(AGENT, rereg), m.KillTask, AGENT)
+    assert (kill.framework_id, kill.task_id, kill.agent_id, kill.kill_policy) == (ckpt, "kept", aid, policy)
+    assert h.core.agents[aid].pending_kills == {}
+    # Sent once: a later re-registration does not kill again.
+    assert of_type(h.send(AGENT, rereg), m.KillTask) == []
