@@ -6,6 +6,7 @@ Plain mutable objects owned by :class:`actors.master.core.MasterCore`; no I/O.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,6 +35,7 @@ __all__ = [
     "framework_roles",
     "id_value",
     "is_partition_aware",
+    "role_usage",
 ]
 
 Dict = dict[str, Any]
@@ -306,3 +308,17 @@ def flat_resources(res: Resources) -> Dict:
         if ranges:
             out[name] = "[" + ",".join(f"{b}-{e}" for b, e in ranges) + "]"
     return out
+
+
+def role_usage(frameworks: Iterable[Framework]) -> tuple[dict[str, list[str]], dict[str, Resources]]:
+    """Per role: the ids of the frameworks in it, and the resources of their live tasks."""
+    members: dict[str, list[str]] = {}
+    allocated: dict[str, Resources] = {}
+    for fw in frameworks:
+        for role in fw.roles:
+            members.setdefault(role, []).append(fw.framework_id)
+        for task in fw.tasks.values():
+            if task.state not in TERMINAL_STATES:
+                role = task.role or fw.roles[0]
+                allocated[role] = allocated.get(role, EMPTY) + task.resources
+    return members, allocated

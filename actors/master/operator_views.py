@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from actors.master.model import TERMINAL_STATES, Agent, Framework, Task
+from actors.master.model import Agent, Framework, Task, role_usage
 from actors.resources import EMPTY, Resources
 from actors.scheduler.shapes import for_callback
 
@@ -102,15 +102,7 @@ def get_state(core: MasterCore) -> Dict:
 
 
 def get_roles(core: MasterCore, weights: Mapping[str, float]) -> Dict:
-    frameworks: dict[str, list[str]] = {}
-    allocated: dict[str, Resources] = {}
-    for fw in core.frameworks.values():
-        for role in fw.roles:
-            frameworks.setdefault(role, []).append(fw.framework_id)
-        for task in fw.tasks.values():
-            if task.state not in TERMINAL_STATES:
-                role = task.role or fw.roles[0]
-                allocated[role] = allocated.get(role, EMPTY) + task.resources
+    frameworks, allocated = role_usage(core.frameworks.values())
     names = sorted(set(frameworks) | set(weights) | set(allocated))
     return {"roles": [{"name": name, "weight": weights.get(name, 1.0),
                        "frameworks": [_id(f) for f in frameworks.get(name, [])],

@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from actors.master.model import TERMINAL_STATES, Task, flat_resources
+from actors.master.model import TERMINAL_STATES, Task, flat_resources, role_usage
 from actors.master.quota import consumed_with_offers
 from actors.roles import ancestors
 from actors.master.state_json import build_state
-from actors.resources import EMPTY, Resources
+from actors.resources import EMPTY
 
 if TYPE_CHECKING:
     from actors.master.core import MasterCore
@@ -112,15 +112,7 @@ def tasks_view(core: MasterCore, *, limit: int, offset: int, order: str, framewo
 def roles_view(core: MasterCore, weights: Mapping[str, float]) -> Dict:
     """/master/roles: each role with a weight, a framework or a quota: its frameworks, allocated
     resources and (Mesos 1.9+) ``quota`` with ``guarantee``, ``limit`` and ``consumed``."""
-    frameworks: dict[str, list[str]] = {}
-    allocated: dict[str, Resources] = {}
-    for fw in core.frameworks.values():
-        for role in fw.roles:
-            frameworks.setdefault(role, []).append(fw.framework_id)
-        for task in fw.tasks.values():
-            if task.state not in TERMINAL_STATES:
-                role = task.role or fw.roles[0]
-                allocated[role] = allocated.get(role, EMPTY) + task.resources
+    frameworks, allocated = role_usage(core.frameworks.values())
     names = sorted(set(frameworks) | set(weights) | set(core.quotas))
     roles = []
     for name in names:
