@@ -76,7 +76,7 @@ class Schedule:
         count = "" if self.recurrences is None else str(self.recurrences)
         return f"R{count}/{format_time(self.start)}/{self.period}"
 
-    def _advance(self, steps: int) -> datetime | None:
+    def start_after(self, steps: int) -> datetime | None:
         """The start after ``steps`` periods, in the schedule's zone; None past year 9999."""
         try:
             fixed = self.period.elapsed
@@ -95,7 +95,7 @@ class Schedule:
             raise ValueError(f"occurrence index must be >= 0, got {n}")
         if self.recurrences is not None and n >= self.recurrences:
             return None
-        t = self._advance(n)
+        t = self.start_after(n)
         return None if t is None else t.astimezone(timezone.utc)
 
     def due(self, now: datetime) -> int:
@@ -121,30 +121,29 @@ class Schedule:
         left = None if self.recurrences is None else self.recurrences - runs
         if left is not None and left <= 0:
             return None
-        start = self._advance(runs)
+        start = self.start_after(runs)
         if start is None:
             return None
         return Schedule(left, start, self.period, self.time_zone)
 
 
 def _parse_start(text: str, time_zone: str, now: datetime | None) -> datetime:
-    if text == "":
+    if text == "":  # an instant, not wall fields: the zone changes only how it is written
         if now is None:
             raise ScheduleError("schedule", text, "an empty start means now; no time given")
-        start = (now - timedelta(seconds=1)).astimezone(timezone.utc)
-    else:
-        if " " in text or not text[:4].isdigit():
-            raise ScheduleError("schedule", text, "not an ISO 8601 date-time")
-        try:
-            start = datetime.fromisoformat(text)
-        except ValueError:
-            raise ScheduleError("schedule", text, "not an ISO 8601 date-time") from None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=timezone.utc)
+        instant = now - timedelta(seconds=1)
+        instant = instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+        return instant.astimezone(resolve_zone(time_zone) if time_zone else timezone.utc)
+    if " " in text or not text[:4].isdigit():
+        raise ScheduleError("schedule", text, "not an ISO 8601 date-time")
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise ScheduleError("schedule", text, "not an ISO 8601 date-time") from None
     start = start.replace(microsecond=start.microsecond // 1000 * 1000)
-    if time_zone:
+    if time_zone:  # Joda's withZoneRetainFields: the wall fields, read in that zone
         return to_zone(start.replace(tzinfo=None), resolve_zone(time_zone))
-    return start
+    return start if start.tzinfo is not None else start.replace(tzinfo=timezone.utc)
 
 
 def parse_schedule(text: str, time_zone: str = "", now: datetime | None = None) -> Schedule:
@@ -184,7 +183,7 @@ def decide(schedule: Schedule, now: datetime, epsilon: Duration) -> Decision:
     if due == 0:
         first = schedule.occurrence(0)
         return Decision(None, 0, schedule if first is not None else None, first)
-    last = schedule._advance(due - 1)
+    last = schedule.start_after(due - 1)
     assert last is not None  # due counted it
     try:
         in_time = epsilon.add_to(last) >= now

@@ -120,6 +120,9 @@ def test_empty_start_means_a_second_before_now() -> None:
     now = at("2026-12-01T10:00:00+00:00")
     schedule = parse_schedule("R2//PT1H", now=now)
     assert schedule.occurrence(0) == now - timedelta(seconds=1)
+    zoned = parse_schedule("R2//PT1H", "Asia/Tokyo", now=now)  # the same instant, written in Tokyo time
+    assert zoned.occurrence(0) == now - timedelta(seconds=1)
+    assert str(zoned) == "R2/2026-12-01T18:59:59.000+09:00/PT1H"
     with pytest.raises(ScheduleError, match="schedule"):
         parse_schedule("R2//PT1H")
 
