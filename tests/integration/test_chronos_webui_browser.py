@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.integration.browser_support import Browser
-from tests.integration.http_support import HttpCluster, get_json
-from tests.integration.operators_support import Script
+from tests.integration.http_support import get_json
+from tests.integration.operators_support import Script, free_port, kill_executors_under
 
 pytest.importorskip("frameworks.chronos.api", reason="mesopy-chronos' REST API (frameworks/chronos/api.py)")
 
@@ -39,16 +39,24 @@ def post(url: str, kind: str, job: dict[str, Any]) -> None:
 
 @pytest.fixture
 def chronos(tmp_path: pathlib.Path) -> Iterator[str]:
-    cluster = HttpCluster(str(tmp_path))
-    script = None
+    scripts: list[Script] = []
     try:
-        script = Script("mesopy-chronos", f"--master={cluster.master}", "--http_address=127.0.0.1",
-                        "--http_port=0", f"--state_dir={tmp_path}/chronos")
-        yield script.wait_for("http_ready")["url"].rstrip("/")
+        port = free_port()
+        scripts.append(Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1"))
+        scripts[-1].wait_for("master_started")
+        scripts.append(Script("mesopy-agent", f"--master=127.0.0.1:{port}", "--port=0",
+                              f"--work_dir={tmp_path}/agent", "--resources=cpus:2;mem:1024;disk:512",
+                              "--registration_backoff_factor=0.05"))
+        scripts.append(Script("mesopy-chronos", f"--master=127.0.0.1:{port}", "--http_address=127.0.0.1",
+                              "--http_port=0", f"--state_dir={tmp_path}/chronos"))
+        url = scripts[-1].wait_for("http_ready")["url"].rstrip("/")
+        scripts[-2].wait_for("agent_registered")
+        scripts[-1].wait_for("chronos_registered")  # elected and registered with the master: the API answers
+        yield url
     finally:
-        if script is not None:
+        for script in scripts:
             script.kill()
-        cluster.close()
+        kill_executors_under(str(tmp_path))
 
 
 @pytest.fixture
@@ -85,19 +93,20 @@ def test_the_ui_shows_jobs_and_graph_and_runs_a_chain(chronos: str, shots: pathl
                               "g => [g.dataset.job, g.transform.baseVal[0].matrix.e]))")
         assert xs["extract"] < xs["transform"] < xs["load"] and xs["audit"] < xs["notify"]
 
-        # Run extract: it and its child transform succeed and turn green; load still waits for audit.
+        # Run extract and audit: extract and its child transform succeed and turn green; audit fails,
+        # turns red and triggers neither load (which waits for transform and audit) nor notify.
         browser.click("button[data-action=run][data-job=extract]")
+        browser.click("button[data-action=run][data-job=audit]")
         browser.wait_for(node("extract", "success"), "extract green after its run", timeout=40)
         browser.wait_for(node("transform", "success"), "transform run after extract", timeout=40)
-        assert browser.evaluate(node("load", "fresh"))
-        # Run audit: it fails, turns red, and triggers neither load nor notify.
-        browser.click("button[data-action=run][data-job=audit]")
         browser.wait_for(node("audit", "failure"), "audit red after failing", timeout=40)
         browser.wait_for("document.querySelector('#jobs tr[data-job=audit][data-last=failure] td.bad')", "audit's row")
-        assert browser.evaluate(node("load", "fresh")) and browser.evaluate(node("notify", "fresh"))
         jobs = {j["name"]: j for j in get_json(chronos + "/v1/scheduler/jobs")}
-        assert jobs["load"]["successCount"] == jobs["notify"]["successCount"] == 0
         assert jobs["transform"]["successCount"] == 1 and jobs["audit"]["errorCount"] == 1
+        for child in ("load", "notify"):  # not run, not queued
+            assert jobs[child]["successCount"] == jobs[child]["errorCount"] == 0, jobs[child]
+            assert jobs[child].get("status", "idle") == "idle", jobs[child]
+        assert browser.evaluate(node("load", "fresh")) and browser.evaluate(node("notify", "fresh"))
 
         # Disable audit from the page: the job is disabled in the API too, and the button offers Enable.
         browser.click("button[data-action=toggle][data-job=audit]")
