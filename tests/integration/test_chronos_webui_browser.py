@@ -77,16 +77,17 @@ def test_the_ui_shows_jobs_and_graph_and_runs_a_chain(chronos: str, shots: pathl
     post(chronos, "dependency", {"name": "transform", "command": "echo transform", "parents": ["extract"]})
     post(chronos, "dependency", {"name": "load", "command": "echo load", "parents": ["transform", "audit"]})
     post(chronos, "dependency", {"name": "notify", "command": "echo notify", "parents": ["audit"]})
+    post(chronos, "iso8601", {"name": "slow", "command": "sleep 60", "schedule": FUTURE, "retries": 0})
 
     with Browser() as browser:
         browser.goto(chronos + "/?refresh=0.3")
-        # the jobs, with their schedule or parents, and the graph as a picture: 5 nodes, 4 edges
-        browser.wait_for("document.querySelectorAll('#jobs tbody tr[data-job]').length === 5", "five job rows")
+        # the jobs, with their schedule or parents, and the graph as a picture: 6 nodes, 4 edges
+        browser.wait_for("document.querySelectorAll('#jobs tbody tr[data-job]').length === 6", "six job rows")
         assert browser.evaluate("document.querySelector('#jobs tr[data-job=load]').innerText").count("transform, audit")
         assert "R/2099-01-01T00:00:00.000Z/P1D" in browser.evaluate(
             "document.querySelector('#jobs tr[data-job=extract]').innerText")
         browser.wait_for("document.querySelector('#graph').dataset.links === '4'", "the graph's four edges")
-        assert browser.evaluate("document.querySelectorAll('#graph svg g.node rect').length") == 5
+        assert browser.evaluate("document.querySelectorAll('#graph svg g.node rect').length") == 6
         assert browser.evaluate("document.querySelector('#graph path.edge[data-from=transform][data-to=load]') !== null")
         # parents are drawn left of their children, each layer further right
         xs = browser.evaluate("Object.fromEntries([...document.querySelectorAll('#graph svg g.node')].map("
@@ -107,6 +108,15 @@ def test_the_ui_shows_jobs_and_graph_and_runs_a_chain(chronos: str, shots: pathl
             assert jobs[child]["successCount"] == jobs[child]["errorCount"] == 0, jobs[child]
             assert jobs[child].get("status", "idle") == "idle", jobs[child]
         assert browser.evaluate(node("load", "fresh")) and browser.evaluate(node("notify", "fresh"))
+
+        # A long run shows as running in the table and in the graph until it is killed.
+        browser.click("button[data-action=run][data-job=slow]")
+        browser.wait_for("document.querySelector('#jobs tr[data-job=slow][data-state=running]')", "slow running")
+        browser.wait_for("document.querySelector('#graph g.node[data-job=slow][data-state=running]')", "slow's node")
+        request = urllib.request.Request(f"{chronos}/v1/scheduler/task/kill/slow", method="DELETE")
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 204
+        browser.wait_for("document.querySelector('#jobs tr[data-job=slow][data-state=idle]')", "slow killed")
 
         # Disable audit from the page: the job is disabled in the API too, and the button offers Enable.
         browser.click("button[data-action=toggle][data-job=audit]")

@@ -150,7 +150,9 @@ export function draw(graph, jobs, onPick) {
   for (const node of graph.nodes) {
     const p = positions.get(node.name);
     const job = jobs.get(node.name);
-    const state = node.state.includes("running") ? "running" : node.state;
+    // the csv's state, else the job's own (mesopy's GET /jobs carries a `status`: idle/queued/running)
+    const known = node.state !== "idle" ? node.state : (job && job.status) || "idle";
+    const state = known.includes("running") ? "running" : known;
     const g = el("g", { class: `node ${node.last} ${state}${job && job.disabled ? " disabled" : ""}`,
                         "data-job": node.name, "data-last": node.last, "data-state": state,
                         transform: `translate(${p.x},${p.y})` });
