@@ -118,13 +118,13 @@ def to_zone(t: datetime, zone: tzinfo) -> datetime:
 def parse_duration(text: str, field: str = "epsilon") -> Duration:
     """``"PT60S"``, ``"P1M"``, ``"P1Y2M10DT2H30M"``, ``"P2W"``, ``"PT1.5S"`` -> Duration.
 
-    Raises ScheduleError naming ``field`` and the text for anything else (negative or fractional
-    parts other than seconds, missing ``P``, an empty ``T`` part).
+    ``"P"`` alone is zero (Joda reads it so). Raises ScheduleError naming ``field`` and the text for
+    anything else (negative or fractional parts other than seconds, missing ``P``, an empty ``T``).
     """
     if not isinstance(text, str):
         raise ScheduleError(field, repr(text), "not an ISO 8601 duration string")
     match = _DURATION.fullmatch(text)
-    if match is None or text in ("P", "PT"):
+    if match is None or text == "PT":  # a bare "P" is zero, as Joda reads it (Chronos' "R1//P")
         raise ScheduleError(field, text, "not an ISO 8601 duration (PnYnMnWnDTnHnMnS)")
     parts = {k: v for k, v in match.groupdict().items() if v is not None}
     seconds = float(parts.pop("seconds", "0").replace(",", "."))

@@ -5,7 +5,8 @@ How Chronos reads them, and so how we do:
 * ``R`` repeats forever, ``Rn`` runs n times, ``R0`` never runs.
 * The start is an ISO 8601 date-time (``Z``, ``+hh:mm`` offsets, fractional seconds; kept to the
   millisecond). Without an offset it is UTC. An empty start (``R//PT1H``) means one second before
-  ``now``, which the caller passes in.
+  ``now``, which the caller passes in. A zero period (``PT0S``, or a bare ``P``) is allowed with a
+  number of runs: ``R1/<start>/PT0S`` is Chronos' run-once job; ``R`` with a zero period is refused.
 * ``scheduleTimeZone`` takes precedence over the start's own offset: the start's wall fields are
   kept and placed in that zone (Joda's ``withZoneRetainFields``), so ``R/2026-10-10T18:32:00Z/PT1H``
   with ``PST`` starts at 18:32 Pacific time.
@@ -69,8 +70,8 @@ class Schedule:
             raise ScheduleError("schedule", str(self.recurrences), "recurrences must be >= 0")
         if self.start.tzinfo is None:
             raise ScheduleError("schedule", self.start.isoformat(), "the start needs a time zone")
-        if self.period.is_zero:
-            raise ScheduleError("schedule", str(self.period), "the period must be longer than zero")
+        if self.period.is_zero and self.recurrences is None:  # R1/<start>/PT0S is Chronos' run-once job
+            raise ScheduleError("schedule", str(self.period), "a zero period needs a number of runs (R1, not R)")
 
     def __str__(self) -> str:
         count = "" if self.recurrences is None else str(self.recurrences)
@@ -105,7 +106,8 @@ class Schedule:
             return 0
         fixed = self.period.elapsed
         if fixed is not None:
-            count = (now - self.start) // fixed + 1
+            count = (now - self.start) // fixed + 1 if fixed else limit
+            assert count is not None  # a zero period has a limit (__post_init__)
             return count if limit is None else min(count, limit)
         count, t = 0, self.start
         while t <= now and (limit is None or count < limit):

@@ -54,6 +54,36 @@ def test_parse_and_format_back_to_chronos_text(text: str, formatted: str) -> Non
     assert str(parse_schedule(text)) == formatted
 
 
+@pytest.mark.parametrize(
+    "text, zone, start",
+    [  # Chronos' Iso8601ExpressionParserSpec: scheduleTimeZone keeps the wall fields, takes precedence
+        ("R5/2008-03-01T13:00:00Z/P1D", "", "2008-03-01T13:00:00+00:00"),
+        ("R/2008-03-01T13:00:00Z/P1D", "BST", "2008-03-01T13:00:00+06:00"),  # Java's BST is Asia/Dhaka
+        ("R/2008-03-01T13:00:00Z/P1D", "PST", "2008-03-01T13:00:00-08:00"),
+        ("R/2008-03-01T13:00:00Z/P1D", "Europe/Paris", "2008-03-01T13:00:00+01:00"),
+        ("R/2008-03-01T13:00:00-04:00/P1D", "PST", "2008-03-01T13:00:00-08:00"),
+        ("R/2008-03-01/P1D", "PST", "2008-03-01T00:00:00-08:00"),
+        ("R/2008-03-01T13:00:00Z/P1D", "GMT+05:30", "2008-03-01T13:00:00+05:30"),
+    ],
+)
+def test_chronos_parser_examples(text: str, zone: str, start: str) -> None:
+    schedule = parse_schedule(text, zone)
+    assert schedule.occurrence(0) == at(start)
+    assert schedule.period == Duration(days=1)
+
+
+def test_run_once_jobs_with_a_zero_period() -> None:
+    # Chronos' "R1//P" (run once, now) and R1/<time>/PT0S
+    once = parse_schedule("R1//P", now=at("2026-12-01T10:00:00+00:00"))
+    assert once.period == Duration() and str(once) == "R1/2026-12-01T09:59:59.000Z/PT0S"
+    d = decide(once, at("2026-12-01T10:00:00+00:00"), parse_duration("PT60S"))
+    assert d.run_at == at("2026-12-01T09:59:59+00:00") and d.remaining is None
+    twice = parse_schedule("R2/2026-12-01T00:00:00Z/PT0S")
+    assert twice.occurrence(1) == twice.occurrence(0) and twice.occurrence(2) is None
+    d = decide(twice, at("2026-12-01T00:00:05+00:00"), parse_duration("PT60S"))
+    assert d.run_at == at("2026-12-01T00:00:00+00:00") and d.skipped == 1 and d.remaining is None
+
+
 def test_recurrences() -> None:
     assert parse_schedule("R/2026-12-01T00:00:00Z/PT1H").recurrences is None
     assert parse_schedule("R0/2026-12-01T00:00:00Z/PT1H").recurrences == 0
@@ -70,12 +100,14 @@ def test_recurrences() -> None:
         ("R/2026-13-01T00:00:00Z/PT1H", "2026-13-01T00:00:00Z"),  # month 13
         ("R/yesterday/PT1H", "yesterday"),
         ("R/2026-12-01 00:00:00Z/PT1H", "2026-12-01 00:00:00Z"),
-        ("R/2026-12-01T00:00:00Z/P", "'P'"),
+        ("R/2026-12-01T00:00:00Z/P", "'P'"),  # a zero period forever
         ("R/2026-12-01T00:00:00Z/PT", "'PT'"),
         ("R/2026-12-01T00:00:00Z/P1H", "P1H"),  # hours need T
         ("R/2026-12-01T00:00:00Z/P-1D", "P-1D"),
         ("R/2026-12-01T00:00:00Z/P1.5D", "P1.5D"),
-        ("R/2026-12-01T00:00:00Z/PT0S", "PT0S"),  # never advances
+        ("R/2026-12-01T00:00:00Z/PT0S", "PT0S"),  # forever, all at one instant
+        ("FOO", "FOO"),  # Chronos' Iso8601ExpressionParserSpec
+        ("R/2008-03-01T13:00:00Z", "2008-03-01T13:00:00Z"),  # ditto: no period
     ],
 )
 def test_bad_schedule_names_field_and_value(text: str, piece: str) -> None:
@@ -103,6 +135,7 @@ def test_bad_time_zone_names_field_and_value() -> None:
         ("P2W", Duration(weeks=2)),
         ("PT1,25S", Duration(seconds=1.25)),
         ("PT0S", Duration()),
+        ("P", Duration()),  # as Joda reads it
     ],
 )
 def test_parse_duration(text: str, expected: Duration) -> None:
