@@ -61,6 +61,25 @@ def test_ready_rule_every_parent_since_last_run() -> None:
     assert g.ready("join", {"left", "right", "other"})
 
 
+def test_chronos_complex_graph_is_traversed_in_order() -> None:
+    # Chronos' JobGraphSpec: A -> B -> D, A -> C, B -> E, C -> E; children run when triggered.
+    g = DependencyGraph({"B": ["A"], "C": ["A"], "D": ["B"], "E": ["B", "C"]})
+    since: dict[str, set[str]] = {}
+
+    def done(job: str) -> set[str]:
+        ready = g.record_success(job, since)
+        for child in ready:
+            since[child].clear()  # the child runs
+        return set(ready)
+
+    assert done("A") == {"B", "C"}
+    assert done("B") == {"D"}
+    assert done("C") == {"E"}
+    assert done("A") == {"B", "C"}
+    assert done("C") == set()
+    assert done("B") == {"D", "E"}
+
+
 def test_remove_reparents_children_as_chronos_does() -> None:
     g = DependencyGraph({"b": ["a"], "c": ["b", "x"]})
     assert g.remove("b") == {"c": ["x", "a"]}
