@@ -46,6 +46,11 @@ class Duration:
     minutes: int = 0
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        for name in ("years", "months", "weeks", "days", "hours", "minutes", "seconds"):
+            if getattr(self, name) < 0:
+                raise ScheduleError(name, str(getattr(self, name)), "a duration's parts must be >= 0")
+
     @property
     def millis(self) -> int:
         """The seconds part in whole milliseconds."""
@@ -71,14 +76,15 @@ class Duration:
         if t.tzinfo is None:
             raise ValueError(f"add_to needs an aware datetime, got {t.isoformat()!r}")
         zone = t.tzinfo
-        wall = t.replace(tzinfo=None)
-        if self.years:  # years, then months, each clamping the day (Feb 29 + P1Y1M -> Mar 28)
-            wall = _add_months(wall, 12 * self.years)
-        if self.months:
-            wall = _add_months(wall, self.months)
-        if self.weeks or self.days:
+        local = t
+        if self.years or self.months or self.weeks or self.days:  # on the wall clock, then re-read
+            wall = t.replace(tzinfo=None)
+            if self.years:  # years, then months, each clamping the day (Feb 29 + P1Y1M -> Mar 28)
+                wall = _add_months(wall, 12 * self.years)
+            if self.months:
+                wall = _add_months(wall, self.months)
             wall += timedelta(days=7 * self.weeks + self.days)
-        local = to_zone(wall.replace(tzinfo=zone), zone)
+            local = to_zone(wall.replace(tzinfo=zone), zone)
         span = timedelta(hours=self.hours, minutes=self.minutes, milliseconds=self.millis)
         if not span:
             return local

@@ -237,6 +237,23 @@ def test_an_ambiguous_autumn_time_takes_the_summer_offset() -> None:
     assert runs(schedule, 2) == ["2026-10-31T05:30:00Z", "2026-11-01T05:30:00Z"]
 
 
+def test_time_parts_are_elapsed_time_even_in_the_repeated_autumn_hour() -> None:
+    # 01:30 EST, the second 01:30 of 2026-11-01 in New York: PT1H later is 02:30 EST, not 01:30 EST.
+    from zoneinfo import ZoneInfo
+    second = at("2026-11-01T06:30:00+00:00").astimezone(ZoneInfo("America/New_York"))
+    assert second.fold == 1
+    assert Duration(hours=1).add_to(second) == at("2026-11-01T07:30:00+00:00")
+    hourly = parse_schedule("R/2026-11-01T00:30:00/PT1H", "America/New_York")
+    assert runs(hourly, 3) == ["2026-11-01T04:30:00Z", "2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z"]
+    d = decide(hourly, at("2026-11-01T06:30:30+00:00"), parse_duration("PT60S"))  # the second 01:30, 30 s late
+    assert d.run_at == at("2026-11-01T06:30:00+00:00") and d.skipped == 2
+
+
+def test_a_duration_is_never_negative() -> None:
+    with pytest.raises(ScheduleError, match="days"):
+        Duration(days=-1)
+
+
 # -- decide: epsilon, skips, catch-up -----------------------------------------------------------------
 
 HOURLY = "R/2026-12-01T00:00:00Z/PT1H"
