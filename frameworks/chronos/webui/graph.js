@@ -156,7 +156,7 @@ export function draw(graph, jobs, onPick) {
     const g = el("g", { class: `node ${node.last} ${state}${job && job.disabled ? " disabled" : ""}`,
                         "data-job": node.name, "data-last": node.last, "data-state": state,
                         transform: `translate(${p.x},${p.y})` });
-    g.appendChild(el("title", {}, `${node.name}: last run ${node.last}, ${node.state}`));
+    g.appendChild(el("title", {}, `${node.name}: last run ${node.last}, ${known}`));
     g.appendChild(el("rect", { width: p.w, height: NODE_H, rx: 5, ry: 5 }));
     g.appendChild(el("text", { x: p.w / 2, y: NODE_H / 2, "dominant-baseline": "central", "text-anchor": "middle" },
                      node.name));
