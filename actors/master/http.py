@@ -30,6 +30,7 @@ from actors.master.operator_http import install_allocation_routes
 from actors.master.process import MasterProcess
 from actors.master.usage_history import UsageHistory
 from actors.master.webui import install_webui
+from actors.security.visibility import viewer
 from actors.version import MESOPY_VERSION, MESOS_VERSION
 from actors.wire_metrics import rejection_metrics
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, json_reply
@@ -99,7 +100,15 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
 
     for path in STATE_PATHS:
         server.route(path, filtered(lambda: views.state_view(master.core, now())))
-    server.route("/master/state-summary", view(lambda: views.summary_view(master.core, now())))
+    everything = view(lambda: views.summary_view(master.core, now()))  # coalesced when nothing is hidden
+
+    async def summary(request: HttpRequest) -> HttpReply:  # what the asking principal may see
+        seen = viewer(master.core.security.acls, request.principal)
+        if seen is None:
+            return await everything(request)
+        return HttpReply(body=await on_actor(master, lambda: encoded(views.summary_view(master.core, now(), seen))))
+
+    server.route("/master/state-summary", summary)
     server.route("/master/frameworks", filtered(lambda: views.frameworks_view(master.core, now())))
     server.route("/master/slaves", view(lambda: views.slaves_view(master.core, now())))
     server.route("/master/agents", view(lambda: views.slaves_view(master.core, now())))

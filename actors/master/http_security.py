@@ -1,9 +1,10 @@
 """The master's HTTP security: Basic authentication and get_endpoints on every request (the server's
-guard), and the views filtered by view_frameworks / view_tasks for the asking principal."""
+guard), ``forbid_unless`` (403 naming the action) for the endpoints that change state, and the views
+filtered by view_frameworks / view_tasks for the asking principal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from actors.http_common import Coalesced, encoded
@@ -11,9 +12,17 @@ from actors.master.process import MasterProcess
 from actors.master.model import Task
 from actors.security.http_auth import HttpGuard
 from actors.security.visibility import filter_state, may_view_task, restricted
-from transport.http import Handler, HttpReply, HttpRequest, HttpServer
+from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer
 
-__all__ = ["install_http_guard", "task_visibility", "visible_view"]
+__all__ = ["forbid_unless", "install_http_guard", "task_visibility", "visible_view"]
+
+
+def forbid_unless(master: MasterProcess, action: str, principal: str | None, objects: Iterable[str]) -> None:
+    """HttpError 403 naming the action unless ``principal`` may do it on each of ``objects``
+    (counted as ``master/security/<action>/not_authorized``). Any thread."""
+    text = master.core.security.permit(action, principal, objects, action, "http")
+    if text:
+        raise HttpError(403, text)
 
 
 def install_http_guard(server: HttpServer, master: MasterProcess) -> HttpGuard:
