@@ -83,7 +83,8 @@ class MasterSecurity:
         """Mesos' local authorizer over ``--acls`` (actors/security/acls.py)."""
         return self.acls.authorize(action, principal, obj)
 
-    def permit(self, action: str, principal: str | None, objects: Iterable[str], kind: str, sender: str = "") -> str:
+    def permit(self, action: str, principal: str | None, objects: Iterable[str | None], kind: str,
+               sender: str = "") -> str:
         """"" when ``principal`` may do ``action`` on each of ``objects``; else the refusal's text,
         counted as (``kind``, ``not_authorized``): a message type, or the action for HTTP calls."""
         text = refusal(self.acls, action, principal, objects)

@@ -70,10 +70,11 @@ def executor_user(executor: Any, framework_user: str) -> str:
     return user if isinstance(user, str) and user else framework_user
 
 
-def refusal(acls: Acls, action: str, principal: str | None, objects: Iterable[str]) -> str:
-    """"" when ``principal`` may do ``action`` on every one of ``objects``; else why not (naming
-    the action, the principal and the refused objects)."""
-    refused = sorted({o for o in objects if not acls.authorize(action, principal, o)})
+def refusal(acls: Acls, action: str, principal: str | None, objects: Iterable[str | None]) -> str:
+    """"" when ``principal`` may do ``action`` on every one of ``objects`` (None: an unknown one,
+    which only an ANY object allows); else why not (naming the action, the principal and the
+    refused objects)."""
+    refused = sorted({o for o in objects if not acls.authorize(action, principal, o)}, key=str)
     if not refused:
         return ""
     key, object_key = ACTIONS[action]
