@@ -69,11 +69,13 @@ async def _allocator_answer(future: Future[Any]) -> Any:
         raise HttpError(503, f"the allocator did not answer within {ACTOR_TIMEOUT} s") from None
 
 
-def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Future[Any] | None]:
+def _allocation_parts(master: MasterProcess, framework_id: str, principal: str | None) -> tuple[Any, Future[Any] | None]:
     """On the master's thread: its view of the framework, and a future of the allocator's
-    (``AllocationBook.explain``)."""
+    (``AllocationBook.explain``); (None, None) for a framework ``principal`` may not see."""
+    fw = master.core.frameworks.get(framework_id)
+    seen = viewer(master.core.security.acls, principal)
     ours = views.allocation_view(master.core, framework_id)
-    if ours is None:
+    if ours is None or fw is None or (seen is not None and not seen.framework(str(fw.info.get("user") or ""))):
         return None, None
     return ours, _allocator_future(master, lambda core: core.explain(framework_id, master.clock.now()))
 
@@ -133,7 +135,7 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
         fid = request.query.get("framework_id", "")
         if not fid:
             raise HttpError(400, "parameter 'framework_id' is required")
-        ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid))
+        ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid, request.principal))
         if ours is None or theirs is None:
             raise HttpError(404, f"no framework {fid!r} is registered")
         explained = await _allocator_answer(theirs)

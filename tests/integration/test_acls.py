@@ -195,6 +195,9 @@ def test_the_views_and_the_event_stream_show_a_principal_only_its_frameworks(clu
         assert summary["slaves"][0]["TASK_RUNNING"] == len(names)
         agent = cluster.get("/state", principal, base=cluster.agent_http)
         assert sorted(f["name"] for f in agent["frameworks"]) == names
+    bob = cluster.frameworks[1].scheduler.framework_id
+    assert cluster.request("GET", f"/master/allocation?framework_id={bob}", "alice")[0] == 404
+    assert cluster.get(f"/master/allocation?framework_id={bob}", "ops")["framework"]
     stream = Subscription(cluster.http, {"type": "SUBSCRIBE"}, path=OPERATOR, headers=auth("alice"))
     try:
         subscribed = stream.next("SUBSCRIBED")["subscribed"]["get_state"]
