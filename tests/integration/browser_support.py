@@ -18,6 +18,7 @@ import tempfile
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import HttpCredentials
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -49,7 +50,9 @@ class Browser:
         try:
             self._browser = self._playwright.chromium.launch(
                 executable_path=path, headless=True, args=list(FLAGS), env=env, timeout=1000 * timeout)
-            login = {"username": http_credentials[0], "password": http_credentials[1]} if http_credentials else None
+            login: HttpCredentials | None = None
+            if http_credentials is not None:
+                login = {"username": http_credentials[0], "password": http_credentials[1]}
             self._page = self._browser.new_page(viewport={"width": 1280, "height": 1000}, http_credentials=login)
         except PlaywrightError as e:
             self.close()

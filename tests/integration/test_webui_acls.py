@@ -72,5 +72,5 @@ def test_a_principal_sees_in_the_ui_only_the_tasks_it_may_see(
         ids = {"alice": alice.scheduler.framework_id, "bob": bob.scheduler.framework_id}
         browser.wait_for(f"document.querySelector('[data-framework-id={json.dumps(ids[sees[0]])}]')", "a framework")
         shown = browser.evaluate("[...document.querySelectorAll('[data-framework-id]')].map(r => r.dataset.frameworkId)")
-        assert sorted(shown) == sorted(ids[user] for user in sees)
+        assert sorted(shown) == sorted(str(ids[user]) for user in sees)
         assert browser.errors == []
