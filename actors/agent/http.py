@@ -30,7 +30,7 @@ from actors.agent.process import AgentProcess
 from actors.http_common import encoded, install_guard, int_param, json_view, on_actor, route_health_and_metrics
 from actors.master.model import flat_resources, task_user
 from actors.security.http_auth import HttpGuard
-from actors.security.objects import executor_user, refusal
+from actors.agent.http_security import SandboxGuard, visible_executors
 from actors.security.visibility import Viewer, viewer
 from actors.version import MESOS_VERSION
 from actors.wire_metrics import rejection_metrics
@@ -74,13 +74,11 @@ def agent_state(agent: AgentProcess, start_time: float, seen: Viewer | None = No
                            "checkpoint": bool(info.get("checkpoint", False)),
                            "failover_timeout": info.get("failover_timeout", 0.0),
                            "executors": [], "completed_executors": []}
-    for executor in agent.table.executors.values():
+    for executor in visible_executors(agent, seen):
         fw_state = frameworks.get(executor.framework_id)
         if fw_state is None:
             continue
         user = str(fw_state["user"] or "")
-        if seen is not None and not seen.executor(user, executor_user(executor.info, "")):
-            continue
         fw_state["executors"].append({
             "id": executor.executor_id, "name": executor.info.get("name", ""),
             "source": executor.info.get("source", ""), "container": executor.container_id,
@@ -162,7 +160,8 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
 
     route_health_and_metrics(server, agent, snapshot, ("/health", f"{prefix}/health"))
     install_executor_route(server, agent)
-    install_agent_operator_route(server, AgentOperatorContext(agent, files, snapshot))
+    sandboxes = SandboxGuard(agent, files, acls, guard.refused)
+    install_agent_operator_route(server, AgentOperatorContext(agent, files, snapshot, acls, sandboxes))
 
     def containers_of() -> list[Dict]:
         return [{"container_id": e.container_id, "executor_id": e.executor_id,
@@ -205,14 +204,7 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
     async def may_access(request: HttpRequest) -> str:
         """The request's path, once access_sandboxes allows its principal the sandbox it is in."""
         path = request.query.get("path", "")
-        if not acls.restricts("access_sandboxes"):
-            return path
-        owner = files.sandbox_of(await off_loop(lambda: files.resolve(path)))
-        user = await on_actor(agent, lambda: agent.table.sandbox_user(*owner)) if owner is not None else None
-        text = refusal(acls, "access_sandboxes", request.principal, [user])
-        if text:
-            guard.refused.refuse("http", "readonly", "access_sandboxes_refused")
-            raise HttpError(403, text)
+        await sandboxes.check(request.principal, path)
         return path
 
     async def browse(request: HttpRequest) -> HttpReply:

@@ -195,6 +195,11 @@ def test_the_views_and_the_event_stream_show_a_principal_only_its_frameworks(clu
         assert summary["slaves"][0]["TASK_RUNNING"] == len(names)
         agent = cluster.get("/state", principal, base=cluster.agent_http)
         assert sorted(f["name"] for f in agent["frameworks"]) == names
+        assert sum(len(e["tasks"]) for f in agent["frameworks"] for e in f["executors"]) == len(names)
+        status, text = cluster.request("POST", OPERATOR, principal, {"type": "GET_STATE"}, base=cluster.agent_http)
+        v1 = json.loads(text)["get_state"]
+        assert _framework_names(v1["get_frameworks"]["frameworks"]) == names
+        assert len(v1["get_tasks"]["launched_tasks"]) == len(v1["get_executors"]["executors"]) == len(names)
     bob = cluster.frameworks[1].scheduler.framework_id
     assert cluster.request("GET", f"/master/allocation?framework_id={bob}", "alice")[0] == 404
     assert cluster.get(f"/master/allocation?framework_id={bob}", "ops")["framework"]
@@ -221,8 +226,16 @@ def test_sandbox_files_need_access_sandboxes_on_the_executors_user(cluster: AclC
             assert (status == 200) is allowed, (principal, user, what, status, text)
             if not allowed:
                 assert status == 403 and "access_sandboxes" in text, text
+    for principal, allowed in (("alice", False), ("ops", True)):
+        call = {"type": "LIST_FILES", "list_files": {"path": sandboxes["bob"]}}
+        status, text = cluster.request("POST", OPERATOR, principal, call, base=cluster.agent_http)
+        assert (status == 200) is allowed and (allowed or "access_sandboxes" in text), (principal, status, text)
+        call = {"type": "READ_FILE", "read_file": {"path": sandboxes["bob"] + "/stdout", "offset": 0}}
+        status, text = cluster.request("POST", OPERATOR, principal, call, base=cluster.agent_http)
+        assert (status == 200) is allowed, (principal, status, text)
     metrics = cluster.get("/metrics/snapshot", "ops", base=cluster.agent_http)
     assert metrics["slave/http_security/readonly/access_sandboxes_refused"] == 4
+    assert metrics["slave/http_security/readwrite/access_sandboxes_refused"] == 2
 
 
 def test_teardown_needs_teardown_frameworks(cluster: AclCluster) -> None:
