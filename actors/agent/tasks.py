@@ -16,8 +16,8 @@ from actors.resources import Resources
 from actors.security.objects import executor_user
 
 __all__ = [
-    "COMMAND_EXECUTOR_RESOURCES", "MAX_ENDED_SANDBOXES", "ExecutorEntry", "FrameworkEntry", "TaskEntry", "TaskTable", "TaskTableError",
-    "command_executor_info", "id_value",
+    "COMMAND_EXECUTOR_RESOURCES", "MAX_ENDED_SANDBOXES", "ExecutorEntry", "FrameworkEntry", "TaskEntry", "TaskTable",
+    "TaskTableError", "command_executor_info", "id_value",
 ]
 
 COMMAND_EXECUTOR_RESOURCES = "cpus:0.1;mem:32"

@@ -69,7 +69,8 @@ async def _allocator_answer(future: Future[Any]) -> Any:
         raise HttpError(503, f"the allocator did not answer within {ACTOR_TIMEOUT} s") from None
 
 
-def _allocation_parts(master: MasterProcess, framework_id: str, principal: str | None) -> tuple[Any, Future[Any] | None]:
+def _allocation_parts(master: MasterProcess, framework_id: str,
+                      principal: str | None) -> tuple[Any, Future[Any] | None]:
     """On the master's thread: its view of the framework, and a future of the allocator's
     (``AllocationBook.explain``); (None, None) for a framework ``principal`` may not see."""
     fw = master.core.frameworks.get(framework_id)

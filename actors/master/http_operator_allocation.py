@@ -3,7 +3,8 @@
 ``CREATE_VOLUMES``, ``DESTROY_VOLUMES``, ``DRAIN_AGENT``, ``DEACTIVATE_AGENT``,
 ``REACTIVATE_AGENT``), registered in ``MASTER_CALLS``. Each calls the same
 ``MasterProcess`` method as the v0 endpoint (actors/master/operator_http.py); a
-refusal is 400 with its reason, an ACL's 403 naming the action (the v0 endpoints' checks). As in Mesos, the reservation and volume calls
+refusal is 400 with its reason, an ACL's 403 naming the action (the v0
+endpoints' checks). As in Mesos, the reservation and volume calls
 answer 202 once validated (the master applies them right after).
 """
 

@@ -97,7 +97,8 @@ def get_tasks(core: MasterCore, viewer: Viewer | None = None) -> Dict:
         return [task_v1(t) for t in tasks if viewer is None or viewer.task(_user(fw), t.user)]
 
     return {"tasks": [d for fw in frameworks for d in shown(fw, fw.tasks.values())], "pending_tasks": [],
-            "orphan_tasks": [], "completed_tasks": [d for fw in (*frameworks, *completed) for d in shown(fw, fw.completed)],
+            "orphan_tasks": [],
+            "completed_tasks": [d for fw in (*frameworks, *completed) for d in shown(fw, fw.completed)],
             "unreachable_tasks": [d for fw in frameworks for d in shown(fw, fw.unreachable)]}
 
 
