@@ -18,13 +18,14 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from actors.process import Process
+from actors.security.http_auth import HttpGuard
 from actors.v1_api import CallError, parse_json_call
 from transport.event_stream import EventStream
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, prometheus_text
 
 __all__ = [
-    "ACTOR_TIMEOUT", "Coalesced", "check_media_types", "decode_call", "encoded", "int_param", "json_view", "on_actor",
-    "open_stream", "route_health_and_metrics",
+    "ACTOR_TIMEOUT", "Coalesced", "check_media_types", "decode_call", "encoded", "install_guard", "int_param",
+    "json_view", "on_actor", "open_stream", "route_health_and_metrics",
 ]
 
 T = TypeVar("T")
@@ -140,6 +141,22 @@ def int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int
 def encoded(value: Any) -> bytes:
     """Compact JSON bytes (built on the actor's thread, so the HTTP thread only moves bytes)."""
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def install_guard(server: HttpServer, guard: HttpGuard) -> HttpGuard:
+    """Every request to ``server`` passes ``guard`` first (401/403 answered there, else served
+    with its ``principal``); returns ``guard`` (its counters)."""
+
+    def check(request: HttpRequest) -> HttpRequest | HttpReply:
+        decision = guard.check(request.method, request.path, request.headers)
+        if decision.status:
+            return HttpReply(status=decision.status, body=(decision.message + "\n").encode(),
+                             content_type="text/plain", headers=decision.headers)
+        return HttpRequest(request.method, request.path, request.query, request.headers, request.body,
+                           principal=decision.principal)
+
+    server.guard = check
+    return guard
 
 
 def json_view(process: Process, build: Callable[[], Any]) -> Handler:

@@ -12,6 +12,7 @@ from actors.bounds import check_name
 from actors.ha.election import master_error
 from actors.listen import ListenFlags
 from actors.resources import Resources, ResourcesError
+from actors.security.flags import AgentSecurityFlags
 
 __all__ = ["AgentConfig", "ConfigError", "parse_attributes"]
 
@@ -48,7 +49,7 @@ def _help(text: str) -> dict[str, str]:
 
 
 @dataclass
-class AgentConfig(ListenFlags):
+class AgentConfig(AgentSecurityFlags, ListenFlags):
     """The agent's flags; field names are Mesos' flag names (``slave`` -> ``agent``);
     --ip, --port, --advertise_ip... are in ListenFlags."""
 
@@ -170,6 +171,10 @@ class AgentConfig(ListenFlags):
                 load_credential(self.credential)
             except CredentialsError as e:
                 raise ConfigError(str(e)) from None
+        try:
+            self.load_security()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         for item in filter(None, (x.strip() for x in self.executor_environment.split(";"))):
             if "=" not in item or item.startswith("="):
                 raise ConfigError(f"--executor_environment: bad entry {item!r}; expected NAME=value")

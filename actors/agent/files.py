@@ -5,8 +5,9 @@ path is either a sandbox's real path (``directory`` in the agent's state) or
 Mesos' virtual form ``/frameworks/FID/executors/EID/runs/latest[/...]`` (the
 newest run of that executor). A path with a ``..`` component, or one whose
 real path (symlinks resolved) leaves the sandboxes, is refused with
-FilesError(403); a missing one is FilesError(404). Blocking file I/O: call
-these off the event loop.
+FilesError(403); a missing one is FilesError(404). ``sandbox_of`` names the
+executor whose sandbox a real path is in (for the access_sandboxes ACL). Blocking
+file I/O: call these off the event loop.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ class SandboxFiles:
         if not os.path.exists(real):
             raise FilesError(404, f"no such file or directory {path!r}")
         return real
+
+    def sandbox_of(self, real: str) -> tuple[str, str] | None:
+        """(framework id, executor id) of the sandbox holding the resolved path ``real``; None
+        above the executors' directories (``work_dir/slaves/AID/frameworks/FID/executors/EID/...``)."""
+        parts = os.path.relpath(real, self.root).split(os.sep)
+        if len(parts) < 5 or parts[1] != "frameworks" or parts[3] != "executors":
+            return None
+        return parts[2], parts[4]
 
     def _virtual(self, path: str) -> str:
         parts = path.strip("/").split("/")

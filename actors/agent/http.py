@@ -5,6 +5,14 @@ names its agent process) and ``/state``, flags, metrics, health, containers,
 monitor statistics, and the sandbox file API (actors/agent/files.py). Views
 run on the agent's thread; file I/O and usage reads run on the HTTP loop's
 worker threads, never on the agent's.
+
+Security as the master's (``--acls``, ``--http_credentials``,
+``--authenticate_http_readonly``/``readwrite``; the executor API keeps its
+tokens): ``/state`` shows a principal the frameworks, executors and tasks the
+view_* ACLs let it see, and ``/files/*`` in an executor's sandbox needs
+access_sandboxes on that executor's user (its command's, else its framework's),
+403 naming the action otherwise; refusals are counted as
+``slave/http_security/<class>/<reason>``.
 """
 
 from __future__ import annotations
@@ -19,8 +27,11 @@ from actors.agent.files import FilesError, SandboxFiles
 from actors.agent.http_executor import install_executor_route
 from actors.agent.http_operator import AgentOperatorContext, install_agent_operator_route
 from actors.agent.process import AgentProcess
-from actors.http_common import encoded, int_param, json_view, on_actor, route_health_and_metrics
-from actors.master.model import flat_resources
+from actors.http_common import encoded, install_guard, int_param, json_view, on_actor, route_health_and_metrics
+from actors.master.model import flat_resources, task_user
+from actors.security.http_auth import HttpGuard
+from actors.agent.http_security import SandboxGuard, visible_executors
+from actors.security.visibility import Viewer, viewer
 from actors.version import MESOS_VERSION
 from actors.wire_metrics import rejection_metrics
 from isolation import IsolationError
@@ -50,27 +61,31 @@ def _attribute_value(attribute: dict[str, Any]) -> Any:
     return value.get("value") if isinstance(value, dict) else None
 
 
-def agent_state(agent: AgentProcess, start_time: float) -> Dict:
-    """/slave(1)/state, built on the agent's thread."""
+def agent_state(agent: AgentProcess, start_time: float, seen: Viewer | None = None) -> Dict:
+    """/slave(1)/state, built on the agent's thread; with ``seen``, what it may see."""
     frameworks: dict[str, Dict] = {}
     for fid, fw in agent.table.frameworks.items():
         info = fw.info
+        if seen is not None and not seen.framework(str(info.get("user") or "")):
+            continue
         roles = info.get("roles") or [info.get("role") or "*"]
         frameworks[fid] = {"id": fid, "name": info.get("name", ""), "user": info.get("user", ""),
                            "hostname": info.get("hostname", ""), "role": roles[0], "roles": list(roles),
                            "checkpoint": bool(info.get("checkpoint", False)),
                            "failover_timeout": info.get("failover_timeout", 0.0),
                            "executors": [], "completed_executors": []}
-    for executor in agent.table.executors.values():
+    for executor in visible_executors(agent, seen):
         fw_state = frameworks.get(executor.framework_id)
         if fw_state is None:
             continue
+        user = str(fw_state["user"] or "")
         fw_state["executors"].append({
             "id": executor.executor_id, "name": executor.info.get("name", ""),
             "source": executor.info.get("source", ""), "container": executor.container_id,
             "directory": executor.directory, "state": executor.state,
             "resources": flat_resources(agent.table.container_resources(executor)),
-            "tasks": [_task(agent, t) for t in executor.tasks.values()],
+            "tasks": [_task(agent, t) for t in executor.tasks.values()
+                      if seen is None or seen.task(user, task_user(t.task))],
             "queued_tasks": [{"id": str((t.get("task_id") or {}).get("value", "")), "name": t.get("name", "")}
                              for t in executor.queued],
             "completed_tasks": []})
@@ -108,16 +123,32 @@ def agent_metrics(agent: AgentProcess, uptime: float) -> dict[str, float]:
     return out
 
 
+def _http_security_metrics(refused: dict[str, int]) -> dict[str, float]:
+    out = {"slave/http_security/refused": float(sum(refused.values()))}
+    out.update({f"slave/http_security/{key.replace(':', '/')}": float(n) for key, n in refused.items()})
+    return out
+
+
 def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
     """Route every agent endpoint on ``server`` to ``agent`` (on the spawning thread)."""
     start_time, started = time.time(), time.monotonic()
     files = SandboxFiles(agent.config.work_dir)
     prefix = "/" + mesos_process_name(agent.pid.name)
+    credentials, acls = agent.config.load_security()
+    guard = install_guard(server, HttpGuard(credentials, acls, agent.config.http_authenticate(), "agent_http",
+                                            own_auth=frozenset({"/api/v1/executor"})))
 
     def view(build: Callable[[], Any]) -> Handler:
         return json_view(agent, build)
 
-    state = view(lambda: agent_state(agent, start_time))
+    everything = view(lambda: agent_state(agent, start_time))
+
+    async def state(request: HttpRequest) -> HttpReply:
+        seen = viewer(acls, request.principal)
+        if seen is None:
+            return await everything(request)
+        return HttpReply(body=await on_actor(agent, lambda: encoded(agent_state(agent, start_time, seen))))
+
     for path in (f"{prefix}/state", f"{prefix}/state.json", "/state", "/state.json"):
         server.route(path, state)
     flags = {"flags": {k: str(v) for k, v in vars(agent.config).items()}}
@@ -125,11 +156,12 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
     server.route("/flags", view(lambda: flags))
 
     def snapshot() -> dict[str, float]:
-        return agent_metrics(agent, time.monotonic() - started)
+        return {**agent_metrics(agent, time.monotonic() - started), **_http_security_metrics(guard.refused.snapshot())}
 
     route_health_and_metrics(server, agent, snapshot, ("/health", f"{prefix}/health"))
     install_executor_route(server, agent)
-    install_agent_operator_route(server, AgentOperatorContext(agent, files, snapshot))
+    sandboxes = SandboxGuard(agent, files, acls, guard.refused)
+    install_agent_operator_route(server, AgentOperatorContext(agent, files, snapshot, acls, sandboxes))
 
     def containers_of() -> list[Dict]:
         return [{"container_id": e.container_id, "executor_id": e.executor_id,
@@ -169,19 +201,25 @@ def install_agent_routes(server: HttpServer, agent: AgentProcess) -> None:
                 agent.log.warning("files_access_refused", error=e.message)
             raise HttpError(e.status, e.message) from None
 
-    async def browse(request: HttpRequest) -> HttpReply:
+    async def may_access(request: HttpRequest) -> str:
+        """The request's path, once access_sandboxes allows its principal the sandbox it is in."""
         path = request.query.get("path", "")
+        await sandboxes.check(request.principal, path)
+        return path
+
+    async def browse(request: HttpRequest) -> HttpReply:
+        path = await may_access(request)
         return HttpReply(body=encoded(await off_loop(lambda: files.browse(path))))
 
     async def read(request: HttpRequest) -> HttpReply:
         q = request.query
-        path = q.get("path", "")
+        path = await may_access(request)
         offset = int_param(q, "offset", 0, minimum=-1)
         length = int_param(q, "length", -1, minimum=-1)
         return HttpReply(body=encoded(await off_loop(lambda: files.read(path, offset, None if length < 0 else length))))
 
     async def download(request: HttpRequest) -> HttpReply:
-        path = request.query.get("path", "")
+        path = await may_access(request)
         real = await off_loop(lambda: files.download(path))
         name = real.rsplit("/", 1)[-1].replace('"', "")
         return HttpReply(file=real, headers={"Content-Disposition": f'attachment; filename="{name}"'})

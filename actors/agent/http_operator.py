@@ -7,18 +7,25 @@ usage), ``LIST_FILES`` and ``READ_FILE`` (base64 ``data`` and the file's
 ``size``; the sandbox confinement of actors/agent/files.py). Answers are
 ``{"type": NAME, "name": {...}}``. Views of the agent's records are built on
 its thread; file and cgroup reads on the HTTP loop's worker threads. The calls
-are a table (``AGENT_CALLS``: name -> coroutine ``fn(context, call)``).
+are a table (``AGENT_CALLS``: name -> coroutine ``fn(context, call)``). With
+``--acls`` the ``GET_*`` views hold what the request's principal may see
+(view_frameworks, view_executors, view_tasks) and the file calls need
+access_sandboxes, as ``/state`` and ``/files/*`` (actors/agent/http_security.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from actors.agent.files import FilesError, SandboxFiles
+from actors.agent.http_security import SandboxGuard, framework_user, visible_executors
 from actors.http_common import decode_call, encoded, on_actor
+from actors.master.model import task_user
+from actors.security.acls import Acls
+from actors.security.visibility import Viewer, viewer
 from actors.scheduler.shapes import b64_text, for_callback
 from actors.v1_api import call_registrar
 from actors.version import MESOS_VERSION
@@ -35,9 +42,14 @@ Dict = dict[str, Any]
 
 @dataclass
 class AgentOperatorContext:
+    """What a call sees; ``principal``: the request's (None: anonymous)."""
+
     agent: AgentProcess
     files: SandboxFiles
     metrics: Callable[[], dict[str, float]]
+    acls: Acls
+    sandboxes: SandboxGuard
+    principal: str | None = None
 
 
 AgentCall = Callable[[AgentOperatorContext, Dict], Awaitable["Dict | None"]]
@@ -49,29 +61,37 @@ def _id(value: str) -> Dict:
     return {"value": value}
 
 
-def _tasks(agent: AgentProcess) -> Dict:
+def _tasks(agent: AgentProcess, seen: Viewer | None) -> Dict:
+    executors = visible_executors(agent, seen)
+
+    def shown(e: Any, task: Dict) -> bool:
+        return seen is None or seen.task(framework_user(agent, e.framework_id), task_user(task))
+
     live = [{"task_id": _id(t.task_id), "framework_id": _id(t.framework_id), "executor_id": _id(t.executor_id),
              "agent_id": _id(agent.agent_id), "name": t.task.get("name", ""), "state": t.state,
              "resources": t.resources.to_dicts()}
-            for e in agent.table.executors.values() for t in e.tasks.values()]
-    queued = [for_callback(t) for e in agent.table.executors.values() for t in e.queued]
+            for e in executors for t in e.tasks.values() if shown(e, t.task)]
+    queued = [for_callback(t) for e in executors for t in e.queued if shown(e, t)]
     return {"launched_tasks": live, "queued_tasks": queued, "terminated_tasks": [], "completed_tasks": []}
 
 
-def _executors(agent: AgentProcess) -> Dict:
+def _executors(agent: AgentProcess, seen: Viewer | None) -> Dict:
     return {"executors": [{"executor_info": for_callback(dict(e.info, executor_id=_id(e.executor_id),
                                                              framework_id=_id(e.framework_id)))}
-                          for e in agent.table.executors.values()], "completed_executors": []}
+                          for e in visible_executors(agent, seen)], "completed_executors": []}
 
 
-def _frameworks(agent: AgentProcess) -> Dict:
+def _frameworks(agent: AgentProcess, seen: Viewer | None) -> Dict:
     return {"frameworks": [{"framework_info": for_callback(dict(f.info, id=_id(fid)))}
-                           for fid, f in agent.table.frameworks.items()], "completed_frameworks": []}
+                           for fid, f in agent.table.frameworks.items()
+                           if seen is None or seen.framework(str(f.info.get("user") or ""))],
+            "completed_frameworks": []}
 
 
-def _on_agent(view: Callable[[AgentProcess], Dict]) -> AgentCall:
+def _on_agent(view: Callable[[AgentProcess, Viewer | None], Dict]) -> AgentCall:
     async def call(ctx: AgentOperatorContext, body: Dict) -> Dict:
-        return await on_actor(ctx.agent, lambda: view(ctx.agent))
+        seen = viewer(ctx.acls, ctx.principal)
+        return await on_actor(ctx.agent, lambda: view(ctx.agent, seen))
     return call
 
 
@@ -79,10 +99,10 @@ AGENT_CALLS.update({
     "GET_TASKS": _on_agent(_tasks),
     "GET_EXECUTORS": _on_agent(_executors),
     "GET_FRAMEWORKS": _on_agent(_frameworks),
-    "GET_STATE": _on_agent(lambda a: {"get_tasks": _tasks(a), "get_executors": _executors(a),
-                                      "get_frameworks": _frameworks(a)}),
-    "GET_FLAGS": _on_agent(lambda a: {"flags": [{"name": k, "value": str(v)}
-                                                for k, v in sorted(vars(a.config).items())]}),
+    "GET_STATE": _on_agent(lambda a, seen: {"get_tasks": _tasks(a, seen), "get_executors": _executors(a, seen),
+                                            "get_frameworks": _frameworks(a, seen)}),
+    "GET_FLAGS": _on_agent(lambda a, seen: {"flags": [{"name": k, "value": str(v)}
+                                                      for k, v in sorted(vars(a.config).items())]}),
 })
 
 
@@ -143,6 +163,7 @@ def _path(call: Dict, field: str) -> str:
 @agent_call("LIST_FILES")
 async def _list_files(ctx: AgentOperatorContext, call: Dict) -> Dict:
     path = _path(call, "list_files")
+    await ctx.sandboxes.check(ctx.principal, path, "readwrite")
     entries = await _files(lambda: ctx.files.browse(path))
     return {"file_infos": [dict(e, mtime={"nanoseconds": int(e["mtime"] * 1e9)}) for e in entries]}
 
@@ -156,6 +177,7 @@ async def _read_file(ctx: AgentOperatorContext, call: Dict) -> Dict:
         raise HttpError(400, f"'read_file.offset' must be an integer >= 0, got {offset!r}")
     if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 0):
         raise HttpError(400, f"'read_file.length' must be an integer >= 0, got {length!r}")
+    await ctx.sandboxes.check(ctx.principal, path, "readwrite")
     size, data = await _files(lambda: ctx.files.read_bytes(path, offset, length))
     return {"size": size, "data": b64_text(data)}
 
@@ -166,7 +188,7 @@ def install_agent_operator_route(server: HttpServer, ctx: AgentOperatorContext) 
         if kind not in AGENT_CALLS:
             raise HttpError(400, f"Unsupported agent call type {kind!r}; this agent answers "
                                  f"{', '.join(sorted(AGENT_CALLS))}")
-        body = await AGENT_CALLS[kind](ctx, call)
+        body = await AGENT_CALLS[kind](replace(ctx, principal=request.principal), call)
         if body is None:
             return HttpReply(status=200, content_type="text/plain")
         return HttpReply(body=encoded({"type": kind, kind.lower(): body}))

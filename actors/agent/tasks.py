@@ -13,13 +13,15 @@ from typing import Any
 
 from actors.agent.status_updates import is_terminal
 from actors.resources import Resources
+from actors.security.objects import executor_user
 
 __all__ = [
-    "COMMAND_EXECUTOR_RESOURCES", "ExecutorEntry", "FrameworkEntry", "TaskEntry", "TaskTable", "TaskTableError",
-    "command_executor_info", "id_value",
+    "COMMAND_EXECUTOR_RESOURCES", "MAX_ENDED_SANDBOXES", "ExecutorEntry", "FrameworkEntry", "TaskEntry", "TaskTable",
+    "TaskTableError", "command_executor_info", "id_value",
 ]
 
 COMMAND_EXECUTOR_RESOURCES = "cpus:0.1;mem:32"
+MAX_ENDED_SANDBOXES = 10_000  # ended executors whose sandbox user is remembered (for /files' ACL)
 
 # executor states (RECOVERING: recovered from the checkpoint, waiting for it to re-register)
 LAUNCHING, RECOVERING, REGISTERED, TERMINATING = "LAUNCHING", "RECOVERING", "REGISTERED", "TERMINATING"
@@ -107,6 +109,7 @@ class TaskTable:
         self.frameworks: dict[str, FrameworkEntry] = {}
         self.executors: dict[tuple[str, str], ExecutorEntry] = {}
         self._by_container: dict[str, tuple[str, str]] = {}
+        self._ended_users: dict[tuple[str, str], str] = {}  # ended executors' sandbox users, oldest first
 
     # --- frameworks ---------------------------------------------------------
 
@@ -252,9 +255,24 @@ class TaskTable:
                 return executor
         return None
 
+    def sandbox_user(self, framework_id: str, executor_id: str) -> str | None:
+        """Whose sandbox the executor's is (access_sandboxes): its command's user, else its
+        framework's; ended executors' are remembered (the last MAX_ENDED_SANDBOXES); None if unknown."""
+        key = (framework_id, executor_id)
+        executor = self.executors.get(key)
+        if executor is None:
+            return self._ended_users.get(key)
+        fw = self.frameworks.get(framework_id)
+        return executor_user(executor.info, str(fw.info.get("user") or "") if fw is not None else "")
+
     def remove_executor(self, framework_id: str, executor_id: str) -> ExecutorEntry | None:
+        user = self.sandbox_user(framework_id, executor_id)
         executor = self.executors.pop((framework_id, executor_id), None)
         if executor is not None:
+            self._ended_users.pop(executor.key, None)
+            self._ended_users[executor.key] = user or ""
+            while len(self._ended_users) > MAX_ENDED_SANDBOXES:
+                del self._ended_users[next(iter(self._ended_users))]
             self._by_container.pop(executor.container_id, None)
             if not self.framework_executors(framework_id):
                 self.frameworks.pop(framework_id, None)

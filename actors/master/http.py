@@ -30,6 +30,7 @@ from actors.master.operator_http import install_allocation_routes
 from actors.master.process import MasterProcess
 from actors.master.usage_history import UsageHistory
 from actors.master.webui import install_webui
+from actors.security.visibility import viewer
 from actors.version import MESOPY_VERSION, MESOS_VERSION
 from actors.wire_metrics import rejection_metrics
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer, json_reply
@@ -68,11 +69,14 @@ async def _allocator_answer(future: Future[Any]) -> Any:
         raise HttpError(503, f"the allocator did not answer within {ACTOR_TIMEOUT} s") from None
 
 
-def _allocation_parts(master: MasterProcess, framework_id: str) -> tuple[Any, Future[Any] | None]:
+def _allocation_parts(master: MasterProcess, framework_id: str,
+                      principal: str | None) -> tuple[Any, Future[Any] | None]:
     """On the master's thread: its view of the framework, and a future of the allocator's
-    (``AllocationBook.explain``)."""
+    (``AllocationBook.explain``); (None, None) for a framework ``principal`` may not see."""
+    fw = master.core.frameworks.get(framework_id)
+    seen = viewer(master.core.security.acls, principal)
     ours = views.allocation_view(master.core, framework_id)
-    if ours is None:
+    if ours is None or fw is None or (seen is not None and not seen.framework(str(fw.info.get("user") or ""))):
         return None, None
     return ours, _allocator_future(master, lambda core: core.explain(framework_id, master.clock.now()))
 
@@ -99,7 +103,15 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
 
     for path in STATE_PATHS:
         server.route(path, filtered(lambda: views.state_view(master.core, now())))
-    server.route("/master/state-summary", view(lambda: views.summary_view(master.core, now())))
+    everything = view(lambda: views.summary_view(master.core, now()))  # coalesced when nothing is hidden
+
+    async def summary(request: HttpRequest) -> HttpReply:  # what the asking principal may see
+        seen = viewer(master.core.security.acls, request.principal)
+        if seen is None:
+            return await everything(request)
+        return HttpReply(body=await on_actor(master, lambda: encoded(views.summary_view(master.core, now(), seen))))
+
+    server.route("/master/state-summary", summary)
     server.route("/master/frameworks", filtered(lambda: views.frameworks_view(master.core, now())))
     server.route("/master/slaves", view(lambda: views.slaves_view(master.core, now())))
     server.route("/master/agents", view(lambda: views.slaves_view(master.core, now())))
@@ -124,7 +136,7 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
         fid = request.query.get("framework_id", "")
         if not fid:
             raise HttpError(400, "parameter 'framework_id' is required")
-        ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid))
+        ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid, request.principal))
         if ours is None or theirs is None:
             raise HttpError(404, f"no framework {fid!r} is registered")
         explained = await _allocator_answer(theirs)

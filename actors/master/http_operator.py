@@ -6,7 +6,8 @@ calls that answer nothing (``TEARDOWN``). ``SUBSCRIBE`` is answered with a
 RecordIO event stream as the scheduler API's: ``SUBSCRIBED`` with the whole
 state, then ``TASK_ADDED``, ``TASK_UPDATED``, ``AGENT_ADDED``, ``AGENT_REMOVED``,
 ``FRAMEWORK_ADDED``, ``FRAMEWORK_UPDATED``, ``FRAMEWORK_REMOVED`` as the core
-observes them (``MasterLedger.observe``), and ``HEARTBEAT``.
+observes them (``MasterLedger.observe``), and ``HEARTBEAT``. The views and the stream
+hold what the request's principal may see (view_frameworks, view_tasks, view_executors).
 
 The calls are a table, ``MASTER_CALLS``: name -> ``fn(context, call) -> body | None``,
 run on the master's thread (raise HttpError(400, ...) naming a bad field).
@@ -18,16 +19,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 import actors.master.operator_views as ov
 from actors.http_common import decode_call, encoded, on_actor, open_stream
-from actors.master import frameworks, operator_actions
+from actors.master import operator_actions
 from actors.master.http_scheduler import HttpSchedulers, standby_reply
+from actors.master.operator_http import teardown
 from actors.master.scheduler_api import master_info_v1
+from actors.security.visibility import Viewer, viewer
 from actors.v1_api import HEARTBEAT, call_registrar
 from actors.version import MESOS_VERSION
 from transport.event_stream import EventStream
@@ -47,12 +50,13 @@ MAX_OPERATOR_SUBSCRIBERS = 1000  # SUBSCRIBE streams held at once; more are answ
 
 @dataclass
 class OperatorContext:
-    """What a call sees (on the master's thread)."""
+    """What a call sees (on the master's thread); ``principal``: the request's (None: anonymous)."""
 
     master: MasterProcess
     weights: dict[str, float]
     metrics: Callable[[], dict[str, float]]
     schedulers: HttpSchedulers
+    principal: str | None = None
 
     @property
     def core(self) -> MasterCore:
@@ -101,28 +105,28 @@ def _master(ctx: OperatorContext, call: Dict) -> Dict:
             "elected_time": core.start_time}
 
 
-def _of_core(view: Callable[[MasterCore], Dict]) -> OperatorCall:
-    return lambda ctx, call: view(ctx.core)
+def _viewer(ctx: OperatorContext) -> Viewer | None:
+    return viewer(ctx.core.security.acls, ctx.principal)
+
+
+def _seen(view: Callable[[MasterCore, Viewer | None], Dict]) -> OperatorCall:
+    """A view of what the asking principal may see (view_frameworks, view_tasks, view_executors)."""
+    return lambda ctx, call: view(ctx.core, _viewer(ctx))
 
 
 MASTER_CALLS.update({
-    "GET_STATE": _of_core(ov.get_state),
-    "GET_AGENTS": _of_core(ov.get_agents),
-    "GET_FRAMEWORKS": _of_core(ov.get_frameworks),
-    "GET_EXECUTORS": _of_core(ov.get_executors),
-    "GET_TASKS": _of_core(ov.get_tasks),
+    "GET_STATE": _seen(ov.get_state),
+    "GET_AGENTS": lambda ctx, call: ov.get_agents(ctx.core),
+    "GET_FRAMEWORKS": _seen(ov.get_frameworks),
+    "GET_EXECUTORS": _seen(ov.get_executors),
+    "GET_TASKS": _seen(ov.get_tasks),
     "GET_ROLES": lambda ctx, call: ov.get_roles(ctx.core, ctx.weights),
 })
 
 
 @master_call("TEARDOWN")
 def _teardown(ctx: OperatorContext, call: Dict) -> None:
-    fid = _field_id(call, "teardown", "framework_id")
-    fw = ctx.core.frameworks.get(fid)
-    if fw is None:
-        raise HttpError(400, f"No framework found with specified ID {fid!r}")
-    log.info("framework_teardown_by_operator", framework_id=fid)
-    ctx.master.change(lambda core, now, out: frameworks.remove(core, fw, now, out))
+    teardown(ctx.master, ctx.principal, _field_id(call, "teardown", "framework_id"))
 
 
 @master_call("MARK_AGENT_GONE")
@@ -145,19 +149,20 @@ class OperatorSubscribers:
 
     def __init__(self, master: MasterProcess) -> None:
         self.master = master
-        self.streams: dict[int, EventStream] = {}
+        self.streams: dict[int, tuple[EventStream, Viewer | None]] = {}
         self.keys = itertools.count()
         master.core.observers.append(self.observe)
 
-    def add(self, key: int, stream: EventStream) -> HttpReply | None:
-        """Stream the events to ``stream`` from now on, after SUBSCRIBED; a standby's reply instead."""
+    def add(self, key: int, stream: EventStream, seen: Viewer | None) -> HttpReply | None:
+        """Stream the events ``seen`` may see to ``stream`` from now on, after SUBSCRIBED; a standby's
+        reply instead."""
         refused = standby_reply(self.master)
         if refused is not None:
             return refused
         if len(self.streams) >= MAX_OPERATOR_SUBSCRIBERS:
             raise HttpError(503, f"{MAX_OPERATOR_SUBSCRIBERS} operator subscriptions are open already")
-        self.streams[key] = stream
-        subscribed = {"get_state": ov.get_state(self.master.core),
+        self.streams[key] = (stream, seen)
+        subscribed = {"get_state": ov.get_state(self.master.core, seen),
                       "heartbeat_interval_seconds": float(self.master.config.http_heartbeat_interval)}
         stream.push(encode(encoded({"type": "SUBSCRIBED", "subscribed": subscribed})))
         return None
@@ -165,11 +170,13 @@ class OperatorSubscribers:
     def observe(self, kind: str, record: Any) -> None:
         if not self.streams:
             return
-        event = ov.observed_event(self.master.core, kind, record)
+        core = self.master.core
+        event = ov.observed_event(core, kind, record)
         if event is not None:
             data = encode(encoded(event))
-            for stream in self.streams.values():
-                stream.push(data)
+            for stream, seen in self.streams.values():
+                if ov.may_see(core, seen, kind, record):
+                    stream.push(data)
 
 
 def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: OperatorContext) -> None:
@@ -177,7 +184,7 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
     subscribers = OperatorSubscribers(master)
     heartbeat = encode(encoded(HEARTBEAT))
 
-    def answer(call: Dict) -> HttpReply:
+    def answer(ctx: OperatorContext, call: Dict) -> HttpReply:
         refused = standby_reply(master)
         if refused is not None:
             return refused
@@ -193,11 +200,13 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
             if kind not in MASTER_CALLS:
                 raise HttpError(400, f"Unsupported operator call type {kind!r}; this master answers "
                                      f"{', '.join(sorted([*MASTER_CALLS, 'SUBSCRIBE']))}")
-            return await on_actor(master, lambda: answer(call))
+            asking = replace(ctx, principal=request.principal)
+            return await on_actor(master, lambda: answer(asking, call))
         key = next(subscribers.keys)
         stream = EventStream(heartbeat_every=float(master.config.http_heartbeat_interval), heartbeat=heartbeat,
                              on_end=lambda reason: master.run(subscribers.streams.pop, key, None))
-        return await open_stream(master, stream, lambda: subscribers.add(key, stream))
+        seen = viewer(master.core.security.acls, request.principal)
+        return await open_stream(master, stream, lambda: subscribers.add(key, stream, seen))
 
     for path in ("/api/v1", "/api/v1/operator"):
         server.route(path, operator, methods=("POST",))

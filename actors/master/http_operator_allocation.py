@@ -3,7 +3,8 @@
 ``CREATE_VOLUMES``, ``DESTROY_VOLUMES``, ``DRAIN_AGENT``, ``DEACTIVATE_AGENT``,
 ``REACTIVATE_AGENT``), registered in ``MASTER_CALLS``. Each calls the same
 ``MasterProcess`` method as the v0 endpoint (actors/master/operator_http.py); a
-refusal is 400 with its reason. As in Mesos, the reservation and volume calls
+refusal is 400 with its reason, an ACL's 403 naming the action (the v0
+endpoints' checks). As in Mesos, the reservation and volume calls
 answer 202 once validated (the master applies them right after).
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import structlog
 
 from actors.master.http_operator import ACCEPTED_CALLS, OperatorContext, master_call
-from actors.master.operator_http import OPERATOR_ERRORS
+from actors.master.operator_http import OPERATOR_ERRORS, authorize_quota, authorize_resources
 from transport.http import HttpError
 
 __all__ = ["ALLOCATION_CALLS"]
@@ -68,6 +69,7 @@ def _get_quota(ctx: OperatorContext, call: Dict) -> Dict:
 
 @master_call("UPDATE_QUOTA")
 def _update_quota(ctx: OperatorContext, call: Dict) -> None:
+    authorize_quota(ctx.master, ctx.principal, _body(call))
     _refusals_are_400(lambda: ctx.master.update_quota(_body(call)))
 
 
@@ -75,6 +77,8 @@ def _conversion(reserve: bool) -> Callable[[OperatorContext, Dict], None]:
     def run(ctx: OperatorContext, call: Dict) -> None:
         body = _body(call)
         aid = _agent_id(body, call["type"].lower())
+        authorize_resources(ctx.master, "reserve_resources" if reserve else "unreserve_resources", ctx.principal,
+                            body.get("resources"))
         method = ctx.master.reserve_resources if reserve else ctx.master.unreserve_resources
         _logged(call["type"], _refusals_are_400(lambda: method(aid, body.get("resources"))))
     return run
@@ -84,6 +88,8 @@ def _volumes(create: bool) -> Callable[[OperatorContext, Dict], None]:
     def run(ctx: OperatorContext, call: Dict) -> None:
         body = _body(call)
         aid = _agent_id(body, call["type"].lower())
+        authorize_resources(ctx.master, "create_volumes" if create else "destroy_volumes", ctx.principal,
+                            body.get("volumes"))
         method = ctx.master.create_volumes if create else ctx.master.destroy_volumes
         _refusals_are_400(lambda: method(aid, body.get("volumes")))
     return run

@@ -1,36 +1,34 @@
 """The master's HTTP security: Basic authentication and get_endpoints on every request (the server's
-guard), and the views filtered by view_frameworks / view_tasks for the asking principal."""
+guard), ``forbid_unless`` (403 naming the action) for the endpoints that change state, and the views
+filtered by view_frameworks / view_tasks for the asking principal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from actors.http_common import Coalesced, encoded
+from actors.http_common import Coalesced, encoded, install_guard
 from actors.master.process import MasterProcess
 from actors.master.model import Task
 from actors.security.http_auth import HttpGuard
 from actors.security.visibility import filter_state, may_view_task, restricted
-from transport.http import Handler, HttpReply, HttpRequest, HttpServer
+from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer
 
-__all__ = ["install_http_guard", "task_visibility", "visible_view"]
+__all__ = ["forbid_unless", "install_http_guard", "task_visibility", "visible_view"]
+
+
+def forbid_unless(master: MasterProcess, action: str, principal: str | None, objects: Iterable[str | None]) -> None:
+    """HttpError 403 naming the action unless ``principal`` may do it on each of ``objects``
+    (counted as ``master/security/<action>/not_authorized``). Any thread."""
+    text = master.core.security.permit(action, principal, objects, action, "http")
+    if text:
+        raise HttpError(403, text)
 
 
 def install_http_guard(server: HttpServer, master: MasterProcess) -> HttpGuard:
     """Put the guard of ``--authenticate_http_*`` and ``--acls`` on ``server``; returns it (its counters)."""
     security = master.core.security
-    guard = HttpGuard(security.credentials, security.acls, master.config.http_authenticate())
-
-    def check(request: HttpRequest) -> HttpRequest | HttpReply:
-        decision = guard.check(request.method, request.path, request.headers)
-        if decision.status:
-            return HttpReply(status=decision.status, body=(decision.message + "\n").encode(),
-                             content_type="text/plain", headers=decision.headers)
-        return HttpRequest(request.method, request.path, request.query, request.headers, request.body,
-                           principal=decision.principal)
-
-    server.guard = check
-    return guard
+    return install_guard(server, HttpGuard(security.credentials, security.acls, master.config.http_authenticate()))
 
 
 def visible_view(master: MasterProcess, build: Callable[[], dict[str, Any]]) -> Handler | None:

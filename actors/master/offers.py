@@ -1,6 +1,7 @@
-"""Offers in the master core: making them, accept with LAUNCH (validated), RESERVE / UNRESERVE
-(actors/master/operations.py) and CREATE / DESTROY (actors/master/volumes.py), decline, revive,
-suppress."""
+"""Offers in the master core: making them, accept with LAUNCH (validated, run_tasks per task),
+RESERVE / UNRESERVE (actors/master/operations.py) and CREATE / DESTROY (actors/master/volumes.py),
+each first authorized by its ACL (dropped with the reason logged and counted if refused, as Mesos
+drops it), decline, revive, suppress."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from actors.master.tasks import without_data
 from actors.master.validation import TaskInvalid, TaskUnauthorized, check_executor, executor_record, validate_task
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
+from actors.security.objects import operation_objects
 from transport import messages as m
 
 if TYPE_CHECKING:
@@ -239,6 +241,16 @@ def _launch(core: MasterLedger, sender: str, fw: Framework, agent: Agent, role: 
     return remaining - need
 
 
+def _refused_operation(core: MasterLedger, sender: str, fw: Framework, op: Any) -> str:
+    """Why the framework's principal may not do ``op`` (a RESERVE, UNRESERVE, CREATE or DESTROY:
+    the ACL of its action, on its objects, as Mesos); "" if it may. Counted as AcceptOffers."""
+    checked = operation_objects(op)
+    if checked is None:
+        return ""
+    action, objects = checked
+    return core.security.permit(action, fw.info.get("principal") or None, objects, "AcceptOffers", sender)
+
+
 def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out: list[Effect]) -> None:
     fw = core.framework_from(sender, msg.framework_id, out)
     if fw is None:
@@ -277,7 +289,10 @@ def accept(core: MasterLedger, sender: str, msg: m.AcceptOffers, now: float, out
     known = set(fw.tasks)
     for op in msg.operations:
         kind = op.get("type") if isinstance(op, dict) else None
-        if kind == "LAUNCH":
+        refused = _refused_operation(core, sender, fw, op)
+        if refused:
+            log.info("operation_refused", framework_id=fid, type=kind, error=refused)
+        elif kind == "LAUNCH":
             for info in _tasks_of(op):
                 remaining = _launch(core, sender, fw, agent, role, info, remaining, known, volumes, now, out)
         elif kind in OFFER_OPERATIONS:

@@ -3,7 +3,9 @@
 Pure: functions of the core's records, called on the master's thread. Ids are
 ``{"value": ...}``, resources v1 resource lists, times ``{"nanoseconds": n}``
 (epoch), bytes base64 text. ``observed_event`` turns what the core observes
-(``MasterLedger.observe``) into the operator ``SUBSCRIBE`` stream's events.
+(``MasterLedger.observe``) into the operator ``SUBSCRIBE`` stream's events. With a
+``Viewer`` (actors/security/visibility.py) the views and events hold only the
+frameworks, tasks and executors the asking principal may see (``may_see``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 from actors.master.model import Agent, Framework, Task, role_usage
 from actors.resources import EMPTY, Resources
 from actors.scheduler.shapes import for_callback
+from actors.security.objects import executor_user
+from actors.security.visibility import Viewer
 
 if TYPE_CHECKING:
     from actors.master.core import MasterCore
 
 __all__ = [
     "agent_v1", "executors_v1", "framework_v1", "get_agents", "get_executors", "get_frameworks", "get_roles",
-    "get_state", "get_tasks", "observed_event", "task_v1", "time_info",
+    "get_state", "get_tasks", "may_see", "observed_event", "task_v1", "time_info",
 ]
 
 Dict = dict[str, Any]
@@ -69,36 +73,68 @@ def framework_v1(core: MasterCore, fw: Framework) -> Dict:
     return out
 
 
-def executors_v1(agent: Agent) -> list[Dict]:
+def _user(fw: Framework) -> str:
+    return str(fw.info.get("user") or "")
+
+
+def _framework_users(core: MasterCore) -> dict[str, str]:
+    return {fw.framework_id: _user(fw) for fw in (*core.frameworks.values(), *core.completed_frameworks)}
+
+
+def executors_v1(agent: Agent, viewer: Viewer | None = None, users: Mapping[str, str] | None = None) -> list[Dict]:
+    """The agent's executors (those ``viewer`` may see; ``users``: framework id -> user)."""
     return [{"executor_info": for_callback(dict(record.signature, framework_id=_id(fid), executor_id=_id(eid))),
-             "agent_id": _id(agent.agent_id)} for (fid, eid), record in agent.executor_infos.items()]
+             "agent_id": _id(agent.agent_id)} for (fid, eid), record in agent.executor_infos.items()
+            if viewer is None or viewer.executor((users or {}).get(fid, ""),
+                                                 executor_user(record.signature, ""))]
 
 
-def get_tasks(core: MasterCore) -> Dict:
-    live = [t for fw in core.frameworks.values() for t in fw.tasks.values()]
-    ended = [t for fw in (*core.frameworks.values(), *core.completed_frameworks) for t in fw.completed]
-    unreachable = [t for fw in core.frameworks.values() for t in fw.unreachable]
-    return {"tasks": [task_v1(t) for t in live], "pending_tasks": [], "orphan_tasks": [],
-            "completed_tasks": [task_v1(t) for t in ended], "unreachable_tasks": [task_v1(t) for t in unreachable]}
+def get_tasks(core: MasterCore, viewer: Viewer | None = None) -> Dict:
+    frameworks = [fw for fw in core.frameworks.values() if viewer is None or viewer.framework(_user(fw))]
+    completed = [fw for fw in core.completed_frameworks if viewer is None or viewer.framework(_user(fw))]
+
+    def shown(fw: Framework, tasks: Any) -> list[Dict]:
+        return [task_v1(t) for t in tasks if viewer is None or viewer.task(_user(fw), t.user)]
+
+    return {"tasks": [d for fw in frameworks for d in shown(fw, fw.tasks.values())], "pending_tasks": [],
+            "orphan_tasks": [],
+            "completed_tasks": [d for fw in (*frameworks, *completed) for d in shown(fw, fw.completed)],
+            "unreachable_tasks": [d for fw in frameworks for d in shown(fw, fw.unreachable)]}
 
 
 def get_agents(core: MasterCore) -> Dict:
     return {"agents": [agent_v1(core, a) for a in core.agents.values()], "recovered_agents": []}
 
 
-def get_frameworks(core: MasterCore) -> Dict:
-    return {"frameworks": [framework_v1(core, f) for f in core.frameworks.values()],
-            "completed_frameworks": [framework_v1(core, f) for f in core.completed_frameworks],
+def get_frameworks(core: MasterCore, viewer: Viewer | None = None) -> Dict:
+    def shown(frameworks: Any) -> list[Dict]:
+        return [framework_v1(core, f) for f in frameworks if viewer is None or viewer.framework(_user(f))]
+
+    return {"frameworks": shown(core.frameworks.values()), "completed_frameworks": shown(core.completed_frameworks),
             "recovered_frameworks": []}
 
 
-def get_executors(core: MasterCore) -> Dict:
-    return {"executors": [e for a in core.agents.values() for e in executors_v1(a)], "orphan_executors": []}
+def get_executors(core: MasterCore, viewer: Viewer | None = None) -> Dict:
+    users = _framework_users(core) if viewer is not None else None
+    return {"executors": [e for a in core.agents.values() for e in executors_v1(a, viewer, users)],
+            "orphan_executors": []}
 
 
-def get_state(core: MasterCore) -> Dict:
-    return {"get_tasks": get_tasks(core), "get_executors": get_executors(core),
-            "get_frameworks": get_frameworks(core), "get_agents": get_agents(core)}
+def get_state(core: MasterCore, viewer: Viewer | None = None) -> Dict:
+    return {"get_tasks": get_tasks(core, viewer), "get_executors": get_executors(core, viewer),
+            "get_frameworks": get_frameworks(core, viewer), "get_agents": get_agents(core)}
+
+
+def may_see(core: MasterCore, viewer: Viewer | None, kind: str, record: Any) -> bool:
+    """Whether ``viewer`` sees the event of ``kind`` about ``record`` (agents: always)."""
+    if viewer is None or kind.startswith("agent_"):
+        return True
+    if kind.startswith("framework_"):
+        return viewer.framework(_user(record))
+    if kind.startswith("task_"):
+        fw = core.frameworks.get(record.framework_id)
+        return fw is not None and viewer.task(_user(fw), record.user)
+    return True
 
 
 def get_roles(core: MasterCore, weights: Mapping[str, float]) -> Dict:

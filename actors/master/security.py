@@ -10,12 +10,15 @@ and ``authorize(action, principal, object)`` for the handlers (pure: ``now`` and
   authenticated as; ``register_frameworks`` must allow the principal each of
   its roles. Frameworks get a FrameworkError naming the reason, agents an
   AuthenticationFailed; each refusal is counted by (message type, reason).
+- ``permit`` checks an action on its objects (actors/security/objects.py) for the
+  handlers and endpoints that perform it: the refusal's text, counted by (the
+  message type or the action, ``not_authorized``).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -24,6 +27,7 @@ from actors.entitlement import Entitlements
 from actors.master.config import MasterConfig
 from actors.master.model import Effect, Send, framework_roles
 from actors.security.exchange import NONCE_BYTES, Authenticator, Challenge, Completed
+from actors.security.objects import refusal
 from actors.v1_api import is_http_pid
 from transport import messages as m
 
@@ -78,6 +82,15 @@ class MasterSecurity:
     def authorize(self, action: str, principal: str | None, obj: str | None) -> bool:
         """Mesos' local authorizer over ``--acls`` (actors/security/acls.py)."""
         return self.acls.authorize(action, principal, obj)
+
+    def permit(self, action: str, principal: str | None, objects: Iterable[str | None], kind: str,
+               sender: str = "") -> str:
+        """"" when ``principal`` may do ``action`` on each of ``objects``; else the refusal's text,
+        counted as (``kind``, ``not_authorized``): a message type, or the action for HTTP calls."""
+        text = refusal(self.acls, action, principal, objects)
+        if text:
+            self.refused.refuse(sender, kind, "not_authorized")
+        return text
 
     def admit(self, sender: str, msg: Any, out: list[Effect]) -> bool:
         if isinstance(msg, _FRAMEWORK_REGISTRATIONS):

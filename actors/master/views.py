@@ -15,6 +15,7 @@ from actors.master.quota import consumed_with_offers
 from actors.roles import ancestors
 from actors.master.state_json import build_state
 from actors.resources import EMPTY
+from actors.security.visibility import Viewer
 
 if TYPE_CHECKING:
     from actors.master.core import MasterCore
@@ -52,16 +53,26 @@ def _state_counts(tasks: Iterable[Task]) -> Dict:
     return {state: counts.get(state, 0) for state in TASK_STATES}
 
 
-def summary_view(core: MasterCore, now: float) -> Dict:
-    """/master/state-summary: agents and frameworks with task counts by state, no task lists."""
+def summary_view(core: MasterCore, now: float, viewer: Viewer | None = None) -> Dict:
+    """/master/state-summary: agents and frameworks with task counts by state, no task lists;
+    with ``viewer``, only the frameworks and tasks it may see are shown and counted."""
     state = build_state(core, now)
     agent_tasks: dict[str, list[Task]] = {}
     agent_frameworks: dict[str, set[str]] = {}
-    slaves = []
+    shown: dict[str, tuple[list[Task], list[str]]] = {}  # framework id -> (its tasks, the agents of live ones)
     for fw in core.frameworks.values():
-        for task in (*fw.tasks.values(), *fw.completed, *fw.unreachable):
+        user = str(fw.info.get("user") or "")
+        if viewer is not None and not viewer.framework(user):
+            continue
+        def seen(t: Task) -> bool:
+            return viewer is None or viewer.task(user, t.user)
+
+        tasks = [t for t in (*fw.tasks.values(), *fw.completed, *fw.unreachable) if seen(t)]
+        shown[fw.framework_id] = tasks, [t.agent_id for t in fw.tasks.values() if seen(t)]
+        for task in tasks:
             agent_tasks.setdefault(task.agent_id, []).append(task)
             agent_frameworks.setdefault(task.agent_id, set()).add(fw.framework_id)
+    slaves = []
     for agent in state["slaves"]:
         summary = {k: agent[k] for k in ("id", "pid", "hostname", "resources", "used_resources",
                                           "offered_resources", "unreserved_resources", "attributes", "active",
@@ -71,13 +82,14 @@ def summary_view(core: MasterCore, now: float) -> Dict:
         slaves.append(summary)
     frameworks = []
     for fw_state in state["frameworks"]:
-        fw = core.frameworks[fw_state["id"]]
+        if fw_state["id"] not in shown:
+            continue
         summary = {k: fw_state[k] for k in ("id", "name", "pid", "used_resources", "offered_resources",
                                              "capabilities", "hostname", "webui_url", "active", "connected",
                                              "role", "roles")}
-        tasks = [*fw.tasks.values(), *fw.completed, *fw.unreachable]
+        tasks, live_on = shown[fw_state["id"]]
         summary.update(_state_counts(tasks))
-        summary["slave_ids"] = sorted({t.agent_id for t in fw.tasks.values()})
+        summary["slave_ids"] = sorted(set(live_on))
         frameworks.append(summary)
     return {"hostname": state["hostname"], "cluster": "", "slaves": slaves, "frameworks": frameworks}
 

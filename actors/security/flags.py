@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from actors.security.acls import AclError, Acls, load_acls
 from actors.security.credentials import Credential, CredentialsError, load_credentials
 
-__all__ = ["MasterSecurityFlags"]
+__all__ = ["AgentSecurityFlags", "MasterSecurityFlags"]
 
 
 @dataclass
@@ -45,3 +45,32 @@ class MasterSecurityFlags:
         """The request classes (actors/security/http_auth.py) needing credentials."""
         return frozenset(kind for kind in ("readonly", "readwrite", "frameworks")
                          if getattr(self, f"authenticate_http_{kind}"))
+
+
+@dataclass
+class AgentSecurityFlags:
+    """The agent's HTTP security flags (Mesos' names), mixed into AgentConfig."""
+
+    acls: str = field(default="", metadata={
+        "help": "Mesos' ACLs JSON, or a path to it: access_sandboxes on /files/*, view_* on /state, get_endpoints"})
+    http_credentials: str = field(default="", metadata={
+        "help": "path of Mesos' credentials JSON for HTTP Basic authentication of the agent's endpoints"})
+    authenticate_http_readonly: bool = field(default=False, metadata={
+        "help": "GET endpoints need HTTP Basic credentials (from --http_credentials)"})
+    authenticate_http_readwrite: bool = field(default=False, metadata={
+        "help": "endpoints that change state (POST...) need HTTP Basic credentials; executors use their tokens"})
+
+    def load_security(self) -> tuple[dict[str, Credential], Acls]:
+        """The HTTP credentials and ACLs the flags name; ValueError naming the flag and the fault."""
+        needs = [n for n in ("authenticate_http_readonly", "authenticate_http_readwrite") if getattr(self, n)]
+        if needs and not self.http_credentials:
+            raise ValueError(f"--{needs[0]} needs --http_credentials=FILE (the principals and secrets)")
+        try:
+            credentials = load_credentials(self.http_credentials, "http_credentials") if self.http_credentials else {}
+            acls = load_acls(self.acls)
+        except (CredentialsError, AclError) as e:
+            raise ValueError(str(e)) from None
+        return credentials, acls
+
+    def http_authenticate(self) -> frozenset[str]:
+        return frozenset(kind for kind in ("readonly", "readwrite") if getattr(self, f"authenticate_http_{kind}"))

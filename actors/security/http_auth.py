@@ -70,13 +70,15 @@ class HttpDecision:
 
 
 class HttpGuard:
-    """One per HTTP server; ``authenticate`` names the classes needing credentials."""
+    """One per HTTP server; ``authenticate`` names the classes needing credentials; ``own_auth``:
+    paths whose clients authenticate otherwise (the agent's executor API: its executors' tokens)."""
 
     def __init__(self, credentials: Mapping[str, Credential], acls: Acls, authenticate: frozenset[str],
-                 role: str = "master_http") -> None:
+                 role: str = "master_http", own_auth: frozenset[str] = frozenset()) -> None:
         self.credentials = credentials
         self.acls = acls
         self.authenticate = authenticate
+        self.own_auth = own_auth
         self.refused = Entitlements(role, {})  # counted by (class, reason), logged bounded
 
     def _principal(self, headers: Mapping[str, str]) -> tuple[str | None, str]:
@@ -91,7 +93,7 @@ class HttpGuard:
 
     def check(self, method: str, path: str, headers: Mapping[str, str], peer: str = "") -> HttpDecision:
         kind = request_class(method, path)
-        if kind is None:
+        if kind is None or path in self.own_auth:
             return HttpDecision()
         principal, fault = self._principal(headers)
         if kind in self.authenticate and principal is None:

@@ -1,19 +1,24 @@
-"""What a principal may see of the master's state: the view_frameworks and view_tasks ACLs applied
-to the JSON of /master/state and /master/frameworks (and, through ``may_view_task``, /master/tasks) (pure; returns new dicts, never
-changes its input, which may be shared between requests).
+"""What a principal may see of a master's or an agent's state: the view_frameworks, view_tasks and
+view_executors ACLs applied to the JSON of /master/state and /master/frameworks (``filter_state``), and,
+through a ``Viewer``, to the records behind /master/tasks, /master/state-summary, the v1 operator
+views and event stream, and the agent's /state (pure; returns new dicts, never changes its input,
+which may be shared between requests).
 
 A framework is visible when ``view_frameworks`` allows its ``user``; a task of a
 visible framework when ``view_tasks`` allows the task's user (its command's,
-else the framework's). Hidden frameworks take their tasks and offers with them.
+else the framework's); an executor of a visible framework when ``view_executors``
+allows its command's user (else the framework's). Hidden frameworks take their
+tasks, executors and offers with them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from actors.security.acls import Acls
 
-__all__ = ["filter_frameworks", "filter_state", "may_view_task", "restricted"]
+__all__ = ["Viewer", "filter_frameworks", "filter_state", "may_view_task", "restricted", "viewer"]
 
 Dict = dict[str, Any]
 _TASK_LISTS = ("tasks", "completed_tasks", "unreachable_tasks")
@@ -56,3 +61,28 @@ def may_view_task(acls: Acls, principal: str | None, framework_user: str, task_u
 def restricted(acls: Acls) -> bool:
     """False when every principal sees everything (no filtering needed)."""
     return acls.restricts("view_frameworks") or acls.restricts("view_tasks")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What ``principal`` (None: anonymous) may see, by ``acls``; users are "" when none is set."""
+
+    acls: Acls
+    principal: str | None
+
+    def framework(self, user: str) -> bool:
+        return self.acls.authorize("view_frameworks", self.principal, user)
+
+    def task(self, framework_user: str, task_user: str = "") -> bool:
+        return may_view_task(self.acls, self.principal, framework_user, task_user)
+
+    def executor(self, framework_user: str, executor_user: str = "") -> bool:
+        return self.framework(framework_user) and \
+            self.acls.authorize("view_executors", self.principal, executor_user or framework_user)
+
+
+def viewer(acls: Acls, principal: str | None) -> Viewer | None:
+    """The principal's Viewer; None when everyone sees everything (no filtering needed)."""
+    if not (restricted(acls) or acls.restricts("view_executors")):
+        return None
+    return Viewer(acls, principal)

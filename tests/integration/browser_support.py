@@ -3,7 +3,8 @@
 
 ``Browser()`` starts it (``MESOPY_CHROMIUM`` names another binary) with a
 throw-away ``HOME`` (so it runs as root, from any directory), ``goto`` loads a
-URL, ``wait_for`` waits for a JavaScript expression to be truthy *in the page*
+URL (``http_credentials``: the (user, password) the page answers HTTP Basic
+challenges with, as a person logging in), ``wait_for`` waits for a JavaScript expression to be truthy *in the page*
 (no sleeps in the test), ``click`` sends real mouse events at an element,
 ``type`` and ``backspace`` real input, ``screenshot`` saves a PNG. Uncaught page
 errors are collected in ``errors``.
@@ -17,6 +18,7 @@ import tempfile
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import HttpCredentials
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -35,7 +37,7 @@ def chromium_path() -> str | None:
 
 
 class Browser:
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 30.0, http_credentials: tuple[str, str] | None = None) -> None:
         path = chromium_path()
         if path is None:
             raise BrowserError("no chromium: run tests/install_system_packages.sh (Debian's chromium) as root")
@@ -48,7 +50,10 @@ class Browser:
         try:
             self._browser = self._playwright.chromium.launch(
                 executable_path=path, headless=True, args=list(FLAGS), env=env, timeout=1000 * timeout)
-            self._page = self._browser.new_page(viewport={"width": 1280, "height": 1000})
+            login: HttpCredentials | None = None
+            if http_credentials is not None:
+                login = {"username": http_credentials[0], "password": http_credentials[1]}
+            self._page = self._browser.new_page(viewport={"width": 1280, "height": 1000}, http_credentials=login)
         except PlaywrightError as e:
             self.close()
             raise BrowserError(f"chromium ({path}) did not start: {e}") from e
