@@ -13,7 +13,8 @@ advertised before the routes exist); ``start()`` serves; ``stop()`` ends it.
 Routes can be added before or after ``start()``, each with the methods it
 answers (GET by default; others get 405 naming the allowed ones). A reply
 with a ``stream`` (transport/event_stream.py) is sent as an endless chunked
-``200`` response fed by the stream: Mesos' v1 event streams.
+``200`` response fed by the stream: Mesos' v1 event streams. ``forward``
+proxies a request to another server (a framework's leader) from a route.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from transport.errors import AddressInUse, TransportError
 from transport.event_stream import EventStream
+from transport.proxy_rules import FORWARDED_HEADER, is_stream, join_url, request_headers, response_headers
 
 __all__ = [
     "MAX_REQUEST_BYTES", "Guard", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
-    "json_reply", "prometheus_text",
+    "forward", "json_reply", "prometheus_text",
 ]
 
 MAX_REQUEST_BYTES = 1 << 20  # bodies larger are refused with 413
@@ -65,6 +67,7 @@ class HttpRequest:
     body: bytes = b""
     peer: str = ""  # the client's host:port
     principal: str | None = None  # who the server's guard authenticated (None: anonymous)
+    query_string: str = ""  # the raw query, as the client sent it (``query`` keeps one value per name)
 
 
 @dataclass
@@ -88,6 +91,63 @@ Guard = Callable[[HttpRequest], "HttpRequest | HttpReply"]
 
 def json_reply(value: Any, status: int = 200) -> HttpReply:
     return HttpReply(status=status, body=json.dumps(value, separators=(",", ":")).encode())
+
+
+FORWARD_CONNECT_SECONDS = 5.0  # to reach the leader
+FORWARD_REPLY_SECONDS = 60.0  # for its reply's headers, and for a whole (not streamed) body
+
+
+async def forward(request: HttpRequest, base_url: str) -> HttpReply:
+    """Proxy ``request`` to the server at ``base_url`` unchanged (method, path, query, body, headers
+    less hop-by-hop ones) and answer with its reply (status, headers, body); an SSE or RecordIO
+    stream is relayed as it comes, until either side ends it. Raises HttpError 502 naming
+    ``base_url`` when it cannot be reached or does not answer, or when ``request`` was already
+    forwarded once (a loop between instances that each think the other leads)."""
+    url = join_url(base_url, request.path, request.query_string)
+    if FORWARDED_HEADER in request.headers:
+        raise HttpError(502, f"not forwarding {request.method} {request.path} to {base_url} again: it was "
+                             f"forwarded here by {request.headers[FORWARDED_HEADER]} (the instances disagree on the leader)")
+    session = ClientSession(timeout=ClientTimeout(total=None, sock_connect=FORWARD_CONNECT_SECONDS),
+                            auto_decompress=False)
+    try:
+        upstream = await asyncio.wait_for(session.request(
+            request.method, url, headers=request_headers(request.headers.items(), base_url),
+            data=request.body or None, allow_redirects=False), FORWARD_REPLY_SECONDS)
+        headers = response_headers(upstream.headers.items())
+        ctype = upstream.headers.get("Content-Type", "application/octet-stream")
+        if not is_stream(upstream.status, upstream.headers):
+            body = await asyncio.wait_for(upstream.read(), FORWARD_REPLY_SECONDS)
+            upstream.release()
+            await session.close()
+            return HttpReply(status=upstream.status, body=body, content_type=ctype, headers=headers)
+    except (ClientError, asyncio.TimeoutError, OSError) as e:
+        await session.close()
+        raise HttpError(502, f"cannot forward {request.method} {request.path} to {base_url}: "
+                             f"{type(e).__name__} {e}".rstrip()) from None
+    except BaseException:
+        await session.close()
+        raise
+    relay: list[asyncio.Future[None]] = []
+
+    def ended(reason: str) -> None:  # the client went (or read too slowly): stop reading the leader
+        for task in relay:
+            task.cancel()
+
+    stream = EventStream(content_type=ctype.split(";")[0], headers=headers, on_end=ended)
+
+    async def pump() -> None:
+        try:
+            async for chunk in upstream.content.iter_any():
+                stream.push(chunk)
+        except (ClientError, OSError) as e:
+            log.info("forward_stream_upstream_ended", url=url, error=repr(e))
+        finally:
+            stream.close()
+            upstream.release()
+            await session.close()
+
+    relay.append(asyncio.ensure_future(pump()))
+    return HttpReply(stream=stream)
 
 
 def prometheus_text(metrics: Mapping[str, float]) -> tuple[bytes, str]:
@@ -288,7 +348,7 @@ class HttpServer:
         body = await request.read() if request.method not in ("GET", "HEAD") else b""
         peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         req = HttpRequest(request.method, request.path, query, request.headers, body,
-                          f"{peer[0]}:{peer[1]}" if peer else "", principal)
+                          f"{peer[0]}:{peer[1]}" if peer else "", principal, request.query_string)
         try:
             reply = await handler(req)
         except HttpError as e:

@@ -8,13 +8,14 @@ This is what Mesos masters write and what existing clients (pymesos) read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from transport.pid import PID
 
-__all__ = ["LABEL", "Leader", "ZkUrl", "choose_leader", "master_error", "master_info", "parse_zk_url", "sequence_of",
-           "zk_url"]
+__all__ = ["LABEL", "Leader", "Parse", "ZkUrl", "choose_leader", "master_error", "master_info", "parse_json_info",
+           "parse_master_info", "parse_zk_url", "sequence_of", "zk_url"]
 
 LABEL = "json.info_"  # the znode name prefix; kazoo appends a 10-digit sequence
 
@@ -92,21 +93,35 @@ def sequence_of(name: str) -> int | None:
 
 @dataclass(frozen=True)
 class Leader:
-    """The leading contender: its znode name, the master's actor pid text and its MasterInfo."""
+    """The leading contender: its znode name, the master's actor pid text ("" for a framework's
+    instance) and its info (MasterInfo, or the instance's JSON)."""
 
     znode: str
     pid: str
     info: dict[str, Any]
 
 
-def _parse_info(data: bytes) -> tuple[str, dict[str, Any]] | str:
-    """(pid, info) from a znode's MasterInfo JSON, or the reason it is not one."""
+#: What a contender's znode data means: ``(pid text or "", info)``, or the reason it is not valid.
+Parse = Callable[[bytes], "tuple[str, dict[str, Any]] | str"]
+
+
+def parse_json_info(data: bytes) -> tuple[str, dict[str, Any]] | str:
+    """Any JSON object (a framework instance's ``me``); ``("", info)``, or why it is not one."""
     try:
         info = json.loads(data)
     except (UnicodeDecodeError, ValueError) as e:
         return f"invalid JSON: {e}"
     if not isinstance(info, dict):
         return "not a JSON object"
+    return "", info
+
+
+def parse_master_info(data: bytes) -> tuple[str, dict[str, Any]] | str:
+    """(pid, info) from a znode's MasterInfo JSON, or the reason it is not one."""
+    parsed = parse_json_info(data)
+    if isinstance(parsed, str):
+        return parsed
+    info = parsed[1]
     pid = info.get("pid")
     if not isinstance(pid, str) or not pid:
         return "no pid"
@@ -117,10 +132,11 @@ def _parse_info(data: bytes) -> tuple[str, dict[str, Any]] | str:
     return (pid if "@" in pid else f"master@{pid}"), info
 
 
-def choose_leader(children: dict[str, bytes | None]) -> tuple[Leader | None, list[tuple[str, str]]]:
+def choose_leader(children: dict[str, bytes | None], parse: Parse = parse_master_info,
+                  ) -> tuple[Leader | None, list[tuple[str, str]]]:
     """The leader among the election children (name -> data, None when it vanished), and what was skipped.
 
-    The child with the lowest sequence whose data is valid MasterInfo leads.
+    The child with the lowest sequence whose data ``parse`` accepts (by default: valid MasterInfo) leads.
     Returns ``(leader or None, [(child name, reason skipped), ...])``. Names that
     are not ``json.info_<digits>`` are skipped (Mesos' registry lives beside them).
     """
@@ -137,7 +153,7 @@ def choose_leader(children: dict[str, bytes | None]) -> tuple[Leader | None, lis
         data = children[name]
         if data is None:
             continue  # it went away between the listing and the read: not a candidate
-        parsed = _parse_info(data)
+        parsed = parse(data)
         if isinstance(parsed, str):
             skipped.append((name, parsed))
             continue

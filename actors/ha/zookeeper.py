@@ -1,4 +1,7 @@
-"""The kazoo shells of leader election: a detector (who leads?) and a contender (a master's candidacy).
+"""The kazoo shells of leader election: a detector (who leads?) and a contender (one candidacy).
+
+Masters elect with MasterInfo in their znodes; a framework's instances
+(frameworks/leadership.py) reuse the same code with ``parse=parse_json_info``.
 
 This package is the one place that imports kazoo. Callbacks run on kazoo's
 threads: hand work to an actor with ``Process.run``.
@@ -15,9 +18,9 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 from kazoo.protocol.states import KazooState
 
-from actors.ha.election import LABEL, Leader, ZkUrl, choose_leader, parse_zk_url
+from actors.ha.election import LABEL, Leader, Parse, ZkUrl, choose_leader, parse_master_info, parse_zk_url
 
-__all__ = ["LeaderDetector", "MasterContender", "MAX_WARNED"]
+__all__ = ["Contender", "LeaderDetector", "MasterContender", "MAX_WARNED", "connect", "zk_client"]
 
 log = structlog.get_logger(__name__)
 logging.getLogger("kazoo").setLevel(logging.WARNING)  # its INFO lines are per connection attempt
@@ -25,12 +28,13 @@ logging.getLogger("kazoo").setLevel(logging.WARNING)  # its INFO lines are per c
 MAX_WARNED = 1000  # garbage znode names remembered so each is warned about once
 
 
-def _client(url: ZkUrl, session_timeout: float) -> KazooClient:
+def zk_client(url: ZkUrl, session_timeout: float) -> KazooClient:
+    """A kazoo client for ``url``'s servers that retries connecting forever (not started)."""
     return KazooClient(hosts=url.hosts, timeout=session_timeout, connection_retry={"max_tries": -1, "max_delay": 1},
                        command_retry={"max_tries": 3, "max_delay": 1})
 
 
-def _connect(client: KazooClient, url: ZkUrl, timeout: float) -> None:
+def connect(client: KazooClient, url: ZkUrl, timeout: float) -> None:
     """Start ``client``; RuntimeError naming the servers if no session within ``timeout`` s."""
     try:
         client.start(timeout=timeout)
@@ -48,11 +52,12 @@ class LeaderDetector:
     """
 
     def __init__(self, zk_url: str, on_change: Callable[[Leader | None], None], *, session_timeout: float = 10.0,
-                 client: KazooClient | None = None) -> None:
+                 client: KazooClient | None = None, parse: Parse = parse_master_info) -> None:
         self.url = parse_zk_url(zk_url)
         self.on_change = on_change
+        self.parse = parse
         self.session_timeout = session_timeout
-        self.client = client or _client(self.url, session_timeout)
+        self.client = client or zk_client(self.url, session_timeout)
         self._own_client = client is None
         self._lock = threading.Lock()
         self._leader: Leader | None = None
@@ -66,7 +71,7 @@ class LeaderDetector:
 
     def start(self, connect_timeout: float = 15.0) -> LeaderDetector:
         if self._own_client:
-            _connect(self.client, self.url, connect_timeout)
+            connect(self.client, self.url, connect_timeout)
         self.client.ensure_path(self.url.path)
         self.client.ChildrenWatch(self.url.path, self._children)
         return self
@@ -89,7 +94,7 @@ class LeaderDetector:
                     data[name] = None
             else:
                 data[name] = None
-        leader, skipped = choose_leader(data)
+        leader, skipped = choose_leader(data, self.parse)
         with self._lock:
             for name, reason in skipped:
                 if name not in self._warned:
@@ -106,8 +111,9 @@ class LeaderDetector:
         return None
 
 
-class MasterContender:
-    """A master's candidacy: an ephemeral sequential ``json.info_`` znode holding ``info``.
+class Contender:
+    """A candidacy: an ephemeral sequential ``json.info_`` znode holding ``info`` (a master's
+    MasterInfo, or with ``parse=parse_json_info`` any JSON object).
 
     ``on_elected()`` once, when our znode is the lowest valid one;
     ``on_leader(leader)`` on every change of leader (for redirects);
@@ -118,14 +124,14 @@ class MasterContender:
 
     def __init__(self, zk_url: str, info: bytes, *, on_elected: Callable[[], None],
                  on_leader: Callable[[Leader | None], None], on_lost: Callable[[str], None],
-                 session_timeout: float = 10.0) -> None:
+                 session_timeout: float = 10.0, parse: Parse = parse_master_info) -> None:
         self.url = parse_zk_url(zk_url)
         self.info = info
         self.on_elected = on_elected
         self.on_leader = on_leader
         self.on_lost = on_lost
         self.session_timeout = session_timeout
-        self.client = _client(self.url, session_timeout)
+        self.client = zk_client(self.url, session_timeout)
         self.znode = ""
         self._elected = False
         self._lost = False
@@ -133,10 +139,10 @@ class MasterContender:
         self._lock = threading.Lock()
         self._expiry: threading.Timer | None = None
         self.detector = LeaderDetector(zk_url, self._leader_changed, session_timeout=session_timeout,
-                                       client=self.client)
+                                       client=self.client, parse=parse)
 
-    def start(self, connect_timeout: float = 15.0) -> MasterContender:
-        _connect(self.client, self.url, connect_timeout)
+    def start(self, connect_timeout: float = 15.0) -> Contender:
+        connect(self.client, self.url, connect_timeout)
         self.client.add_listener(self._state)
         self._join()
         self.detector.start()
@@ -209,3 +215,6 @@ class MasterContender:
         log.error("leadership_lost" if self._elected else "candidacy_lost", path=self.url.path, znode=self.znode,
                   reason=reason)
         self.on_lost(reason)
+
+
+MasterContender = Contender  # Mesos' name for a master's candidacy

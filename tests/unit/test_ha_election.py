@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from actors.ha.election import choose_leader, master_info, parse_zk_url, sequence_of
+from actors.ha.election import choose_leader, master_info, parse_json_info, parse_zk_url, sequence_of
 
 
 def test_zk_url_splits_hosts_and_path() -> None:
@@ -73,6 +73,16 @@ def test_no_valid_child_means_no_leader() -> None:
 def test_pid_without_name_is_a_master_pid() -> None:
     leader, _ = choose_leader({"json.info_0000000001": b'{"pid": "127.0.0.1:5050"}'})
     assert leader is not None and leader.pid == "master@127.0.0.1:5050"
+
+
+def test_a_frameworks_election_takes_any_json_object() -> None:
+    children = {"json.info_0000000001": b"[1]", "json.info_0000000002": b'{"host": "h", "http_port": 8080}',
+                "json.info_0000000003": b'{"host": "g"}'}
+    leader, skipped = choose_leader(children, parse_json_info)
+    assert leader is not None and (leader.znode, leader.pid) == ("json.info_0000000002", "")
+    assert leader.info == {"host": "h", "http_port": 8080}
+    assert skipped == [("json.info_0000000001", "not a JSON object")]
+    assert choose_leader(children)[0] is None  # as MasterInfo none of them is valid: no pid
 
 
 def test_sequence_of() -> None:
