@@ -1,0 +1,73 @@
+"""mesopy-chronos' Mesos scheduler: the SDK's callbacks handed to the ChronosService.
+
+The framework registers with ``checkpoint`` and a long ``failover_timeout``,
+under the framework id it stored (so after a restart it takes its tasks back),
+and acknowledges each status update only after the service persisted it
+(``implicit_acknowledgements=False``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+
+from frameworks.chronos.service import ChronosService
+from frameworks.interface import Scheduler
+
+__all__ = ["ChronosScheduler", "framework_info"]
+
+log = structlog.get_logger("mesopy.chronos")
+
+
+def framework_info(name: str, user: str, role: str, failover_timeout: float, hostname: str,
+                   webui_url: str, framework_id: str | None, checkpoint: bool = True) -> dict[str, Any]:
+    info: dict[str, Any] = {"name": name, "user": user, "roles": [role], "failover_timeout": failover_timeout,
+                            "checkpoint": checkpoint, "hostname": hostname, "webui_url": webui_url,
+                            "capabilities": [{"type": "MULTI_ROLE"}]}
+    if framework_id:
+        info["id"] = {"value": framework_id}
+    return info
+
+
+class ChronosScheduler(Scheduler):
+    def __init__(self, service: ChronosService) -> None:
+        self.service = service
+        self.failed = threading.Event()  # the master refused us (error callback): the process ends
+        self.message = ""
+
+    def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
+        value = str(framework_id.get("value", "")) if isinstance(framework_id, dict) else str(framework_id)
+        log.info("chronos_registered", framework_id=value)
+        self.service.registered(driver, value)
+
+    def reregistered(self, driver: Any, master_info: Any) -> None:
+        log.info("chronos_reregistered")
+        self.service.reconcile()
+
+    def disconnected(self, driver: Any) -> None:
+        log.warning("chronos_disconnected")
+
+    def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        self.service.offers(driver, offers)
+
+    def offerRescinded(self, driver: Any, offer_id: Any) -> None:
+        pass
+
+    def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
+        self.service.status_update(driver, status)
+
+    def frameworkMessage(self, driver: Any, executor_id: Any, agent_id: Any, data: Any) -> None:
+        pass
+
+    def slaveLost(self, driver: Any, agent_id: Any) -> None:
+        log.warning("chronos_agent_lost", agent_id=agent_id)
+
+    def executorLost(self, driver: Any, executor_id: Any, agent_id: Any, status: Any) -> None:
+        pass
+
+    def error(self, driver: Any, message: str) -> None:
+        log.error("chronos_framework_error", message=message)
+        self.message = str(message)
+        self.failed.set()
