@@ -234,7 +234,8 @@ class ChronosService:
         with self.lock:
             known = self.runner.update(task_id, state, self.clock(), agent)
             self._changed()  # persisted before the acknowledgement below
-            log.info("chronos_task_status", task_id=task_id, state=state, known=known,
+            log.info("chronos_task_status", task_id=task_id, job=task_id.split(":")[3] if task_id.count(":") >= 3 else "",
+                     state=state, known=known,
                      reason=status.get("reason"), message=status.get("message"))
         if status.get("uuid"):
             driver.acknowledgeStatusUpdate(dict(status))
