@@ -3,9 +3,13 @@
 # into the interpreter running this script ("${PYTHON:-python}"): mesoshttp 0.4.2 (plain pip), and
 # pymesos 0.3.15, whose dependency http-parser 0.9.0 does not build on Python 3.11: pymesos goes in
 # with --no-deps and http-parser's pure-Python modules (http_parser.http falls back to its
-# pyparser) are copied into site-packages. Quick when already installed.
+# pyparser) are copied into site-packages. Also chronos-python 1.2.1, the Chronos REST client the
+# mesopy-chronos tests use (tests/integration/test_chronos.py). Quick when already installed.
 set -euo pipefail
 PY="${PYTHON:-python}"
+if ! "$PY" -c "import chronos, httplib2; chronos.ChronosClient" 2>/dev/null; then
+    "$PY" -m pip install -q chronos-python==1.2.1
+fi
 if "$PY" -c "import pymesos, http_parser.http, mesoshttp.client" 2>/dev/null; then
     exit 0
 fi

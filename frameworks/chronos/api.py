@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from frameworks.chronos.service import ChronosService
-from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, json_reply
+from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, forward, json_reply
 
 __all__ = ["PREFIXES", "WEBUI", "ChronosApi"]
 
@@ -39,11 +39,13 @@ T = TypeVar("T")
 
 class ChronosApi:
     """``service()`` is the leader's ChronosService, or None on a non-leader; ``leader()`` is the
-    leader's ``host:port`` (None while there is none)."""
+    leader's ``host:port`` (None while there is none); ``me`` is this instance's."""
 
-    def __init__(self, service: Callable[[], ChronosService | None], leader: Callable[[], str | None]) -> None:
+    def __init__(self, service: Callable[[], ChronosService | None], leader: Callable[[], str | None],
+                 me: str) -> None:
         self.service = service
         self.leader = leader
+        self.me = me
 
     def install(self, server: HttpServer) -> None:
         for prefix in PREFIXES:
@@ -67,11 +69,9 @@ class ChronosApi:
         service = self.service()
         if service is None:
             leader = self.leader()
-            if leader is None:
+            if leader is None or leader == self.me:  # none yet, or this one, still taking over
                 raise HttpError(503, "no mesopy-chronos instance leads yet; try again shortly")
-            from transport.http import forward  # type: ignore[attr-defined]  # TEMP until health's forward lands
-
-            return await forward(request, f"http://{leader}")  # type: ignore[no-any-return]
+            return await forward(request, f"http://{leader}")
         try:
             return await asyncio.get_running_loop().run_in_executor(None, fn, service)
         except KeyError as e:

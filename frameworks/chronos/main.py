@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         me = leadership.leader()
         return f"{me['host']}:{me['http_port']}" if me else None
 
-    ChronosApi(lambda: instance.service, leader).install(http)
+    ChronosApi(lambda: instance.service, leader, f"{host}:{http.port}").install(http)
     http.start()
     leadership.start()
     announce_http(PROG, http, host)

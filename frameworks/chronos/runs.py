@@ -72,7 +72,6 @@ class Run:
 class JobState:
     job: dict[str, Any]
     runs: dict[str, Run] = field(default_factory=dict)
-    succeeded: set[str] = field(default_factory=set)  # parents that succeeded since this job last ran
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     skipped: int = 0  # triggers not run: later than epsilon, or while a run was active
 
@@ -87,6 +86,7 @@ class Runner:
     def __init__(self) -> None:
         self.jobs: dict[str, JobState] = {}
         self.graph = DependencyGraph()
+        self.since: dict[str, set[str]] = {}  # child -> parents that succeeded since the child last ran
         self._tasks: dict[str, str] = {}  # task id -> job name
         self._dirty: set[str] = set()
         self._last_ms = 0
@@ -102,17 +102,25 @@ class Runner:
         state.job = job
         parents = list(job.get("parents") or [])
         self.graph.set_parents(name, parents)
-        state.succeeded &= set(parents)
+        if name in self.since:
+            self.since[name] &= set(parents)
         self._dirty.add(name)
 
     def remove_job(self, name: str) -> list[Run]:
-        """Forget ``name``; its launched runs (to kill) are returned. ValueError if unknown or a parent."""
+        """Forget ``name``; its launched runs (to kill) are returned; KeyError if unknown. As in Chronos,
+        its children take its parents in its place, and a child left without any takes its schedule."""
         state = self._state(name)
-        children = self.graph.children(name)
-        if children:
-            raise ValueError(f"job {name!r} is a parent of {', '.join(sorted(children))}; delete or change those first")
-        self.graph.remove(name)
+        for child, parents in self.graph.remove(name).items():
+            job = self.jobs[child].job
+            self._dirty.add(child)
+            if parents:
+                job["parents"] = parents
+                continue
+            job.pop("parents", None)
+            for key in ("schedule", "scheduleTimeZone"):
+                job[key] = state.job.get(key, "")
         del self.jobs[name]
+        self.since.pop(name, None)
         active = [r for r in state.runs.values() if r.state != "queued"]
         for run in state.runs.values():
             if run.state == "queued":
@@ -243,14 +251,11 @@ class Runner:
         return True
 
     def _succeeded(self, parent: str, now: float) -> None:
-        for child in self.graph.children(parent):
+        self._dirty.update(self.graph.children(parent))
+        for child in self.graph.record_success(parent, self.since):
             state = self.jobs.get(child)
-            if state is None:
-                continue
-            state.succeeded.add(parent)
-            self._dirty.add(child)
-            if self.graph.ready(child, state.succeeded) and not state.job.get("disabled"):
-                state.succeeded.clear()
+            if state is not None and not state.job.get("disabled"):
+                self.since.pop(child, None)
                 self._start(state, now, [], "dependency")
 
     # --- persistence and reading -------------------------------------------------------
@@ -265,7 +270,7 @@ class Runner:
         if state is None:
             return None
         return {"job": state.job, "runs": [r.to_json() for r in state.runs.values()],
-                "succeeded": sorted(state.succeeded), "history": list(state.history), "skipped": state.skipped}
+                "succeeded": sorted(self.since.get(name, ())), "history": list(state.history), "skipped": state.skipped}
 
     def load(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Rebuild from ``dump`` records (after a restart)."""
@@ -273,7 +278,8 @@ class Runner:
             job = dict(item["job"])
             state = self.jobs[job["name"]] = JobState(job)
             state.runs = {r.task_id: r for r in (Run.from_json(x) for x in item.get("runs", []))}
-            state.succeeded = set(item.get("succeeded", []))
+            if item.get("succeeded"):
+                self.since[job["name"]] = set(item["succeeded"])
             state.history.extend(item.get("history", []))
             state.skipped = int(item.get("skipped", 0))
             for task_id in state.runs:
@@ -286,11 +292,6 @@ class Runner:
         """``running``, ``queued`` or ``idle`` (the UI's and the graph's state of a job)."""
         states = {r.state for r in self._state(name).runs.values()}
         return "running" if states - {"queued"} else "queued" if states else "idle"
-
-    def last_status(self, name: str) -> str:
-        """``success``, ``failure`` or ``fresh`` (never ran): what Chronos colours graph nodes by."""
-        history = self._state(name).history
-        return "fresh" if not history else "success" if history[-1]["status"] == "SUCCESS" else "failure"
 
     def stats(self, name: str) -> dict[str, Any]:
         """``GET /scheduler/job/stat/{name}``: a histogram of successful run times and the recent runs."""

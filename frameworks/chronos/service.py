@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from frameworks.chronos.graph import last_state
 from frameworks.chronos.job import JobDefaults, check_parents, parse_job
 from frameworks.chronos.offers import attributes_of, constraints_hold, fit, task_info
 from frameworks.chronos.runs import Run, Runner
@@ -169,8 +170,11 @@ class ChronosService:
     def graph(self, form: str) -> str:
         """The dependency graph as Chronos' ``dot`` or ``csv`` text, nodes by their last run's outcome."""
         with self.lock:
-            status = {name: self.runner.last_status(name) for name in self.runner.jobs}
-            return self.runner.graph.dot(status) if form == "dot" else self.runner.graph.csv(status)
+            jobs = self.runner.jobs
+            status = {n: last_state(s.job.get("lastSuccess", ""), s.job.get("lastError", "")) for n, s in jobs.items()}
+            if form == "dot":
+                return self.runner.graph.dot(status)
+            return self.runner.graph.csv(status, {name: self.runner.status(name) for name in jobs})
 
     # --- the driver's side -------------------------------------------------------------
 

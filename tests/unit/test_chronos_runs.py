@@ -195,12 +195,15 @@ def test_dump_and_load_keep_runs_parent_successes_and_dependents() -> None:
     assert again.trigger("a", T0 + 3) is not None and again.queued()[-1].task_id != run.task_id
 
 
-def test_a_parent_cannot_be_deleted_before_its_children() -> None:
+def test_deleting_a_parent_reparents_its_children_as_chronos_does() -> None:
     runner = Runner()
-    runner.put_job(scheduled("a"))
-    runner.put_job(dependent("b", "a"))
-    with pytest.raises(ValueError, match="parent of b"):
+    for job in (scheduled("a", "PT1H"), dependent("b", "a"), dependent("c", "b"), dependent("d", "b", "a")):
+        runner.put_job(job)
+    runner.remove_job("b")  # c and d take b's parent a
+    assert (runner.job("c")["parents"], runner.job("d")["parents"]) == (["a"], ["a"])
+    runner.remove_job("a")  # left without parents: they take a's schedule
+    assert "parents" not in runner.job("c") and runner.job("c")["schedule"].endswith("/PT1H")
+    runner.tick(T0)
+    assert sorted(r.job for r in runner.queued()) == ["c", "d"]
+    with pytest.raises(KeyError):
         runner.remove_job("a")
-    runner.remove_job("b")
-    runner.remove_job("a")
-    assert not runner.jobs
