@@ -49,6 +49,8 @@ class ChronosConfig:
     zk: str = field(default="", metadata={
         "help": "zk://host:port[,...]/path: keep state in ZooKeeper there and elect one leader among instances",
         "default_text": "none: --state_dir, one instance"})
+    zk_timeout: int = field(default=10000, metadata={
+        "help": "milliseconds of ZooKeeper session timeout: a leader cut off this long loses its leadership"})
     state_dir: str = field(default="", metadata={"help": "directory for jobs and run state (without --zk)"})
     http_address: str = field(default="0.0.0.0", metadata={"help": "address the HTTP API listens on"})
     http_port: int = field(default=4400, metadata={"help": "port of the REST API and web UI (0: any free port)"})
@@ -77,6 +79,8 @@ class ChronosConfig:
             problem = master_error(self.zk)
             if problem or not self.zk.startswith("zk://"):
                 raise ValueError(f"--zk: {self.zk!r} is not zk://host:port[,...]/path")
+            if self.zk_timeout <= 0:
+                raise ValueError(f"--zk_timeout: must be > 0 milliseconds, got {self.zk_timeout}")
         elif not self.state_dir:
             raise ValueError("--state_dir: required without --zk (where jobs and run state are kept)")
         if not 0 <= self.http_port < 65536:
@@ -171,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(1) from None
     instance = Instance(config, store, url, done)
     leadership = Leadership(config.zk or None, {"host": host, "http_port": http.port},
-                            on_elected=instance.elected, on_lost=instance.lost)
+                            on_elected=instance.elected, on_lost=instance.lost,
+                            session_timeout=config.zk_timeout / 1000.0)
 
     def leader() -> str | None:
         me = leadership.leader()
