@@ -207,3 +207,30 @@ def test_deleting_a_parent_reparents_its_children_as_chronos_does() -> None:
     assert sorted(r.job for r in runner.queued()) == ["c", "d"]
     with pytest.raises(KeyError):
         runner.remove_job("a")
+
+
+# --- offers.py -----------------------------------------------------------------------------
+
+def test_constraints_and_the_task_a_run_launches() -> None:
+    from actors.resources import Resources
+    from frameworks.chronos.offers import attributes_of, constraints_hold, fit, task_info
+
+    offer = {"id": {"value": "o1"}, "agent_id": {"value": "a1"}, "hostname": "node-7",
+             "attributes": [{"name": "rack", "type": "TEXT", "text": {"value": "rack-2"}},
+                            {"name": "gpus", "type": "SCALAR", "scalar": {"value": 2}}]}
+    seen = attributes_of(offer)
+    assert constraints_hold([["rack", "EQUALS", "rack-2"], ["hostname", "LIKE", "node-[0-9]+"]], seen)
+    assert not constraints_hold([["rack", "UNLIKE", "rack-[12]"]], seen)
+    assert not constraints_hold([["zone", "LIKE", ".*"]], seen) and constraints_hold([["zone", "UNLIKE", "x"]], seen)
+    job = parse_job({"name": "exe", "command": "/bin/echo", "shell": False, "arguments": ["-n"], "cpus": 1,
+                     "mem": 64, "disk": 0, "runAsUser": "batch", "schedule": "R/2026-12-01T00:00:00Z/P1D",
+                     "environmentVariables": [{"name": "A", "value": "1"}]}, "iso8601")
+    assert fit(job, Resources.parse("cpus:0.5;mem:1024"), "*") is None
+    use = fit(job, Resources.parse("cpus:2;mem:1024"), "*")
+    assert use is not None
+    task = task_info("ct:1:0:exe:x", job, ["x"], 0, offer, use, "root")
+    command = task["command"]
+    assert (command["shell"], command["value"], command["arguments"]) == (False, "/bin/echo", ["/bin/echo", "-n", "x"])
+    assert command["user"] == "batch" and {"name": "A", "value": "1"} in command["environment"]["variables"]
+    assert {"name": "CHRONOS_JOB_NAME", "value": "exe"} in command["environment"]["variables"]
+    assert sorted(r["name"] for r in task["resources"]) == ["cpus", "mem"]
