@@ -11,8 +11,6 @@ import json
 import shutil
 import signal
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.chronos_support import call, start_master_and_agent
 from tests.integration.operators_support import Script, free_port, kill_executors_under, run_script
 
 pytestmark = pytest.mark.integration
@@ -41,16 +40,7 @@ class Chronos:
         return script
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as reply:
-                raw = reply.read()
-                kind = reply.headers.get("Content-Type", "")
-                return reply.status, json.loads(raw) if raw and "json" in kind else raw.decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return call(self.url, method, path, body)
 
     def job(self, name: str) -> dict[str, Any]:
         status, job = self.call("GET", f"/v1/scheduler/job/{name}")
@@ -76,15 +66,8 @@ def chronos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chronos]:
     (base / "out").mkdir()
     scripts: list[Script] = []
     try:
-        port = free_port()
-        master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1")
-        scripts.append(master)
-        master.wait_for("master_started")
-        agent = Script("mesopy-agent", f"--master=127.0.0.1:{port}", "--port=0", f"--work_dir={base / 'agent'}",
-                       "--resources=cpus:4;mem:2048;disk:1024", "--registration_backoff_factor=0.05")
-        scripts.append(agent)
-        agent.wait_for("agent_registered")
-        service = Chronos(f"127.0.0.1:{port}", base / "state", base / "out")
+        master = start_master_and_agent(scripts, base / "agent")
+        service = Chronos(master, base / "state", base / "out")
         yield service
         scripts.append(service.script)
     finally:
