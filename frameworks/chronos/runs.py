@@ -113,6 +113,8 @@ class Runner:
         for child, parents in self.graph.remove(name).items():
             job = self.jobs[child].job
             self._dirty.add(child)
+            if child in self.since:
+                self.since[child] &= set(parents)
             if parents:
                 job["parents"] = parents
                 continue
@@ -121,13 +123,10 @@ class Runner:
                 job[key] = state.job.get(key, "")
         del self.jobs[name]
         self.since.pop(name, None)
-        active = [r for r in state.runs.values() if r.state != "queued"]
-        for run in state.runs.values():
-            if run.state == "queued":
-                self._tasks.pop(run.task_id, None)
-            run.killed = True
+        for task_id in state.runs:  # their updates are ignored from now on
+            self._tasks.pop(task_id, None)
         self._dirty.add(name)
-        return active
+        return [r for r in state.runs.values() if r.state != "queued"]
 
     def job(self, name: str) -> dict[str, Any]:
         return self._state(name).job
