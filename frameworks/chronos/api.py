@@ -9,6 +9,7 @@
 | ``PUT /scheduler/job/{name}[?arguments=...]`` | 204, a run is queued |
 | ``DELETE /scheduler/job/{name}`` | 204 |
 | ``DELETE /scheduler/task/kill/{name}`` | 204, its queued runs dropped and its tasks killed |
+| ``PUT /scheduler/job/success/{name}`` | 200, the job counts a success now and its dependents run |
 | ``GET /scheduler/job/stat/{name}`` | 200, ``{"histogram": ..., "taskStatHistory": [...]}`` |
 | ``GET /scheduler/graph/dot``, ``GET /scheduler/graph/csv`` | 200, text |
 | ``GET /leader`` | 200, ``{"leader": "host:port"}`` |
@@ -130,6 +131,11 @@ class ChronosApi:
         if request.method == "GET" and any(request.path.startswith(f"{p}/job/stat/") for p in PREFIXES):
             name = self._name(request, "job/stat")
             return self._reply(await self._call(request, lambda s: s.stats(name)))
+        if request.method == "PUT" and any(request.path.startswith(f"{p}/job/success/") for p in PREFIXES):
+            name = self._name(request, "job/success")
+            result = await self._call(request, lambda s: s.mark_success(name))
+            return result if isinstance(result, HttpReply) else HttpReply(
+                body=f"marked job {name} as successful: true".encode(), content_type="text/plain; charset=utf-8")
         name = self._name(request, "job")
         if request.method == "GET":
             return self._reply(await self._call(request, lambda s: s.job(name)))

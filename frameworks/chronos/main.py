@@ -119,6 +119,13 @@ class Instance:
         self.reason = ""
 
     def elected(self) -> None:
+        try:
+            self._lead()
+        except Exception as e:  # e.g. the store cannot be read: another instance should lead
+            log.exception("chronos_cannot_lead")
+            self.lost(f"cannot take the lead: {e}")
+
+    def _lead(self) -> None:
         from frameworks import MesosSchedulerDriver
 
         config = self.config

@@ -237,9 +237,6 @@ class Runner:
                               "end": now, "status": "SUCCESS" if success else "FAIL", "state": task_state,
                               "attempt": run.attempt, "cause": run.cause})
         if success:
-            job["successCount"] = int(job.get("successCount") or 0) + 1
-            job["lastSuccess"] = iso_time(now)
-            job["errorsSinceLastSuccess"] = 0
             self._succeeded(run.job, now)
         elif run.attempt < int(job.get("retries") or 0) and not run.killed:
             self._start(state, now, run.arguments, "retry", run.attempt + 1)
@@ -249,7 +246,17 @@ class Runner:
             job["errorsSinceLastSuccess"] = int(job.get("errorsSinceLastSuccess") or 0) + 1
         return True
 
+    def mark_success(self, name: str, now: float) -> None:
+        """Count a success of ``name`` now, as if it had run (Chronos' ``job/success``)."""
+        self._state(name)
+        self._dirty.add(name)
+        self._succeeded(name, now)
+
     def _succeeded(self, parent: str, now: float) -> None:
+        job = self.jobs[parent].job
+        job["successCount"] = int(job.get("successCount") or 0) + 1
+        job["lastSuccess"] = iso_time(now)
+        job["errorsSinceLastSuccess"] = 0
         self._dirty.update(self.graph.children(parent))
         for child in self.graph.record_success(parent, self.since):
             state = self.jobs.get(child)

@@ -3,7 +3,10 @@
 The framework registers with ``checkpoint`` and a long ``failover_timeout``,
 under the framework id it stored (so after a restart it takes its tasks back),
 and acknowledges each status update only after the service persisted it
-(``implicit_acknowledgements=False``).
+(``implicit_acknowledgements=False``). When the master answers that the
+framework has been removed (it was away longer than ``failover_timeout``),
+the stored id is forgotten and the process ends; the next start registers a
+new framework, and the old runs come back lost from reconciliation (retried).
 """
 
 from __future__ import annotations
@@ -69,5 +72,7 @@ class ChronosScheduler(Scheduler):
 
     def error(self, driver: Any, message: str) -> None:
         log.error("chronos_framework_error", message=message)
+        if "has been removed" in str(message):  # past failover_timeout: the next start registers afresh
+            self.service.forget_framework_id()
         self.message = str(message)
         self.failed.set()

@@ -72,6 +72,9 @@ class ChronosService:
         raw = self.store.get(FRAMEWORK_ID_KEY)
         return raw.decode() if raw else None
 
+    def forget_framework_id(self) -> None:
+        self.store.delete(FRAMEWORK_ID_KEY)
+
     def start_clock(self) -> None:
         self._thread = threading.Thread(target=self._clock, name="chronos-clock", daemon=True)
         self._thread.start()
@@ -142,6 +145,13 @@ class ChronosService:
             run = self.runner.trigger(name, self.clock(), arguments)
             self._changed()
             log.info("chronos_job_triggered", job=name, task_id=run.task_id if run else None)
+
+    def mark_success(self, name: str) -> None:
+        """``PUT /scheduler/job/success/{name}``: count a success now, and trigger the dependents."""
+        with self.lock:
+            self.runner.mark_success(name, self.clock())
+            self._changed()
+            log.info("chronos_job_marked_successful", job=name)
 
     def kill_tasks(self, name: str) -> None:
         with self.lock:

@@ -139,6 +139,10 @@ def test_a_failing_parent_is_retried_and_does_not_trigger_its_child(chronos: Chr
     job, child = chronos.job("flaky"), chronos.job("after-flaky")
     assert (job["errorCount"], job["successCount"]) == (1, 0)
     assert child["status"] == "idle" and child["successCount"] == 0 and not chronos.lines("after")
+    status, text = chronos.call("PUT", "/v1/scheduler/job/success/flaky")  # as if it had run: the child runs
+    assert status == 200 and "true" in text
+    chronos.finished("after-flaky")
+    assert chronos.job("flaky")["successCount"] == 1 and len(chronos.lines("after")) == 1
 
 
 def test_a_retry_that_succeeds(chronos: Chronos) -> None:

@@ -234,3 +234,11 @@ def test_constraints_and_the_task_a_run_launches() -> None:
     assert command["user"] == "batch" and {"name": "A", "value": "1"} in command["environment"]["variables"]
     assert {"name": "CHRONOS_JOB_NAME", "value": "exe"} in command["environment"]["variables"]
     assert sorted(r["name"] for r in task["resources"]) == ["cpus", "mem"]
+
+
+def test_a_job_marked_successful_counts_and_triggers_its_dependents() -> None:
+    runner = Runner()
+    runner.put_job(scheduled("a", "P1D"))
+    runner.put_job(dependent("b", "a"))
+    runner.mark_success("a", T0)
+    assert runner.job("a")["successCount"] == 1 and [r.job for r in runner.queued()] == ["b"]

@@ -70,3 +70,16 @@ def test_state_is_written_before_launch_and_acknowledgement_and_survives_a_resta
     assert status["uuid"] == "u2" and seen["job"]["successCount"] == 1 and seen["runs"] == []
     restarted.status_update(driver, {"task_id": {"value": task_id}, "state": "TASK_FINISHED", "uuid": "u2"})
     assert restarted.job("nightly")["successCount"] == 1  # a redelivered update counts once
+
+
+def test_a_removed_framework_id_is_forgotten(tmp_path: Path) -> None:
+    from frameworks.chronos.scheduler import ChronosScheduler
+
+    store = DirectoryStore(str(tmp_path / "chronos"))
+    service = ChronosService(store, clock=lambda: NOW)
+    scheduler = ChronosScheduler(service)
+    scheduler.registered(ReadingDriver(store), {"value": "fw-1"}, {})
+    scheduler.error(None, "Framework fw-0 is not authorized")
+    assert service.framework_id() == "fw-1" and scheduler.failed.is_set()
+    scheduler.error(None, "Framework fw-1 has been removed")
+    assert service.framework_id() is None
