@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from frameworks.chronos.graph import DependencyGraph
-from frameworks.chronos.schedule import format_time, parse_duration, parse_schedule
+from frameworks.chronos.graph import DependencyGraph, GraphError
+from frameworks.chronos.schedule import ScheduleError, format_time, parse_duration, parse_schedule
 
 __all__ = ["READ_ONLY", "JobDefaults", "JobError", "check_parents", "iso_time", "parse_job"]
 
@@ -128,8 +128,8 @@ def _when(body: Mapping[str, Any], kind: str, defaults: JobDefaults, now: dateti
         raise JobError("epsilon", epsilon, "must be an ISO 8601 duration such as PT60S")
     try:
         parse_duration(epsilon, "epsilon")
-    except ValueError as e:
-        raise JobError("epsilon", epsilon, f"not an ISO 8601 duration ({e})") from None
+    except ScheduleError as e:
+        raise JobError("epsilon", epsilon, e.reason) from None
     if kind == "iso8601":
         if has_parents:
             raise JobError("parents", body.get("parents"), "a scheduled job has no parents (POST it to "
@@ -140,10 +140,11 @@ def _when(body: Mapping[str, Any], kind: str, defaults: JobDefaults, now: dateti
                            "R/2026-12-01T00:00:00Z/PT1H")
         try:
             schedule = parse_schedule(text, zone, now)
-        except ValueError as e:
-            field = str(getattr(e, "field", "schedule")) or "schedule"
-            raise JobError(field if field in ("schedule", "scheduleTimeZone") else "schedule",
-                           text if field != "scheduleTimeZone" else zone, f"cannot be parsed ({e})") from None
+        except ScheduleError as e:
+            if e.field == "scheduleTimeZone":
+                raise JobError("scheduleTimeZone", zone, e.reason) from None
+            part = f" ({e.value!r})" if e.value != text else ""
+            raise JobError("schedule", text, f"{e.reason}{part}") from None
         if text.split("/")[1:2] == [""]:  # an empty start is now: store the time it stands for
             text = str(schedule)
         return {"schedule": text, "scheduleTimeZone": zone, "epsilon": epsilon}
@@ -221,5 +222,5 @@ def check_parents(job: Mapping[str, Any], graph: DependencyGraph, known: Collect
         return
     try:
         graph.check(str(job["name"]), parents, known)
-    except ValueError as e:
-        raise JobError("parents", parents, str(e)) from None
+    except GraphError as e:
+        raise JobError("parents", e.value, e.reason) from None
