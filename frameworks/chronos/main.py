@@ -16,7 +16,6 @@ from actors.cli import StopSignals, announce_http, parse_or_exit, stop_within
 from actors.ha.election import master_error
 from frameworks.chronos.api import ChronosApi
 from frameworks.chronos.job import JobDefaults
-from frameworks.chronos.schedule import parse_duration
 from frameworks.chronos.scheduler import ChronosScheduler, framework_info
 from frameworks.chronos.service import ChronosService
 from frameworks.leadership import Leadership
@@ -94,10 +93,8 @@ class ChronosConfig:
             raise ValueError("--framework_name: must not be empty")
 
     def defaults(self) -> JobDefaults:
-        epsilon = f"PT{self.task_epsilon}S"
-        parse_duration(epsilon)
         return JobDefaults(cpus=self.mesos_task_cpu, mem=float(self.mesos_task_mem), disk=float(self.mesos_task_disk),
-                           epsilon=epsilon, user=self.user or getpass.getuser(), retries=self.default_retries)
+                           epsilon=f"PT{self.task_epsilon}S", user=self.user or getpass.getuser(), retries=self.default_retries)
 
 
 def _advertised(config: ChronosConfig) -> str:

@@ -19,16 +19,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import structlog
 
+from actors.resources import Resources, ResourcesError
 from frameworks.chronos.graph import last_state
 from frameworks.chronos.job import JobDefaults, check_parents, parse_job
 from frameworks.chronos.offers import attributes_of, constraints_hold, fit, task_info
-from frameworks.chronos.runs import Run, Runner
+from frameworks.chronos.runs import Runner
 from frameworks.state import StateStore
 
 __all__ = ["FRAMEWORK_ID_KEY", "ChronosService"]
@@ -206,8 +207,6 @@ class ChronosService:
                 self.driver.reconcileTasks(statuses)
 
     def offers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
-        from actors.resources import Resources, ResourcesError
-
         with self.lock:
             self.driver = driver
             queued = self.runner.queued()
@@ -262,7 +261,3 @@ class ChronosService:
         if self._suppressed and self.driver is not None and self.runner.queued():
             self._suppressed = False
             self.driver.reviveOffers()
-
-    def queued(self) -> list[Run]:
-        with self.lock:
-            return self.runner.queued()
