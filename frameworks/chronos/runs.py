@@ -79,7 +79,7 @@ class JobState:
 @dataclass(frozen=True)
 class TickResult:
     wake_at: float | None  # when to tick again (the next scheduled occurrence), None if never
-    kill: list[str]  # task ids past their job's maxCompletionTime
+    kill: list[str]  # task ids past their job's maxCompletionTime (each returned once)
 
 
 class Runner:
@@ -146,8 +146,11 @@ class Runner:
             job = state.job
             limit = float(job.get("maxCompletionTime") or 0)
             if limit > 0:
-                overdue += [r.task_id for r in state.runs.values()
-                            if r.state == "running" and not r.killed and now - r.started_at > limit]
+                for run in state.runs.values():
+                    if run.state == "running" and not run.killed and now - run.started_at > limit:
+                        run.killed = True  # killed once, not retried
+                        overdue.append(run.task_id)
+                        self._dirty.add(name)
             if job.get("parents") or job.get("disabled") or not job.get("schedule"):
                 continue
             schedule = parse_schedule(job["schedule"], job.get("scheduleTimeZone", ""))

@@ -242,3 +242,21 @@ def test_a_job_marked_successful_counts_and_triggers_its_dependents() -> None:
     runner.put_job(dependent("b", "a"))
     runner.mark_success("a", T0)
     assert runner.job("a")["successCount"] == 1 and [r.job for r in runner.queued()] == ["b"]
+
+
+def test_disabled_jobs_do_not_run_and_overdue_runs_are_to_be_killed() -> None:
+    runner = Runner()
+    runner.put_job(scheduled("off", disabled=True))
+    runner.put_job(scheduled("capped", "P1D", maxCompletionTime=30))
+    runner.put_job(dependent("after-off", "off"))
+    assert runner.tick(T0).kill == [] and [r.job for r in runner.queued()] == ["capped"]
+    run = runner.queued()[0]
+    runner.launched(run.task_id, "agent-1", T0)
+    runner.update(run.task_id, "TASK_RUNNING", T0)
+    assert runner.tick(T0 + 29).kill == [] and runner.tick(T0 + 31).kill == [run.task_id]
+    assert runner.tick(T0 + 35).kill == []  # once
+    runner.update(run.task_id, "TASK_KILLED", T0 + 36)
+    assert not runner.queued() and runner.job("capped")["errorCount"] == 1  # not retried
+    runner.put_job(dependent("after-off", "off", disabled=True))
+    runner.mark_success("off", T0 + 32)  # a disabled child is not triggered either
+    assert [r.job for r in runner.queued()] == []
