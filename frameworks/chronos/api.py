@@ -11,6 +11,7 @@
 | ``DELETE /scheduler/task/kill/{name}`` | 204, its queued runs dropped and its tasks killed |
 | ``PUT /scheduler/job/success/{name}`` | 200, the job counts a success now and its dependents run |
 | ``GET /scheduler/job/stat/{name}`` | 200, ``{"histogram": ..., "taskStatHistory": [...]}`` |
+| ``GET /scheduler/stats/{99thPercentile,...,median,mean}`` | 200, ``[{"jobNameLabel", "time"}]`` (s), slowest first |
 | ``GET /scheduler/graph/dot``, ``GET /scheduler/graph/csv`` | 200, text |
 | ``GET /leader`` | 200, ``{"leader": "host:port"}`` |
 
@@ -56,6 +57,7 @@ class ChronosApi:
             server.route(f"{prefix}/dependency", self._dependency, ("POST", "PUT"))
             server.route(f"{prefix}/job", self._job, ("GET", "PUT", "DELETE"), prefix=True)
             server.route(f"{prefix}/task/kill", self._kill, ("DELETE",), prefix=True)
+            server.route(f"{prefix}/stats", self._stats, prefix=True)
             server.route(f"{prefix}/graph/dot", self._dot)
             server.route(f"{prefix}/graph/csv", self._csv)
         server.route("/leader", self._leader)
@@ -150,6 +152,10 @@ class ChronosApi:
         name = self._name(request, "task/kill")
         result = await self._call(request, lambda s: s.kill_tasks(name))
         return result if isinstance(result, HttpReply) else HttpReply(status=204)
+
+    async def _stats(self, request: HttpRequest) -> HttpReply:
+        which = self._name(request, "stats")
+        return self._reply(await self._call(request, lambda s: s.percentiles(which)))
 
     async def _graph(self, request: HttpRequest, render: Callable[[ChronosService], str]) -> HttpReply:
         result = await self._call(request, render)

@@ -188,7 +188,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     ChronosApi(lambda: instance.service, leader, f"{host}:{http.port}").install(http)
     http.start()
-    leadership.start()
+    try:
+        leadership.start()
+    except RuntimeError as e:  # ZooKeeper cannot be reached
+        print(f"{PROG}: --zk: {e}", file=sys.stderr, flush=True)
+        http.stop()
+        store.close()
+        raise SystemExit(1) from None
     announce_http(PROG, http, host)
     signal_name = signals.wait()
     log.info("chronos_stopping", signal=signal_name, reason=instance.reason)

@@ -303,9 +303,11 @@ class Runner:
         return "running" if states - {"queued"} else "queued" if states else "idle"
 
     def stats(self, name: str) -> dict[str, Any]:
-        """``GET /scheduler/job/stat/{name}``: a histogram of successful run times and the recent runs."""
+        """``GET /scheduler/job/stat/{name}``: a histogram of successful run times (ms, as Chronos'
+        metrics) and the recent runs, newest first."""
         state = self._state(name)
-        times = sorted(h["end"] - h["start"] for h in state.history if h["status"] == "SUCCESS" and h["start"])
+        times = sorted(1000.0 * (h["end"] - h["start"]) for h in state.history
+                       if h["status"] == "SUCCESS" and h["start"])
         histogram: dict[str, float] = {"count": len(times), "skipped": state.skipped}
         if times:
             histogram.update({"mean": statistics.fmean(times), "median": statistics.median(times)})

@@ -38,6 +38,7 @@ log = structlog.get_logger("mesopy.chronos")
 
 FRAMEWORK_ID_KEY = "framework_id"
 JOBS = "jobs/"
+STATS = ("99thPercentile", "98thPercentile", "95thPercentile", "75thPercentile", "median", "mean")
 IDLE_WAKE = 5.0  # the clock thread wakes at least this often (maxCompletionTime, revive checks)
 
 
@@ -177,6 +178,16 @@ class ChronosService:
     def stats(self, name: str) -> dict[str, Any]:
         with self.lock:
             return self.runner.stats(name)
+
+    def percentiles(self, which: str) -> list[dict[str, Any]]:
+        """``GET /scheduler/stats/{which}`` (``99thPercentile``... ``median``, ``mean``): each job's
+        successful run time in seconds, slowest first; ValueError naming an unknown ``which``."""
+        if which not in STATS:
+            raise ValueError(f"percentile: must be one of {', '.join(STATS)}, got {which!r}")
+        with self.lock:
+            found = [(name, self.runner.stats(name)["histogram"].get(which)) for name in self.runner.jobs]
+        ranked = sorted(((t, n) for n, t in found if t is not None), reverse=True)
+        return [{"jobNameLabel": name, "time": time / 1000.0} for time, name in ranked]
 
     def graph(self, form: str) -> str:
         """The dependency graph as Chronos' ``dot`` or ``csv`` text, nodes by their last run's outcome."""

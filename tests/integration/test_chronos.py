@@ -117,6 +117,9 @@ def test_a_chain_runs_in_order_through_chronos_python(chronos: Chronos) -> None:
     assert [line.split("@")[0] for line in chronos.lines("chain")] == ["a", "b", "c"]
     stats = client.job_stat("b")
     assert stats["histogram"]["count"] == 1 and stats["taskStatHistory"][0]["status"] == "SUCCESS"
+    slowest = client.scheduler_stat_99th()  # each job's 99th percentile run time (s), slowest first
+    assert {s["jobNameLabel"] for s in slowest} >= {"a", "b", "c"}
+    assert [s["time"] for s in slowest] == sorted((s["time"] for s in slowest), reverse=True)
     csv = client.scheduler_graph()
     assert "a" in csv and "b" in csv and "c" in csv
     status, dot = chronos.call("GET", "/scheduler/graph/dot")
