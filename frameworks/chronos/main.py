@@ -142,7 +142,7 @@ class Instance:
 
     def _watch(self, scheduler: ChronosScheduler) -> None:
         scheduler.failed.wait()
-        self.lost(f"the master refused the framework: {scheduler.message}")
+        self.lost(scheduler.message)
 
     def lost(self, reason: str) -> None:
         self.reason = reason

@@ -269,6 +269,9 @@ class Runner:
 
     # --- persistence and reading -------------------------------------------------------
 
+    def mark_dirty(self, names: Iterable[str]) -> None:
+        self._dirty.update(names)
+
     def take_dirty(self) -> set[str]:
         dirty, self._dirty = self._dirty, set()
         return dirty

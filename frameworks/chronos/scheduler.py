@@ -12,6 +12,7 @@ new framework, and the old runs come back lost from reconciliation (retried).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -35,31 +36,43 @@ def framework_info(name: str, user: str, role: str, failover_timeout: float, hos
 
 
 class ChronosScheduler(Scheduler):
+    """``failed`` is set (with ``message``) when the instance cannot go on: the master refused the
+    framework, or the service failed in a callback (its store, most likely); the process then
+    ends, and the next start recovers from the store (the updates it did not acknowledge come again)."""
+
     def __init__(self, service: ChronosService) -> None:
         self.service = service
-        self.failed = threading.Event()  # the master refused us (error callback): the process ends
+        self.failed = threading.Event()
         self.message = ""
+
+    def _guard(self, what: str, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except Exception as e:
+            log.exception("chronos_callback_failed", callback=what)
+            self.message = f"{what} failed: {e}"
+            self.failed.set()
 
     def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
         value = str(framework_id.get("value", "")) if isinstance(framework_id, dict) else str(framework_id)
         log.info("chronos_registered", framework_id=value)
-        self.service.registered(driver, value)
+        self._guard("registered", lambda: self.service.registered(driver, value))
 
     def reregistered(self, driver: Any, master_info: Any) -> None:
         log.info("chronos_reregistered")
-        self.service.reconcile()
+        self._guard("reregistered", self.service.reconcile)
 
     def disconnected(self, driver: Any) -> None:
         log.warning("chronos_disconnected")
 
     def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
-        self.service.offers(driver, offers)
+        self._guard("resourceOffers", lambda: self.service.offers(driver, offers))
 
     def offerRescinded(self, driver: Any, offer_id: Any) -> None:
         pass
 
     def statusUpdate(self, driver: Any, status: dict[str, Any]) -> None:
-        self.service.status_update(driver, status)
+        self._guard("statusUpdate", lambda: self.service.status_update(driver, status))
 
     def frameworkMessage(self, driver: Any, executor_id: Any, agent_id: Any, data: Any) -> None:
         pass
@@ -74,5 +87,5 @@ class ChronosScheduler(Scheduler):
         log.error("chronos_framework_error", message=message)
         if "has been removed" in str(message):  # past failover_timeout: the next start registers afresh
             self.service.forget_framework_id()
-        self.message = str(message)
+        self.message = f"the master refused the framework: {message}"
         self.failed.set()

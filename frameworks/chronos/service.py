@@ -109,12 +109,17 @@ class ChronosService:
             return result.wake_at
 
     def _persist(self) -> None:
-        for name in sorted(self.runner.take_dirty()):
+        dirty = sorted(self.runner.take_dirty())
+        for i, name in enumerate(dirty):
             record = self.runner.dump(name)
-            if record is None:
-                self.store.delete(JOBS + name)
-            else:
-                self.store.put(JOBS + name, json.dumps(record, separators=(",", ":")).encode())
+            try:
+                if record is None:
+                    self.store.delete(JOBS + name)
+                else:
+                    self.store.put(JOBS + name, json.dumps(record, separators=(",", ":")).encode())
+            except Exception:
+                self.runner.mark_dirty(dirty[i:])  # written by the next call that persists
+                raise
 
     def _changed(self) -> None:
         self._persist()

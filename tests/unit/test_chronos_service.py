@@ -83,3 +83,25 @@ def test_a_removed_framework_id_is_forgotten(tmp_path: Path) -> None:
     assert service.framework_id() == "fw-1" and scheduler.failed.is_set()
     scheduler.error(None, "Framework fw-1 has been removed")
     assert service.framework_id() is None
+
+
+class BrokenStore(DirectoryStore):
+    def put(self, key: str, value: bytes) -> None:
+        raise OSError(f"disk full writing {key}")
+
+
+def test_a_store_that_fails_in_a_callback_ends_the_instance_without_acknowledging(tmp_path: Path) -> None:
+    from frameworks.chronos.scheduler import ChronosScheduler
+
+    store = BrokenStore(str(tmp_path / "chronos"))
+    service = ChronosService(store, clock=lambda: NOW)
+    scheduler = ChronosScheduler(service)
+    driver = ReadingDriver(store)
+    service.runner.put_job({"name": "x", "command": "true", "schedule": "R/2030-01-01T00:00:00Z/P1D"})
+    run = service.runner.trigger("x", NOW)
+    assert run is not None
+    service.runner.launched(run.task_id, "a1", NOW)
+    scheduler.statusUpdate(driver, {"task_id": {"value": run.task_id}, "state": "TASK_FINISHED", "uuid": "u"})
+    assert scheduler.failed.is_set() and "disk full" in scheduler.message
+    assert [c for c in driver.calls if c[0] == "ack"] == []  # the update comes again after a restart
+    assert service.runner.take_dirty() == {"x"}  # and the job is still to be written
