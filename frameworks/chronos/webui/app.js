@@ -153,8 +153,8 @@ async function renderHistory() {
   const facts = [["command", job.command], ["runs", runsOf(job)], ["epsilon", job.epsilon || ""],
                  ["retries", job.retries ?? ""], ["owner", job.owner || ""],
                  ["resources", `cpus ${job.cpus} · mem ${job.mem} MB · disk ${job.disk} MB`],
-                 ["run times", hist.count ? `${hist.count} successful, mean ${Number(hist.mean).toFixed(2)} s,`
-                   + ` median ${Number(hist.median).toFixed(2)} s` : "no successful run yet"],
+                 ["run times", hist.count ? `${hist.count} successful, mean ${(hist.mean / 1000).toFixed(2)} s,`
+                   + ` median ${(hist.median / 1000).toFixed(2)} s` : "no successful run yet"],
                  ["skipped", String(hist.skipped ?? 0)]];
   box.dataset.job = picked;
   box.dataset.runs = String(rows.length);
