@@ -12,6 +12,13 @@ terminal update is acknowledged (or after ACK_TIMEOUT; while a checkpointing
 framework's executor waits for its restarted agent, until the driver's
 recovery timeout ends it).
 
+A task with a ``health_check`` (Mesos' COMMAND, HTTP or TCP check) is probed
+while it runs (actors/executor/health.py decides, probes.py probes): health
+changes go out as TASK_RUNNING with ``healthy`` and reason
+REASON_TASK_HEALTH_CHECK_STATUS_UPDATED (every unhealthy result, the first
+healthy one after start or failures); after ``consecutive_failures`` failures
+the executor kills the task, whose TASK_KILLED then says ``healthy: false``.
+
 The executor is a child subreaper, so a process of the task that called
 setsid() or double-forked stays in its tree: the kill's signals reach the
 whole tree, and what is left of it once the command exits is SIGKILLed
@@ -30,7 +37,9 @@ from typing import Any
 import structlog
 
 from actors.agent.launcher import executor_argv
-from actors.agent.users import TASK_USER_VARIABLE, resolve_run_as, switch_user_argv
+from actors.agent.users import TASK_USER_VARIABLE, RunAs, resolve_run_as, switch_user_argv
+from actors.executor.health import HealthReport, parse_health_check
+from actors.executor.probes import HealthMonitor
 from actors.flags import parse_duration
 from actors.logs import configure_logging
 from frameworks.executor_driver import MesosExecutorDriver
@@ -77,12 +86,17 @@ class CommandExecutor(Executor):
         self._kill_timer: threading.Timer | None = None
         self._waiter: threading.Thread | None = None  # runs the command and reports how it ended
         self.whole_tree = False  # True when this process is the task's subreaper (main() sets it)
+        self.monitor: HealthMonitor | None = None
+        self.killed_by_health_check = False
 
-    def _update(self, driver: Any, state: str, message: str = "", reason: str = "") -> None:
+    def _update(self, driver: Any, state: str, message: str = "", reason: str = "",
+                healthy: bool | None = None) -> None:
         assert self.task is not None
         status: dict[str, Any] = {"task_id": self.task["task_id"], "state": state, "message": message}
         if reason:
             status["reason"] = reason
+        if healthy is not None:
+            status["healthy"] = healthy
         driver.sendStatusUpdate(status)
 
     def launchTask(self, driver: Any, task: dict[str, Any]) -> None:
@@ -93,24 +107,28 @@ class CommandExecutor(Executor):
                                          "message": "the command executor runs one task only"})
                 return
             self.task = task
-        self._update(driver, "TASK_STARTING")
         command = task.get("command") or {}
+        try:
+            check = parse_health_check(task["health_check"]) if "health_check" in task else None
+        except ValueError as e:  # the master validates this; a task sent some other way may not be
+            self._update(driver, "TASK_FAILED", f"Invalid health check: {e}", "REASON_TASK_INVALID")
+            self._finish(driver)
+            return
+        self._update(driver, "TASK_STARTING")
         env = dict(os.environ)
         for variable in (command.get("environment") or {}).get("variables") or []:
             env[str(variable.get("name"))] = str(variable.get("value", ""))
         # The thread that waits for the command exists before the command does: under a
         # pids limit a fork bomb may leave no room to start a thread afterwards.
-        self._waiter = threading.Thread(target=self._run, args=(driver, command, env), name="command-wait",
+        self._waiter = threading.Thread(target=self._run, args=(driver, command, env, check), name="command-wait",
                                         daemon=True)
         self._waiter.start()
 
-    def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str]) -> None:
+    def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str], check: Any) -> None:
         try:
-            argv = executor_argv(command)
             user = os.environ.get(TASK_USER_VARIABLE)
             run_as = resolve_run_as(user, switch_user=True) if user else None
-            if run_as is not None:
-                argv = switch_user_argv(run_as, argv)
+            argv = _as_user(run_as, executor_argv(command))
             proc = subprocess.Popen(argv, process_group=0, env=env, stdin=subprocess.DEVNULL,
                                     cwd=os.environ.get("MESOS_SANDBOX") or None)
         except (OSError, ValueError) as e:
@@ -125,18 +143,40 @@ class CommandExecutor(Executor):
         if killed:  # a kill arrived while launching
             self._signal(signal.SIGTERM)
         self._update(driver, "TASK_RUNNING")
+        if check is not None and not killed:
+            self.monitor = HealthMonitor(check, lambda report: self._health(driver, report), env=env,
+                                         cwd=os.environ.get("MESOS_SANDBOX") or None,
+                                         wrap=lambda probe_argv: _as_user(run_as, probe_argv)).start()
         returncode = proc.wait()
+        if self.monitor is not None:
+            self.monitor.stop()
         if self._kill_timer is not None:
             self._kill_timer.cancel()
         left = kill_tree(os.getpid()) if self.whole_tree else []  # setsid()/background processes die with it
         log.info("command_exited", returncode=returncode, killed=self.killed, leftovers_killed=left)
         if self.killed:
-            self._update(driver, "TASK_KILLED", describe_exit(returncode))
+            self._update(driver, "TASK_KILLED", describe_exit(returncode),
+                         healthy=False if self.killed_by_health_check else None)
         elif returncode == 0:
             self._update(driver, "TASK_FINISHED", describe_exit(returncode))
         else:
             self._update(driver, "TASK_FAILED", describe_exit(returncode))
         self._finish(driver)
+
+    def _health(self, driver: Any, report: HealthReport) -> None:
+        """(The health check's thread) tell the scheduler; kill the task after too many failures."""
+        with self._lock:
+            if self.killed:  # no TASK_RUNNING once the task is being killed (Mesos)
+                return
+            if report.kill:
+                self.killed_by_health_check = True
+        log.info("task_health_changed", healthy=report.healthy, consecutive_failures=report.consecutive_failures,
+                 kill=report.kill, message=report.message)
+        self._update(driver, "TASK_RUNNING", report.message, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
+                     healthy=report.healthy)
+        if report.kill:
+            assert self.task is not None
+            self._kill(grace_period(self.task.get("kill_policy"), default=self.default_grace))
 
     def _finish(self, driver: Any) -> None:
         acknowledged = driver.wait_for_acknowledgements(ACK_TIMEOUT)
@@ -156,6 +196,8 @@ class CommandExecutor(Executor):
                 signal_tree(os.getpid(), signum)  # also what left the process group
 
     def _kill(self, grace: float) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
         with self._lock:
             if self.killed and self._kill_timer is not None:
                 return
@@ -192,6 +234,10 @@ class CommandExecutor(Executor):
                 self._signal(signal.SIGKILL)
         if self._waiter is not None:  # it sends TASK_KILLED: the driver must not stop before that
             self._waiter.join(timeout=max(1.0, self.shutdown_grace - grace))
+
+
+def _as_user(run_as: RunAs | None, argv: list[str]) -> list[str]:
+    return argv if run_as is None else switch_user_argv(run_as, argv)
 
 
 def main() -> int:

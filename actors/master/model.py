@@ -165,7 +165,7 @@ class Task:
             "state": self.state,
             "resources": flat_resources(self.resources),
             "statuses": [
-                {k: v for k, v in s.items() if k in ("state", "timestamp", "reason", "message", "source")}
+                {k: v for k, v in s.items() if k in ("state", "timestamp", "reason", "message", "source", "healthy")}
                 for s in self.statuses
             ],
         }

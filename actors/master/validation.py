@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from actors.executor.health import parse_health_check
 from actors.master.model import ExecutorRecord, id_value
 from actors.resources import EMPTY, Resources, ResourcesError
 
@@ -85,6 +86,11 @@ def validate_task(task: Any, agent_id: str, known_task_ids: set[str]) -> tuple[s
     shell = command.get("shell", True)
     if shell is not False and not isinstance(command.get("value"), str):
         raise TaskInvalid(f"Task {task_id}: command has no 'value' to run in a shell")
+    if "health_check" in task:
+        try:
+            parse_health_check(task["health_check"])
+        except ValueError as e:
+            raise TaskInvalid(f"Task {task_id}: invalid health check: {e}") from None
     res, exec_res, _ = task_resources(task)
     if res.is_empty():
         raise TaskInvalid(f"Task {task_id} uses no resources")
