@@ -1,0 +1,1 @@
+"""Marathon's web UI: static files (index.html, app.js, style.css) served at ``/`` of mesopy-marathon."""
