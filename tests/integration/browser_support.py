@@ -6,7 +6,8 @@ throw-away ``HOME`` (so it runs as root, from any directory), ``goto`` loads a
 URL (``http_credentials``: the (user, password) the page answers HTTP Basic
 challenges with, as a person logging in), ``wait_for`` waits for a JavaScript expression to be truthy *in the page*
 (no sleeps in the test), ``click`` sends real mouse events at an element,
-``type`` and ``backspace`` real input, ``screenshot`` saves a PNG. Uncaught page
+``type``, ``fill``, ``select`` and ``backspace`` real input, ``accept_dialogs`` says OK
+to confirmations, ``screenshot`` saves a PNG. Uncaught page
 errors are collected in ``errors``.
 """
 
@@ -98,6 +99,18 @@ class Browser:
         """A click on ``selector``, then ``text`` typed into it (as an input method inserts it)."""
         self.click(selector)
         self._page.keyboard.insert_text(text)
+
+    def fill(self, selector: str, text: str) -> None:
+        """Replace the value of the input ``selector`` with ``text`` (real input events)."""
+        self._page.fill(selector, text)
+
+    def select(self, selector: str, value: str) -> None:
+        """Choose the option ``value`` of the ``<select>`` ``selector`` (as a user picks it)."""
+        self._page.select_option(selector, value)
+
+    def accept_dialogs(self) -> None:
+        """Answer every ``confirm()``/``alert()`` of the page with OK from now on."""
+        self._page.on("dialog", lambda dialog: dialog.accept())
 
     def backspace(self, times: int = 1) -> None:
         for _ in range(times):

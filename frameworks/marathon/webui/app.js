@@ -262,7 +262,8 @@ function definition(form) {
   }
   const kind = value("hc"), arg = value("hcarg");
   if (kind) {
-    const check = {protocol: kind, gracePeriodSeconds: 30, intervalSeconds: 2, timeoutSeconds: 5, maxConsecutiveFailures: 3};
+    // Probed from the start, every 2 s; failures in the first 30 s (while the task starts) are ignored.
+    const check = {protocol: kind, delaySeconds: 0, gracePeriodSeconds: 30, intervalSeconds: 2, timeoutSeconds: 5, maxConsecutiveFailures: 3};
     if (kind === "COMMAND") check.command = {value: arg || "true"};
     else { check.portIndex = 0; if (kind === "MESOS_HTTP") check.path = arg || "/"; }
     app.healthChecks = [check];
