@@ -39,6 +39,8 @@ KEYS = {
                  "launch_ms_driver", "launch_ratio", "held_frameworks", "subscribe_s", "master_threads_before",
                  "master_threads_held", "kb_per_framework", "raw_kb_per_stream", "memory_ratio"},
     "recovery": {"sizes", "fresh_start_s", "recovery_s", "executor_reconnected_s", "recovery_vs_fresh"},
+    "marathon": {"sizes", "deploy_s", "replace_s", "driver_deploy_s", "driver_replace_s", "deploy_ratio",
+                 "replace_ratio"},
 }
 
 
