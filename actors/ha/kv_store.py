@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kazoo.exceptions import ConnectionLoss, KazooException, NodeExistsError, NoNodeError
+from kazoo.exceptions import ConnectionLoss, KazooException, NodeExistsError, NoNodeError, SessionExpiredError
 from kazoo.handlers.threading import KazooTimeoutError
 
 from actors.ha.election import parse_zk_url
@@ -48,16 +48,18 @@ class ZooKeeperStore:
 
     def _wait(self, what: str, key: str, call: Callable[[], Any]) -> Any:
         """``call()``'s async result, waited for up to ``op_timeout`` s (through reconnections: a
-        request cut off by a lost connection is sent again); StoreError naming ``key`` otherwise.
+        request cut off by a lost connection or an expired session is sent again); StoreError
+        naming ``key`` otherwise.
         NoNodeError and NodeExistsError pass through: they are answers, not failures."""
         deadline = time.monotonic() + self.op_timeout
         while True:
             try:
                 return call().get(timeout=max(0.0, deadline - time.monotonic()))
-            except ConnectionLoss:
+            except (ConnectionLoss, SessionExpiredError) as e:  # no ephemeral state here: a new session will do
                 if time.monotonic() < deadline:
+                    time.sleep(0.05)  # kazoo reconnects meanwhile; the next attempt waits for it
                     continue
-                error = "the connection was lost"
+                error = f"the connection was lost ({type(e).__name__})"
             except (NoNodeError, NodeExistsError):
                 raise
             except KazooTimeoutError:
