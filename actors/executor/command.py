@@ -38,7 +38,7 @@ import structlog
 
 from actors.agent.launcher import executor_argv
 from actors.agent.users import TASK_USER_VARIABLE, RunAs, resolve_run_as, switch_user_argv
-from actors.executor.health import HealthReport, parse_health_check
+from actors.executor.health import HealthCheck, HealthReport, parse_health_check
 from actors.executor.probes import HealthMonitor
 from actors.flags import parse_duration
 from actors.logs import configure_logging
@@ -124,7 +124,7 @@ class CommandExecutor(Executor):
                                         daemon=True)
         self._waiter.start()
 
-    def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str], check: Any) -> None:
+    def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str], check: HealthCheck | None) -> None:
         try:
             user = os.environ.get(TASK_USER_VARIABLE)
             run_as = resolve_run_as(user, switch_user=True) if user else None
