@@ -98,7 +98,8 @@ def measure_marathon(n: int) -> tuple[float, float]:
         proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "mesopy-marathon"),
                                  f"--master={cluster.master}", f"--http_port={port}", "--http_address=127.0.0.1",
                                  "--hostname=127.0.0.1", f"--state_dir={state}", "--log_level=error"],
-                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         try:
             def registered() -> bool:
                 try:

@@ -106,7 +106,8 @@ async def forward(request: HttpRequest, base_url: str) -> HttpReply:
     url = join_url(base_url, request.path, request.query_string)
     if FORWARDED_HEADER in request.headers:
         raise HttpError(502, f"not forwarding {request.method} {request.path} to {base_url} again: it was "
-                             f"forwarded here by {request.headers[FORWARDED_HEADER]} (the instances disagree on the leader)")
+                             f"forwarded here by {request.headers[FORWARDED_HEADER]} "
+                             "(the instances disagree on the leader)")
     session = ClientSession(timeout=ClientTimeout(total=None, sock_connect=FORWARD_CONNECT_SECONDS),
                             auto_decompress=False)
     try:

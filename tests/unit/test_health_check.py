@@ -49,7 +49,8 @@ def test_bad_checks_name_the_field(check: Any, field: str) -> None:
 
 
 def test_the_master_refuses_a_task_with_a_bad_check_naming_the_field() -> None:
-    task = {"task_id": {"value": "t1"}, "command": {"value": "true"}, "health_check": {"type": "TCP", "tcp": {"port": -1}},
+    task = {"task_id": {"value": "t1"}, "command": {"value": "true"},
+            "health_check": {"type": "TCP", "tcp": {"port": -1}},
             "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}}]}
     with pytest.raises(TaskInvalid, match=r"Task t1: invalid health check: health_check\.tcp\.port .* -1"):
         validate_task(task, "a1", set())
