@@ -1,0 +1,129 @@
+"""mesopy-marathon: Marathon on mesopy (see --help)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from actors.cli import StopSignals, parse_or_exit, stop_within
+from actors.ha.election import master_error
+from frameworks.marathon.api import ApiInfo, install_routes
+from frameworks.marathon.events import EventBus
+from frameworks.marathon.scheduler import MarathonScheduler
+from frameworks.marathon.ui import WEBUI_DIR, install_ui
+from frameworks.state import open_store
+from transport.errors import AddressInUse, TransportError
+from transport.http import HttpServer
+
+__all__ = ["PROG", "MarathonConfig", "main"]
+
+PROG = "mesopy-marathon"
+WEEK = 604800.0
+DESCRIPTION = """\
+Marathon for mesopy: keeps long-running apps up on the cluster at --master, behind
+Marathon's v2 REST API and a web UI on --http_port. App definitions, deployments and
+task ids are kept in --state_dir (or in ZooKeeper under --zk); the framework
+registers with checkpointing and --failover_timeout, so a restarted instance carries
+on with the same framework id and every task still running."""
+EXAMPLES = (
+    "mesopy-marathon --master=127.0.0.1:5050 --state_dir=/var/lib/mesopy-marathon",
+    "mesopy-marathon --master=zk://127.0.0.1:2181/mesos --zk=zk://127.0.0.1:2181/marathon",
+)
+
+log = structlog.get_logger("mesopy.marathon")
+
+
+@dataclass(frozen=True)
+class MarathonConfig:
+    """Marathon's flags (its names where it has them)."""
+
+    master: str = field(metadata={"help": "the Mesos master: host:port, or zk://host:port[,...]/path"})
+    zk: str = field(default="", metadata={
+        "help": "zk://host:port[,...]/path: keep state in ZooKeeper there (else in --state_dir)"})
+    http_port: int = field(default=8080, metadata={"help": "port of the REST API and UI (0: a free port)"})
+    http_address: str = field(default="0.0.0.0", metadata={"help": "address the REST API listens on"})
+    hostname: str = field(default="", metadata={
+        "help": "the host name this instance advertises (leader, task links)", "default_text": "this machine's"})
+    state_dir: str = field(default="marathon-state", metadata={"help": "directory for the state without --zk"})
+    framework_name: str = field(default="marathon", metadata={"help": "the framework's name"})
+    failover_timeout: float = field(default=WEEK, metadata={
+        "help": "seconds the master keeps the framework's tasks while no instance is connected"})
+    mesos_role: str = field(default="*", metadata={"help": "the role the framework registers with"})
+    mesos_user: str = field(default="", metadata={"help": "the user tasks run as", "default_text": "the current user"})
+
+    def validate(self) -> None:
+        problem = master_error(self.master)
+        if problem:
+            raise ValueError(f"--master: {problem} (e.g. 127.0.0.1:5050)")
+        if self.zk and not self.zk.startswith("zk://"):
+            raise ValueError(f"--zk: must be zk://host:port[,...]/path, got {self.zk!r}")
+        if not 0 <= self.http_port <= 65535:
+            raise ValueError(f"--http_port: must be 0 to 65535, got {self.http_port}")
+        if self.failover_timeout < 0:
+            raise ValueError(f"--failover_timeout: must be >= 0, got {self.failover_timeout}")
+        if not self.zk and not self.state_dir:
+            raise ValueError("--state_dir: must not be empty without --zk")
+
+
+def _framework_info(config: MarathonConfig, framework_id: str | None, hostname: str, url: str) -> dict[str, object]:
+    info: dict[str, object] = {
+        "user": config.mesos_user or getpass.getuser(), "name": config.framework_name,
+        "failover_timeout": config.failover_timeout, "checkpoint": True, "roles": [config.mesos_role],
+        "hostname": hostname, "webui_url": url,
+    }
+    if framework_id:
+        info["id"] = {"value": framework_id}
+    return info
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse flags, load the state, register, serve the API until SIGTERM/SIGINT."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    config = parse_or_exit(PROG, MarathonConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
+    signals = StopSignals()
+    hostname = config.hostname or socket.gethostname()
+    try:
+        http = HttpServer.bind(config.http_address, config.http_port, name="marathon-http")
+    except AddressInUse as e:
+        print(f"{PROG}: --http_port: {e}; pick another with --http_port", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    except TransportError as e:
+        print(f"{PROG}: --http_address/--http_port: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    store = open_store(config.zk or None, config.state_dir, "marathon")
+    events = EventBus()
+    scheduler = MarathonScheduler(store, events)
+    url = http.url(hostname)
+    me = f"{hostname}:{http.port}"
+    info = ApiInfo(config.master, config.zk or None, hostname, http.port, config.framework_name,
+                   config.failover_timeout, config.mesos_user or getpass.getuser(), config.mesos_role, WEBUI_DIR)
+    install_routes(http, scheduler, info, leader=lambda: me)
+    install_ui(http)
+    http.start()
+    from frameworks import MesosSchedulerDriver
+
+    framework = _framework_info(config, scheduler.core.framework_id, hostname, url)
+    driver = MesosSchedulerDriver(scheduler, framework, config.master, failover=True)
+    scheduler.driver = driver
+    driver.start()
+    scheduler.start_ticking()
+    print(f"{PROG}: REST API and UI at {url}/", flush=True)
+    log.info("marathon_ready", url=url + "/", framework_id=scheduler.core.framework_id)
+    signal_name = signals.wait()
+    log.info("marathon_stopping", signal=signal_name)
+    scheduler.stop_ticking()
+    stop_within("driver", lambda: (driver.stop(failover=True), driver.join(3.0)) and None)
+    events.close()
+    stop_within("http", http.stop)
+    store.close()
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()
