@@ -4,11 +4,16 @@
 # pymesos 0.3.15, whose dependency http-parser 0.9.0 does not build on Python 3.11: pymesos goes in
 # with --no-deps and http-parser's pure-Python modules (http_parser.http falls back to its
 # pyparser) are copied into site-packages. Also chronos-python 1.2.1, the Chronos REST client the
-# mesopy-chronos tests use (tests/integration/test_chronos.py). Quick when already installed.
+# mesopy-chronos tests use (tests/integration/test_chronos.py), and marathon 0.13.0 (marathon-python),
+# the typed Marathon client tests/integration/test_marathon.py drives mesopy-marathon with. Quick when
+# already installed.
 set -euo pipefail
 PY="${PYTHON:-python}"
 if ! "$PY" -c "import chronos, httplib2; chronos.ChronosClient" 2>/dev/null; then
     "$PY" -m pip install -q chronos-python==1.2.1
+fi
+if ! "$PY" -c "import marathon" 2>/dev/null; then
+    "$PY" -m pip install -q marathon==0.13.0
 fi
 if "$PY" -c "import pymesos, http_parser.http, mesoshttp.client" 2>/dev/null; then
     exit 0
