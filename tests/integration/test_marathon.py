@@ -50,8 +50,10 @@ def test_unique_app_is_kept_up_and_scaled(cluster: MarathonCluster) -> None:
     assert hosts == ["host-0", "host-1", "host-2"]
     victim = app["tasks"][0]
     assert kill_task_processes(victim["id"]) >= 1
-    app = wait_until(lambda: (a := cluster.app("/prod/uniq"))["tasksRunning"] == 3 and
-                     victim["id"] not in [t["id"] for t in a["tasks"]] and a, "the killed task replaced")
+    def replaced() -> dict[str, Any] | None:
+        a = cluster.app("/prod/uniq")
+        return a if a["tasksRunning"] == 3 and victim["id"] not in [t["id"] for t in a["tasks"]] else None
+    app = wait_until(replaced, "the killed task replaced")
     assert sorted(t["host"] for t in app["tasks"]) == hosts
     assert app["lastTaskFailure"]["taskId"] == victim["id"]
     # scale to 4: UNIQUE holds, so one waits in the queue
@@ -160,6 +162,8 @@ def test_task_of_a_lost_agent_is_replaced_elsewhere(cluster: MarathonCluster) ->
     app = cluster.wait_app("/spread", "2 running", tasksRunning=2)
     host = app["tasks"][0]["host"]
     cluster.kill_agent(int(host.split("-")[1]))
-    moved = wait_until(lambda: (a := cluster.app("/spread"))["tasksRunning"] == 2 and
-                       all(t["host"] != host for t in a["tasks"]) and a, "the lost agent's task replaced", 30)
+    def moved_away() -> dict[str, Any] | None:
+        a = cluster.app("/spread")
+        return a if a["tasksRunning"] == 2 and all(t["host"] != host for t in a["tasks"]) else None
+    moved = wait_until(moved_away, "the lost agent's task replaced", 30)
     assert len(moved["tasks"]) == 2
