@@ -345,7 +345,7 @@ class HttpServer:
             methods = ", ".join(allowed)
             return web.Response(status=405, text=f"{request.method} is not allowed on {request.path}; use {methods}\n",
                                 headers={"Allow": methods})
-        query = {k: ",".join(request.query.getall(k)) for k in request.query}  # repeated: comma-joined
+        query = {k: request.query.getone(k) for k in request.query}
         body = await request.read() if request.method not in ("GET", "HEAD") else b""
         peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         req = HttpRequest(request.method, request.path, query, request.headers, body,

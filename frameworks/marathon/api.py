@@ -1,7 +1,9 @@
 """Marathon's v2 REST API on transport/http.py: apps, tasks, groups, deployments, queue, info,
 leader, ping, metrics and the event stream. Changes run off the HTTP loop (they write the
 store, durably, before the reply); errors answer Marathon's JSON (``{"message": ...}``, 422
-with ``details``, 409 with the blocking ``deployments``)."""
+with ``details``, 409 with the blocking ``deployments``). An instance that does not lead
+forwards every API call to the leader unchanged (transport.http.forward), as Marathon proxies;
+503 while no leader is known."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from frameworks.marathon.appdef import normalize_id
 from frameworks.marathon.core import MarathonCore
@@ -17,9 +20,10 @@ from frameworks.marathon.deployments import Deployment
 from frameworks.marathon.errors import AppNotFound, MarathonError, ValidationError
 from frameworks.marathon.scheduler import MarathonScheduler
 from frameworks.marathon.views import app_json, deployment_json, group_json, queue_json, task_json
-from transport.http import HttpReply, HttpRequest, HttpServer, json_reply
+from frameworks.leadership import Leadership
+from transport.http import HttpReply, HttpRequest, HttpServer, forward, json_reply
 
-__all__ = ["MARATHON_VERSION", "ApiInfo", "install_routes"]
+__all__ = ["MARATHON_VERSION", "ApiInfo", "MarathonApi", "install_routes"]
 
 MARATHON_VERSION = "1.4.0"  # the Marathon API whose shapes we answer in
 _WRITE = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -53,33 +57,56 @@ def _body(request: HttpRequest) -> Any:
 
 def _embeds(request: HttpRequest) -> set[str]:
     """``embed=apps.tasks&embed=app.counts`` (or comma separated) -> {"tasks", "counts"}."""
-    raw = request.query.get("embed", "")
-    return {part.split(".", 1)[-1] for part in raw.split(",") if part}
+    values = parse_qs(request.query_string).get("embed", []) or [request.query.get("embed", "")]
+    return {part.split(".", 1)[-1] for value in values for part in value.split(",") if part}
 
 
 def _deployed(d: Deployment) -> HttpReply:
     return json_reply({"version": d.version, "deploymentId": d.id})
 
 
-class _Api:
-    def __init__(self, scheduler: MarathonScheduler, info: ApiInfo, leader: Callable[[], str | None]) -> None:
-        self.s = scheduler
+Route = Callable[[HttpRequest], Awaitable[HttpReply]]
+
+
+class MarathonApi:
+    """The routes; ``attach(scheduler)`` once this instance leads (until then calls are forwarded)."""
+
+    def __init__(self, info: ApiInfo, leadership: Leadership) -> None:
         self.info = info
-        self.leader = leader
+        self.leadership = leadership
+        self._scheduler: MarathonScheduler | None = None
 
-    async def run(self, fn: Callable[[MarathonCore, float], HttpReply]) -> HttpReply:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(None, self.s.call, fn)
-        except MarathonError as e:
-            return json_reply(e.body(), e.status)
+    def attach(self, scheduler: MarathonScheduler) -> None:
+        self._scheduler = scheduler
 
-    def wrap(self, fn: Callable[[HttpRequest, MarathonCore, float], HttpReply]) -> Callable[[HttpRequest], Awaitable[HttpReply]]:
+    @property
+    def s(self) -> MarathonScheduler:
+        assert self._scheduler is not None
+        return self._scheduler
+
+    def leader(self) -> str | None:
+        leader = self.leadership.leader()
+        return f"{leader['host']}:{leader['http_port']}" if leader else None
+
+    def lead(self, route: Route) -> Route:
+        """``route`` here while this instance leads; else the leader's answer."""
+        async def handler(request: HttpRequest) -> HttpReply:
+            if self.leadership.is_leader and self._scheduler is not None:
+                return await route(request)
+            leader = self.leader()
+            if leader is None or leader == self.me:
+                return json_reply({"message": "no leader elected yet; try again"}, 503)
+            return await forward(request, f"http://{leader}")
+        return handler
+
+    def wrap(self, fn: Callable[[HttpRequest, MarathonCore, float], HttpReply]) -> Route:
         async def handler(request: HttpRequest) -> HttpReply:
             try:
-                return await self.run(lambda core, now: fn(request, core, now))
-            except ValidationError as e:
+                return await asyncio.get_running_loop().run_in_executor(
+                    None, self.s.call, lambda core, now: fn(request, core, now))
+            except MarathonError as e:
                 return json_reply(e.body(), e.status)
-        return handler
+        return self.lead(handler)
 
     # --- /v2/apps ------------------------------------------------------------------
 
@@ -194,7 +221,7 @@ class _Api:
         leader = self.leader()
         zk_hosts, _, zk_path = (i.zk or "").removeprefix("zk://").partition("/")
         return {
-            "name": "marathon", "version": MARATHON_VERSION, "buildref": "mesopy", "elected": leader == self.me,
+            "name": "marathon", "version": MARATHON_VERSION, "buildref": "mesopy", "elected": self.leadership.is_leader,
             "leader": leader, "frameworkId": core.framework_id,
             "marathon_config": {
                 "master": i.master, "framework_name": i.framework_name, "failover_timeout": int(i.failover_timeout),
@@ -233,10 +260,9 @@ class _Api:
         return HttpReply(stream=stream)
 
 
-def install_routes(server: HttpServer, scheduler: MarathonScheduler, info: ApiInfo,
-                   leader: Callable[[], str | None]) -> None:
-    """Marathon's v2 API on ``server``; ``leader()`` is the leading instance's host:port."""
-    api = _Api(scheduler, info, leader)
+def install_routes(server: HttpServer, info: ApiInfo, leadership: Leadership) -> MarathonApi:
+    """Marathon's v2 API on ``server``, answered by the leader of ``leadership``."""
+    api = MarathonApi(info, leadership)
     w = api.wrap
     server.route("/v2/apps", w(api.apps), ("GET", "POST"))
     server.route("/v2/apps/", w(api.app), _WRITE, prefix=True)
@@ -246,10 +272,11 @@ def install_routes(server: HttpServer, scheduler: MarathonScheduler, info: ApiIn
     server.route("/v2/deployments", w(api.deployments), ("GET", "DELETE"), prefix=True)
     server.route("/v2/queue", w(api.queue), ("GET", "DELETE"), prefix=True)
     server.route("/v2/info", w(lambda r, core, now: json_reply(api.info_json(core))))
-    server.route("/v2/leader", w(lambda r, core, now: json_reply({"leader": leader()})))
+    server.route("/v2/leader", w(lambda r, core, now: json_reply({"leader": api.leader()})))
     server.route("/metrics", w(lambda r, core, now: json_reply(api.metrics_json(core))))
-    server.route("/v2/events", api.events)
+    server.route("/v2/events", api.lead(api.events))
 
     async def ping(request: HttpRequest) -> HttpReply:
         return HttpReply(body=b"pong", content_type="text/plain")
     server.route("/ping", ping)
+    return api

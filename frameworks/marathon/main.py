@@ -8,6 +8,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -17,7 +18,8 @@ from frameworks.marathon.api import ApiInfo, install_routes
 from frameworks.marathon.events import EventBus
 from frameworks.marathon.scheduler import MarathonScheduler
 from frameworks.marathon.ui import WEBUI_DIR, install_ui
-from frameworks.state import open_store
+from frameworks.leadership import Leadership
+from frameworks.state import StateStore, open_store
 from transport.errors import AddressInUse, TransportError
 from transport.http import HttpServer
 
@@ -83,7 +85,8 @@ def _framework_info(config: MarathonConfig, framework_id: str | None, hostname: 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse flags, load the state, register, serve the API until SIGTERM/SIGINT."""
+    """Parse flags, serve the API, and once elected (at once without --zk) load the state and
+    register; serve until SIGTERM/SIGINT, or exit 1 when the leadership is lost."""
     args = sys.argv[1:] if argv is None else list(argv)
     config = parse_or_exit(PROG, MarathonConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
     signals = StopSignals()
@@ -96,33 +99,58 @@ def main(argv: Sequence[str] | None = None) -> None:
     except TransportError as e:
         print(f"{PROG}: --http_address/--http_port: {e}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
-    store = open_store(config.zk or None, config.state_dir, "marathon")
-    events = EventBus()
-    scheduler = MarathonScheduler(store, events)
     url = http.url(hostname)
-    me = f"{hostname}:{http.port}"
     info = ApiInfo(config.master, config.zk or None, hostname, http.port, config.framework_name,
                    config.failover_timeout, config.mesos_user or getpass.getuser(), config.mesos_role, WEBUI_DIR)
-    install_routes(http, scheduler, info, leader=lambda: me)
+    running: list[tuple[MarathonScheduler, Any, StateStore]] = []
+    lost: list[str] = []
+
+    def elected() -> None:
+        store = open_store(config.zk or None, config.state_dir, "marathon")
+        scheduler = MarathonScheduler(store, EventBus())
+        from frameworks import MesosSchedulerDriver
+
+        framework = _framework_info(config, scheduler.core.framework_id, hostname, url)
+        driver = MesosSchedulerDriver(scheduler, framework, config.master, failover=True)
+        scheduler.driver = driver
+        running.append((scheduler, driver, store))
+        api.attach(scheduler)
+        driver.start()
+        scheduler.start_ticking()
+        log.info("marathon_elected", url=url + "/", framework_id=scheduler.core.framework_id)
+
+    def lost_leadership(reason: str) -> None:
+        lost.append(reason)
+        signals.event.set()
+
+    leadership = Leadership(config.zk or None, {"host": hostname, "http_port": http.port},
+                            on_elected=elected, on_lost=lost_leadership)
+    api = install_routes(http, info, leadership)
     install_ui(http)
     http.start()
-    from frameworks import MesosSchedulerDriver
-
-    framework = _framework_info(config, scheduler.core.framework_id, hostname, url)
-    driver = MesosSchedulerDriver(scheduler, framework, config.master, failover=True)
-    scheduler.driver = driver
-    driver.start()
-    scheduler.start_ticking()
+    try:
+        leadership.start()
+    except RuntimeError as e:
+        print(f"{PROG}: --zk: {e}", file=sys.stderr, flush=True)
+        stop_within("http", http.stop)
+        raise SystemExit(1) from None
     print(f"{PROG}: REST API and UI at {url}/", flush=True)
-    log.info("marathon_ready", url=url + "/", framework_id=scheduler.core.framework_id)
+    log.info("marathon_ready", url=url + "/", zk=config.zk or None)
     signal_name = signals.wait()
-    log.info("marathon_stopping", signal=signal_name)
-    scheduler.stop_ticking()
-    stop_within("driver", lambda: (driver.stop(failover=True), driver.join(3.0)) and None)
-    events.close()
+    if lost:
+        print(f"{PROG}: not leading any more ({lost[0]}); exiting so that another instance leads",
+              file=sys.stderr, flush=True)
+    log.info("marathon_stopping", signal=signal_name, lost=lost[0] if lost else None)
+    stop_within("leadership", leadership.stop)
+    for scheduler, driver, store in running:
+        scheduler.stop_ticking()
+        stop_within("driver", lambda: (driver.stop(failover=True), driver.join(3.0)) and None)
+        scheduler.events.close()
+        store.close()
     stop_within("http", http.stop)
-    store.close()
     sys.stderr.flush()
+    if lost:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
