@@ -48,6 +48,8 @@ class MarathonConfig:
     master: str = field(metadata={"help": "the Mesos master: host:port, or zk://host:port[,...]/path"})
     zk: str = field(default="", metadata={
         "help": "zk://host:port[,...]/path: keep state in ZooKeeper there (else in --state_dir)"})
+    zk_session_timeout: int = field(default=10000, metadata={
+        "help": "milliseconds without ZooKeeper after which the leader steps down and another is elected"})
     http_port: int = field(default=8080, metadata={"help": "port of the REST API and UI (0: a free port)"})
     http_address: str = field(default="0.0.0.0", metadata={"help": "address the REST API listens on"})
     hostname: str = field(default="", metadata={
@@ -69,6 +71,8 @@ class MarathonConfig:
             raise ValueError(f"--http_port: must be 0 to 65535, got {self.http_port}")
         if self.failover_timeout < 0:
             raise ValueError(f"--failover_timeout: must be >= 0, got {self.failover_timeout}")
+        if self.zk_session_timeout < 1000:
+            raise ValueError(f"--zk_session_timeout: must be >= 1000 ms, got {self.zk_session_timeout}")
         if not self.zk and not self.state_dir:
             raise ValueError("--state_dir: must not be empty without --zk")
 
@@ -124,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         signals.event.set()
 
     leadership = Leadership(config.zk or None, {"host": hostname, "http_port": http.port},
-                            on_elected=elected, on_lost=lost_leadership)
+                            on_elected=elected, on_lost=lost_leadership,
+                            session_timeout=config.zk_session_timeout / 1000.0)
     api = install_routes(http, info, leadership)
     install_ui(http)
     http.start()

@@ -34,8 +34,9 @@ class MarathonCluster:
     """mesopy-master, ``agents`` mesopy-agents named host-0.. (each with its own port range),
     and mesopy-marathon on a free port with its state under ``work_dir``."""
 
-    def __init__(self, work_dir: str, agents: int = 3) -> None:
+    def __init__(self, work_dir: str, agents: int = 3, *marathon_flags: str) -> None:
         self.work_dir = work_dir
+        self.marathon_flags = marathon_flags
         self.scripts: list[Script] = []
         port = free_port()
         self.master = f"127.0.0.1:{port}"
@@ -61,13 +62,18 @@ class MarathonCluster:
         self.scripts.append(script)
         return script
 
-    def start_marathon(self) -> Script:
-        self.marathon = self._start("mesopy-marathon", f"--master={self.master}", f"--http_port={self.http_port}",
-                                    "--http_address=127.0.0.1", "--hostname=127.0.0.1",
-                                    f"--state_dir={self.work_dir}/marathon-state")
-        self.marathon.wait_for("marathon_ready", timeout=20)
-        self.marathon.wait_for("marathon_registered", timeout=20)
-        return self.marathon
+    def start_marathon(self, http_port: int | None = None, leader: bool = True) -> Script:
+        """A mesopy-marathon (on ``http_port``, else the cluster's); with ``leader`` it is made
+        ``self.marathon`` and awaited until registered, else until it serves."""
+        script = self._start("mesopy-marathon", f"--master={self.master}",
+                             f"--http_port={http_port or self.http_port}", "--http_address=127.0.0.1",
+                             "--hostname=127.0.0.1", f"--state_dir={self.work_dir}/marathon-state",
+                             *self.marathon_flags)
+        script.wait_for("marathon_ready", timeout=20)
+        if leader:
+            script.wait_for("marathon_registered", timeout=20)
+            self.marathon = script
+        return script
 
     def kill_agent(self, i: int) -> None:
         """kill -9 agent ``i`` and everything it ran (the host is gone)."""
