@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import collections.abc
 import json
+import os
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 
 from tests.integration.http_support import wait_until
+from tests.integration.containment_support import pids_with_env
 from tests.integration.marathon_support import MarathonCluster, kill_task_processes
+from tests.integration.operators_support import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +157,62 @@ def test_kill_9_and_restart_loses_no_task(cluster: MarathonCluster) -> None:
     assert status == 200 and info["frameworkId"] == framework_id  # the same framework, failed over
     for app_id in ("/keep/running", "/keep/late"):
         cluster.call("DELETE", f"/v2/apps{app_id}?force=true")
+
+
+HEALTH_LANDED = os.path.exists(os.path.join(ROOT, "actors", "executor", "health.py"))
+needs_health = pytest.mark.skipif(not HEALTH_LANDED, reason="enabled once the command executor runs health checks")
+SERVER = {"cmd": "touch ok && exec python3 -m http.server $PORT0 --bind 127.0.0.1", "cpus": 0.1, "mem": 32,
+          "backoffSeconds": 0.2,
+          "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/ok", "portIndex": 0, "gracePeriodSeconds": 10,
+                            "intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": 2,
+                            "delaySeconds": 0}]}
+
+
+def _sandbox(task_id: str) -> str:
+    pids = list(pids_with_env(f"MESOS_TASK_ID={task_id}"))
+    assert pids, f"no process of {task_id}"
+    return os.readlink(f"/proc/{pids[0]}/cwd")
+
+
+@needs_health
+def test_http_health_check_unhealthy_task_is_replaced(cluster: MarathonCluster) -> None:
+    status, body = cluster.call("POST", "/v2/apps", {"id": "/health/web", "instances": 1, **SERVER})
+    assert status == 201, body
+    app = cluster.wait_app("/health/web", "healthy", tasksRunning=1, tasksHealthy=1)
+    [task] = app["tasks"]
+    assert task["healthCheckResults"][0]["alive"] is True
+    os.unlink(os.path.join(_sandbox(task["id"]), "ok"))  # /ok answers 404 from now on
+
+    def replaced() -> dict[str, Any] | None:
+        a = cluster.app("/health/web")
+        fresh = [t for t in a["tasks"] if t["id"] != task["id"]]
+        return a if fresh and a["tasksHealthy"] == 1 and len(a["tasks"]) == 1 else None
+    after = wait_until(replaced, "the unhealthy task killed and replaced", 30)
+    assert after["lastTaskFailure"]["taskId"] == task["id"]
+    cluster.call("DELETE", "/v2/apps/health/web?force=true")
+
+
+@needs_health
+def test_rolling_upgrade_keeps_half_healthy(cluster: MarathonCluster) -> None:
+    definition = {"id": "/health/roll", "instances": 4, **SERVER,
+                  "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.0}}
+    status, body = cluster.call("POST", "/v2/apps", definition)
+    assert status == 201, body
+    before = cluster.wait_app("/health/roll", "4 healthy", 40, tasksRunning=4, tasksHealthy=4)
+    status, body = cluster.call("PUT", "/v2/apps/health/roll", {**definition, "env": {"RELEASE": "2"}})
+    assert status == 200, body
+    healthy_seen: list[int] = []
+
+    def upgraded() -> bool:
+        a = cluster.app("/health/roll")
+        healthy_seen.append(a["tasksHealthy"])
+        return not a["deployments"] and a["tasksHealthy"] == 4
+    wait_until(upgraded, "the rolling upgrade done", 60)
+    assert min(healthy_seen) >= 2, healthy_seen
+    after = cluster.app("/health/roll")
+    assert not {t["id"] for t in after["tasks"]} & {t["id"] for t in before["tasks"]}
+    assert {t["version"] for t in after["tasks"]} == {after["version"]}
+    cluster.call("DELETE", "/v2/apps/health/roll?force=true")
 
 
 def test_task_of_a_lost_agent_is_replaced_elsewhere(cluster: MarathonCluster) -> None:
