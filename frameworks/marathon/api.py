@@ -226,7 +226,8 @@ class MarathonApi:
             "marathon_config": {
                 "master": i.master, "framework_name": i.framework_name, "failover_timeout": int(i.failover_timeout),
                 "checkpoint": True, "hostname": i.hostname, "ha": bool(i.zk), "mesos_role": i.role,
-                "mesos_user": i.user, "webui_url": None, "local_port_min": 10000, "local_port_max": 20000,
+                "mesos_user": i.user, "webui_url": None, "mesos_leader_ui_url": self.s.master_url,
+                "local_port_min": 10000, "local_port_max": 20000,
                 "executor": "//cmd", "task_launch_timeout": 300000, "reconciliation_interval": 300000,
                 "decline_offer_duration": 120000, "features": [],
             },
@@ -241,10 +242,11 @@ class MarathonApi:
         return f"{self.info.hostname}:{self.info.http_port}"
 
     def metrics_json(self, core: MarathonCore) -> dict[str, Any]:
+        states = [t.state for t in core.tasks.values()]
         gauges = {
             "service.mesosphere.marathon.app.count": len(core.apps),
-            "service.mesosphere.marathon.task.running.count": sum(t.state == "TASK_RUNNING" for t in core.tasks.values()),
-            "service.mesosphere.marathon.task.staged.count": sum(t.state == "TASK_STAGING" for t in core.tasks.values()),
+            "service.mesosphere.marathon.task.running.count": states.count("TASK_RUNNING"),
+            "service.mesosphere.marathon.task.staged.count": states.count("TASK_STAGING"),
             "service.mesosphere.marathon.deployments.active": len(core.deployments),
             "service.mesosphere.marathon.event-stream.subscribers": self.s.events.subscribers,
         }

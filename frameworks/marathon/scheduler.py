@@ -35,6 +35,7 @@ class MarathonScheduler(Scheduler):
         self.core.load({k: v for k in store.keys() if (v := store.get(k)) is not None})
         self.lock = threading.RLock()
         self.driver: Any = None
+        self.master_url: str | None = None  # the leading master's HTTP address (for links to sandboxes)
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -101,8 +102,14 @@ class MarathonScheduler(Scheduler):
 
     # --- Scheduler callbacks (the driver's thread) ----------------------------------------
 
+    def _master(self, master_info: Any) -> None:
+        address = (master_info or {}).get("address") or {}
+        if address.get("port"):
+            self.master_url = f"http://{address.get('ip') or address.get('hostname')}:{address['port']}/"
+
     def registered(self, driver: Any, framework_id: Any, master_info: Any) -> None:
         self.driver = driver
+        self._master(master_info)
         fid = str(framework_id["value"] if isinstance(framework_id, dict) else framework_id)
         log.info("marathon_registered", framework_id=fid)
         self.call(lambda core, now: core.registered(fid))
@@ -110,6 +117,7 @@ class MarathonScheduler(Scheduler):
 
     def reregistered(self, driver: Any, master_info: Any) -> None:
         self.driver = driver
+        self._master(master_info)
         log.info("marathon_reregistered", framework_id=self.core.framework_id)
         self.call(lambda core, now: core.registered(core.framework_id or ""))
         self.connected.set()

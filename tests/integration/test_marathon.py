@@ -99,6 +99,7 @@ def test_real_client_bad_definitions_and_duplicates(cluster: MarathonCluster) ->
     info = client.get_info()
     assert info.name == "marathon" and info.framework_id and info.marathon_config.checkpoint is True
     assert info.marathon_config.failover_timeout == 604800
+    assert info.marathon_config.mesos_leader_ui_url == cluster.master_http + "/"  # for links to sandboxes
     assert client.get_leader()["leader"] == f"127.0.0.1:{cluster.http_port}"
     groups = client.list_groups()
     assert "/client" in [g.id for g in groups]

@@ -41,7 +41,8 @@ def test_defaults_are_marathons() -> None:
     ({"id": "/a", "cmd": "x", "constraints": [["rack", "LIKE", "(("]]}, "/constraints(0)"),
     ({"id": "/Bad_Id", "cmd": "x"}, "/id"),
     ({"id": "/a"}, "/"),
-    ({"id": "/a", "cmd": "x", "upgradeStrategy": {"minimumHealthCapacity": 1.5}}, "/upgradeStrategy/minimumHealthCapacity"),
+    ({"id": "/a", "cmd": "x", "upgradeStrategy": {"minimumHealthCapacity": 1.5}},
+     "/upgradeStrategy/minimumHealthCapacity"),
     ({"id": "/a", "cmd": "x", "healthChecks": [{"protocol": "HTTP", "portIndex": 3}]}, "/healthChecks(0)/portIndex"),
     ({"id": "/a", "cmd": "x", "healthChecks": [{"protocol": "GOPHER"}]}, "/healthChecks(0)/protocol"),
     ({"id": "/a", "cmd": "x", "colour": "blue"}, "/colour"),
@@ -90,7 +91,8 @@ def test_constraint_operators() -> None:
     assert not accepts([["rack", "GROUP_BY", "3"]], h("c", rack="r1"), [h("a", rack="r1"), h("b", rack="r2")])
     assert accepts([["rack", "GROUP_BY", "3"]], h("c", rack="r3"), [h("a", rack="r1"), h("b", rack="r2")])
     assert accepts([["rack", "GROUP_BY"]], h("c", rack="r2"), [h("a", rack="r1")])
-    assert not accepts([["rack", "GROUP_BY"]], h("c", rack="r1"), [h("a", rack="r1"), h("b", rack="r1"), h("d", rack="r2")])
+    uneven = [h("a", rack="r1"), h("b", rack="r1"), h("d", rack="r2")]
+    assert not accepts([["rack", "GROUP_BY"]], h("c", rack="r1"), uneven)
 
 
 def test_offer_space_assigns_host_ports_and_env() -> None:
