@@ -320,9 +320,9 @@ class MarathonCore:
             return
         if not task.killing or task.healthy is False:
             self.delays.failed(app, now)
-            self.failures[app["id"]] = {"appId": app["id"], "host": task.host,
-                                        "message": str(status.get("message", "")), "state": state, "taskId": task.id, "timestamp": iso_time(now),
-                                        "version": task.version, "slaveId": task.agent_id}
+            self.failures[app["id"]] = {
+                "appId": app["id"], "host": task.host, "message": str(status.get("message", "")), "state": state,
+                "taskId": task.id, "timestamp": iso_time(now), "version": task.version, "slaveId": task.agent_id}
         self.outbox.append(Revive())
 
     # --- the periodic move ---------------------------------------------------------------
