@@ -4,7 +4,8 @@ It holds the apps, their tasks and the deployments, answers the API's changes, p
 instances in offers, follows status updates, and on each ``tick`` moves deployments on and
 keeps every app at its ``instances``. What it needs done is appended to ``outbox``
 (frameworks/marathon/effects.py); every change is saved there before anything that depends on
-it. Store keys: ``apps/<id>``, ``tasks/<task id>``, ``deployments/<id>``, ``framework_id``.
+it. Store keys: ``apps/<id>``, ``tasks/<task id>`` (saved at launch and when Marathon kills
+it; states come back by reconciliation), ``deployments/<id>``, ``framework_id``.
 """
 
 from __future__ import annotations
@@ -261,8 +262,8 @@ class MarathonCore:
             space, tasks = OfferSpace(offer), []
             for app_id, count in waiting.items():
                 app = self.apps[app_id]
+                placed = [t.placement for t in self.alive(app_id)] if count > 0 and app["constraints"] else []
                 while count > 0:
-                    placed = [t.placement for t in self.alive(app_id)]
                     match = space.take(app, placed)
                     if isinstance(match, str):
                         break
@@ -271,6 +272,7 @@ class MarathonCore:
                                       space.hostname, dict(space.placement[1]), match.host_ports,
                                       [int(p["port"]) for p in app["portDefinitions"]], staged_at=now)
                     self.tasks[task.id] = task
+                    placed.append(task.placement)
                     self._save_task(task)
                     tasks.append(task_info(app, task.id, offer, match, task.service_ports))
                     count -= 1
@@ -309,8 +311,10 @@ class MarathonCore:
                         instanceId=task.id, version=task.version, alive=task.healthy)
         if not task.alive:
             self._task_ended(task, app, state, status, now)
-        elif state != before_state:
-            self._save_task(task)
+        # A live task's state is not saved on each change: a restarted instance loads the task
+        # (saved at launch) and reconciles it, which tells its state again.
+        for deployment in self.deployments_of(task.app_id):  # done now, not at the next tick
+            self._progress(deployment, now)
 
     def _task_ended(self, task: TaskRecord, app: dict[str, Any] | None, state: str,
                     status: Mapping[str, Any], now: float) -> None:

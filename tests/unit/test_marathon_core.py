@@ -169,11 +169,13 @@ def test_restart_from_store_and_reconcile(h: Harness) -> None:
     again = MarathonCore()
     again.load(h.store)
     assert again.framework_id == "fw-1" and list(again.tasks) == [task["task_id"]["value"]]
-    assert again.tasks[task["task_id"]["value"]].state == "TASK_RUNNING"
     again.registered("fw-1")
     reconciles = [e for e in again.outbox if isinstance(e, Reconcile)]
     assert reconciles[0].statuses[0]["task_id"]["value"] == task["task_id"]["value"]
     assert reconciles[1].statuses == []
+    again.status({"task_id": {"value": task["task_id"]["value"]}, "state": "TASK_RUNNING"}, h.now)
+    assert again.tasks[task["task_id"]["value"]].state == "TASK_RUNNING"  # told again by reconciliation
+    assert not again.demand(again.apps["/a"])  # counted: nothing to launch
     again.outbox.clear()
     again.status({"task_id": {"value": "stranger.1"}, "state": "TASK_RUNNING", "agent_id": {"value": "a"}}, h.now)
     assert [type(e) for e in again.outbox] == [Kill]  # not ours: killed
