@@ -18,7 +18,7 @@ import pytest
 from tests.integration.http_support import wait_until
 from tests.integration.containment_support import pids_with_env
 from tests.integration.marathon_support import MarathonCluster, kill_task_processes
-from tests.integration.operators_support import ROOT
+from tests.integration.operators_support import ROOT, run_script
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,15 @@ def _client(cluster: MarathonCluster) -> Any:
     from marathon import MarathonClient
 
     return MarathonClient(cluster.url)
+
+
+def test_bad_flag_is_one_line_and_exit_2() -> None:
+    for argv, named in ((["--master=127.0.0.1:5050", "--colour=blue"], "--colour"),
+                        (["--master=nowhere"], "--master"), (["--master=127.0.0.1:5050", "--zk=http://x"], "--zk")):
+        result = run_script("mesopy-marathon", *argv)
+        assert result.returncode == 2, result
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and named in lines[0], result.stderr
 
 
 def test_unique_app_is_kept_up_and_scaled(cluster: MarathonCluster) -> None:
