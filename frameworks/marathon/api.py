@@ -168,8 +168,8 @@ class MarathonApi:
 
     def _api_event(self, core: MarathonCore, now: float, request: HttpRequest, app_id: str) -> None:
         app = core.apps.get(app_id)
-        core._event("api_post_event", now, clientIp=request.peer.rsplit(":", 1)[0], uri=request.path,
-                    appDefinition=app_json(core, app) if app else None)
+        core.event("api_post_event", now, clientIp=request.peer.rsplit(":", 1)[0], uri=request.path,
+                   appDefinition=app_json(core, app) if app else None)
 
     # --- tasks, groups, deployments, queue ---------------------------------------------
 

@@ -245,10 +245,7 @@ def parse_app(body: Any, *, base: Mapping[str, Any] | None = None, app_id: str |
     app: dict[str, Any] = copy.deepcopy(dict(base)) if base is not None else copy.deepcopy(APP_DEFAULTS)
     for key in READ_ONLY_FIELDS:
         app.pop(key, None)
-    app.pop("ports", None)
-    if base is not None and "ports" in given:
-        app.pop("portDefinitions", None)
-        app["portDefinitions"] = []
+    app.pop("ports", None)  # given ports become portDefinitions (_ports)
     raw_id = app_id if app_id is not None else given.get("id", app.get("id"))
     if base is not None and "id" in given and app_id is not None and normalize_id(given["id"]) != app_id:
         raise ValidationError([("/id", f"the body's id {given['id']!r} is not the app's {app_id!r}")])

@@ -75,7 +75,8 @@ class MarathonCore:
     def _save_deployment(self, deployment: Deployment) -> None:
         self.outbox.append(Save("deployments/" + deployment.id, _dump(deployment.to_record())))
 
-    def _event(self, kind: str, now: float, **fields: Any) -> None:
+    def event(self, kind: str, now: float, **fields: Any) -> None:
+        """Publish ``kind`` on /v2/events (after the effects before it)."""
         self.outbox.append(Event({"eventType": kind, "timestamp": iso_time(now), **fields}))
 
     def registered(self, framework_id: str) -> None:
@@ -114,7 +115,7 @@ class MarathonCore:
                                 plan_steps(original, target, restart), started_at=now)
         self.deployments[deployment.id] = deployment
         self._save_deployment(deployment)
-        self._event("deployment_info", now, plan=self.plan_json(deployment),
+        self.event("deployment_info", now, plan=self.plan_json(deployment),
                     currentStep={"actions": [{"action": deployment.action, "app": app_id}]})
         self.outbox.append(Revive())
         return deployment
@@ -211,7 +212,7 @@ class MarathonCore:
     def _end_deployment(self, deployment: Deployment, now: float, kind: str) -> None:
         self.deployments.pop(deployment.id, None)
         self.outbox.append(Remove("deployments/" + deployment.id))
-        self._event(kind, now, id=deployment.id, plan=self.plan_json(deployment))
+        self.event(kind, now, id=deployment.id, plan=self.plan_json(deployment))
 
     def plan_json(self, d: Deployment) -> dict[str, Any]:
         return {"id": d.id, "version": d.version,
@@ -302,12 +303,12 @@ class MarathonCore:
             task.started_at = now
         app = self.apps.get(task.app_id)
         if state != before_state:
-            self._event("status_update_event", now, slaveId=task.agent_id, taskId=task.id, taskStatus=state,
+            self.event("status_update_event", now, slaveId=task.agent_id, taskId=task.id, taskStatus=state,
                         message=str(status.get("message", "")), appId=task.app_id, host=task.host,
                         ports=task.host_ports, ipAddresses=[], version=task.version)
         if task.healthy != before_healthy and task.healthy is not None:
             task.last_health_change = now
-            self._event("health_status_changed_event", now, appId=task.app_id, taskId=task.id,
+            self.event("health_status_changed_event", now, appId=task.app_id, taskId=task.id,
                         instanceId=task.id, version=task.version, alive=task.healthy)
         if not task.alive:
             self._task_ended(task, app, state, status, now)
@@ -358,7 +359,7 @@ class MarathonCore:
             self.delays.reset(app_id)
             self.failures.pop(app_id, None)
             self.outbox.append(Remove("apps" + app_id))
-            self._event("app_terminated_event", now, appId=app_id)
+            self.event("app_terminated_event", now, appId=app_id)
         elif action in ("ScaleApplication", "RestartApplication"):
             app = self.apps.get(app_id)
             if app is None:

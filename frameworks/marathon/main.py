@@ -149,7 +149,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     stop_within("leadership", leadership.stop)
     for scheduler, driver, store in running:
         scheduler.stop_ticking()
-        stop_within("driver", lambda: (driver.stop(failover=True), driver.join(3.0)) and None)
+
+        def stop_driver() -> None:  # failover: the master keeps the tasks for --failover_timeout
+            driver.stop(failover=True)
+            driver.join(3.0)
+        stop_within("driver", stop_driver)
         scheduler.events.close()
         store.close()
     stop_within("http", http.stop)
