@@ -75,6 +75,10 @@ def test_unique_app_is_kept_up_and_scaled(cluster: MarathonCluster) -> None:
                                  if q["app"]["id"] == "/prod/uniq"], "the 4th instance queued")
     assert queued[0]["count"] == 1
     assert cluster.app("/prod/uniq")["tasksRunning"] == 3
+    status, body = cluster.call("PUT", "/v2/apps/prod/uniq", {"instances": 1})
+    assert status == 409 and body["deployments"], body  # the scale to 4 is still in the way
+    [waiting] = cluster.call("GET", "/v2/deployments")[1]
+    assert waiting["affectedApps"] == ["/prod/uniq"] and waiting["currentActions"][0]["action"] == "ScaleApplication"
     status, body = cluster.call("PUT", "/v2/apps/prod/uniq?force=true", {"instances": 1})
     assert status == 200, body
     cluster.wait_app("/prod/uniq", "scaled to 1", tasksRunning=1, tasksStaged=0)
