@@ -80,7 +80,8 @@ class MarathonCore:
         self.outbox.append(Event({"eventType": kind, "timestamp": iso_time(now), **fields}))
 
     def registered(self, framework_id: str) -> None:
-        """(Re)registered: keep the id, and reconcile every task we know, then the rest."""
+        """(Re)registered: keep the id, reconcile every task we know, then the rest, and send
+        again the kills still pending."""
         if framework_id != self.framework_id:
             self.framework_id = framework_id
             self.outbox.append(Save("framework_id", framework_id.encode()))
@@ -88,6 +89,9 @@ class MarathonCore:
         if known:
             self.outbox.append(Reconcile(known))
         self.outbox.append(Reconcile([]))
+        for task in self.tasks.values():  # a kill asked for before a restart may never have been sent
+            if task.killing:
+                self.outbox.append(Kill(task.id, task.agent_id))
         self.outbox.append(Revive())
 
     # --- API changes ----------------------------------------------------------------

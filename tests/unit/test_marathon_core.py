@@ -177,5 +177,11 @@ def test_restart_from_store_and_reconcile(h: Harness) -> None:
     assert again.tasks[task["task_id"]["value"]].state == "TASK_RUNNING"  # told again by reconciliation
     assert not again.demand(again.apps["/a"])  # counted: nothing to launch
     again.outbox.clear()
+    again.kill_tasks([task["task_id"]["value"]], h.now, scale=False)
+    third = MarathonCore()
+    third.load({**h.store, **{e.key: e.value for e in again.outbox if isinstance(e, Save)}})
+    third.registered("fw-1")  # the kill may have died with its instance: it is sent again
+    assert [e.task_id for e in third.outbox if isinstance(e, Kill)] == [task["task_id"]["value"]]
+    again.outbox.clear()
     again.status({"task_id": {"value": "stranger.1"}, "state": "TASK_RUNNING", "agent_id": {"value": "a"}}, h.now)
     assert [type(e) for e in again.outbox] == [Kill]  # not ours: killed
