@@ -18,7 +18,7 @@ import pytest
 from tests.integration.http_support import wait_until
 from tests.integration.containment_support import pids_with_env
 from tests.integration.marathon_support import MarathonCluster, kill_task_processes
-from tests.integration.operators_support import ROOT, run_script
+from tests.integration.operators_support import run_script
 
 pytestmark = pytest.mark.integration
 
@@ -173,8 +173,6 @@ def test_kill_9_and_restart_loses_no_task(cluster: MarathonCluster) -> None:
         cluster.call("DELETE", f"/v2/apps{app_id}?force=true")
 
 
-HEALTH_LANDED = os.path.exists(os.path.join(ROOT, "actors", "executor", "health.py"))
-needs_health = pytest.mark.skipif(not HEALTH_LANDED, reason="enabled once the command executor runs health checks")
 SERVER = {"cmd": "touch ok && exec python3 -m http.server $PORT0 --bind 127.0.0.1", "cpus": 0.1, "mem": 32,
           "backoffSeconds": 0.2,
           "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/ok", "portIndex": 0, "gracePeriodSeconds": 10,
@@ -188,7 +186,6 @@ def _sandbox(task_id: str) -> str:
     return os.readlink(f"/proc/{pids[0]}/cwd")
 
 
-@needs_health
 def test_http_health_check_unhealthy_task_is_replaced(cluster: MarathonCluster) -> None:
     status, body = cluster.call("POST", "/v2/apps", {"id": "/health/web", "instances": 1, **SERVER})
     assert status == 201, body
@@ -206,7 +203,6 @@ def test_http_health_check_unhealthy_task_is_replaced(cluster: MarathonCluster) 
     cluster.call("DELETE", "/v2/apps/health/web?force=true")
 
 
-@needs_health
 def test_rolling_upgrade_keeps_half_healthy(cluster: MarathonCluster) -> None:
     definition = {"id": "/health/roll", "instances": 4, **SERVER,
                   "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.0}}
