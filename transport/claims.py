@@ -24,7 +24,8 @@ __all__ = ["Claims", "same_address"]
 
 log = structlog.get_logger("transport.endpoint")
 
-SendControl = Callable[[str, bytes, bool], bool]  # (address, frame, only a pong) -> sent
+# (address, frame, only a pong, the CURVE server key to reach it with: b"" the one known) -> sent
+SendControl = Callable[[str, bytes, bool, bytes], bool]
 Deliver = Callable[[str, str, list[Envelope]], None]  # (proven address, sender incarnation, envelopes)
 Reject = Callable[[DecodeError, bytes, bool], None]  # (error, routing id, log the traceback)
 
@@ -50,7 +51,8 @@ def _ips(host: str) -> set[str]:
 class Claims:
     def __init__(self, proofs: Proofs[Envelope], own_address: Callable[[], str], *,
                  bound_address: Callable[[], str] = lambda: "", counters: Counters,
-                 log_budget: LogBudget, send_control: SendControl, deliver: Deliver, reject: Reject) -> None:
+                 log_budget: LogBudget, send_control: SendControl, deliver: Deliver, reject: Reject,
+                 on_proven: Callable[[str, bytes], None] = lambda address, key: None) -> None:
         self.proofs = proofs
         self._own_address = own_address
         self._bound_address = bound_address  # where we are bound, if peers may reach us there too
@@ -59,14 +61,24 @@ class Claims:
         self._send_control = send_control
         self._deliver = deliver
         self._reject = reject
-        self.owners: dict[bytes, str] = {}  # routing id of each open DEALER of ours -> its peer address
+        self._on_proven = on_proven  # (address, the CURVE key it proved to hold)
+        # routing id of each open DEALER of ours -> (its peer address, the peer's CURVE key or b"")
+        self.owners: dict[bytes, tuple[str, bytes]] = {}
 
-    def claimed(self, identity: bytes, sender: str, envs: list[Envelope], now: float, size: int = 0) -> None:
+    def claimed(self, identity: bytes, sender: str, envs: list[Envelope], now: float, size: int = 0,
+                key: bytes | None = None) -> None:
         """Deliver what ``identity`` sent for the address it is proven to speak for; hold the rest
-        behind a challenge to the claimed address, or drop it as spoofed."""
+        behind a challenge to the claimed address, or drop it as spoofed.
+
+        With CURVE, ``key`` is the client key the connection authenticated with: the challenge
+        goes to the claimed address over a connection to a server holding that key, so only
+        the process at that address with that key's secret can answer it."""
         proofs = self.proofs
         challenge = proofs.pending(identity)
-        proven = proofs.speaks_for(identity) if challenge is None else None
+        if challenge is not None and key is not None and challenge.key != key:
+            self.spoofed(challenge.address, len(envs), "spoofed", identity)
+            return
+        proven = proofs.speaks_for(identity, key) if challenge is None else None
         address = proven or (challenge.address if challenge is not None else envs[0].sender.address)
         host, _, port_text = address.rpartition(":")
         port = int(port_text)
@@ -83,7 +95,7 @@ class Claims:
         if address == own:  # nothing of ours comes over the wire from ourselves
             self.spoofed(address, len(ok), "spoofed", identity)
             return
-        challenge, new = proofs.challenge(identity, address, now)
+        challenge, new = proofs.challenge(identity, address, now, key or b"")
         if challenge is None:
             self.spoofed(address, len(ok), "unproven", identity)
             return
@@ -95,7 +107,7 @@ class Claims:
             bound = self._bound_address()
             if bound and bound != own:  # the asked may know us by that name (a wildcard bind, say)
                 frame += b" " + bound.encode()
-            if not self._send_control(address, frame, True):
+            if not self._send_control(address, frame, True, key or b""):
                 self._counters.incr("dropped", "prove")
 
     def prove(self, identity: bytes, frame: bytes) -> None:
@@ -111,11 +123,11 @@ class Claims:
         except (IndexError, ValueError, PIDError):
             self._reject(DecodeError("garbage", f"bad prove frame {frame[:60]!r}"), identity, False)
             return
-        owner = self.owners.get(rid)
-        if owner is None or not any(same_address(owner, name) for name in names):
+        owner, key = self.owners.get(rid, ("", b""))
+        if not owner or not any(same_address(owner, name) for name in names):
             self._counters.incr("dropped", "not_our_connection")
             return
-        if not self._send_control(reply, b"%s %s" % (PROVEN, token), True):
+        if not self._send_control(reply, b"%s %s" % (PROVEN, token), True, key):
             self._counters.incr("dropped", "prove")
 
     def proven(self, token: bytes) -> None:
@@ -127,6 +139,7 @@ class Claims:
         identity, challenge = done
         sender, _, _ = split_message(identity, [])
         self._counters.incr("proven", "connections")
+        self._on_proven(challenge.address, challenge.key)
         for frame in challenge.held:  # each frame on its own, as if it came now
             try:
                 self._deliver(challenge.address, sender, frame)

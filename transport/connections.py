@@ -39,9 +39,13 @@ class Connections:
         self._removed: list[zmq.Socket] = []
         self._polled: set[zmq.Socket] = set()
 
-    def open(self, context: zmq.Context, address: str, routing_id: bytes, send_hwm: int) -> zmq.Socket:
-        """A new DEALER connecting to ``address``, monitored; call with the endpoint's send lock held."""
+    def open(self, context: zmq.Context, address: str, routing_id: bytes, send_hwm: int, *,
+             curve: tuple[bytes, bytes, bytes] | None = None, monitor: bool = True) -> zmq.Socket:
+        """A new DEALER connecting to ``address``, monitored unless told not; call with the
+        endpoint's send lock held. ``curve``: (our public key, our secret key, the server's key)."""
         sock = context.socket(zmq.DEALER)
+        if curve is not None:
+            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.ROUTING_ID, routing_id)
         sock.setsockopt(zmq.SNDHWM, send_hwm)
@@ -49,7 +53,8 @@ class Connections:
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         try:
-            self.attach(address, sock)
+            if monitor:
+                self.attach(address, sock)
             sock.connect(f"tcp://{address}")
         except zmq.ZMQError:
             self.detach(sock)

@@ -16,6 +16,13 @@ for (docs/protocol.md, "Incarnations and connections"). What comes in is
 ``transport.inbound``'s, behind the frame boundary here: nothing a peer sends
 ends the I/O thread, and a claimed sender must be proven by its address
 (``transport.claims``). A failure of the thread itself ends the process.
+
+With ``curve`` (a key pair) every link is CURVE-encrypted: the ROUTER is a CURVE
+server, every DEALER a client that must name its peer's server key, pinned
+(``pin``) or learnt from a proven connection (``transport.curve``); a peer
+without our key gets no byte through. The I/O thread answers ZeroMQ's ZAP
+requests, accepting any client key and recording it as the connection's
+``User-Id``, to which the sender checks then bind the connection's claims.
 """
 
 from __future__ import annotations
@@ -31,12 +38,14 @@ from typing import Callable, NoReturn
 
 import structlog
 import zmq
+from zmq.utils import z85
 
 from transport.addresses import WILDCARD_IPS, advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
 from transport.connections import Connections
+from transport.curve import CurveKeys, KeyBook
 from transport.inbound import Inbound
 from transport.liveness import routing_id, stamp
 from transport.peers import Closed, PeerTable
@@ -50,6 +59,18 @@ log = structlog.get_logger(__name__)
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
 EXIT_TRANSPORT_FAILED = 70  # the exit status of a process whose I/O thread failed (EX_SOFTWARE)
+
+
+class NoServerKey(Exception):
+    """With CURVE: no key is known for the peer address (nothing may be sent there)."""
+
+
+def _user_id(frame: zmq.Frame) -> bytes:
+    """The client key our ZAP handler gave the frame's connection (b"" if none)."""
+    try:
+        return str(frame.get("User-Id")).encode()
+    except zmq.ZMQError:
+        return b""
 
 
 def exit_process(error: BaseException) -> NoReturn:
@@ -92,8 +113,11 @@ class Endpoint:
         peer_idle_timeout: float = 10.0,
         advertise_host: str | None = None,
         advertise_port: int | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self.host = host
+        self.curve = curve
+        self._keys = KeyBook()  # the CURVE server key of each peer address
         self.port = port
         self.advertised_host = advertised_ip(host, advertise_host)
         self._advertise_port = advertise_port
@@ -113,7 +137,7 @@ class Endpoint:
                                 bound_address=self._bound_address, counters=self.counters,
                                 max_frame_bytes=max_frame_bytes, send_control=self._send_control,
                                 answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
-                                on_rejected=on_rejected)
+                                on_rejected=on_rejected, on_proven=self._proven_key)
         self._connections = Connections(self.incarnation, self._watch.connection)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
@@ -129,6 +153,10 @@ class Endpoint:
         self._context: zmq.Context | None = None
         self._router: zmq.Socket = None  # type: ignore[assignment]  # bound in start()
         self._dealers: PeerTable[zmq.Socket] = PeerTable(max_peers, peer_idle_timeout, max_pong_peers)
+        # With CURVE, DEALERs to a peer address under a key not (yet) its known one, for proofs and
+        # pongs only: "<address> <key>" -> socket.
+        self._probes: PeerTable[zmq.Socket] = PeerTable(max_pong_peers, peer_idle_timeout, max_pong_peers)
+        self._zap: zmq.Socket | None = None
         self._thread: threading.Thread | None = None
 
     # --- life cycle -------------------------------------------------------
@@ -146,6 +174,17 @@ class Endpoint:
         """``host:port`` we are bound to (loopback for a wildcard bind): peers may use it."""
         return f"{'127.0.0.1' if self.host in WILDCARD_IPS else self.host}:{self.port}"
 
+    def pin(self, address: str, public_key: bytes) -> None:
+        """Connect to ``address`` only to a server holding ``public_key`` (Z85), whatever is learnt."""
+        with self._send_lock:
+            self._keys.pin(address, public_key)
+            self._close_mismatched(address, public_key)
+
+    def server_key(self, address: str) -> bytes:
+        """The CURVE key known for ``address`` (b"" if none)."""
+        with self._send_lock:
+            return self._keys.of(address)
+
     @property
     def connections(self) -> int:  # how many DEALERs (connections to peers) are open
         return len(self._dealers)
@@ -154,7 +193,16 @@ class Endpoint:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
         self._context = zmq.Context()
         self._context.set(zmq.MAX_SOCKETS, 4 * self._dealers.limit + 64)  # with monitors; closed ones reaped later
+        if self.curve is not None:  # the ZAP handler first: a handshake before it would go unrecorded
+            self._zap = self._context.socket(zmq.REP)
+            self._zap.setsockopt(zmq.LINGER, 0)
+            self._zap.bind("inproc://zeromq.zap.01")
         router = self._router = self._context.socket(zmq.ROUTER)
+        if self.curve is not None:
+            router.curve_server = True
+            router.curve_secretkey = self.curve.secret
+            router.curve_publickey = self.curve.public
+            router.zap_domain = b"mesopy"
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, self._send_hwm)
@@ -236,6 +284,8 @@ class Endpoint:
         poller = zmq.Poller()
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        if self._zap is not None:
+            poller.register(self._zap, zmq.POLLIN)
         router = self._router
         try:  # lean: after a frame is handed to an actor, the GIL is free again once we poll
             while not self._stopping:
@@ -244,6 +294,7 @@ class Endpoint:
                     self._next_beat = now + self._watch.tick()
                     with self._send_lock:
                         self._close_dealers(self._dealers.idle(now))
+                        self._close_dealers(self._probes.idle(now))
                     self._inbound.claims.expire(now)
                 self._connections.sync(poller)
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
@@ -251,6 +302,8 @@ class Endpoint:
                         self._receive_router()
                     elif self._connections.owns(sock):
                         self._connections.read(sock)
+                    elif sock is self._zap:
+                        self._answer_zap()
                     else:
                         self._drain_wake()
                 if self._outbox:
@@ -271,18 +324,74 @@ class Endpoint:
         except BlockingIOError:
             pass
 
-    def _dealer(self, address: str, now: float, pong: bool = False) -> zmq.Socket:
+    def _dealer(self, address: str, now: float, pong: bool = False, key: bytes = b"") -> zmq.Socket:
         """The DEALER to ``address``, marked used (made on first use); call with the send lock held.
 
-        Opening one past the table's limits closes the least recently used one."""
+        Opening one past the table's limits closes the least recently used one. With CURVE it
+        connects under the key known for ``address``; a control frame for a connection whose key
+        is another (``key``) goes on a probe DEALER under that key; no key known: NoServerKey."""
+        known = self._keys.of(address) if self.curve is not None else b""
+        if self.curve is not None:
+            if key and key != known:
+                return self._probe(address, key, now)
+            if not known and address not in self._dealers:
+                raise NoServerKey(address)
         sock = self._dealers.use(address, now, pong=pong)
         if sock is None:
-            assert self._context is not None, "endpoint not started"
-            rid = routing_id(self.incarnation, os.urandom(8).hex())  # unguessable: no one can take it over
-            sock = self._connections.open(self._context, address, rid, self._send_hwm)
-            self._inbound.claims.owners[rid] = address
+            sock = self._open(address, known, monitor=True)
             self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
         return sock
+
+    def _probe(self, address: str, key: bytes, now: float) -> zmq.Socket:
+        name = f"{address} {key.decode()}"
+        sock = self._probes.use(name, now, pong=True)
+        if sock is None:
+            sock = self._open(address, key, monitor=False)
+            self._close_dealers(self._probes.add(name, sock, now, pong=True))
+        return sock
+
+    def _open(self, address: str, key: bytes, *, monitor: bool) -> zmq.Socket:
+        assert self._context is not None, "endpoint not started"
+        rid = routing_id(self.incarnation, os.urandom(8).hex())  # unguessable: no one can take it over
+        curve = (self.curve.public, self.curve.secret, key) if self.curve is not None else None
+        sock = self._connections.open(self._context, address, rid, self._send_hwm, curve=curve, monitor=monitor)
+        self._inbound.claims.owners[rid] = (address, key)
+        return sock
+
+    def _proven_key(self, address: str, key: bytes) -> None:
+        """A connection with ``key`` proved to speak for ``address`` (I/O thread): that is its key now."""
+        if self.curve is None or not key:
+            return
+        with self._send_lock:
+            if self._keys.learn(address, key):
+                self._close_mismatched(address, key)
+
+    def _close_mismatched(self, address: str, key: bytes) -> None:
+        """Close the DEALER to ``address`` if it was opened under another key (send lock held)."""
+        sock = self._dealers.use(address, time.monotonic())
+        if sock is None:
+            return
+        owner = self._inbound.claims.owners.get(bytes(sock.getsockopt(zmq.ROUTING_ID)))  # type: ignore[arg-type]
+        if owner is not None and owner[1] != key:
+            self._dealers.pop(address)
+            self._close_dealers([Closed(address, sock, "rekeyed")])
+
+    def _answer_zap(self) -> None:
+        """A ZAP request (RFC 27) for a CURVE handshake on our ROUTER: accept, naming the client
+        key as the connection's User-Id (what ``Inbound`` binds its claims to)."""
+        assert self._zap is not None
+        try:
+            request = self._zap.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            return
+        version, request_id, mechanism = request[0], request[1], request[5] if len(request) > 5 else b""
+        if mechanism == b"CURVE" and len(request) == 7 and len(request[6]) == 32:
+            self.counters.incr("curve", "handshakes")
+            reply = [version, request_id, b"200", b"OK", z85.encode(request[6]), b""]
+        else:
+            self.counters.incr("curve", "refused")
+            reply = [version, request_id, b"400", b"CURVE only", b"", b""]
+        self._zap.send_multipart(reply)
 
     def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
         """Close what the peer table let go; only evictions are worth a log event."""
@@ -319,6 +428,9 @@ class Endpoint:
                 except zmq.ZMQError as e:
                     self._count_drop(address, len(queued), f"bad_address: {e}")
                     continue
+                except NoServerKey:
+                    self._count_drop(address, len(queued), "no_server_key: its CURVE key is not known")
+                    continue
                 for frame_items in split_batches(queued, _BATCH_BYTES if self._batch else 0):
                     self._send_frame(address, sock, frame_items, to)
 
@@ -331,24 +443,31 @@ class Endpoint:
 
         The frame boundary: whatever goes wrong with one message is counted by reason and
         the message dropped; nothing a peer sends ends this thread."""
+        key: bytes | None = None
         try:
-            identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
+            if self.curve is None:
+                identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
+            else:
+                parts = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
+                key = _user_id(parts[-1])
+                identity, *frames = [part.bytes for part in parts]
         except zmq.Again:
             return
         try:
-            self._inbound.receive(identity, frames)
+            self._inbound.receive(identity, frames, key)
         except Exception as e:  # a bug met by input: the frame is lost, the transport is not
             self._inbound.reject(DecodeError("internal_error", f"{type(e).__name__}: {str(e)[:200]}"), identity,
                                  exc_info=True)
 
-    def _send_control(self, address: str, frame: bytes, pong: bool) -> bool:
-        """Send a control frame to ``address`` now, from its DEALER (any thread)."""
+    def _send_control(self, address: str, frame: bytes, pong: bool, key: bytes = b"") -> bool:
+        """Send a control frame to ``address`` now, from its DEALER (any thread); with CURVE, to a
+        server holding ``key`` if given (the key of the connection it answers)."""
         try:
             with self._send_lock:
                 if not self._closed:
-                    self._dealer(address, time.monotonic(), pong=pong).send(frame, zmq.NOBLOCK)
+                    self._dealer(address, time.monotonic(), pong=pong, key=key).send(frame, zmq.NOBLOCK)
                     return True
-        except zmq.ZMQError:
+        except (zmq.ZMQError, NoServerKey):
             pass
         return False
 
@@ -372,9 +491,13 @@ class Endpoint:
             for sock in self._dealers.clear():
                 self._connections.detach(sock)
                 sock.close(200)  # let frames flushed at stop reach their peers
+            for sock in self._probes.clear():
+                sock.close(0)
             self._connections.close()
         if self._context is not None:
             self._router.close(0)
+            if self._zap is not None:
+                self._zap.close(0)
             self._context.term()
         for fd in (self._wake_r, self._wake_w):
             try:

@@ -35,7 +35,8 @@ class Inbound:
                  *, bound_address: Callable[[], str] = lambda: "", counters: Counters, max_frame_bytes: int, send_control: SendControl,
                  answer: Callable[[bytes, bytes], bool], on_envelope: Callable[[Envelope], None],
                  on_envelopes: Callable[[list[Envelope]], None] | None,
-                 on_rejected: Callable[[DecodeError], None]) -> None:
+                 on_rejected: Callable[[DecodeError], None],
+                 on_proven: Callable[[str, bytes], None] = lambda address, key: None) -> None:
         self._address = address
         self._incarnation_bytes = incarnation.encode()
         self._watch = watch
@@ -47,9 +48,12 @@ class Inbound:
         self._on_rejected = on_rejected
         self.log_budget = LogBudget(first=10)
         self.claims = Claims(proofs, address, bound_address=bound_address, counters=counters, log_budget=self.log_budget,
-                             send_control=send_control, deliver=self._deliver, reject=self.reject)
+                             send_control=send_control, deliver=self._deliver, reject=self.reject,
+                             on_proven=on_proven)
 
-    def receive(self, identity: bytes, frames: list[bytes]) -> None:
+    def receive(self, identity: bytes, frames: list[bytes], key: bytes | None = None) -> None:
+        """One message from connection ``identity``; ``key``: the CURVE key it authenticated with
+        (None without CURVE)."""
         sender, to, frames = split_message(identity, frames)
         if len(frames) != 1:
             self.reject(DecodeError("bad_envelope", f"expected one frame per message, got {len(frames)}"),
@@ -57,13 +61,13 @@ class Inbound:
         elif sender and self._watch.ended(sender):
             self._watch.stale_sender(sender)
         elif frames[0][:1] == b"\x00":
-            self._control(identity, frames[0], sender)
+            self._control(identity, frames[0], sender, key)
         elif to and to != self._incarnation_bytes:
-            self._watch.stale(to.decode("ascii", "replace"), frames[0], self._max_frame_bytes)
+            self._watch.stale(to.decode("ascii", "replace"), frames[0], self._max_frame_bytes, key)
         else:
-            self._dispatch(frames[0], sender, identity)
+            self._dispatch(frames[0], sender, identity, key)
 
-    def _control(self, identity: bytes, frame: bytes, sender: str) -> None:
+    def _control(self, identity: bytes, frame: bytes, sender: str, key: bytes | None) -> None:
         if frame.startswith(PROVEN + b" "):
             self.claims.proven(frame[len(PROVEN) + 1:])
             return
@@ -77,9 +81,9 @@ class Inbound:
             if not self._answer(identity, PONG):
                 self._counters.incr("dropped", "pong")
         else:
-            self._watch.control(control, sender, identity)
+            self._watch.control(control, sender, identity, key)
 
-    def _dispatch(self, frame: bytes, sender: str, identity: bytes) -> None:
+    def _dispatch(self, frame: bytes, sender: str, identity: bytes, key: bytes | None) -> None:
         self._counters.incr("received", "frames")
         try:
             items = decode_frame(frame, self._max_frame_bytes)
@@ -93,7 +97,7 @@ class Inbound:
             else:
                 self.reject(item, identity)  # type: ignore[arg-type]
         if good:
-            self.claims.claimed(identity, sender, good, time.monotonic(), len(frame))
+            self.claims.claimed(identity, sender, good, time.monotonic(), len(frame), key)
 
     def _deliver(self, address: str, sender: str, good: list[Envelope]) -> None:
         if sender:  # before delivery: the exit of a replaced process goes ahead of its successor's news

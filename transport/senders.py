@@ -47,6 +47,7 @@ class Challenge(Generic[E]):
     deadline: float
     held: list[list[E]] = field(default_factory=list)
     count: int = 0  # items held
+    key: bytes = b""  # the CURVE key the connection authenticated with (b"" without CURVE)
     size: int = 0  # bytes of the frames they came in
 
 
@@ -63,7 +64,7 @@ class Proofs(Generic[E]):
         self.max_held_bytes = max_held_bytes  # of all challenges together
         self.held_bytes = 0
         self._secret = secret or os.urandom(32)
-        self._proven: OrderedDict[bytes, str] = OrderedDict()  # routing id -> address it speaks for
+        self._proven: OrderedDict[bytes, tuple[str, bytes]] = OrderedDict()  # routing id -> (address, CURVE key)
         self._open: OrderedDict[bytes, Challenge[E]] = OrderedDict()  # routing id -> its challenge, oldest first
 
     def token(self, address: str, identity: bytes = b"") -> bytes:
@@ -73,17 +74,20 @@ class Proofs(Generic[E]):
         """What a ping to ``address`` carries and its pong must give back."""
         return self.token(address)
 
-    def speaks_for(self, identity: bytes) -> str | None:
-        """The address ``identity`` is proven to speak for, if any."""
-        address = self._proven.get(identity)
-        if address is not None:
-            self._proven.move_to_end(identity)
-        return address
+    def speaks_for(self, identity: bytes, key: bytes | None = None) -> str | None:
+        """The address ``identity`` is proven to speak for, if any (with ``key`` given: only if it
+        was proven with that CURVE key, so a routing id taken over by another connection is not)."""
+        entry = self._proven.get(identity)
+        if entry is None or (key is not None and not hmac.compare_digest(entry[1], key)):
+            return None
+        self._proven.move_to_end(identity)
+        return entry[0]
 
     def pending(self, identity: bytes) -> Challenge[E] | None:
         return self._open.get(identity)
 
-    def challenge(self, identity: bytes, address: str, now: float) -> tuple[Challenge[E] | None, bool]:
+    def challenge(self, identity: bytes, address: str, now: float,
+                  key: bytes = b"") -> tuple[Challenge[E] | None, bool]:
         """The open challenge of ``identity`` for ``address`` (and whether it is new: then send it),
         or None when it may not have one (too many open, or it claims another address)."""
         open_one = self._open.get(identity)
@@ -91,7 +95,7 @@ class Proofs(Generic[E]):
             return (open_one, False) if open_one.address == address else (None, False)
         if len(self._open) >= self.max_open:
             return None, False
-        made: Challenge[E] = Challenge(address, self.token(address, identity), now + self.timeout)
+        made: Challenge[E] = Challenge(address, self.token(address, identity + key), now + self.timeout, key=key)
         self._open[identity] = made
         return made, True
 
@@ -114,7 +118,7 @@ class Proofs(Generic[E]):
             if hmac.compare_digest(challenge.token, token):
                 del self._open[identity]
                 self.held_bytes -= challenge.size
-                self._proven[identity] = challenge.address
+                self._proven[identity] = (challenge.address, challenge.key)
                 self._proven.move_to_end(identity)
                 if len(self._proven) > self.max_proven:
                     self._proven.popitem(last=False)

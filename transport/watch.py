@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import structlog
 
+from transport.claims import SendControl
 from transport.codec import Envelope, decode_frame
 from transport.counters import Counters
 from transport.errors import DecodeError
@@ -32,7 +33,6 @@ __all__ = ["PeerWatch"]
 log = structlog.get_logger("transport.endpoint")
 
 _CHECK_GAP = 0.1  # seconds between checks of one address
-SendControl = Callable[[str, bytes, bool], bool]  # (address, frame, only a pong) -> sent
 
 
 class PeerWatch:
@@ -98,14 +98,16 @@ class PeerWatch:
         self._ping(address)
 
     def _ping(self, address: str) -> None:
-        self._send_control(address, ping_frame(self._address(), address, self._proofs.ping_token(address)), False)
+        self._send_control(address, ping_frame(self._address(), address, self._proofs.ping_token(address)), False,
+                           b"")
 
-    def control(self, control: Control, sender: str, identity: bytes = b"") -> None:
+    def control(self, control: Control, sender: str, identity: bytes = b"", key: bytes | None = None) -> None:
         """A ping (answered from our DEALER to the pinger's address) or a pong.
 
         A pong counts only with the token of our ping to its address (only the process bound
         there saw it); a ping teaches an incarnation only on a connection proven to speak for
-        the pinger's address (``transport.senders``)."""
+        the pinger's address (``transport.senders``). A pong goes to a server holding the
+        ping's connection's CURVE ``key``."""
         if control.kind == "pong":
             if not hmac.compare_digest(control.token, self._proofs.ping_token(control.address)):
                 self._counters.incr("dropped", "unproven_pong")
@@ -117,7 +119,7 @@ class PeerWatch:
                 self.learn(control.address, control.incarnation)
             self.heard_from(control.address)
         elif control.kind == "ping":
-            if sender and self._proofs.speaks_for(identity) == control.address:
+            if sender and self._proofs.speaks_for(identity, key) == control.address:
                 self.learn(control.address, sender)
             if control.token:
                 with self._lock:
@@ -126,7 +128,7 @@ class PeerWatch:
                     if len(self._their_tokens) > 4096:
                         self._their_tokens.popitem(last=False)
             pong = pong_frame(control.name, self._incarnation, control.token)
-            if not self._send_control(control.address, pong, True):
+            if not self._send_control(control.address, pong, True, key or b""):
                 self._counters.incr("dropped", "pong")
 
     def connection(self, address: str, kind: str) -> None:
@@ -148,7 +150,7 @@ class PeerWatch:
         self._counters.incr("dropped", "stale_sender")
         log.info("message_dropped", reason="stale_sender", incarnation=incarnation)
 
-    def stale(self, meant_for: str, frame: bytes, max_frame_bytes: int) -> None:
+    def stale(self, meant_for: str, frame: bytes, max_frame_bytes: int, key: bytes | None = None) -> None:
         """A frame for the incarnation this one replaced: dropped (counted), and its sender told
         who is here now (a pong naming our incarnation), so it learns the process it meant is gone."""
         try:
@@ -160,7 +162,7 @@ class PeerWatch:
         if envs:  # with the token the sender's pings gave us, if it pinged: else it cannot believe us
             to = envs[0].sender.address
             pong = pong_frame(envs[0].receiver.address.encode(), self._incarnation, self._their_tokens.get(to, b""))
-            if not self._send_control(to, pong, True):
+            if not self._send_control(to, pong, True, key or b""):
                 self._counters.incr("dropped", "pong")
 
     def tick(self) -> float:
