@@ -74,7 +74,12 @@ def parse_or_exit(
 def start_node_or_exit(prog: str, ip: str, port: int, **node_options: Any) -> Node:
     """A started node on ip:port; a port in use (or any bind error) is one line and exit 1."""
     try:
-        return Node(ip, port, **node_options).start()
+        node = Node(ip, port, **node_options).start()
+        if node.public_key:
+            print(f"{prog}: ZeroMQ links encrypted (CURVE), public key {node.public_key.decode()}", file=sys.stderr,
+                  flush=True)
+            log.info("curve_enabled", public_key=node.public_key.decode())
+        return node
     except AddressInUse as e:
         print(f"{prog}: --port: {e}; pick another with --port", file=sys.stderr, flush=True)
     except TransportError as e:

@@ -4,7 +4,8 @@
 ``--advertise_port`` are what goes into its pids, i.e. where peers send
 (default: the bound address, with ``--ip=0.0.0.0`` the host's routable IP);
 ``--hostname`` is only the name shown to people (MasterInfo/AgentInfo
-``hostname``), never used to reach the process.
+``hostname``), never used to reach the process. ``--encrypt`` and the key files
+turn CURVE on for every ZeroMQ link (docs/security.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transport.addresses import WILDCARD_IPS
+from transport.curve import CurveKeys, load_key_pair
 
 __all__ = ["HEARTBEAT_INTERVAL", "ListenFlags"]
 
@@ -48,6 +50,14 @@ class ListenFlags:
     hostname: str = field(default="", metadata={
         "help": "name shown to users for this process (MasterInfo/AgentInfo hostname); not used to reach it",
         "default_text": "the advertised IP"})
+    encrypt: bool = field(default=False, metadata={
+        "help": "CURVE-encrypt every ZeroMQ link (with no --curve_secret_key: a key pair made at start, "
+                "so peers must learn it anew after a restart)"})
+    curve_secret_key: str = field(default="", metadata={
+        "help": "this process's CURVE key pair: ZeroMQ's secret certificate file (as zmq.auth.create_certificates "
+                "writes it); implies --encrypt"})
+    curve_public_key: str = field(default="", metadata={
+        "help": "ZeroMQ's public certificate file of the same pair (needed only if the secret file lacks public-key)"})
 
     def validate_listen(self) -> None:
         """Raises ValueError naming the first bad flag of these."""
@@ -67,6 +77,24 @@ class ListenFlags:
                              f"got {self.heartbeat_timeout!r}")
         if self.advertise_port is not None and not 0 < self.advertise_port < 65536:
             raise ValueError(f"--advertise_port must be in 1-65535, got {self.advertise_port!r}")
+        if self.curve_public_key and not self.curve_secret_key:
+            raise ValueError("--curve_public_key needs --curve_secret_key (the pair's secret certificate)")
+        if self.curve_secret_key:
+            load_key_pair(self.curve_secret_key, self.curve_public_key)  # CurveError is a ValueError
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encrypt or bool(self.curve_secret_key)
+
+    def curve_keys(self) -> CurveKeys | None:
+        """The key pair of --curve_secret_key, a new one with just --encrypt, None without CURVE."""
+        if self.curve_secret_key:
+            return load_key_pair(self.curve_secret_key, self.curve_public_key)
+        if not self.encrypt:
+            return None
+        from transport.endpoint import generate_key_pair
+
+        return generate_key_pair()
 
     def http_listen_port(self) -> int:
         """The HTTP port to bind: --http_port, else --port minus 10 (0 when --port is 0)."""
@@ -77,4 +105,5 @@ class ListenFlags:
     def node_options(self) -> dict[str, Any]:
         """The advertise and heartbeat arguments of ``Node(ip, port, ...)``."""
         return {"advertise_host": self.advertise_ip or None, "advertise_port": self.advertise_port,
-                "heartbeat_interval": HEARTBEAT_INTERVAL, "heartbeat_timeout": self.heartbeat_timeout}
+                "heartbeat_interval": HEARTBEAT_INTERVAL, "heartbeat_timeout": self.heartbeat_timeout,
+                "curve": self.curve_keys()}

@@ -145,7 +145,8 @@ class LocalClusterRunner:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
             raise
         # Last: a node holds a ZeroMQ context, which must not be left to the garbage collector.
-        self.node = Node("127.0.0.1", port, force_encoding=force_encoding, clock=self.clock)
+        self.node = Node("127.0.0.1", port, force_encoding=force_encoding, clock=self.clock,
+                         curve=self.security.curve if self.security is not None else None)
         self._agent_refs: list[pykka.ActorRef[Any] | None] = [None] * agents
         self._emulators: list[pykka.ActorRef[Any] | None] = [None] * agents
         self._http = http
@@ -155,7 +156,8 @@ class LocalClusterRunner:
         self._client: _Client | None = None
         # With zk: every master on a node of its own, electing; the agents follow the leader.
         self.masters = LocalMasters(masters, self.master_config, clock=self.clock, http=http,
-                                    ask=lambda pid, t: self._ask_state(self._client, pid, t)) if zk else None
+                                    ask=lambda pid, t: self._ask_state(self._client, pid, t),
+                                    curve=self.security.curve if self.security is not None else None) if zk else None
         self._lock = threading.Lock()
         self._started = False
 
@@ -358,6 +360,8 @@ class LocalClusterRunner:
     def _ask_state(client: Process | None, pid: PID, timeout: float) -> dict[str, Any]:
         if client is None:
             raise RuntimeError("the local cluster is not started")
+        if client.node.public_key:  # our masters share the cluster node's key pair
+            client.node.pin(pid.address, client.node.public_key)
         reply = client.request(pid, MasterStateRequest(), timeout=timeout).result(timeout + 1)
         if not isinstance(reply, MasterState):
             raise RuntimeError(f"master answered {type(reply).__name__}, not MasterState")

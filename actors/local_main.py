@@ -98,10 +98,11 @@ def _run(runner: LocalClusterRunner, config: LocalConfig) -> int:
     note = "" if kept else " (removed at exit; --work_dir=DIR keeps it)"
     scheduler = CommandScheduler(config.run, config.task_resources, 1, name="run", progress=_err, sandbox_note=note)
     info = {"user": getpass.getuser(), "name": PROG, "failover_timeout": 0.0}
-    secret = None
+    secret, key = None, ""
     if runner.security is not None:
         info["principal"], secret = runner.security.principal, runner.security.secret
-    outcome = run_command(scheduler, runner.master, info, config.timeout, _err, secret=secret)
+        key = runner.security.master_public_key
+    outcome = run_command(scheduler, runner.master, info, config.timeout, _err, secret=secret, master_public_key=key)
     if outcome != "done":
         _err("timed out" if outcome == "timeout" else f"stopped by {outcome}")
         return 1
@@ -178,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{PROG}: HTTP endpoints at {runner.http}/", file=sys.stderr if config.run else sys.stdout, flush=True)
     if runner.security is not None:
         _err(f"secured: principals and secrets in {runner.security.credentials_file} (frameworks: "
-             f"{runner.security.principal!r}, HTTP Basic: {runner.security.operator!r})")
+             f"{runner.security.principal!r}, HTTP Basic: {runner.security.operator!r}); links encrypted "
+             f"(CURVE): --master_public_key={runner.security.master_public_key_file}")
     try:
         if config.run:
             status = _run(runner, config)

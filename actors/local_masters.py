@@ -19,6 +19,7 @@ import structlog
 from actors.clock import Clock
 from actors.master.config import MasterConfig
 from actors.node import Node
+from transport.curve import CurveKeys
 from transport.http import HttpServer
 from transport.pid import PID
 
@@ -43,8 +44,9 @@ class LocalMasters:
     """``count`` masters with ``config`` (its ``zk`` set), each on a node of its own; index 0..count-1."""
 
     def __init__(self, count: int, config: MasterConfig, *, clock: Clock | None, http: bool,
-                 ask: Callable[[PID, float], dict[str, Any]]) -> None:
-        """``ask(pid, timeout)``: that master's state (to find who leads)."""
+                 ask: Callable[[PID, float], dict[str, Any]], curve: CurveKeys | None = None) -> None:
+        """``ask(pid, timeout)``: that master's state (to find who leads); ``curve``: the key pair
+        every master's node encrypts its links with (the masters of one cluster share one)."""
         if count < 1:
             raise ValueError(f"masters must be >= 1, got {count!r}")
         self.count = count
@@ -55,6 +57,7 @@ class LocalMasters:
         self.https: list[HttpServer | None] = [None] * count
         self.refs: list[pykka.ActorRef[Any] | None] = [None] * count
         self.ask = ask
+        self.curve = curve
         self._leader: int | None = None
 
     def start(self) -> None:
@@ -67,7 +70,7 @@ class LocalMasters:
 
         if self.nodes[index] is not None:
             raise RuntimeError(f"master {index} is already running")
-        node = Node("127.0.0.1", 0, clock=self.clock).start()
+        node = Node("127.0.0.1", 0, clock=self.clock, curve=self.curve).start()
         try:
             http = HttpServer.bind("127.0.0.1", 0, f"master-{index}-http") if self.http_enabled else None
             config = dataclasses.replace(self.config, port=node.port)

@@ -20,7 +20,8 @@ from actors.filters import _filters, apply_filters
 from actors.mailbox import DEFAULT_MAILBOX_LIMIT, REFUSABLE, Addressee, Mailbag, PeerExitedNotice
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, encode_envelope, join_frame
 from transport.counters import Counters
-from transport.endpoint import Endpoint
+from transport.curve import CurveKeys
+from transport.endpoint import Endpoint, generate_key_pair
 from transport.errors import DecodeError, PIDError
 from transport.logbudget import LogBudget
 from transport.messages import Exited, Link, RequestFailed
@@ -47,6 +48,7 @@ class Node:
         advertise_host: str | None = None,
         advertise_port: int | None = None,
         mailbox_limit: int = DEFAULT_MAILBOX_LIMIT,
+        curve: CurveKeys | None = None,
     ) -> None:
         if mailbox_limit < 1:
             raise ValueError(f"mailbox_limit must be >= 1, got {mailbox_limit}")
@@ -68,6 +70,7 @@ class Node:
             batch=batch,
             advertise_host=advertise_host,
             advertise_port=advertise_port,
+            curve=curve,
         )
         self._processes: dict[str, Addressee] = {}
         self._links: dict[PID, set[PID]] = {}
@@ -112,6 +115,15 @@ class Node:
     @property
     def address(self) -> str:
         return self.endpoint.address
+
+    @property
+    def public_key(self) -> bytes:
+        """This node's CURVE public key (Z85), b"" when its links are not encrypted."""
+        return self.endpoint.curve.public if self.endpoint.curve is not None else b""
+
+    def pin(self, address: str, public_key: bytes) -> None:
+        """Send to ``address`` only over CURVE to a server holding ``public_key`` (Z85)."""
+        self.endpoint.pin(address, public_key)
 
     def pid(self, name: str) -> PID:
         return PID(name, self.host, self.port)
@@ -359,14 +371,15 @@ class Node:
             self._notify_exit(linker, target)
 
 
-_default: Node | None = None
+_defaults: dict[bool, Node] = {}
 _default_lock = threading.Lock()
 
 
-def default_node() -> Node:
-    """This OS process's shared node on 127.0.0.1 and a free port, started on first use."""
-    global _default
+def default_node(encrypted: bool = False) -> Node:
+    """This OS process's shared node on 127.0.0.1 and a free port, started on first use;
+    ``encrypted``: the shared node whose links are CURVE-encrypted (an ephemeral key pair)."""
     with _default_lock:
-        if _default is None:
-            _default = Node().start()
-        return _default
+        node = _defaults.get(encrypted)
+        if node is None:
+            node = _defaults[encrypted] = Node(curve=generate_key_pair() if encrypted else None).start()
+        return node

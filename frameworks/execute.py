@@ -18,6 +18,7 @@ from actors.flags import FlagError
 from actors.ha.election import master_error
 from actors.logs import configure_logging
 from actors.resources import Resources
+from transport.curve import load_public_key
 from frameworks.command import CommandScheduler
 
 __all__ = ["PROG", "ExecuteConfig", "check_task_resources", "main", "quiet_unless_asked", "run_command"]
@@ -60,6 +61,11 @@ class ExecuteConfig:
     secret: str = field(default="", metadata={
         "help": "the principal's secret: authenticate with the master (better given as MESOPY_SECRET)"})
     timeout: float = field(default=0.0, metadata={"help": "give up (exit 1) after this many seconds; 0: never"})
+    master_public_key: str = field(default="", metadata={
+        "help": "the master's CURVE public key (Z85 text or ZeroMQ's public key file): encrypt the links and "
+                "reach only a master holding it"})
+    encrypt: bool = field(default=False, metadata={
+        "help": "encrypt the links (CURVE); with a zk:// --master the leader's key is read from the election"})
 
     def validate(self) -> None:
         problem = master_error(self.master)
@@ -72,6 +78,10 @@ class ExecuteConfig:
             raise ValueError(f"--instances: must be >= 1, got {self.instances}")
         if self.timeout < 0:
             raise ValueError(f"--timeout: must be >= 0, got {self.timeout}")
+        if self.master_public_key:
+            load_public_key(self.master_public_key, "--master_public_key")
+        elif self.encrypt and not self.master.startswith("zk://"):
+            raise ValueError("--encrypt needs --master_public_key when --master is host:port")
         if self.secret and not self.principal:
             raise ValueError("--secret needs --principal (the principal the secret belongs to)")
 
@@ -106,12 +116,15 @@ def run_command(
     progress: Callable[[str], None] = lambda line: None,
     *,
     secret: str | None = None,
+    master_public_key: str = "",
+    encrypt: bool = False,
 ) -> str:
     """Run ``scheduler`` with a driver until it is done, a signal arrives or ``timeout``.
 
     Returns "done", "timeout" or the signal's name. The driver is stopped
     (failover=False: the master removes the framework and kills what still runs). With
-    ``secret`` the driver authenticates as the FrameworkInfo's principal.
+    ``secret`` the driver authenticates as the FrameworkInfo's principal; ``master_public_key`` and
+    ``encrypt`` are the driver's.
     """
     from frameworks import MesosSchedulerDriver
 
@@ -129,7 +142,7 @@ def run_command(
 
     threading.Thread(target=relay, name="execute-done", daemon=True).start()
     driver = MesosSchedulerDriver(scheduler, framework_info, master, principal=framework_info.get("principal"),
-                                  secret=secret)
+                                  secret=secret, master_public_key=master_public_key or None, encrypt=encrypt)
     progress(f"connecting to master {master}")
     driver.start()
     try:
@@ -181,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         progress=progress,
     )
     outcome = run_command(scheduler, config.master, _framework_info(config), config.timeout, progress,
-                          secret=config.secret or None)
+                          secret=config.secret or None, master_public_key=config.master_public_key,
+                          encrypt=config.encrypt)
     finished = sum(1 for s in scheduler.statuses.values() if s.get("state") == "TASK_FINISHED")
     if outcome == "timeout":
         progress(f"timed out after {config.timeout} s")

@@ -40,6 +40,7 @@ from frameworks.interface import (
     Executor,
     Status,
 )
+from transport.curve import CurveError, CurveKeys, parse_key
 from transport.errors import PIDError
 from transport.pid import PID
 
@@ -85,7 +86,21 @@ def settings_from_environment(environ: Mapping[str, str]) -> ExecutorSettings:
         recovery_timeout=seconds("MESOS_RECOVERY_TIMEOUT", 900.0),
         shutdown_grace_period=seconds("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", 5.0),
         token=environ.get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN", ""),
+        **_curve_settings(environ),
     )
+
+
+def _curve_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The agent's CURVE key and ours, when the agent encrypts its links (ValueError naming a bad one)."""
+    agent_key = environ.get("MESOPY_AGENT_PUBLIC_KEY", "")
+    if not agent_key:
+        return {}
+    try:
+        curve = CurveKeys(parse_key(environ.get("MESOPY_CURVE_PUBLIC_KEY", ""), "MESOPY_CURVE_PUBLIC_KEY"),
+                          parse_key(environ.get("MESOPY_CURVE_SECRET_KEY", ""), "MESOPY_CURVE_SECRET_KEY"))
+        return {"agent_public_key": parse_key(agent_key, "MESOPY_AGENT_PUBLIC_KEY"), "curve": curve}
+    except CurveError as e:
+        raise ValueError(str(e)) from None
 
 
 class MesosExecutorDriver:
@@ -128,7 +143,9 @@ class MesosExecutorDriver:
             self.settings = settings_from_environment(self._environ)
             self._queue = queue.Queue()
             self._done = threading.Event()
-            self._node = Node(self.settings.agent_pid.host, 0).start()
+            self._node = Node(self.settings.agent_pid.host, 0, curve=self.settings.curve).start()
+            if self.settings.curve is not None:
+                self._node.pin(self.settings.agent_pid.address, self.settings.agent_public_key)
             # Running before the process registers, and the callback thread started once the
             # process exists: its first callbacks (registered, launchTask) can come before spawn
             # returns; they wait in the queue, neither dropped nor run without the process.

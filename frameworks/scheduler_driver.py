@@ -20,6 +20,7 @@ Python bindings do the same).
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import uuid
 import weakref
@@ -27,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from actors.master_keys import pin_configured
 from actors.node import Node, default_node
 from actors.scheduler.ids import as_dicts, as_texts, id_dict, id_value, id_values
 from actors.scheduler.process import SchedulerProcess
@@ -49,6 +51,7 @@ from frameworks.interface import (
     Status,
 )
 from actors.ha.election import zk_url
+from transport.curve import load_public_key
 from transport.errors import PIDError
 from transport.pid import PID, parse_address
 
@@ -138,6 +141,11 @@ class MesosSchedulerDriver:
     calls ``error``. ``node`` (keyword only, for tests and embedding) is the
     actors Node the driver's actor runs on; by default this OS process's
     ``default_node()``.
+
+    ``master_public_key`` (keyword only; Z85 text or ZeroMQ's public key file; default
+    ``MESOPY_MASTER_PUBLIC_KEY``) turns CURVE on: the driver runs on the process's encrypted
+    node and reaches only a master holding that key. ``encrypt=True`` alone does too when the
+    master is a zk:// URL: the elected master's key is read from its MasterInfo.
     """
 
     def __init__(
@@ -156,6 +164,8 @@ class MesosSchedulerDriver:
         framework_info: Any = None,
         master: str | None = None,
         node: Node | None = None,
+        master_public_key: str | bytes | None = None,
+        encrypt: bool = False,
     ) -> None:
         self.sched = _pick("sched", sched, "scheduler", scheduler)
         self.scheduler = self.sched
@@ -174,6 +184,16 @@ class MesosSchedulerDriver:
         self.version: str | None = None  # the master's version text, once registered
         self._zk = zk_url(self.master_uri)  # "" unless a zk:// URL: the driver's actor then follows its leader
         self._master_pid = None if self._zk else parse_master(self.master_uri)
+        key = os.environ.get("MESOPY_MASTER_PUBLIC_KEY", "") if master_public_key is None else master_public_key
+        self.master_public_key = key.decode() if isinstance(key, bytes) else key
+        if self.master_public_key and self._master_pid is not None:
+            load_public_key(self.master_public_key, "master_public_key")  # CurveError (a ValueError) now
+        self.encrypt = bool(encrypt or self.master_public_key)
+        if self.encrypt and self._master_pid is not None and not self.master_public_key:
+            raise ValueError(f"encrypt=True needs master_public_key for master {self.master_uri!r} "
+                             "(a zk:// master publishes its key)")
+        if self.encrypt and node is not None and not node.public_key:
+            raise ValueError("master_public_key needs a node with CURVE keys (Node(curve=...)), or no node")
         self._node = node
         self._cond = threading.Condition(threading.RLock())
         self._status = DRIVER_NOT_STARTED
@@ -242,7 +262,8 @@ class MesosSchedulerDriver:
             previous.halt()
             previous.finished.wait(5.0)
         try:
-            node = self._node or default_node()
+            node = self._node or default_node(encrypted=self.encrypt)
+            pin_configured(node, self._master_pid, self.master_public_key)
             self._core = DriverCore(dict(self.framework_info), self.implicit_acknowledgements)
             SchedulerProcess.spawn(
                 node,

@@ -52,13 +52,19 @@ from transport.peers import Closed, PeerTable
 from transport.senders import Proofs
 from transport.watch import PeerWatch
 
-__all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process"]
+__all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process", "generate_key_pair"]
 
 log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
 _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
 EXIT_TRANSPORT_FAILED = 70  # the exit status of a process whose I/O thread failed (EX_SOFTWARE)
+
+
+def generate_key_pair() -> CurveKeys:
+    """A new CURVE key pair (ephemeral: it lives as long as whoever holds it)."""
+    public, secret = zmq.curve_keypair()
+    return CurveKeys(public, secret)
 
 
 class NoServerKey(Exception):

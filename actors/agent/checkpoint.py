@@ -9,6 +9,7 @@ and how it is encoded, in Mesos' layout (docs/agent-recovery.md)::
     .../runs/<cid>/pids/forked.pid                   the executor's OS pid
     .../runs/<cid>/pids/libprocess.pid               the executor's actor pid (once registered)
     .../runs/<cid>/pids/executor.token               the token it registers with (mesopy's)
+    .../runs/<cid>/pids/executor.curve_key           with CURVE: its public key, pinned again on recovery
     .../runs/<cid>/tasks/<tid>/task.info             TaskInfo
     .../runs/<cid>/tasks/<tid>/task.updates          the status update stream and its acknowledgements
 
@@ -135,6 +136,9 @@ class MetaPaths:
     def token(self, aid: str, fid: str, eid: str, cid: str) -> str:
         return os.path.join(self.run_dir(aid, fid, eid, cid), "pids", "executor.token")
 
+    def curve_key(self, aid: str, fid: str, eid: str, cid: str) -> str:
+        return os.path.join(self.run_dir(aid, fid, eid, cid), "pids", "executor.curve_key")
+
     def libprocess_pid(self, aid: str, fid: str, eid: str, cid: str) -> str:
         return os.path.join(self.run_dir(aid, fid, eid, cid), "pids", "libprocess.pid")
 
@@ -169,6 +173,7 @@ class RunState:
     forked_pid: int | None = None
     libprocess_pid: str = ""
     token: str = ""  # what the executor registers with (MESOS_EXECUTOR_AUTHENTICATION_TOKEN)
+    curve_key: str = ""  # with CURVE: the executor's public key (the agent made its pair)
     tasks: dict[str, TaskState] = field(default_factory=dict)
 
 

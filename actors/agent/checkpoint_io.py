@@ -104,9 +104,12 @@ class Checkpointer:
         os.makedirs(self.paths.run_dir(aid, fid, eid, cid), exist_ok=True)
         atomic_symlink(self.paths.latest_run(aid, fid, eid), cid)
 
-    def forked_pid(self, aid: str, fid: str, eid: str, cid: str, pid: int, token: str = "") -> None:
+    def forked_pid(self, aid: str, fid: str, eid: str, cid: str, pid: int, token: str = "",
+                   curve_key: str = "") -> None:
         if token:
             atomic_write(self.paths.token(aid, fid, eid, cid), encode(token))
+        if curve_key:
+            atomic_write(self.paths.curve_key(aid, fid, eid, cid), encode(curve_key))
         atomic_write(self.paths.forked_pid(aid, fid, eid, cid), encode(pid))
 
     def libprocess_pid(self, aid: str, fid: str, eid: str, cid: str, pid: str) -> None:
@@ -233,7 +236,8 @@ def read_state(work_dir: str, strict: bool) -> AgentState | None:
                 continue
             run = executor.run = RunState(cid, reader.load(paths.forked_pid(aid, fid, eid, cid), _pid),
                                           reader.load(paths.libprocess_pid(aid, fid, eid, cid), _str) or "",
-                                          reader.load(paths.token(aid, fid, eid, cid), _str) or "")
+                                          reader.load(paths.token(aid, fid, eid, cid), _str) or "",
+                                          reader.load(paths.curve_key(aid, fid, eid, cid), _str) or "")
             for tid in _listdir(os.path.join(paths.run_dir(aid, fid, eid, cid), "tasks")):
                 tinfo = reader.load(paths.task_info(aid, fid, eid, cid, tid), _dict)
                 if tinfo is None:

@@ -77,8 +77,8 @@ class CheckpointingMixin(Process):
         if executor.framework_id not in self._checkpointing:
             return None
         where = (executor.framework_id, executor.executor_id, executor.container_id)
-        token = executor.token
-        return lambda pid: self._checkpoint(self.checkpointer.forked_pid, *where, pid, token)
+        token, curve_key = executor.token, executor.curve_key
+        return lambda pid: self._checkpoint(self.checkpointer.forked_pid, *where, pid, token, curve_key)
 
     def _checkpoint_stream(self, framework_id: str, task_id: str, state: str) -> None:
         """After an update was accepted or acknowledged: the task's stream as it is now."""

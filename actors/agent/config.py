@@ -13,6 +13,7 @@ from actors.ha.election import master_error
 from actors.listen import ListenFlags
 from actors.resources import Resources, ResourcesError
 from actors.security.flags import AgentSecurityFlags
+from transport.curve import CurveError, CurveKeys, load_key_pair, load_public_key, write_key_files
 
 __all__ = ["AgentConfig", "ConfigError", "parse_attributes"]
 
@@ -56,6 +57,9 @@ class AgentConfig(AgentSecurityFlags, ListenFlags):
     port: int = field(default=5051, metadata=_help("port to listen on (0: any free port)"))
     master: str = field(default="", metadata=_help(
         "the master to register with: host:port, or zk://host:port[,...]/path to follow the elected leader"))
+    master_public_key: str = field(default="", metadata=_help(
+        "the master's CURVE public key (Z85 text, or ZeroMQ's public certificate file): with --encrypt the "
+        "agent connects only to a master holding it; with a zk:// --master it is read from the election"))
     resources: str = field(default="", metadata=_help(
         "total resources, e.g. 'cpus:4;mem:4096;disk:10240;ports:[31000-32000]' or a JSON list; "
         "those not named are detected (cpus, mem less a reserve, disk of --work_dir less a reserve, ports)"))
@@ -164,6 +168,16 @@ class AgentConfig(AgentSecurityFlags, ListenFlags):
             raise ConfigError(f"--recover must be 'reconnect' or 'cleanup', got {self.recover!r}")
         if self.status_update_retry_interval <= 0:
             raise ConfigError(f"--status_update_retry_interval must be > 0, got {self.status_update_retry_interval}")
+        if self.master_public_key:
+            if not self.encrypted:
+                raise ConfigError("--master_public_key needs --encrypt (or --curve_secret_key)")
+            try:
+                load_public_key(self.master_public_key, "--master_public_key")
+            except CurveError as e:
+                raise ConfigError(str(e)) from None
+        elif self.encrypted and self.master and not self.master.startswith("zk://"):
+            raise ConfigError("--encrypt needs --master_public_key (the master's CURVE key) when --master is "
+                              "host:port (a zk:// master publishes its key in the election)")
         if self.credential:
             from actors.security.credentials import CredentialsError, load_credential
 
@@ -196,6 +210,23 @@ class AgentConfig(AgentSecurityFlags, ListenFlags):
                 "ports_watch_interval": self.container_ports_watch_interval,
                 "enforce_ports": self.enforce_container_ports,
                 "agent_key": hashlib.sha1(os.path.realpath(self.work_dir).encode()).hexdigest()[:12]}
+
+    def curve_keys(self) -> CurveKeys | None:
+        """As ListenFlags', but the pair made for a bare --encrypt is kept in work_dir/meta
+        (curve.key_secret, mode 0600) and used again after a restart: the executors it launched
+        pinned its key, and must find it to reconnect."""
+        if self.curve_secret_key or not self.encrypt:
+            return super().curve_keys()
+        meta = os.path.join(self.work_dir, "meta")
+        kept = os.path.join(meta, "curve.key_secret")
+        if os.path.exists(kept):
+            return load_key_pair(kept)
+        from transport.endpoint import generate_key_pair
+
+        keys = generate_key_pair()
+        os.makedirs(meta, mode=0o700, exist_ok=True)
+        write_key_files(meta, "curve", keys)
+        return keys
 
     def executor_env(self) -> dict[str, str]:
         out: dict[str, str] = {}

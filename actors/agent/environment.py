@@ -6,6 +6,7 @@ from typing import Any
 
 from actors.agent.config import AgentConfig
 from actors.agent.tasks import ExecutorEntry
+from transport.curve import CurveKeys
 from transport.errors import PIDError
 from transport.pid import PID
 
@@ -35,7 +36,8 @@ def _endpoint(agent_pid: str) -> str:
 
 
 def executor_environment(config: AgentConfig, executor: ExecutorEntry, framework_info: dict[str, Any],
-                         agent_pid: str, agent_id: str, *, agent_endpoint: str | None = None) -> dict[str, str]:
+                         agent_pid: str, agent_id: str, *, agent_endpoint: str | None = None,
+                         curve: CurveKeys | None = None, agent_public_key: bytes = b"") -> dict[str, str]:
     """Variables for the executor process. Durations are in Mesos' form (``5secs``).
 
     ``MESOS_AGENT_ENDPOINT`` is ``agent_endpoint`` when given (the agent's
@@ -43,7 +45,9 @@ def executor_environment(config: AgentConfig, executor: ExecutorEntry, framework
     is set for the command executor (whose executor id is its task's id).
 
     Order of precedence (last wins): the agent's ``--executor_environment``, the
-    MESOS_* variables, the executor's ``command.environment``."""
+    MESOS_* variables, the executor's ``command.environment``. With CURVE (``curve``, the
+    executor's key pair, which the agent made), ``MESOPY_AGENT_PUBLIC_KEY`` is the agent's key,
+    ``MESOPY_CURVE_PUBLIC_KEY``/``MESOPY_CURVE_SECRET_KEY`` the executor's pair."""
     env = config.executor_env()
     checkpoint = bool(framework_info.get("checkpoint"))
     env.update({
@@ -67,6 +71,9 @@ def executor_environment(config: AgentConfig, executor: ExecutorEntry, framework
         env["MESOS_TASK_ID"] = executor.executor_id
     if executor.token:
         env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = executor.token
+    if curve is not None and agent_public_key:
+        env["MESOPY_AGENT_PUBLIC_KEY"] = agent_public_key.decode()
+        env["MESOPY_CURVE_PUBLIC_KEY"], env["MESOPY_CURVE_SECRET_KEY"] = curve.public.decode(), curve.secret.decode()
     command = executor.info.get("command") or {}
     for variable in (command.get("environment") or {}).get("variables") or []:
         if isinstance(variable, dict) and isinstance(variable.get("name"), str):

@@ -35,6 +35,7 @@ from transport.messages import (
     RunTask,
     ShutdownExecutor,
 )
+from transport.endpoint import generate_key_pair
 from transport.pid import PID
 
 if TYPE_CHECKING:
@@ -152,6 +153,8 @@ class ExecutorsMixin(Process):
                                           executor.framework_id, executor.executor_id, cid)
         framework = self.table.frameworks[executor.framework_id]
         executor.token = secrets.token_urlsafe(32)  # it proves with this that we launched it (executor_token_error)
+        curve = generate_key_pair() if self.node.public_key else None  # its links' pair (in its environment)
+        executor.curve_key = curve.public.decode() if curve is not None else ""
         try:
             self.isolator.prepare(cid, self._limits(executor), executor.directory)
             run_as = resolve_run_as(executor_user(executor.info, framework.info), self.config.switch_user)
@@ -167,7 +170,7 @@ class ExecutorsMixin(Process):
             # HTTP executors (pymesos' MesosExecutorDriver) find the v1 executor API there.
             endpoint = f"{self.pid.host}:{self.http_port}" if self.http_port is not None else None
             env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id,
-                                       agent_endpoint=endpoint)
+                                       agent_endpoint=endpoint, curve=curve, agent_public_key=self.node.public_key)
             if run_as is not None:
                 env = {**run_as.environment(), **env}
                 if executor.command_executor:

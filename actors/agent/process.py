@@ -22,6 +22,7 @@ from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixi
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
 from actors.agent.tasks import REGISTERED, TaskTable, TaskTableError, id_value
 from actors.agent.work_dir import WorkDirError, prepare_work_dir
+from actors.master_keys import pin_configured
 from actors.clock import Timer
 from actors.ha import LeaderDetector
 from actors.node import Node
@@ -99,6 +100,7 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
         self.master: PID | None = PID.parse(f"master@{config.master}") if config.master and not zk else None
         self.detector = LeaderDetector(config.master, lambda leader: self.run(self._leader_detected, leader)) \
             if zk else None
+        pin_configured(node, self.master, config.master_public_key)
         self.connected = False
         self.reaper = Reaper()
         self.launcher = ThreadPoolExecutor(max_workers=LAUNCHER_THREADS, thread_name_prefix="executor-launcher")

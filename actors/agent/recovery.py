@@ -196,6 +196,7 @@ class RecoveryMixin(CheckpointingMixin):
             return None
         executor.directory = sandbox_path(self.config.work_dir, self.agent_id, fid, eid, cid)
         executor.os_pid, executor.pid, executor.token = run.forked_pid, run.libprocess_pid, run.token
+        executor.curve_key = run.curve_key
         return executor
 
     def _reconnect(self, executor: ExecutorEntry) -> None:
@@ -208,6 +209,8 @@ class RecoveryMixin(CheckpointingMixin):
             self.log.error("container_not_recovered", container_id=cid, error=str(e))
         self.reaper.watch_pid(executor.os_pid, lambda rc: self.run(self._executor_exited, key, cid, rc))
         if executor.pid:
+            if executor.curve_key and self.node.public_key:  # its pair is ours: we know its key anew
+                self.node.pin(PID.parse(executor.pid).address, executor.curve_key.encode())
             self.send(PID.parse(executor.pid), ReconnectExecutor(agent_id=self.agent_id))
         self.log.info("executor_reconnecting", executor_id=executor.executor_id, framework_id=executor.framework_id,
                       os_pid=executor.os_pid, pid=executor.pid or None)

@@ -7,6 +7,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from actors.agent.checkpointed import report
+from actors.master_keys import pin_leader, pin_redirect
 from actors.security.authenticating import AuthenticatingMixin
 from transport.messages import (
     AgentRegistered,
@@ -136,11 +137,13 @@ class RegistrationMixin(AuthenticatingMixin):
             self._register()
 
     def _leader_detected(self, leader: Leader | None) -> None:
+        pin_leader(self.node, leader)
         self._follow(leader.pid if leader is not None else "", "elected")
 
     def _redirected(self, sender: PID, msg: MasterRedirect) -> None:
         self.log.info("registration_redirected", master=str(sender), leader=msg.leader or None, message=msg.message)
         if msg.leader and self.detector is None:  # with zk:// the election alone decides (a redirect may be stale)
+            pin_redirect(self.node, sender, msg.leader)
             self._follow(msg.leader, "redirect")
 
     def _follow(self, leader: str, why: str) -> None:

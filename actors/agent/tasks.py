@@ -89,6 +89,7 @@ class ExecutorEntry:
     termination_state: str = "TASK_FAILED"  # what its live tasks become when it ends
     timer: Any = None                  # registration or shutdown timer
     token: str = ""                    # MESOS_EXECUTOR_AUTHENTICATION_TOKEN: the executor registers with it
+    curve_key: str = ""                # with CURVE: the public key of the pair the agent gave it (Z85)
 
     @property
     def key(self) -> tuple[str, str]:

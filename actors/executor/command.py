@@ -116,6 +116,7 @@ class CommandExecutor(Executor):
             return
         self._update(driver, "TASK_STARTING")
         env = dict(os.environ)
+        env.pop("MESOPY_CURVE_SECRET_KEY", None)  # our links' key, not the task's
         for variable in (command.get("environment") or {}).get("variables") or []:
             env[str(variable.get("name"))] = str(variable.get("value", ""))
         # The thread that waits for the command exists before the command does: under a

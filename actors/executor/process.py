@@ -34,6 +34,7 @@ from transport.messages import (
     StatusUpdate,
     StatusUpdateAcknowledgement,
 )
+from transport.curve import CurveKeys
 from transport.pid import PID
 
 __all__ = ["FROM_AGENT", "REGISTRATION_RETRY", "ExecutorProcess", "ExecutorSettings", "spawn_executor_process"]
@@ -62,6 +63,8 @@ class ExecutorSettings:
     recovery_timeout: float = 900.0
     shutdown_grace_period: float = 5.0
     token: str = ""  # MESOS_EXECUTOR_AUTHENTICATION_TOKEN: proves to the agent that it launched us
+    agent_public_key: bytes = b""  # MESOPY_AGENT_PUBLIC_KEY: with CURVE, the agent's key (Z85)
+    curve: CurveKeys | None = None  # MESOPY_CURVE_PUBLIC_KEY/_SECRET_KEY: our pair, which the agent made
 
 
 class ExecutorProcess(Process):

@@ -70,8 +70,10 @@ def master_error(text: str) -> str | None:
     return None
 
 
-def master_info(master_id: str, pid: str, hostname: str, version: str, http_port: int | None = None) -> bytes:
-    """MasterInfo JSON as Mesos writes it into its election znode (``ip`` as a network-order uint32)."""
+def master_info(master_id: str, pid: str, hostname: str, version: str, http_port: int | None = None,
+                curve_public_key: bytes = b"") -> bytes:
+    """MasterInfo JSON as Mesos writes it into its election znode (``ip`` as a network-order uint32);
+    with CURVE on, also the master's public key (``curve_public_key``, Z85), which followers pin."""
     parsed = PID.parse(pid)
     octets = [int(x) for x in parsed.host.split(".")] if parsed.host.count(".") == 3 else [0, 0, 0, 0]
     ip = octets[0] | octets[1] << 8 | octets[2] << 16 | octets[3] << 24  # Mesos stores in_addr as is
@@ -80,6 +82,8 @@ def master_info(master_id: str, pid: str, hostname: str, version: str, http_port
         "version": version,
         "address": {"ip": parsed.host, "hostname": hostname or parsed.host, "port": http_port or parsed.port},
     }
+    if curve_public_key:
+        info["curve_public_key"] = curve_public_key.decode()
     return json.dumps(info, sort_keys=True).encode()
 
 

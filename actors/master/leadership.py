@@ -37,7 +37,7 @@ class Leadership:
 
     def __init__(self, zk: str, session_timeout: float, *, master_id: str, pid: str, hostname: str,
                  run: Callable[..., None], on_elected: Callable[[], None], on_lost: Callable[[str], None],
-                 http_port: int | None = None) -> None:
+                 http_port: int | None = None, curve_public_key: bytes = b"") -> None:
         self.zk = zk
         self.leading = False
         self.leader: str = ""  # the leading master's pid text, "" while none is known
@@ -46,7 +46,8 @@ class Leadership:
         self._run = run
         self._on_elected = on_elected
         self._on_lost = on_lost
-        info = master_info(master_id, pid, hostname or socket.gethostname(), MESOS_VERSION, http_port)
+        info = master_info(master_id, pid, hostname or socket.gethostname(), MESOS_VERSION, http_port,
+                           curve_public_key)
         self.contender = MasterContender(zk, info, session_timeout=session_timeout,
                                          on_elected=lambda: run(self._elected),
                                          on_leader=lambda leader: run(self._leader, leader),

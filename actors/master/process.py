@@ -94,7 +94,7 @@ class MasterProcess(Process):
             self.leadership = Leadership(
                 self.config.zk, self.config.zk_session_timeout, master_id=self.core.master_id, pid=str(self.pid),
                 hostname=self.config.hostname, run=self.run, on_elected=self._elected, on_lost=self._lost_leadership,
-                http_port=self.core.http_port)
+                http_port=self.core.http_port, curve_public_key=self.node.public_key)
             self.registry_store = self.leadership.registry
             try:
                 self.leadership.start()

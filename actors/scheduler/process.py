@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from actors.clock import Timer
 from actors.entitlement import Entitlements, only_from
+from actors.master_keys import pin_leader, pin_redirect
 from actors.ha import Leader, LeaderDetector
 from actors.node import Node
 from actors.process import Process
@@ -227,12 +228,14 @@ class SchedulerProcess(AuthenticatingMixin, Process):
             self._callback("disconnected")
 
     def _leader_detected(self, leader: Leader | None) -> None:
+        pin_leader(self.node, leader)
         self.new_master(PID.parse(leader.pid) if leader is not None else None, "elected")
 
     def _redirected(self, sender: PID, msg: MasterRedirect) -> None:
         if self._from_master(sender, msg):
             self.log.info("registration_redirected", master=str(sender), leader=msg.leader or None)
             if msg.leader and self.detector is None:  # with zk:// the election alone decides
+                pin_redirect(self.node, sender, msg.leader)
                 self.new_master(PID.parse(msg.leader), "redirect")
 
     def new_master(self, master: PID | None, why: str) -> None:

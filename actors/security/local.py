@@ -1,6 +1,7 @@
 """A secured one-process cluster's credentials, made up on the spot (``LocalCluster(secure=True)``,
 ``mesopy-local --secure``): random secrets for a framework principal, the agents and an operator,
-written (mode 0600) under the cluster's work_dir, and the flags that turn every check on."""
+a CURVE key pair for the cluster's node, written (mode 0600) under the cluster's work_dir, and the
+flags that turn every check on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+
+from transport.curve import CurveKeys, write_key_files
+from transport.endpoint import generate_key_pair
 
 __all__ = ["FRAMEWORK_PRINCIPAL", "OPERATOR_PRINCIPAL", "SecureSetup", "secure_setup"]
 
@@ -28,6 +32,9 @@ class SecureSetup:
     credentials_file: str
     master_flags: dict[str, Any]
     agent_flags: dict[str, Any]
+    curve: CurveKeys  # the cluster node's pair: its links are encrypted
+    master_public_key: str  # give it to drivers (master_public_key=) and mesopy-execute
+    master_public_key_file: str  # the same, as ZeroMQ's public key file
 
 
 def _write(path: str, text: str) -> None:
@@ -48,5 +55,8 @@ def secure_setup(directory: str) -> SecureSetup:
                     "authenticate_http_readonly": True, "authenticate_http_readwrite": True,
                     "authenticate_http_frameworks": True}
     agent_flags = {"credential": agent, "authenticate_http_executors": True}
+    curve = generate_key_pair()
+    public_file, _ = write_key_files(directory, "master", curve)
     return SecureSetup(FRAMEWORK_PRINCIPAL, creds[FRAMEWORK_PRINCIPAL], OPERATOR_PRINCIPAL,
-                       creds[OPERATOR_PRINCIPAL], credentials, master_flags, agent_flags)
+                       creds[OPERATOR_PRINCIPAL], credentials, master_flags, agent_flags, curve,
+                       curve.public.decode(), public_file)

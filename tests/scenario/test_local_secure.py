@@ -30,11 +30,14 @@ def test_a_secured_local_cluster_runs_an_authenticated_framework() -> None:
         assert security is not None and security.secret not in repr(security)
         scheduler = CommandScheduler("echo secured", "cpus:0.1;mem:32", name="secured")
         driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "secured", "principal": security.principal},
-                                      cluster.master, principal=security.principal, secret=security.secret)
+                                      cluster.master, principal=security.principal, secret=security.secret,
+                                      master_public_key=security.master_public_key)
         driver.start()
         try:
             assert scheduler.done.wait(60), "the task did not end"
             assert scheduler.failure is None and scheduler.exit_status() == 0
+            # over CURVE: the driver's connection and the executor's (a real process) were handshakes
+            assert cluster.node.endpoint.counters.get("curve", "handshakes") >= 2
         finally:
             driver.stop()
             driver.join(10)
@@ -52,7 +55,9 @@ def test_a_secured_local_cluster_refuses_a_framework_without_its_secret() -> Non
             done.set()
 
     with LocalCluster(secure=True) as cluster:
-        driver = MesosSchedulerDriver(Scheduler(), {"user": "", "name": "anonymous"}, cluster.master)
+        assert cluster.security is not None
+        driver = MesosSchedulerDriver(Scheduler(), {"user": "", "name": "anonymous"}, cluster.master,
+                                      master_public_key=cluster.security.master_public_key)
         driver.start()
         try:
             assert done.wait(10)
