@@ -9,7 +9,9 @@ Mesos-style names under the daemon's prefix (``master`` or ``slave``):
   (``spoofed``, ``stale_sender``, ``stale_incarnation``, ``queue_full``...);
 - ``<prefix>/unentitled_messages`` and ``<prefix>/unentitled_messages/<Type>/<reason>``:
   messages refused by the role's entitlement tables;
-- ``<prefix>/mailbox_refused_messages``: ordinary messages refused by a full mailbox.
+- ``<prefix>/mailbox_refused_messages``: ordinary messages refused by a full mailbox;
+- ``<prefix>/curve/handshakes``: with CURVE on, connections that completed the handshake
+  (a peer without our key never does: its bytes are refused before any frame exists).
 """
 
 from __future__ import annotations
@@ -44,4 +46,6 @@ def rejection_metrics(prefix: str, transport: Table, node: Table, refused: Itera
             total += n
     out[f"{prefix}/unentitled_messages"] = total
     out[f"{prefix}/mailbox_refused_messages"] = mailbox_refused
+    for what, n in transport.get("curve", {}).items():
+        out[f"{prefix}/curve/{what}"] = n
     return out

@@ -1,0 +1,84 @@
+"""A whole CURVE-encrypted cluster of real processes: mesopy-master with its key files,
+mesopy-agent with --encrypt and the master's public key, and mesopy-execute with the key
+runs a task (its executor, another process, on an encrypted link to the agent). Whatever
+comes without the master's key (a raw ZeroMQ socket, plain or with a wrong key, or
+mesopy-execute without it) gets nothing in: no handshake, nothing in the master's state."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+import zmq.auth
+
+from tests.integration.operators_support import Script, free_port, run_script
+from transport.codec import encode_envelope, join_frame
+from transport.messages import RegisterFramework
+from transport.pid import PID
+
+pytestmark = pytest.mark.integration
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _raw_register(address: str, curve: tuple[bytes, bytes, bytes] | None) -> None:
+    """A RegisterFramework from a raw DEALER (plain, or CURVE with the keys given), sent and
+    flushed: the socket lingers until its bytes are out, or the handshake is refused."""
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 1000)
+    if curve is not None:
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
+    me, master = PID("scheduler(raw)", "127.0.0.1", free_port()), PID.parse(f"master@{address}")
+    sock.connect(f"tcp://{address}")
+    sock.send(join_frame([encode_envelope(me, master, RegisterFramework(
+        framework={"user": "", "name": "intruder"}))]))
+    sock.close()
+    context.term()
+
+
+def test_an_encrypted_cluster_runs_a_task_and_keyless_clients_get_nothing_in(
+        scripts: list[Script], tmp_path: Path) -> None:
+    master_public, master_secret = zmq.auth.create_certificates(str(tmp_path), "master")
+    port, http = free_port(), free_port()
+    address, url = f"127.0.0.1:{port}", f"http://127.0.0.1:{http}"
+    master = Script("mesopy-master", f"--port={port}", f"--http_port={http}", "--allocation_interval=0.1",
+                    f"--curve_secret_key={master_secret}")
+    scripts.append(master)
+    master.wait_for("master_started")
+    agent = Script("mesopy-agent", f"--master={address}", "--port=0", f"--work_dir={tmp_path / 'a1'}",
+                   "--resources=cpus:1;mem:512;disk:512", "--encrypt", f"--master_public_key={master_public}")
+    scripts.append(agent)
+    agent.wait_for("agent_registered")
+    assert (tmp_path / "a1" / "meta" / "curve.key_secret").exists()  # its pair, kept for its executors
+
+    key_text = zmq.auth.load_certificate(master_public)[0].decode()
+    ok = run_script("mesopy-execute", f"--master={address}", "--name=t", "--command=echo encrypted",
+                    "--resources=cpus:0.1;mem:32", "--timeout=60", f"--master_public_key={key_text}", timeout=90)
+    assert ok.returncode == 0 and "FINISHED" in ok.stdout, ok.stdout + ok.stderr
+    handshakes = _get(url + "/metrics/snapshot")["master/curve/handshakes"]
+    assert handshakes >= 2  # the agent's connection and the driver's
+
+    mine_public, mine_secret = zmq.curve_keypair()
+    _raw_register(address, None)
+    _raw_register(address, (mine_public, mine_secret, mine_public))  # a wrong server key
+    keyless = run_script("mesopy-execute", f"--master={address}", "--name=u", "--command=echo no",
+                         "--resources=cpus:0.1;mem:32", "--timeout=3", timeout=30)
+    assert keyless.returncode != 0
+    # A client holding the key after them: its handshake is counted, so the others' would have been
+    ok2 = run_script("mesopy-execute", f"--master={address}", "--name=v", "--command=echo again",
+                     "--resources=cpus:0.1;mem:32", "--timeout=60", f"--master_public_key={master_public}",
+                     timeout=90)
+    assert ok2.returncode == 0 and "FINISHED" in ok2.stdout, ok2.stdout + ok2.stderr
+    metrics = _get(url + "/metrics/snapshot")
+    assert metrics["master/curve/handshakes"] == handshakes + 1
+    state = _get(url + "/master/state")
+    assert [f["name"] for f in state["frameworks"] + state["completed_frameworks"]] == ["mesopy-execute"] * 2
+    assert len(state["slaves"]) == 1 and state["slaves"][0]["active"]
