@@ -96,7 +96,7 @@ def bind_http_or_exit(prog: str, config: ListenFlags, node: Node) -> HttpServer 
     from transport.http import HttpServer
 
     try:
-        return HttpServer.bind(config.ip, config.http_listen_port()).start()
+        return HttpServer.bind(config.ip, config.http_listen_port(), tls=config.tls_files(os.environ)).start()
     except AddressInUse as e:
         print(f"{prog}: --http_port: {e}; pick another with --http_port (or --no-http)", file=sys.stderr, flush=True)
     except TransportError as e:

@@ -5,12 +5,15 @@
 (default: the bound address, with ``--ip=0.0.0.0`` the host's routable IP);
 ``--hostname`` is only the name shown to people (MasterInfo/AgentInfo
 ``hostname``), never used to reach the process. ``--encrypt`` and the key files
-turn CURVE on for every ZeroMQ link (docs/security.md).
+turn CURVE on for every ZeroMQ link; ``--ssl_cert_file``/``--ssl_key_file`` (or
+Mesos' ``LIBPROCESS_SSL_ENABLED`` with ``LIBPROCESS_SSL_CERT_FILE``/``_KEY_FILE``)
+serve the HTTP port over TLS only (docs/security.md).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +59,10 @@ class ListenFlags:
     curve_secret_key: str = field(default="", metadata={
         "help": "this process's CURVE key pair: ZeroMQ's secret certificate file (as zmq.auth.create_certificates "
                 "writes it); implies --encrypt"})
+    ssl_cert_file: str = field(default="", metadata={
+        "help": "PEM certificate (chain) of the HTTP port: serve HTTPS only (Mesos: LIBPROCESS_SSL_CERT_FILE)"})
+    ssl_key_file: str = field(default="", metadata={
+        "help": "PEM private key of --ssl_cert_file (Mesos: LIBPROCESS_SSL_KEY_FILE)"})
     curve_public_key: str = field(default="", metadata={
         "help": "ZeroMQ's public certificate file of the same pair (needed only if the secret file lacks public-key)"})
 
@@ -77,10 +84,31 @@ class ListenFlags:
                              f"got {self.heartbeat_timeout!r}")
         if self.advertise_port is not None and not 0 < self.advertise_port < 65536:
             raise ValueError(f"--advertise_port must be in 1-65535, got {self.advertise_port!r}")
+        if bool(self.ssl_cert_file) != bool(self.ssl_key_file):
+            raise ValueError("--ssl_cert_file and --ssl_key_file go together (the certificate and its key)")
+        if self.ssl_cert_file:
+            from transport.errors import TransportError
+            from transport.http import server_tls_context
+
+            try:
+                server_tls_context(self.ssl_cert_file, self.ssl_key_file)
+            except TransportError as e:
+                raise ValueError(str(e)) from None
         if self.curve_public_key and not self.curve_secret_key:
             raise ValueError("--curve_public_key needs --curve_secret_key (the pair's secret certificate)")
         if self.curve_secret_key:
             load_key_pair(self.curve_secret_key, self.curve_public_key)  # CurveError is a ValueError
+
+    def tls_files(self, environ: Mapping[str, str]) -> tuple[str, str] | None:
+        """(certificate, key) for HTTPS: the flags, else Mesos' LIBPROCESS_SSL_* variables when
+        LIBPROCESS_SSL_ENABLED is true; None: plain HTTP."""
+        if self.ssl_cert_file:
+            return self.ssl_cert_file, self.ssl_key_file
+        if environ.get("LIBPROCESS_SSL_ENABLED", "").strip().lower() in ("1", "true", "yes"):
+            cert, key = environ.get("LIBPROCESS_SSL_CERT_FILE", ""), environ.get("LIBPROCESS_SSL_KEY_FILE", "")
+            if cert and key:
+                return cert, key
+        return None
 
     @property
     def encrypted(self) -> bool:

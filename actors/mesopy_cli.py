@@ -65,6 +65,9 @@ class MesopyConfig:
     timeout: float = field(default=10.0, metadata={"help": "seconds to wait for each HTTP answer"})
     principal: str = field(default="", metadata={"help": "HTTP Basic principal (masters with --authenticate_http_*)"})
     secret: str = field(default="", metadata={"help": "the principal's secret (better: MESOPY_SECRET)"})
+    ssl_ca_file: str = field(default="", metadata={
+        "help": "PEM CA certificates an https:// --master is checked with (else LIBPROCESS_SSL_CA_FILE, else "
+                "the system's)"})
     guarantee: str = field(default="", metadata={"help": "quota ROLE: the guarantees, as 'cpus:2;mem:1024'"})
     limit: str = field(default="", metadata={"help": "quota ROLE: the limits, as 'cpus:4;mem:4096'"})
     force: bool = field(default=False, metadata={"help": "quota ROLE: set it even if the checks refuse it"})
@@ -257,7 +260,7 @@ def quota(client: MesopyClient, config: MesopyConfig, role: str = "") -> None:
 
 
 def _run(words: list[str], config: MesopyConfig) -> None:
-    client = MesopyClient(config.master, config.timeout, config.principal, config.secret)
+    client = MesopyClient(config.master, config.timeout, config.principal, config.secret, config.ssl_ca_file)
     command, args = words[0], words[1:]
     if command == "state":
         _out(json.dumps(client.state(), indent=2))

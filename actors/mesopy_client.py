@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TERMINAL", "ClientError", "MesopyClient", "base_url", "pick_task"]
+__all__ = ["TERMINAL", "ClientError", "MesopyClient", "base_url", "pick_task", "tls_client_context"]
 
 TERMINAL = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
                       "TASK_GONE", "TASK_GONE_BY_OPERATOR"})
@@ -56,11 +58,24 @@ def pick_task(tasks: list[dict[str, Any]], name: str, kind: str = "task") -> dic
     raise ClientError(f"{kind} id prefix {name!r} is ambiguous: {shown}")
 
 
+def tls_client_context(ca_file: str = "") -> ssl.SSLContext:
+    """What an https:// request is checked with: ``ca_file`` (PEM) if given, else the system's CAs;
+    ClientError naming a file that cannot be used."""
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as e:
+        raise ClientError(f"--ssl_ca_file {ca_file!r}: {getattr(e, 'strerror', None) or e}") from None
+
+
 class MesopyClient:
-    def __init__(self, master: str, timeout: float = 10.0, principal: str = "", secret: str = "") -> None:
-        """With ``principal`` every request carries HTTP Basic credentials (``--authenticate_http_*``)."""
+    def __init__(self, master: str, timeout: float = 10.0, principal: str = "", secret: str = "",
+                 ca_file: str = "") -> None:
+        """With ``principal`` every request carries HTTP Basic credentials (``--authenticate_http_*``).
+        An https:// master (and its agents) is checked against ``ca_file`` (PEM), else Mesos'
+        ``LIBPROCESS_SSL_CA_FILE``, else the system's CAs."""
         self.master = base_url(master)
         self.timeout = timeout
+        self._tls = tls_client_context(ca_file or os.environ.get("LIBPROCESS_SSL_CA_FILE", ""))
         self._headers = {"Authorization": "Basic " + base64.b64encode(f"{principal}:{secret}".encode()).decode()} \
             if principal else {}
 
@@ -71,7 +86,8 @@ class MesopyClient:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method, headers=self._headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout,
+                                        context=self._tls if url.startswith("https:") else None) as response:
                 body = response.read()
         except urllib.error.HTTPError as e:
             detail = e.read().decode(errors="replace").strip()
@@ -114,7 +130,8 @@ class MesopyClient:
                 address = agent.get("address") or {}
                 if not address.get("port"):
                     raise ClientError(f"agent {agent_id} serves no HTTP (started with --no-http?)")
-                return f"http://{address.get('ip') or address.get('hostname')}:{address['port']}"
+                scheme = urllib.parse.urlparse(self.master).scheme  # a TLS cluster serves TLS on every port
+                return f"{scheme}://{address.get('ip') or address.get('hostname')}:{address['port']}"
         raise ClientError(f"agent {agent_id} is not registered with the master")
 
     @staticmethod

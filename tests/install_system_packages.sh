@@ -15,3 +15,8 @@ if ! command -v ip >/dev/null 2>&1; then
     apt-get update -q
     apt-get install -y -q --no-install-recommends iproute2
 fi
+# openssl (the binary) makes the test certificates of the HTTPS tests (tests/integration/tls_support.py).
+if ! command -v openssl >/dev/null 2>&1; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends openssl
+fi

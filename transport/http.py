@@ -10,6 +10,8 @@ but await futures the actors settle (see actors/http_common.py).
 
 ``HttpServer.bind(host, port)`` binds at once (so the address can be
 advertised before the routes exist); ``start()`` serves; ``stop()`` ends it.
+With ``tls=(cert file, key file)`` it serves HTTPS only (no downgrade: a plain
+HTTP request on that port gets no answer but a closed connection).
 Routes can be added before or after ``start()``, each with the methods it
 answers (GET by default; others get 405 naming the allowed ones). A reply
 with a ``stream`` (transport/event_stream.py) is sent as an endless chunked
@@ -23,6 +25,7 @@ import asyncio
 import errno
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +42,7 @@ from transport.proxy_rules import FORWARDED_HEADER, is_stream, join_url, request
 
 __all__ = [
     "MAX_REQUEST_BYTES", "Guard", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
-    "forward", "json_reply", "prometheus_text",
+    "forward", "json_reply", "prometheus_text", "server_tls_context",
 ]
 
 MAX_REQUEST_BYTES = 1 << 20  # bodies larger are refused with 413
@@ -166,11 +169,25 @@ def prometheus_text(metrics: Mapping[str, float]) -> tuple[bytes, str]:
     return generate_latest(registry), "text/plain; version=0.0.4; charset=utf-8"
 
 
+def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A TLS 1.2+ server context with the PEM certificate chain and key; TransportError naming
+    the files and the fault if they cannot be used."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (OSError, ssl.SSLError) as e:
+        raise TransportError(f"cannot use --ssl_cert_file={cert_file} with --ssl_key_file={key_file}: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
+    return context
+
+
 class HttpServer:
     """One HTTP listener; ``route(path, handler)`` before ``start()``."""
 
-    def __init__(self, sock: socket.socket, name: str = "http") -> None:
+    def __init__(self, sock: socket.socket, name: str = "http", ssl_context: ssl.SSLContext | None = None) -> None:
         self._sock = sock
+        self._ssl = ssl_context
         self.name = name
         self.host, self.port = sock.getsockname()[:2]
         self._routes: dict[str, tuple[Handler, tuple[str, ...]]] = {}
@@ -187,8 +204,10 @@ class HttpServer:
         self._streams: set[EventStream] = set()  # being sent (touched on the loop only)
 
     @classmethod
-    def bind(cls, host: str, port: int, name: str = "http") -> HttpServer:
-        """Bind ``host:port`` now (0: a free port); AddressInUse naming the port if taken."""
+    def bind(cls, host: str, port: int, name: str = "http", *, tls: tuple[str, str] | None = None) -> HttpServer:
+        """Bind ``host:port`` now (0: a free port); AddressInUse naming the port if taken. ``tls``:
+        (certificate chain file, private key file), PEM; TransportError naming them if unusable."""
+        context = server_tls_context(*tls) if tls is not None else None
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -200,10 +219,14 @@ class HttpServer:
                 raise AddressInUse(f"HTTP port {port} on {host} is already in use") from None
             raise TransportError(f"cannot bind HTTP on {host}:{port}: {e.strerror}") from None
         sock.setblocking(False)
-        return cls(sock, name)
+        return cls(sock, name, context)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._ssl is not None else "http"
 
     def url(self, advertise_host: str | None = None) -> str:
-        return f"http://{advertise_host or self.host}:{self.port}"
+        return f"{self.scheme}://{advertise_host or self.host}:{self.port}"
 
     def route(self, path: str, handler: Handler, methods: tuple[str, ...] = ("GET",), *,
               prefix: bool = False) -> None:
@@ -279,7 +302,7 @@ class HttpServer:
                                      handler_cancellation=True, max_line_size=MAX_LINE_BYTES,
                                      max_field_size=MAX_LINE_BYTES)
         await self._runner.setup()
-        await web.SockSite(self._runner, self._sock).start()
+        await web.SockSite(self._runner, self._sock, ssl_context=self._ssl).start()
         with self._lock:
             self._serving = True
             jobs = list(self._jobs)

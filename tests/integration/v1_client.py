@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
+import ssl
 import time
 from typing import Any
 
 from transport.recordio import Decoder
 
-__all__ = ["JSON_HEADERS", "Subscription", "post", "task_info"]
+__all__ = ["JSON_HEADERS", "Subscription", "connection", "post", "task_info"]
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -24,11 +26,19 @@ def _split(base: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def connection(base: str, timeout: float) -> http.client.HTTPConnection:
+    """To an http:// or https:// ``base``; TLS checked against LIBPROCESS_SSL_CA_FILE if set."""
+    host, port = _split(base)
+    if base.startswith("https:"):
+        context = ssl.create_default_context(cafile=os.environ.get("LIBPROCESS_SSL_CA_FILE") or None)
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
 def post(base: str, body: Any, headers: dict[str, str] | None = None, path: str = "/api/v1/scheduler",
          method: str = "POST", timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request; ``body`` as JSON unless it is bytes."""
-    host, port = _split(base)
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = connection(base, timeout)
     try:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         conn.request(method, path, body=data, headers=JSON_HEADERS if headers is None else headers)
@@ -52,8 +62,7 @@ class Subscription:
                  headers: dict[str, str] | None = None) -> None:
         self.base = base
         self.path = path
-        host, port = _split(base)
-        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.conn = connection(base, 30)
         self.conn.request("POST", path, body=json.dumps(call).encode(), headers=headers or JSON_HEADERS)
         self.response = self.conn.getresponse()
         self.status = self.response.status
