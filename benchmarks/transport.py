@@ -13,6 +13,9 @@ processes (multiprocessing, spawn), and printed with the ratio ours / raw:
                    actors in two OS processes; median and p99 in microseconds.
   local send       pykka tell of a tiny object into a bare ThreadingActor  vs
                    Process.send into a local Process; msg/s until all N handled.
+  encrypted        the remote one-way and request/response figures of ours again with
+                   CURVE on both nodes (ephemeral keys, the sink's pinned), beside
+                   plain in the same run: ``encrypted_*`` and ratio encrypted / plain.
 
 Each figure is the best of a few runs (as many for ours as for raw); with
 --json the last line is one JSON object holding every figure.
@@ -31,6 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgpack
+import zmq
+
 if __name__ in ("__main__", "__mp_main__"):  # this file is named like the package it measures
     _root = str(Path(__file__).resolve().parents[1])
     sys.path[:] = [_root] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
@@ -48,9 +54,6 @@ def _raw_message(i: int) -> dict[str, Any]:  # about 100 bytes packed, like our 
 
 
 def raw_sink(conn: Conn, n: int) -> None:
-    import msgpack
-    import zmq
-
     ctx = zmq.Context()
     router = ctx.socket(zmq.ROUTER)
     conn.send(router.bind_to_random_port("tcp://127.0.0.1"))
@@ -66,9 +69,6 @@ def raw_sink(conn: Conn, n: int) -> None:
 
 
 def raw_source(conn: Conn, port: int, n: int) -> None:
-    import msgpack
-    import zmq
-
     ctx = zmq.Context()
     dealer = ctx.socket(zmq.DEALER)
     dealer.connect(f"tcp://127.0.0.1:{port}")
@@ -86,9 +86,6 @@ def raw_source(conn: Conn, port: int, n: int) -> None:
 
 
 def raw_rep(conn: Conn) -> None:
-    import msgpack
-    import zmq
-
     ctx = zmq.Context()
     rep = ctx.socket(zmq.REP)
     conn.send(rep.bind_to_random_port("tcp://127.0.0.1"))
@@ -103,9 +100,6 @@ def raw_rep(conn: Conn) -> None:
 
 
 def raw_req(conn: Conn, port: int, n: int) -> None:
-    import msgpack
-    import zmq
-
     ctx = zmq.Context()
     req = ctx.socket(zmq.REQ)
     req.connect(f"tcp://127.0.0.1:{port}")
@@ -212,26 +206,33 @@ def _spawn(cls: Any, node: Any, name: str) -> Any:
     return _MADE.pop()
 
 
-def ours_sink(conn: Conn) -> None:
+def _node(encrypted: bool) -> Any:
     from actors.node import Node
+    from transport.endpoint import generate_key_pair
 
+    return Node(curve=generate_key_pair() if encrypted else None).start()
+
+
+def ours_sink(conn: Conn, encrypted: bool = False) -> None:
     _quiet()
-    node = Node().start()
+    node = _node(encrypted)
     sink = _spawn(_runtime_classes()["Sink"], node, "sink")
-    conn.send(str(sink.pid))
+    conn.send(f"{sink.pid} {node.public_key.decode()}".strip())  # the pid, and the key to pin if encrypted
     conn.recv()  # until the sender is finished
     node.stop()
 
 
 def ours_source(conn: Conn, target: str, n: int, mode: str) -> None:
-    from actors.node import Node
     from transport.messages import Echo
     from transport.pid import PID
 
     _quiet()
-    node = Node().start()
+    pid, _, key = target.partition(" ")
+    node = _node(bool(key))
+    to = PID.parse(pid)
+    if key:
+        node.pin(to.address, key.encode())
     src = _spawn(_runtime_classes()["Source"], node, "source")
-    to = PID.parse(target)
     src.request(to, Echo(payload=b"warm-up")).result(10)
     if mode == "send":
         src.request(to, Echo(payload=b"expect", seq=n)).result(10)
@@ -345,20 +346,18 @@ def measure(quick: bool) -> dict[str, float]:
 
     for _ in range(runs):  # interleaved, so drifts of a noisy machine hit both sides
         keep("raw_dealer_router_msg_s", _pair(raw_sink, (n_send,), raw_source, (n_send,)))
-        keep("remote_send_msg_s", _pair(ours_sink, (), ours_source, (n_send, "send")))
-        raw = _pair(raw_rep, (), raw_req, (n_rr,))
-        keep("raw_req_rep_median_us", raw["median_us"])
-        keep("raw_req_rep_p99_us", raw["p99_us"])
-        ours = _pair(ours_sink, (), ours_source, (n_rr, "request"))
-        keep("request_response_median_us", ours["median_us"])
-        keep("request_response_p99_us", ours["p99_us"])
+        latencies = {"raw_req_rep": _pair(raw_rep, (), raw_req, (n_rr,))}
+        for prefix, encrypted in (("", False), ("encrypted_", True)):  # CURVE on both nodes, or not
+            keep(f"{prefix}remote_send_msg_s", _pair(ours_sink, (encrypted,), ours_source, (n_send, "send")))
+            latencies[f"{prefix}request_response"] = _pair(ours_sink, (encrypted,), ours_source, (n_rr, "request"))
+        for name, result in latencies.items():
+            keep(f"{name}_median_us", result["median_us"])
+            keep(f"{name}_p99_us", result["p99_us"])
         keep("raw_pykka_tell_msg_s", _alone(raw_pykka_tell, n_local))
         keep("local_send_msg_s", _alone(ours_local_send, n_local))
     fig = {k: (max(v) if k.endswith("msg_s") else min(v)) for k, v in best.items()}
-    fig["remote_send_ratio"] = fig["remote_send_msg_s"] / fig["raw_dealer_router_msg_s"]
-    fig["request_response_median_ratio"] = fig["request_response_median_us"] / fig["raw_req_rep_median_us"]
-    fig["request_response_p99_ratio"] = fig["request_response_p99_us"] / fig["raw_req_rep_p99_us"]
-    fig["local_send_ratio"] = fig["local_send_msg_s"] / fig["raw_pykka_tell_msg_s"]
+    for _, ours, raw, ratio, _ in ROWS:  # ours / raw; the encrypted rows: encrypted / plain
+        fig[ratio] = fig[ours] / fig[raw]
     fig.update({"messages_one_way": n_send, "requests": n_rr, "messages_local": n_local, "runs": runs})
     return fig
 
@@ -370,13 +369,15 @@ ROWS = [
     ("request/response p99 (us)", "request_response_p99_us", "raw_req_rep_p99_us", "request_response_p99_ratio", ""),
     ("local send (msg/s)", "local_send_msg_s", "raw_pykka_tell_msg_s", "local_send_ratio", ">= 0.7"),
 ]
+ROWS += [(f"CURVE {label}", f"encrypted_{ours}", ours, f"encrypted_{ratio}", "(raw: ours plain)")
+         for label, ours, _, ratio, _ in ROWS[:3]]
 
 
 def table(fig: dict[str, float]) -> str:
-    lines = [f"{'figure':32} {'ours':>12} {'raw':>12} {'ratio':>7}  target",
-             f"{'-' * 32} {'-' * 12} {'-' * 12} {'-' * 7}  ------"]
+    lines = [f"{'figure':38} {'ours':>12} {'raw':>12} {'ratio':>7}  target",
+             f"{'-' * 38} {'-' * 12} {'-' * 12} {'-' * 7}  ------"]
     for label, ours, raw, ratio, target in ROWS:
-        lines.append(f"{label:32} {fig[ours]:12,.1f} {fig[raw]:12,.1f} {fig[ratio]:7.2f}  {target}")
+        lines.append(f"{label:38} {fig[ours]:12,.1f} {fig[raw]:12,.1f} {fig[ratio]:7.2f}  {target}")
     lines.append(f"(raw: DEALER->ROUTER one message per frame; REQ/REP; pykka tell. best of {fig['runs']:.0f} runs; "
                  f"{fig['messages_one_way']:,.0f} one-way, {fig['requests']:,.0f} requests, "
                  f"{fig['messages_local']:,.0f} local)")

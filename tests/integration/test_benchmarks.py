@@ -22,7 +22,9 @@ BOUND_S = 180.0  # each quick run takes a few seconds to ~20 s on 2 busy cores
 # The top-level keys each benchmark's JSON line must carry (figures keyed by size where sized).
 KEYS = {
     "transport": {"raw_dealer_router_msg_s", "remote_send_msg_s", "request_response_median_us",
-                  "local_send_msg_s", "remote_send_ratio", "request_response_median_ratio", "local_send_ratio"},
+                  "local_send_msg_s", "remote_send_ratio", "request_response_median_ratio", "local_send_ratio",
+                  "encrypted_remote_send_msg_s", "encrypted_request_response_median_us", "encrypted_remote_send_ratio",
+                  "encrypted_request_response_median_ratio"},
     "allocator": {"allocation_cycle_s", "allocation_cycle_vs_baseline", "allocator_offers_per_s",
                   "allocation_variant_size", "allocation_variant_cycle_s", "allocation_variant_steady_cycle_s",
                   "allocation_variant_baseline_s",
