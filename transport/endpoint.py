@@ -17,12 +17,9 @@ for (docs/protocol.md, "Incarnations and connections"). What comes in is
 ends the I/O thread, and a claimed sender must be proven by its address
 (``transport.claims``). A failure of the thread itself ends the process.
 
-With ``curve`` (a key pair) every link is CURVE-encrypted: the ROUTER is a CURVE
-server, every DEALER a client that must name its peer's server key, pinned
-(``pin``) or learnt from a proven connection (``transport.curve``); a peer
-without our key gets no byte through. The I/O thread answers ZeroMQ's ZAP
-requests, accepting any client key and recording it as the connection's
-``User-Id``, to which the sender checks then bind the connection's claims.
+With ``curve`` (a key pair) every link is CURVE-encrypted: the ROUTER is a CURVE server
+whose ZAP handler (on the I/O thread) records each client's key; every DEALER is a client
+under its peer's key, pinned (``pin``) or learnt from a proven connection (``transport.curve``).
 """
 
 from __future__ import annotations
@@ -38,17 +35,15 @@ from typing import Callable, NoReturn
 
 import structlog
 import zmq
-from zmq.utils import z85
 
 from transport.addresses import WILDCARD_IPS, advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.connections import Connections
-from transport.curve import CurveKeys, KeyBook
+from transport.connections import Dealers, NoServerKey, Zap, generate_key_pair, user_id
+from transport.curve import CurveKeys
 from transport.inbound import Inbound
-from transport.liveness import routing_id, stamp
-from transport.peers import Closed, PeerTable
+from transport.liveness import stamp
 from transport.senders import Proofs
 from transport.watch import PeerWatch
 
@@ -61,29 +56,10 @@ _DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the q
 EXIT_TRANSPORT_FAILED = 70  # the exit status of a process whose I/O thread failed (EX_SOFTWARE)
 
 
-def generate_key_pair() -> CurveKeys:
-    """A new CURVE key pair (ephemeral: it lives as long as whoever holds it)."""
-    public, secret = zmq.curve_keypair()
-    return CurveKeys(public, secret)
-
-
-class NoServerKey(Exception):
-    """With CURVE: no key is known for the peer address (nothing may be sent there)."""
-
-
-def _user_id(frame: zmq.Frame) -> bytes:
-    """The client key our ZAP handler gave the frame's connection (b"" if none)."""
-    try:
-        return str(frame.get("User-Id")).encode()
-    except zmq.ZMQError:
-        return b""
-
-
 def exit_process(error: BaseException) -> NoReturn:
     """The default ``on_fatal``: a daemon whose transport is gone must not live on deaf, so the
     process exits at once (a supervisor restarts it)."""
-    print(f"mesopy: the transport's I/O thread failed: {type(error).__name__}: {error}", file=sys.stderr,
-          flush=True)
+    print(f"mesopy: the transport's I/O thread failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
     os._exit(EXIT_TRANSPORT_FAILED)
 
 
@@ -123,7 +99,6 @@ class Endpoint:
     ) -> None:
         self.host = host
         self.curve = curve
-        self._keys = KeyBook()  # the CURVE server key of each peer address
         self.port = port
         self.advertised_host = advertised_ip(host, advertise_host)
         self._advertise_port = advertise_port
@@ -144,7 +119,6 @@ class Endpoint:
                                 max_frame_bytes=max_frame_bytes, send_control=self._send_control,
                                 answer=self._answer, on_envelope=on_envelope, on_envelopes=on_envelopes,
                                 on_rejected=on_rejected, on_proven=self._proven_key)
-        self._connections = Connections(self.incarnation, self._watch.connection)
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
@@ -158,11 +132,10 @@ class Endpoint:
         # would otherwise be left to the garbage collector, whose term() can block.
         self._context: zmq.Context | None = None
         self._router: zmq.Socket = None  # type: ignore[assignment]  # bound in start()
-        self._dealers: PeerTable[zmq.Socket] = PeerTable(max_peers, peer_idle_timeout, max_pong_peers)
-        # With CURVE, DEALERs to a peer address under a key not (yet) its known one, for proofs and
-        # pongs only: "<address> <key>" -> socket.
-        self._probes: PeerTable[zmq.Socket] = PeerTable(max_pong_peers, peer_idle_timeout, max_pong_peers)
-        self._zap: zmq.Socket | None = None
+        self._dealers = Dealers(self.incarnation, self._watch.connection, self._inbound.claims.owners,
+                                counters=self.counters, curve=curve, send_hwm=send_hwm, max_peers=max_peers,
+                                idle_timeout=peer_idle_timeout, max_pong_peers=max_pong_peers)
+        self._zap: Zap | None = None
         self._thread: threading.Thread | None = None
 
     # --- life cycle -------------------------------------------------------
@@ -183,13 +156,12 @@ class Endpoint:
     def pin(self, address: str, public_key: bytes) -> None:
         """Connect to ``address`` only to a server holding ``public_key`` (Z85), whatever is learnt."""
         with self._send_lock:
-            self._keys.pin(address, public_key)
-            self._close_mismatched(address, public_key)
+            self._dealers.pin(address, public_key)
 
     def server_key(self, address: str) -> bytes:
         """The CURVE key known for ``address`` (b"" if none)."""
         with self._send_lock:
-            return self._keys.of(address)
+            return self._dealers.keys.of(address)
 
     @property
     def connections(self) -> int:  # how many DEALERs (connections to peers) are open
@@ -197,12 +169,10 @@ class Endpoint:
 
     def start(self) -> None:
         """Bind the ROUTER (raising AddressInUse naming the port) and start the I/O thread."""
-        self._context = zmq.Context()
-        self._context.set(zmq.MAX_SOCKETS, 4 * self._dealers.limit + 64)  # with monitors; closed ones reaped later
+        self._context = self._dealers.context = zmq.Context()
+        self._context.set(zmq.MAX_SOCKETS, self._dealers.max_sockets())  # with monitors; closed ones reaped later
         if self.curve is not None:  # the ZAP handler first: a handshake before it would go unrecorded
-            self._zap = self._context.socket(zmq.REP)
-            self._zap.setsockopt(zmq.LINGER, 0)
-            self._zap.bind("inproc://zeromq.zap.01")
+            self._zap = Zap(self._context, self.counters)
         router = self._router = self._context.socket(zmq.ROUTER)
         if self.curve is not None:
             router.curve_server = True
@@ -253,7 +223,7 @@ class Endpoint:
         if idle and not self._outbox and self._send_lock.acquire(blocking=False):
             try:  # nothing queued can be overtaken: the I/O thread flushes under this lock
                 if not self._outbox and not self._closed:
-                    sock = self._dealers.use(address, now)
+                    sock = self._dealers.table.use(address, now)
                     if sock is not None:
                         return self._send_frame(address, sock, [packed], to)
             finally:
@@ -291,7 +261,7 @@ class Endpoint:
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         if self._zap is not None:
-            poller.register(self._zap, zmq.POLLIN)
+            poller.register(self._zap.sock, zmq.POLLIN)
         router = self._router
         try:  # lean: after a frame is handed to an actor, the GIL is free again once we poll
             while not self._stopping:
@@ -299,17 +269,16 @@ class Endpoint:
                 if now >= self._next_beat:
                     self._next_beat = now + self._watch.tick()
                     with self._send_lock:
-                        self._close_dealers(self._dealers.idle(now))
-                        self._close_dealers(self._probes.idle(now))
+                        self._dealers.idle(now)
                     self._inbound.claims.expire(now)
-                self._connections.sync(poller)
+                self._dealers.connections.sync(poller)
                 for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
                     if sock is router:
                         self._receive_router()
-                    elif self._connections.owns(sock):
-                        self._connections.read(sock)
-                    elif sock is self._zap:
-                        self._answer_zap()
+                    elif self._dealers.connections.owns(sock):
+                        self._dealers.connections.read(sock)
+                    elif self._zap is not None and sock is self._zap.sock:
+                        self._zap.answer()
                     else:
                         self._drain_wake()
                 if self._outbox:
@@ -329,86 +298,6 @@ class Endpoint:
             os.read(self._wake_r, 65536)
         except BlockingIOError:
             pass
-
-    def _dealer(self, address: str, now: float, pong: bool = False, key: bytes = b"") -> zmq.Socket:
-        """The DEALER to ``address``, marked used (made on first use); call with the send lock held.
-
-        Opening one past the table's limits closes the least recently used one. With CURVE it
-        connects under the key known for ``address``; a control frame for a connection whose key
-        is another (``key``) goes on a probe DEALER under that key; no key known: NoServerKey."""
-        known = self._keys.of(address) if self.curve is not None else b""
-        if self.curve is not None:
-            if key and key != known:
-                return self._probe(address, key, now)
-            if not known and address not in self._dealers:
-                raise NoServerKey(address)
-        sock = self._dealers.use(address, now, pong=pong)
-        if sock is None:
-            sock = self._open(address, known, monitor=True)
-            self._close_dealers(self._dealers.add(address, sock, now, pong=pong))
-        return sock
-
-    def _probe(self, address: str, key: bytes, now: float) -> zmq.Socket:
-        name = f"{address} {key.decode()}"
-        sock = self._probes.use(name, now, pong=True)
-        if sock is None:
-            sock = self._open(address, key, monitor=False)
-            self._close_dealers(self._probes.add(name, sock, now, pong=True))
-        return sock
-
-    def _open(self, address: str, key: bytes, *, monitor: bool) -> zmq.Socket:
-        assert self._context is not None, "endpoint not started"
-        rid = routing_id(self.incarnation, os.urandom(8).hex())  # unguessable: no one can take it over
-        curve = (self.curve.public, self.curve.secret, key) if self.curve is not None else None
-        sock = self._connections.open(self._context, address, rid, self._send_hwm, curve=curve, monitor=monitor)
-        self._inbound.claims.owners[rid] = (address, key)
-        return sock
-
-    def _proven_key(self, address: str, key: bytes) -> None:
-        """A connection with ``key`` proved to speak for ``address`` (I/O thread): that is its key now."""
-        if self.curve is None or not key:
-            return
-        with self._send_lock:
-            if self._keys.learn(address, key):
-                self._close_mismatched(address, key)
-
-    def _close_mismatched(self, address: str, key: bytes) -> None:
-        """Close the DEALER to ``address`` if it was opened under another key (send lock held)."""
-        sock = self._dealers.use(address, time.monotonic())
-        if sock is None:
-            return
-        owner = self._inbound.claims.owners.get(bytes(sock.getsockopt(zmq.ROUTING_ID)))  # type: ignore[arg-type]
-        if owner is not None and owner[1] != key:
-            self._dealers.pop(address)
-            self._close_dealers([Closed(address, sock, "rekeyed")])
-
-    def _answer_zap(self) -> None:
-        """A ZAP request (RFC 27) for a CURVE handshake on our ROUTER: accept, naming the client
-        key as the connection's User-Id (what ``Inbound`` binds its claims to)."""
-        assert self._zap is not None
-        try:
-            request = self._zap.recv_multipart(zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        version, request_id, mechanism = request[0], request[1], request[5] if len(request) > 5 else b""
-        if mechanism == b"CURVE" and len(request) == 7 and len(request[6]) == 32:
-            self.counters.incr("curve", "handshakes")
-            reply = [version, request_id, b"200", b"OK", z85.encode(request[6]), b""]
-        else:
-            self.counters.incr("curve", "refused")
-            reply = [version, request_id, b"400", b"CURVE only", b"", b""]
-        self._zap.send_multipart(reply)
-
-    def _close_dealers(self, closed: list[Closed[zmq.Socket]]) -> None:
-        """Close what the peer table let go; only evictions are worth a log event."""
-        for address, sock, reason in closed:
-            self._connections.detach(sock)
-            self._inbound.claims.owners.pop(bytes(sock.getsockopt(zmq.ROUTING_ID)), None)  # type: ignore[arg-type]
-            sock.close(0)
-            self.counters.incr("closed", reason)
-            limit = self._dealers.pong_limit if reason == "pong_evicted" else self._dealers.limit
-            if reason in ("evicted", "pong_evicted"):  # idle and lost ones are the normal course
-                log.warning("peer_connection_closed", peer=address, reason=reason, limit=limit)
 
     def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes], to: str) -> bool:
         """Send one frame of packed envelopes for incarnation ``to`` ("" any); send lock held."""
@@ -430,7 +319,7 @@ class Endpoint:
                 by_peer.setdefault((address, to), []).append(packed)
             for (address, to), queued in by_peer.items():
                 try:
-                    sock = self._dealer(address, now)
+                    sock = self._dealers.get(address, now)
                 except zmq.ZMQError as e:
                     self._count_drop(address, len(queued), f"bad_address: {e}")
                     continue
@@ -455,7 +344,7 @@ class Endpoint:
                 identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
             else:
                 parts = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
-                key = _user_id(parts[-1])
+                key = user_id(parts[-1])
                 identity, *frames = [part.bytes for part in parts]
         except zmq.Again:
             return
@@ -471,7 +360,7 @@ class Endpoint:
         try:
             with self._send_lock:
                 if not self._closed:
-                    self._dealer(address, time.monotonic(), pong=pong, key=key).send(frame, zmq.NOBLOCK)
+                    self._dealers.get(address, time.monotonic(), pong, key).send(frame, zmq.NOBLOCK)
                     return True
         except (zmq.ZMQError, NoServerKey):
             pass
@@ -487,23 +376,21 @@ class Endpoint:
 
     def _drop_connection(self, address: str) -> None:
         with self._send_lock:
-            sock = self._dealers.pop(address)
-        if sock is not None:
-            self._close_dealers([Closed(address, sock, "lost")])
+            self._dealers.drop(address)
+
+    def _proven_key(self, address: str, key: bytes) -> None:
+        """A connection with ``key`` proved to speak for ``address`` (I/O thread)."""
+        with self._send_lock:
+            self._dealers.learn(address, key)
 
     def _close_sockets(self) -> None:
         with self._send_lock:
             self._closed = True
-            for sock in self._dealers.clear():
-                self._connections.detach(sock)
-                sock.close(200)  # let frames flushed at stop reach their peers
-            for sock in self._probes.clear():
-                sock.close(0)
-            self._connections.close()
+            self._dealers.close_all()
         if self._context is not None:
             self._router.close(0)
             if self._zap is not None:
-                self._zap.close(0)
+                self._zap.sock.close(0)
             self._context.term()
         for fd in (self._wake_r, self._wake_w):
             try:

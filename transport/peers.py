@@ -46,6 +46,11 @@ class PeerTable(Generic[S]):
     def __contains__(self, address: str) -> bool:
         return address in self._open
 
+    def peek(self, address: str) -> S | None:
+        """The open connection to ``address``, not marked used; None if there is none."""
+        entry = self._open.get(address)
+        return None if entry is None else entry[0]
+
     def addresses(self) -> list[str]:
         return list(self._open)
 
