@@ -85,7 +85,8 @@ class ListenFlags:
         if self.advertise_port is not None and not 0 < self.advertise_port < 65536:
             raise ValueError(f"--advertise_port must be in 1-65535, got {self.advertise_port!r}")
         if bool(self.ssl_cert_file) != bool(self.ssl_key_file):
-            raise ValueError("--ssl_cert_file and --ssl_key_file go together (the certificate and its key)")
+            given, missing = ("ssl_cert_file", "ssl_key_file") if self.ssl_cert_file else ("ssl_key_file", "ssl_cert_file")
+            raise ValueError(f"--{given} needs --{missing} (the certificate and its private key)")
         if self.ssl_cert_file:
             from transport.errors import TransportError
             from transport.http import server_tls_context

@@ -56,8 +56,10 @@ def _fields(path: str, what: str) -> dict[str, bytes]:
 
 def load_public_key(value: str, what: str = "public key") -> bytes:
     """A public key given as its Z85 text or as a key file (either of ZeroMQ's files)."""
-    if _Z85.match(value.strip().encode()) and not os.path.exists(value):
-        return parse_key(value, what)
+    if not os.path.exists(value):
+        if _Z85.match(value.strip().encode()):
+            return parse_key(value, what)
+        raise CurveError(f"{what}: {value[:60]!r} is neither a 40-character Z85 CURVE key nor a key file")
     fields = _fields(value, what)
     key = fields.get("public") or fields.get("bare")
     if key is None:

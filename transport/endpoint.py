@@ -1,4 +1,4 @@
-"""The ZeroMQ endpoint: with transport/connections.py (its DEALERs), the only modules that import zmq.
+"""The ZeroMQ endpoint: with transport/connections.py (its DEALERs, ZAP), the only modules that import zmq.
 
 One ROUTER per OS process receives every frame sent to it; per peer address one
 DEALER carries our frames to that peer's ROUTER (``transport.peers`` closes the

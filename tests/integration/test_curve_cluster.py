@@ -7,6 +7,7 @@ mesopy-execute without it) gets nothing in: no handshake, nothing in the master'
 from __future__ import annotations
 
 import json
+import signal
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import pytest
 import zmq
 import zmq.auth
 
-from tests.integration.operators_support import Script, free_port, run_script
+from actors.node import Node
+from tests.integration.operators_support import Script, free_port, kill_executors_under, run_script
 from transport.codec import encode_envelope, join_frame
 from transport.messages import RegisterFramework
 from transport.pid import PID
@@ -82,3 +84,49 @@ def test_an_encrypted_cluster_runs_a_task_and_keyless_clients_get_nothing_in(
     state = _get(url + "/master/state")
     assert [f["name"] for f in state["frameworks"] + state["completed_frameworks"]] == ["mesopy-execute"] * 2
     assert len(state["slaves"]) == 1 and state["slaves"][0]["active"]
+
+
+def test_an_executor_reconnects_over_curve_to_its_restarted_agent(scripts: list[Script], tmp_path: Path) -> None:
+    """kill -9 of an encrypted agent while a checkpointed task runs: the agent comes back with the
+    key pair it keeps in work_dir/meta, pins the executor's key from its checkpoint, and the
+    executor (which pinned the agent's key) re-registers; the task then finishes once."""
+    from frameworks import MesosSchedulerDriver
+    from tests.integration.test_agent_recovery import Framework
+    from transport.endpoint import generate_key_pair
+
+    master_public, master_secret = zmq.auth.create_certificates(str(tmp_path), "master")
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    master = Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1",
+                    f"--curve_secret_key={master_secret}")
+    scripts.append(master)
+    master.wait_for("master_started")
+    flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={tmp_path / 'agent'}",
+             "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
+             "--executor_reregistration_timeout=5secs", "--encrypt", f"--master_public_key={master_public}")
+    agent = Script("mesopy-agent", *flags)
+    scripts.append(agent)
+    agent.wait_for("agent_registered", reregistered=False)
+    framework = Framework(f"while [ ! -e {tmp_path}/go ]; do sleep 0.05; done")
+    node = Node(curve=generate_key_pair()).start()
+    driver = MesosSchedulerDriver(framework, {"user": "", "name": "curve-recovery", "checkpoint": True,
+                                              "failover_timeout": 60.0}, address, node=node,
+                                  master_public_key=str(master_public))
+    driver.start()
+    try:
+        framework.wait(lambda: framework.status("TASK_RUNNING") is not None, "TASK_RUNNING")
+        agent.proc.send_signal(signal.SIGKILL)
+        agent.proc.wait(5)
+        again = Script("mesopy-agent", *flags)
+        scripts.append(again)
+        again.wait_for("executor_reregistered", executor_id="long-1")
+        again.wait_for("agent_registered", reregistered=True)
+        (tmp_path / "go").touch()
+        framework.wait(lambda: framework.status("TASK_FINISHED") is not None, "TASK_FINISHED")
+        assert "TASK_LOST" not in framework.states()
+    finally:
+        driver.stop()
+        driver.join(5)
+        node.stop()
+        (tmp_path / "go").touch()
+        kill_executors_under(str(tmp_path / "agent"))
