@@ -11,7 +11,10 @@ of its own connections to us; then the connection is proven to speak for
 vouched for: its envelopes are dropped when the challenge expires (``spoofed``).
 
 A token is an HMAC of (address, routing id) under this endpoint's secret, so
-only the process at ``A`` ever sees it. Pings carry a token of the pinged
+only the process at ``A`` ever sees it. With CURVE a challenge also carries the
+client key the connection authenticated with (its token covers it): the
+endpoint sends it to ``A`` under that key, and a proven connection stays proven
+only with the same key (``transport.curve``). Pings carry a token of the pinged
 address too, and a pong counts only with it (``ping_token``): a forged pong can
 neither fake a sign of life nor announce a successor.
 
