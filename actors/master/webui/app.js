@@ -317,7 +317,7 @@ function agentPage(id) {
   if (!agent) return [h("h2", {}, "Agent"), h("p", {class: "error"}, `no agent ${id}`)];
   const mine = t => t.slave_id === id;
   const attributes = Object.entries(agent.attributes || {}).map(([k, v]) => `${k}:${v}`).join("; ");
-  const address = agent.address ? `http://${agent.address.ip}:${agent.address.port}/` : "no HTTP";
+  const address = agent.address ? `${location.protocol}//${agent.address.ip}:${agent.address.port}/` : "no HTTP";  // the master's scheme: TLS on every port or none
   return [
     h("h2", {}, `Agent ${agent.hostname}`),
     h("table", {class: "facts"}, h("tbody", {},

@@ -63,7 +63,7 @@ class Tail {
 function agentUrlOf(state, agentId) {
   const agent = (state.slaves || []).find(a => a.id === agentId);
   const address = agent && agent.address;
-  return address ? `http://${address.ip || address.hostname}:${address.port}` : null;
+  return address ? `${location.protocol}//${address.ip || address.hostname}:${address.port}` : null;
 }
 
 function findTask(state, taskId, frameworkId) {
