@@ -1,6 +1,6 @@
-"""A whole CURVE-encrypted cluster of real processes: mesopy-master with its key files,
-mesopy-agent with --encrypt and the master's public key, and mesopy-execute with the key
-runs a task (its executor, another process, on an encrypted link to the agent). Whatever
+"""A whole secured cluster of real processes: mesopy-master with its key files and
+authentication on, mesopy-agent with --encrypt, the master's public key and its credential,
+and mesopy-execute with the key and a principal runs a task (its executor, another process, on an encrypted link to the agent). Whatever
 comes without the master's key (a raw ZeroMQ socket, plain or with a wrong key) gets nothing
 in: no handshake, nothing in the master's state. With ZooKeeper, the elected master's key
 comes from the election; and an encrypted agent's executors reconnect after a kill -9."""
@@ -8,6 +8,7 @@ comes from the election; and an encrypted agent's executors reconnect after a ki
 from __future__ import annotations
 
 import json
+import os
 import signal
 import urllib.request
 from pathlib import Path
@@ -50,21 +51,26 @@ def _raw_register(address: str, curve: tuple[bytes, bytes, bytes] | None) -> Non
 def test_an_encrypted_cluster_runs_a_task_and_keyless_clients_get_nothing_in(
         scripts: list[Script], tmp_path: Path) -> None:
     master_public, master_secret = zmq.auth.create_certificates(str(tmp_path), "master")
+    (tmp_path / "credentials").write_text("fw fw-secret\nagent agent-secret\n")
+    (tmp_path / "agent.cred").write_text("agent agent-secret\n")
     port, http = free_port(), free_port()
     address, url = f"127.0.0.1:{port}", f"http://127.0.0.1:{http}"
     master = Script("mesopy-master", f"--port={port}", f"--http_port={http}", "--allocation_interval=0.1",
-                    f"--curve_secret_key={master_secret}")
+                    f"--curve_secret_key={master_secret}", f"--credentials={tmp_path / 'credentials'}",
+                    "--authenticate_frameworks", "--authenticate_agents")
     scripts.append(master)
     master.wait_for("master_started")
     agent = Script("mesopy-agent", f"--master={address}", "--port=0", f"--work_dir={tmp_path / 'a1'}",
-                   "--resources=cpus:1;mem:512;disk:512", "--encrypt", f"--master_public_key={master_public}")
+                   "--resources=cpus:1;mem:512;disk:512", "--encrypt", f"--master_public_key={master_public}",
+                   f"--credential={tmp_path / 'agent.cred'}", "--authenticate_http_executors")
     scripts.append(agent)
     agent.wait_for("agent_registered")
     assert (tmp_path / "a1" / "meta" / "curve.key_secret").exists()  # its pair, kept for its executors
 
     key_text = zmq.auth.load_certificate(master_public)[0].decode()
     ok = run_script("mesopy-execute", f"--master={address}", "--name=t", "--command=echo encrypted",
-                    "--resources=cpus:0.1;mem:32", "--timeout=60", f"--master_public_key={key_text}", timeout=90)
+                    "--resources=cpus:0.1;mem:32", "--timeout=60", f"--master_public_key={key_text}",
+                    "--principal=fw", "--secret=fw-secret", timeout=90)
     assert ok.returncode == 0 and "FINISHED" in ok.stdout, ok.stdout + ok.stderr
     handshakes = _get(url + "/metrics/snapshot")["master/curve/handshakes"]
     assert handshakes >= 2  # the agent's connection and the driver's
@@ -75,7 +81,7 @@ def test_an_encrypted_cluster_runs_a_task_and_keyless_clients_get_nothing_in(
     # A client holding the key after them: its handshake is counted, so the others' would have been
     ok2 = run_script("mesopy-execute", f"--master={address}", "--name=v", "--command=echo again",
                      "--resources=cpus:0.1;mem:32", "--timeout=60", f"--master_public_key={master_public}",
-                     timeout=90)
+                     "--principal=fw", timeout=90, env={**os.environ, "MESOPY_SECRET": "fw-secret"})
     assert ok2.returncode == 0 and "FINISHED" in ok2.stdout, ok2.stdout + ok2.stderr
     metrics = _get(url + "/metrics/snapshot")
     assert metrics["master/curve/handshakes"] == handshakes + 1
