@@ -89,10 +89,10 @@ class ListenFlags:
             raise ValueError(f"--{given} needs --{missing} (the certificate and its private key)")
         if self.ssl_cert_file:
             from transport.errors import TransportError
-            from transport.http import server_tls_context
+            from transport.tls import server_context
 
             try:
-                server_tls_context(self.ssl_cert_file, self.ssl_key_file)
+                server_context(self.ssl_cert_file, self.ssl_key_file)
             except TransportError as e:
                 raise ValueError(str(e)) from None
         if self.curve_public_key and not self.curve_secret_key:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TERMINAL", "ClientError", "MesopyClient", "base_url", "pick_task", "tls_client_context"]
+from transport.errors import TransportError
+from transport.tls import client_context
+
+__all__ = ["TERMINAL", "ClientError", "MesopyClient", "base_url", "pick_task"]
 
 TERMINAL = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
                       "TASK_GONE", "TASK_GONE_BY_OPERATOR"})
@@ -58,15 +59,6 @@ def pick_task(tasks: list[dict[str, Any]], name: str, kind: str = "task") -> dic
     raise ClientError(f"{kind} id prefix {name!r} is ambiguous: {shown}")
 
 
-def tls_client_context(ca_file: str = "") -> ssl.SSLContext:
-    """What an https:// request is checked with: ``ca_file`` (PEM) if given, else the system's CAs;
-    ClientError naming a file that cannot be used."""
-    try:
-        return ssl.create_default_context(cafile=ca_file or None)
-    except (OSError, ssl.SSLError) as e:
-        raise ClientError(f"--ssl_ca_file {ca_file!r}: {getattr(e, 'strerror', None) or e}") from None
-
-
 class MesopyClient:
     def __init__(self, master: str, timeout: float = 10.0, principal: str = "", secret: str = "",
                  ca_file: str = "") -> None:
@@ -75,7 +67,10 @@ class MesopyClient:
         ``LIBPROCESS_SSL_CA_FILE``, else the system's CAs."""
         self.master = base_url(master)
         self.timeout = timeout
-        self._tls = tls_client_context(ca_file or os.environ.get("LIBPROCESS_SSL_CA_FILE", ""))
+        try:
+            self._tls = client_context(ca_file)
+        except TransportError as e:
+            raise ClientError(str(e)) from None
         self._headers = {"Authorization": "Basic " + base64.b64encode(f"{principal}:{secret}".encode()).decode()} \
             if principal else {}
 

@@ -39,10 +39,11 @@ from prometheus_client.core import GaugeMetricFamily
 from transport.errors import AddressInUse, TransportError
 from transport.event_stream import EventStream
 from transport.proxy_rules import FORWARDED_HEADER, is_stream, join_url, request_headers, response_headers
+from transport.tls import server_context
 
 __all__ = [
     "MAX_REQUEST_BYTES", "Guard", "HttpError", "HttpReply", "HttpRequest", "HttpServer", "Handler",
-    "forward", "json_reply", "prometheus_text", "server_tls_context",
+    "forward", "json_reply", "prometheus_text",
 ]
 
 MAX_REQUEST_BYTES = 1 << 20  # bodies larger are refused with 413
@@ -169,19 +170,6 @@ def prometheus_text(metrics: Mapping[str, float]) -> tuple[bytes, str]:
     return generate_latest(registry), "text/plain; version=0.0.4; charset=utf-8"
 
 
-def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
-    """A TLS 1.2+ server context with the PEM certificate chain and key; TransportError naming
-    the files and the fault if they cannot be used."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        context.load_cert_chain(cert_file, key_file)
-    except (OSError, ssl.SSLError) as e:
-        raise TransportError(f"cannot use --ssl_cert_file={cert_file} with --ssl_key_file={key_file}: "
-                             f"{getattr(e, 'strerror', None) or e}") from None
-    return context
-
-
 class HttpServer:
     """One HTTP listener; ``route(path, handler)`` before ``start()``."""
 
@@ -207,7 +195,7 @@ class HttpServer:
     def bind(cls, host: str, port: int, name: str = "http", *, tls: tuple[str, str] | None = None) -> HttpServer:
         """Bind ``host:port`` now (0: a free port); AddressInUse naming the port if taken. ``tls``:
         (certificate chain file, private key file), PEM; TransportError naming them if unusable."""
-        context = server_tls_context(*tls) if tls is not None else None
+        context = server_context(*tls) if tls is not None else None
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import ssl
 import time
 from typing import Any
 
 from transport.recordio import Decoder
+from transport.tls import client_context
 
 __all__ = ["JSON_HEADERS", "Subscription", "connection", "post", "task_info"]
 
@@ -30,8 +29,7 @@ def connection(base: str, timeout: float) -> http.client.HTTPConnection:
     """To an http:// or https:// ``base``; TLS checked against LIBPROCESS_SSL_CA_FILE if set."""
     host, port = _split(base)
     if base.startswith("https:"):
-        context = ssl.create_default_context(cafile=os.environ.get("LIBPROCESS_SSL_CA_FILE") or None)
-        return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=client_context())
     return http.client.HTTPConnection(host, port, timeout=timeout)
 
 
