@@ -1,12 +1,15 @@
 """A process's whole tree, also what called setsid() or double-forked: the
 process becomes a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so orphans
 of its descendants are re-parented to it instead of to init, and its tree is
-every process whose parent chain in /proc leads to it."""
+every process whose parent chain in /proc leads to it: walked down from it
+through /proc/PID/task/TID/children where the kernel has that file (a few reads
+instead of every process's stat), else by reading the parent of every process."""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import time
 
 import structlog
@@ -48,6 +51,48 @@ def _parents() -> dict[int, tuple[int, str]]:
     return out
 
 
+def _state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None  # exited meanwhile
+    return stat[stat.rfind(")") + 2:].split(maxsplit=1)[0]
+
+
+def _children(pid: int) -> list[int]:
+    """The children of ``pid`` (of each of its threads); empty once it is gone."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out.extend(int(child) for child in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def _walk(pid: int) -> dict[int, tuple[int, str]] | None:
+    """pid -> (parent pid, state) of the processes below ``pid``, walked through the children
+    files; None when the kernel has none (CONFIG_PROC_CHILDREN off)."""
+    if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children"):
+        return None
+    out: dict[int, tuple[int, str]] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for child in _children(parent):
+            state = _state(child)
+            if state is not None and child not in out:
+                out[child] = (parent, state)
+                todo.append(child)
+    return out
+
+
 def _proc_is_ours() -> bool:
     """/proc shows this process's own pid namespace (not so after unshare --pid without a new /proc)."""
     try:
@@ -62,6 +107,9 @@ def descendants(pid: int, *, include_zombies: bool = False) -> list[int]:
     if not _proc_is_ours():
         log.error("proc_of_another_pid_namespace", pid=pid, detail="not walking a process tree through it")
         return []
+    table = _walk(pid)
+    if table is not None:
+        return sorted(child for child, (_parent, state) in table.items() if include_zombies or state != "Z")
     table = _parents()
     children: dict[int, list[int]] = {}
     for child, (parent, _state) in table.items():
@@ -90,7 +138,8 @@ def signal_tree(pid: int, signum: int) -> list[int]:
 
 def _reap_own_zombies() -> None:
     me = os.getpid()
-    for child, (parent, state) in _parents().items():
+    table = _walk(me)
+    for child, (parent, state) in (_parents() if table is None else table).items():
         if parent == me and state == "Z":
             try:
                 os.waitpid(child, os.WNOHANG)
