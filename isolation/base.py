@@ -17,6 +17,7 @@ __all__ = [
     "REASON_CONTAINER_LIMITATION_DISK",
     "REASON_CONTAINER_LIMITATION_MEMORY",
     "ContainerTable",
+    "Entry",
     "RecoveredContainerTable",
     "TrackedContainerTable",
     "Isolator",
@@ -77,6 +78,18 @@ class ContainerTable(Generic[C]):
             self._containers[container_id] = container
 
 
+@dataclass(frozen=True)
+class Entry:
+    """How a process forked from a launcher that is already running (the agent's zygote) enters
+    a container without exec'ing ``wrap``'s argv: it writes its own pid to each of
+    ``cgroup_procs`` (before it runs anything of the task). Empty: nothing to join."""
+
+    cgroup_procs: tuple[str, ...] = ()
+
+    def __add__(self, other: Entry) -> Entry:
+        return Entry(self.cgroup_procs + other.cgroup_procs)
+
+
 class _Tracked(Protocol):
     """A container record with the limits it was given and the executor pid it runs (once isolated)."""
 
@@ -95,6 +108,10 @@ class TrackedContainerTable(ContainerTable[T]):
         check_argv(container_id, argv)
         self._get(container_id)
         return list(argv)
+
+    def entry(self, container_id: str) -> Entry | None:
+        self._get(container_id)
+        return Entry()
 
     def isolate(self, container_id: str, pid: int) -> None:
         container = self._get(container_id)
@@ -174,8 +191,8 @@ class Limitation:
 class Isolator(ABC):
     """Contains executors. Safe to call from several threads.
 
-    Life of a container: ``prepare`` -> launch ``wrap(argv)`` -> ``isolate(pid)``
-    -> ``update``/``usage``/``limitation`` -> ``cleanup``. ``watch`` callbacks
+    Life of a container: ``prepare`` -> launch ``wrap(argv)`` (or a fork that follows
+    ``entry``) -> ``isolate(pid)`` -> ``update``/``usage``/``limitation`` -> ``cleanup``. ``watch`` callbacks
     run on the isolator's watcher thread.
     """
 
@@ -189,6 +206,12 @@ class Isolator(ABC):
     @abstractmethod
     def wrap(self, container_id: str, argv: list[str]) -> list[str]:
         """The argv to launch instead of ``argv``: joins the container, then execs ``argv``."""
+
+    def entry(self, container_id: str) -> Entry | None:
+        """What a process forked (not exec'd) into the container does to enter it, in place of
+        ``wrap``; None when only ``wrap``'s argv can enter it (new namespaces need an exec).
+        This default: None, so an isolator that says nothing is always entered by ``wrap``."""
+        return None
 
     @abstractmethod
     def isolate(self, container_id: str, pid: int) -> None:

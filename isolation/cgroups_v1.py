@@ -28,6 +28,7 @@ from isolation import cgroupfs, devices
 from isolation.cgroupfs import LAUNCHER_EXIT_STATUS
 from isolation.base import (
     REASON_CONTAINER_LIMITATION_MEMORY,
+    Entry,
     RecoveredContainerTable,
     Isolator,
     Limitation,
@@ -153,6 +154,10 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
         check_argv(container_id, argv)
         container = self._get(container_id)
         return cgroupfs.join_argv(self._dirs(container.paths), argv)
+
+    def entry(self, container_id: str) -> Entry | None:
+        container = self._get(container_id)
+        return Entry(tuple(os.path.join(d, "cgroup.procs") for d in self._dirs(container.paths)))
 
     def isolate(self, container_id: str, pid: int) -> None:
         # The launcher from wrap() already joined the cgroups before exec.

@@ -21,6 +21,7 @@ from isolation import cgroupfs
 from isolation.base import (
     REASON_CONTAINER_LIMITATION,
     REASON_CONTAINER_LIMITATION_MEMORY,
+    Entry,
     RecoveredContainerTable,
     Isolator,
     Limitation,
@@ -142,6 +143,9 @@ class CgroupsV2Isolator(RecoveredContainerTable[_Container]):
     def wrap(self, container_id: str, argv: list[str]) -> list[str]:
         check_argv(container_id, argv)
         return cgroupfs.join_argv([self._get(container_id).path], argv)
+
+    def entry(self, container_id: str) -> Entry | None:
+        return Entry((os.path.join(self._get(container_id).path, "cgroup.procs"),))
 
     def isolate(self, container_id: str, pid: int) -> None:
         container = self._get(container_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from isolation.base import Isolator, Limitation, LimitationCallback, Limits, Usage
+from isolation.base import Entry, Isolator, Limitation, LimitationCallback, Limits, Usage
 from isolation.errors import IsolationError
 
 __all__ = ["CompositeIsolator"]
@@ -41,6 +41,16 @@ class CompositeIsolator(Isolator):
         for isolator in reversed(self.parts):
             argv = isolator.wrap(container_id, argv)
         return argv
+
+    def entry(self, container_id: str) -> Entry | None:
+        """The parts' entries joined; None when any part can only be entered by ``wrap``."""
+        total = Entry()
+        for isolator in self.parts:
+            part = isolator.entry(container_id)
+            if part is None:
+                return None
+            total += part
+        return total
 
     def isolate(self, container_id: str, pid: int) -> None:
         for isolator in self.parts:
