@@ -8,9 +8,11 @@ real ``MesosSchedulerDriver`` framework. Launch time is when the scheduler
 calls ``launchTasks``; TASK_RUNNING time is when its ``statusUpdate`` sees it.
 Executors are separate OS processes, as always.
 
-Two workloads: command tasks (``true``, one command executor OS process each,
-all launched at once from one offer) and many tasks on one custom executor
-(tests/integration/echo_executor.py; a ``finish`` framework message ends them).
+Three workloads: command tasks (``true``, one command executor OS process each,
+all launched at once from one offer); many tasks on one custom executor
+(tests/integration/echo_executor.py; a ``finish`` framework message ends them);
+and one command task at a time on an idle agent (the previous task's executor
+has exited), whose launch -> TASK_RUNNING median is ``one_task_launch_to_running_s``.
 
 Raw baselines measured in the same run: sequential starts of a bare Python
 interpreter (``Popen([python, "-c", "pass"]).wait()``) and of ``/bin/true``;
@@ -42,8 +44,9 @@ __all__ = ["main"]
 RESOURCES = "cpus:64;mem:65536;disk:1000;ports:[31000-31010]"
 ECHO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration",
                     "echo_executor.py")
-FULL = (20, 200, 20)  # command tasks, tasks on the custom executor, baseline runs
+FULL = (20, 200, 20)  # command tasks, tasks on the custom executor, baseline runs (and single tasks)
 QUICK = (4, 20, 4)
+IDLE_TIMEOUT = 30.0
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
 
 
@@ -144,8 +147,40 @@ def _workload(driver: MesosSchedulerDriver, scheduler: BenchScheduler, tasks: li
                                     "p99": round(_percentile(latency, 0.99), 4)}}
 
 
-def run_cluster(command_tasks: int, executor_tasks: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The two workloads against LocalCluster's real master and agent, one after the other."""
+def _executor_running(executor_id: str) -> bool:
+    """Whether a live process's environment names ``executor_id`` (forked executors rewrite theirs)."""
+    marker = f"MESOS_EXECUTOR_ID={executor_id}".encode()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker in f.read().split(b"\0"):
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def _one_at_a_time(driver: MesosSchedulerDriver, scheduler: BenchScheduler, runs: int) -> dict[str, Any]:
+    """``runs`` command tasks, each launched once the previous one's executor has exited."""
+    latency = []
+    for i in range(runs):
+        offer = scheduler.take_offer()
+        task = command_task(f"one-{i}", offer["agent_id"])
+        figures = _workload(driver, scheduler, [task], offer, None)
+        latency.append(figures["launch_to_running_s"]["median"])
+        deadline = time.monotonic() + IDLE_TIMEOUT
+        while _executor_running(f"one-{i}"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"executor one-{i} still running {IDLE_TIMEOUT} s after its task finished")
+            time.sleep(0.005)
+    return {"runs": runs, "median": round(statistics.median(latency), 4),
+            "p99": round(_percentile(latency, 0.99), 4), "min": round(min(latency), 4)}
+
+
+def run_cluster(command_tasks: int, executor_tasks: int,
+                single_runs: int = 20) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The three workloads against LocalCluster's real master and agent, one after the other."""
     with LocalCluster(agents=1, resources=RESOURCES, isolation="posix", allocation_interval=0.05) as cluster:
         scheduler = BenchScheduler()
         driver = MesosSchedulerDriver(scheduler, {"user": "root", "name": "bench-agent"}, cluster.master)
@@ -157,10 +192,11 @@ def run_cluster(command_tasks: int, executor_tasks: int) -> tuple[dict[str, Any]
             offer = scheduler.take_offer()
             tasks = [echo_task(f"echo-{i}", offer["agent_id"], "bench") for i in range(executor_tasks)]
             custom = _workload(driver, scheduler, tasks, offer, "bench")
+            single = _one_at_a_time(driver, scheduler, single_runs)
         finally:
             driver.stop()
             driver.join(10)
-    return command, custom
+    return command, custom, single
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,10 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         "executor_import_per_s": round(_sequential_rate(
             [sys.executable, "-c", "import actors.executor.command"], max(3, args.baseline_runs // 4)), 2),
     }
-    command, custom = run_cluster(args.command_tasks, args.executor_tasks)
+    command, custom, single = run_cluster(args.command_tasks, args.executor_tasks, max(20, args.baseline_runs))
     report: dict[str, Any] = {
         "tasks_per_s": command["tasks_per_s"],
         "launch_to_running_s": command["launch_to_running_s"],
+        "one_task_launch_to_running_s": single["median"],
+        "one_task": single,
         "tasks_per_s_custom": custom["tasks_per_s"],
         "launch_to_running_s_custom": custom["launch_to_running_s"],
         "command": command,
@@ -206,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         lat = figures["launch_to_running_s"]
         print(f"{name:16} {figures['tasks']:4d} tasks {figures['tasks_per_s']:8.2f} tasks/s   "
               f"launch->RUNNING median {lat['median']:.3f} s  p99 {lat['p99']:.3f} s")
+    print(f"one task at a time {single['runs']:4d} runs   launch->RUNNING median {single['median']:.4f} s  "
+          f"p99 {single['p99']:.4f} s  min {single['min']:.4f} s")
     print(f"baseline: python -c pass {baseline['python_pass_per_s']:.2f}/s sequential, "
           f"{baseline['python_pass_concurrent_per_s']:.2f}/s {args.command_tasks} at once; "
           f"/bin/true {baseline['bin_true_per_s']:.1f}/s; "

@@ -70,6 +70,9 @@ class AgentConfig(AgentSecurityFlags, ListenFlags):
         "isolators (Mesos names): cgroups/cpu,cgroups/mem,cgroups/pids,cgroups/devices,cgroups/blkio (cgroup v1), "
         "disk/du, namespaces/pid, filesystem/linux, network/ports, or posix/cpu,posix/mem (no limits); "
         "as root every container also gets a freezer cgroup"))
+    executor_launcher: bool = field(default=True, metadata=_help(
+        "fork command executors from a pre-started launcher (zygote) that has imported the executor; "
+        "false: exec a fresh interpreter for each (as when the launcher is unavailable)"))
     cgroups_root: str = field(default="mesopy", metadata=_help("cgroup under each hierarchy holding the executors' cgroups"))
     cgroups_hierarchy: str = field(default="/sys/fs/cgroup", metadata=_help(
         "where the cgroup v1 hierarchies are mounted, or a cgroup2 mount (then the cgroups v2 backend is used)"))

@@ -15,14 +15,7 @@ from typing import TYPE_CHECKING, Any
 from actors.agent.checkpointed import link_volumes
 from actors.agent.environment import executor_environment
 from actors.entitlement import Entitlements
-from actors.agent.launcher import (
-    LaunchSpec,
-    Reaper,
-    executor_argv,
-    launch_executor,
-    sandbox_path,
-    wait_status,
-)
+from actors.agent.launcher import Child, LaunchSpec, Reaper, executor_argv, sandbox_path, wait_status
 from actors.agent.tasks import RECOVERING, REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
 from actors.agent.users import TASK_USER_VARIABLE, RunAs, executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
@@ -42,6 +35,7 @@ if TYPE_CHECKING:
     from actors.agent.config import AgentConfig
     from actors.agent.emulated import EmulatedExecutors
     from actors.agent.tasks import TaskTable
+    from actors.agent.zygote_client import ExecutorLauncher
     from isolation import Isolator
 
 __all__ = ["ExecutorsMixin", "kill_group"]
@@ -57,10 +51,11 @@ class ExecutorsMixin(Process):
     master: PID | None
     http_port: int | None
     connected: bool
-    _procs: dict[str, subprocess.Popen[bytes]]
-    _launching: dict[str, Future[subprocess.Popen[bytes]]]
+    _procs: dict[str, Child]
+    _launching: dict[str, Future[Child]]
     reaper: Reaper
     launcher: ThreadPoolExecutor
+    executor_launcher: ExecutorLauncher
     checkpointed: list[dict[str, Any]]
     entitlements: Entitlements
     emulated: EmulatedExecutors | None = None  # set by LocalCluster(executor="emulated"): no OS processes
@@ -167,6 +162,8 @@ class ExecutorsMixin(Process):
             if run_as is not None and not executor.command_executor:  # innermost: after the root-only cgroup join
                 argv = switch_user_argv(run_as, argv)
             argv = self.isolator.wrap(cid, argv)
+            # Our command executor can also be forked from the agent's zygote, entering its container so.
+            entry = self.isolator.entry(cid) if executor.command_executor else None
             # HTTP executors (pymesos' MesosExecutorDriver) find the v1 executor API there.
             endpoint = f"{self.pid.host}:{self.http_port}" if self.http_port is not None else None
             env = executor_environment(self.config, executor, framework.info, str(self.pid), self.agent_id,
@@ -184,7 +181,8 @@ class ExecutorsMixin(Process):
                                  lambda rc: self.run(self._executor_exited, key, cid, rc), executor.token)
             executor.timer = self.delay(self.config.executor_registration_timeout, self._registration_timeout, key, cid)
             return
-        future = self.launcher.submit(launch_executor, LaunchSpec(argv, executor.directory, env, run_as),
+        future = self.launcher.submit(self.executor_launcher.launch,
+                                      LaunchSpec(argv, executor.directory, env, run_as, entry),
                                       self._forked_pid_writer(executor))
         self._launching[cid] = future
         future.add_done_callback(lambda f: self.run(self._launched, key, cid, f))
@@ -197,7 +195,7 @@ class ExecutorsMixin(Process):
                 os.chown(os.path.realpath(link), run_as.uid, run_as.gid)
             self.log.info("volume_linked", task_id=id_value(task.get("task_id")), link=link)
 
-    def _launched(self, key: tuple[str, str], cid: str, future: Future[subprocess.Popen[bytes]]) -> None:
+    def _launched(self, key: tuple[str, str], cid: str, future: Future[Child]) -> None:
         if self._launching.pop(cid, None) is None:
             return  # already handled (finalize)
         executor = self.table.executors.get(key)
@@ -217,7 +215,7 @@ class ExecutorsMixin(Process):
             self.log.error("executor_isolation_failed", container_id=cid, error=str(e))
             kill_group(proc)  # the reaper reports the exit; the tasks fail as the executor terminated
         self._procs[cid] = proc
-        self.reaper.watch(proc, lambda rc: self.run(self._executor_exited, key, cid, rc))
+        self.executor_launcher.watch(proc, lambda rc: self.run(self._executor_exited, key, cid, rc))
         if executor is None or not current or executor.state == TERMINATING:
             kill_group(proc)  # shut down or killed while launching
             return
@@ -329,7 +327,7 @@ class ExecutorsMixin(Process):
         self._collect(*key)
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: Child) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -9,13 +9,15 @@ import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from actors.agent.users import RunAs
+from isolation.base import Entry
 
-__all__ = ["LaunchSpec", "Reaper", "executor_argv", "launch_executor", "link_latest", "sandbox_path", "wait_status"]
+__all__ = ["Child", "LaunchSpec", "Reaper", "executor_argv", "launch_executor", "link_latest", "prepare_sandbox",
+           "process_environment", "sandbox_path", "wait_status"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +58,18 @@ class LaunchSpec:
     directory: str
     env: dict[str, str]
     run_as: RunAs | None = None  # the sandbox's owner; ``argv`` already switches to it
+    # How a fork of the agent's zygote enters the container instead of exec'ing ``argv``
+    # (the command executor only); None: exec ``argv``.
+    entry: Entry | None = None
+
+
+class Child(Protocol):
+    """A launched executor process: a Popen, or a fork of the zygote (zygote_client.ForkedProcess)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
 
 
 def link_latest(directory: str) -> None:
@@ -72,24 +86,41 @@ def link_latest(directory: str) -> None:
     os.replace(staging, link)
 
 
-def launch_executor(spec: LaunchSpec, on_forked: Callable[[int], None] | None = None) -> subprocess.Popen[bytes]:
-    """Start the executor in a new session with stdout/stderr in its sandbox (owned by
-    ``spec.run_as`` when it is given, as Mesos chowns the sandbox to the task's user);
-    ``runs/latest`` points at the sandbox. ``on_forked(pid)`` runs at once after the fork
-    (the agent checkpoints the pid there, before anything else can happen)."""
-    os.makedirs(spec.directory, exist_ok=True)
-    link_latest(spec.directory)
+def process_environment(extra: dict[str, str]) -> dict[str, str]:
+    """An executor's whole environment: the agent's without its MESOS_*/MESOPY_* variables,
+    mesopy on PYTHONPATH, then ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
     python_path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = _REPO_ROOT + (os.pathsep + python_path if python_path else "")
-    env.update(spec.env)
-    with open(os.path.join(spec.directory, "stdout"), "ab") as out, \
-            open(os.path.join(spec.directory, "stderr"), "ab") as err:
-        if spec.run_as is not None:
-            for fd_or_path in (spec.directory, out.fileno(), err.fileno()):
-                os.chown(fd_or_path, spec.run_as.uid, spec.run_as.gid)
-        proc = subprocess.Popen(spec.argv, cwd=spec.directory, env=env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, start_new_session=True, close_fds=True)
+    env.update(extra)
+    return env
+
+
+def prepare_sandbox(spec: LaunchSpec) -> tuple[str, str]:
+    """Create the sandbox with its stdout and stderr files (owned by ``spec.run_as`` when it is
+    given, as Mesos chowns the sandbox to the task's user), point ``runs/latest`` at it;
+    returns the paths of stdout and stderr."""
+    os.makedirs(spec.directory, exist_ok=True)
+    link_latest(spec.directory)
+    paths = os.path.join(spec.directory, "stdout"), os.path.join(spec.directory, "stderr")
+    for path in paths:
+        with open(path, "ab") as f:
+            if spec.run_as is not None:
+                os.chown(f.fileno(), spec.run_as.uid, spec.run_as.gid)
+    if spec.run_as is not None:
+        os.chown(spec.directory, spec.run_as.uid, spec.run_as.gid)
+    return paths
+
+
+def launch_executor(spec: LaunchSpec, on_forked: Callable[[int], None] | None = None) -> subprocess.Popen[bytes]:
+    """Exec the executor (``spec.argv``) in a new session with stdout/stderr in its sandbox
+    (``prepare_sandbox``). ``on_forked(pid)`` runs at once after the fork (the agent
+    checkpoints the pid there, before anything else can happen)."""
+    stdout, stderr = prepare_sandbox(spec)
+    with open(stdout, "ab") as out, open(stderr, "ab") as err:
+        proc = subprocess.Popen(spec.argv, cwd=spec.directory, env=process_environment(spec.env),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+                                close_fds=True)
     if on_forked is not None:
         on_forked(proc.pid)
     return proc
@@ -114,7 +145,7 @@ class Reaper:
         self._thread = threading.Thread(target=self._run, name="executor-reaper", daemon=True)
         self._thread.start()
 
-    def watch(self, proc: subprocess.Popen[bytes], on_exit: ExitCallback) -> None:
+    def watch(self, proc: Child, on_exit: ExitCallback) -> None:
         self._add(proc.pid, proc.wait, on_exit)
 
     def watch_pid(self, pid: int, on_exit: ExitCallback) -> None:

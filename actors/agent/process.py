@@ -16,7 +16,8 @@ from actors.agent.config import AgentConfig, parse_attributes
 from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
-from actors.agent.launcher import Reaper
+from actors.agent.launcher import Child, Reaper
+from actors.agent.zygote_client import ExecutorLauncher
 from actors.agent.recovery import RecoveryMixin, load_checkpoint
 from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
@@ -104,8 +105,9 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
         self.connected = False
         self.reaper = Reaper()
         self.launcher = ThreadPoolExecutor(max_workers=LAUNCHER_THREADS, thread_name_prefix="executor-launcher")
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._launching: dict[str, Future[subprocess.Popen[bytes]]] = {}
+        self.executor_launcher = ExecutorLauncher(self.reaper, enabled=config.executor_launcher)
+        self._procs: dict[str, Child] = {}
+        self._launching: dict[str, Future[Child]] = {}
         self._backoff = max(config.registration_backoff_factor, 0.01)
         self._register_timer: Timer | None = None
         self._retry_timer: Timer | None = None
@@ -139,6 +141,8 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
     def initialize(self) -> None:
         self.log.info("agent_started", address=self.node.address, resources=str(self.resources),
                       isolation=self.config.isolation, work_dir=self.config.work_dir, master=self.config.master)
+        if self.emulated is None:
+            self.executor_launcher.start()
         self._recover()  # then registers (recovered executors re-registered or timed out)
         if self.detector is not None:
             self.detector.start()  # the leader comes to _leader_detected
@@ -160,6 +164,7 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
                     kill_group(proc)
                 self._cleanup_container(container_id)
             self._stop_recovered(deadline, set(procs))
+        self.executor_launcher.close()
         self.reaper.close()
         self.isolator.close()
         self.log.info("agent_stopped", agent_id=self.agent_id)

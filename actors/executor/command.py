@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -76,8 +77,12 @@ def grace_period(*policies: dict[str, Any] | None, default: float = DEFAULT_KILL
 class CommandExecutor(Executor):
     """Runs one task's command; see the module docstring."""
 
-    def __init__(self, default_grace: float = DEFAULT_KILL_GRACE, shutdown_grace: float = 5.0) -> None:
+    def __init__(self, default_grace: float = DEFAULT_KILL_GRACE, shutdown_grace: float = 5.0,
+                 entered: Callable[[], None] | None = None) -> None:
         self.default_grace = default_grace
+        # Blocks until this process is in its container (a fork of the agent's zygote joins its
+        # cgroups while the driver registers); OSError when it could not. None: already in it.
+        self.entered = entered
         self.shutdown_grace = shutdown_grace
         self.task: dict[str, Any] | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -127,6 +132,8 @@ class CommandExecutor(Executor):
 
     def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str], check: HealthCheck | None) -> None:
         try:
+            if self.entered is not None:
+                self.entered()
             user = os.environ.get(TASK_USER_VARIABLE)
             run_as = resolve_run_as(user, switch_user=True) if user else None
             argv = _as_user(run_as, executor_argv(command))
@@ -241,7 +248,8 @@ def _as_user(run_as: RunAs | None, argv: list[str]) -> list[str]:
     return argv if run_as is None else switch_user_argv(run_as, argv)
 
 
-def main() -> int:
+def main(entered: Callable[[], None] | None = None) -> int:
+    """Run the executor until its driver stops; ``entered`` as CommandExecutor's."""
     configure_logging("console", os.environ.get("MESOPY_LOG_LEVEL", "info"))
     try:
         # Mesos' form ("5secs") or plain seconds
@@ -250,7 +258,7 @@ def main() -> int:
     except ValueError as e:
         print(f"mesopy command executor: bad grace period: {e}", file=sys.stderr)
         return 2
-    executor = CommandExecutor(default_grace, shutdown_grace)
+    executor = CommandExecutor(default_grace, shutdown_grace, entered)
     executor.whole_tree = become_subreaper()
     driver = MesosExecutorDriver(executor)
     try:

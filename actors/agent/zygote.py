@@ -1,0 +1,240 @@
+"""The agent's executor launcher (a zygote): ``python -m actors.agent.zygote FD``.
+
+Started once per agent, it imports the command executor and then forks one
+executor per command task on request, so a task pays for a fork instead of a
+fresh interpreter and its imports. It speaks JSON datagrams on the
+SOCK_SEQPACKET socket ``FD`` (the agent's end is ``actors.agent.zygote_client``):
+
+- it sends ``{"ready": pid, "env_space": bytes}`` once started;
+- a request ``{"id", "directory", "stdout", "stderr", "env", "cgroup_procs"}``
+  is answered ``{"id", "pid"}`` (or ``{"id", "error"}``) right after the fork;
+- ``{"exit": pid, "returncode": rc}`` follows when that child ends (Popen's
+  convention: -N for a signal), as it reaps its children.
+
+The forked child becomes the executor exactly as an exec'd one would start: a
+new session, stdin from /dev/null and stdout/stderr appended to the sandbox's
+files, its cgroups joined (``isolation.Entry``: its pid written to each
+``cgroup.procs``; a failure ends it with status 125 as the exec launcher), the
+sandbox as its working directory, only the MESOS_* environment it was given
+(also in /proc/PID/environ, which agent recovery reads: the zygote starts with
+``env_space`` bytes of environment that each child rewrites in place), no
+other file descriptors, default signal handlers. Then it runs
+``actors.executor.command.main()``. The task's user switch stays where it is
+(setpriv, for the task's command only). When the agent's end closes, the
+zygote stops forking and exits once its children are gone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ENV_SPACE", "ENV_SPACE_VARIABLE", "environ_block", "main", "write_proc_environ"]
+
+ENV_SPACE_VARIABLE = "MESOPY_ZYGOTE_ENV_SPACE"  # padding that reserves room for the children's environments
+ENV_SPACE = 64 * 1024
+LAUNCH_FAILED_STATUS = 125  # as isolation.cgroupfs.LAUNCHER_EXIT_STATUS
+MAX_MESSAGE = 1 << 20
+
+
+def environ_block(env: dict[str, str]) -> bytes:
+    """``env`` as the kernel lays out an environment: ``NAME=value\\0`` each."""
+    return b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items())
+
+
+def _environ_area() -> tuple[int, int]:
+    """Start and end address of this process's environment strings (/proc/self/stat 50, 51)."""
+    with open("/proc/self/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return int(fields[47]), int(fields[48])  # fields[0] is field 3 (state)
+
+
+def env_space() -> int:
+    start, end = _environ_area()
+    return end - start
+
+
+def write_proc_environ(env: dict[str, str]) -> None:
+    """Make /proc/self/environ show ``env`` by overwriting the environment strings this process
+    was exec'd with (the rest zero-filled); ValueError when they do not fit. Call only after
+    ``os.environ`` holds ``env`` (libc's environ then points at copies, not at the old strings)."""
+    block = environ_block(env)
+    start, end = _environ_area()
+    if len(block) > end - start:
+        raise ValueError(f"environment of {len(block)} bytes does not fit in the launcher's {end - start}")
+    ctypes.memmove(start, block + bytes(end - start - len(block)), end - start)
+
+
+def _become_executor(request: dict[str, Any], in_session: int) -> int:
+    """In the forked child: enter the sandbox, session and cgroups; run the command executor.
+    The zygote's descriptors are closed under its objects; they live (unused) in the zygote's
+    frames below this one until ``os._exit``, so nothing closes those numbers again."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    os.close(in_session)  # the zygote answers with our pid only now: a kill of our session reaches us
+    for target, path, flags in ((0, os.devnull, os.O_RDONLY),
+                                (1, request["stdout"], os.O_WRONLY | os.O_APPEND | os.O_CREAT),
+                                (2, request["stderr"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)):
+        fd = os.open(path, flags, 0o644)
+        os.dup2(fd, target)
+        os.close(fd)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    entered = _enter_cgroups([str(p) for p in request["cgroup_procs"]])
+    os.chdir(request["directory"])
+    env = {str(k): str(v) for k, v in request["env"].items()}
+    os.environ.clear()
+    os.environ.update(env)
+    write_proc_environ(env)
+    sys.argv = [sys.executable, "-m", "actors.executor.command"]
+    from actors.executor import command
+    return command.main(entered)
+
+
+def _enter_cgroups(cgroup_procs: list[str]) -> Callable[[], None]:
+    """Join the cgroups on a thread (a cgroup v1 move waits ~10-20 ms for an RCU grace period:
+    it overlaps the executor's registration); the returned call waits for it, OSError naming
+    the cgroup when it failed. The command executor calls it before the task's command starts."""
+    errors: list[str] = []
+
+    def join() -> None:
+        for procs in cgroup_procs:
+            try:
+                with open(procs, "w") as f:
+                    f.write(str(os.getpid()))
+            except OSError as e:
+                errors.append(f"cannot join cgroup {os.path.dirname(procs)}: {e}")
+                print(f"mesopy-launcher: {errors[-1]}", file=sys.stderr, flush=True)
+                return
+
+    thread = threading.Thread(target=join, name="cgroup-join", daemon=True)
+    thread.start()
+
+    def entered() -> None:
+        thread.join()
+        if errors:
+            raise OSError(errors[0])
+
+    return entered
+
+
+def _spawn(request: dict[str, Any]) -> int:
+    """Fork the executor; returns its pid once it leads its own session."""
+    in_session_r, in_session_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(in_session_r)
+        status = LAUNCH_FAILED_STATUS
+        try:
+            status = _become_executor(request, in_session_w)
+        except SystemExit as e:
+            status = e.code if isinstance(e.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(status)
+    os.close(in_session_w)
+    os.read(in_session_r, 1)  # EOF: the child called setsid() (or died)
+    os.close(in_session_r)
+    return pid
+
+
+def _reap(sock: socket.socket, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        _send(sock, {"exit": pid, "returncode": os.waitstatus_to_exitcode(status)})
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    try:
+        sock.send(json.dumps(message).encode())
+    except OSError:
+        pass  # the agent is gone; its children are still reaped
+
+
+def _answer(sock: socket.socket, data: bytes, children: set[int]) -> None:
+    request: Any = None
+    try:
+        request = json.loads(data)
+        if not isinstance(request, dict):
+            raise ValueError(f"request must be a JSON object, got {data[:100]!r}")
+        block = len(environ_block({str(k): str(v) for k, v in request["env"].items()}))
+        if block > env_space():
+            raise ValueError(f"environment of {block} bytes does not fit in the launcher's {env_space()}")
+        pid = _spawn(request)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
+        _send(sock, {"id": request.get("id") if isinstance(request, dict) else None, "error": str(e)})
+        return
+    children.add(pid)
+    _send(sock, {"id": request["id"], "pid": pid})
+
+
+def serve(sock: socket.socket) -> None:
+    """Fork on each request until the agent's end closes and no child is left."""
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(wake_w)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    children: set[int] = set()
+    open_ = True
+    gc.freeze()  # what was imported stays in shared pages: the collector does not touch it in the children
+    _send(sock, {"ready": os.getpid(), "env_space": env_space()})
+    while open_ or children:
+        for key, _ in selector.select(timeout=None if open_ else 1.0):
+            if key.fileobj is sock:
+                data = sock.recv(MAX_MESSAGE)
+                if not data:
+                    open_ = False
+                    selector.unregister(sock)
+                    continue
+                _answer(sock, data, children)
+            else:
+                try:
+                    os.read(wake_r, 4096)
+                except BlockingIOError:
+                    pass
+        _reap(sock, children)
+
+
+def main() -> int:
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        print("usage: python -m actors.agent.zygote FD (a SOCK_SEQPACKET socket to the agent)", file=sys.stderr)
+        return 2
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    import actors.executor.command  # noqa: F401  (the point: imported once, here, for every child)
+    if threading.active_count() != 1:  # a fork would copy a half-held lock
+        print(f"mesopy zygote: {threading.active_count()} threads after imports; cannot fork safely",
+              file=sys.stderr)
+        return 1
+    serve(sock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
