@@ -1,8 +1,10 @@
 """A soak: about a minute of churn of short command tasks on a LocalCluster with
 cgroups isolation (real executors, real cgroups). Afterwards the file
 descriptors, threads and open peer connections of the process holding the
-cluster are back within a small constant of where they started, and the
-master keeps only its cap of completed tasks.
+cluster are back within a small constant of where they started, each agent's
+executor launcher (zygote) is the same process with no executor left, one
+thread, no more fds and flat memory, and the master keeps only its cap of
+completed tasks.
 
 Slow: ``pytest -m slow`` runs it alone, ``-m "not slow"`` leaves it out.
 Set ``MESOPY_SOAK_SECONDS`` to run it longer (it prints what it measured).
@@ -102,6 +104,30 @@ def _rss_kb() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
+def _zygotes() -> dict[int, dict[str, int]]:
+    """The agents' executor launchers (children of this process): their fds, threads, RSS and
+    live children (the executors they forked)."""
+    out = {}
+    candidates: set[int] = set()
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/children") as f:
+            candidates.update(int(c) for c in f.read().split())
+    for pid in sorted(candidates):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"actors.agent.zygote" not in f.read():
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f)
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                children = len(f.read().split())
+            out[pid] = {"fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": int(status["Threads"]),
+                        "rss_kb": int(status["VmRSS"].split()[0]), "children": children}
+        except OSError:
+            continue
+    return out
+
+
 def _settled(measure: Callable[[], int], limit: int, timeout: float) -> int:
     """``measure()`` once it is <= ``limit``, or its last value after ``timeout`` s."""
     pause = threading.Event()
@@ -127,6 +153,7 @@ def test_a_minute_of_short_tasks_leaves_fds_threads_and_connections_where_they_w
             assert churn.wait(lambda: sum(churn.ended.values()) >= 5, 60), f"no tasks finished: {churn.ended}"
             start = {"fds": _fds(), "threads": threading.active_count(), "connections": endpoint.connections,
                      "rss_kb": _rss_kb(), "finished": churn.finished()}
+            zygotes = _zygotes()
             threading.Event().wait(SOAK_SECONDS)  # the churn runs on the driver's and cluster's threads
             with churn.cond:
                 churn.launching = False
@@ -138,17 +165,26 @@ def test_a_minute_of_short_tasks_leaves_fds_threads_and_connections_where_they_w
             end = {"connections": _settled(lambda: endpoint.connections, start["connections"] + 2, 30),
                    "fds": _settled(_fds, start["fds"] + 8, 30), "threads": threading.active_count(),
                    "rss_kb": _rss_kb()}
+            _settled(lambda: sum(z["children"] for z in _zygotes().values()), 0, 30)
+            zygotes_end = _zygotes()
             state = cluster.state()
         finally:
             driver.stop()
             driver.join(10)
     print(f"soak: {finished} tasks in {SOAK_SECONDS:.0f} s; start {start}; end {end}; "
-          f"closed {endpoint.counters.snapshot().get('closed', {})}")
+          f"closed {endpoint.counters.snapshot().get('closed', {})}; launchers {zygotes} -> {zygotes_end}")
     assert churn.ended.get("TASK_FINISHED", 0) == sum(churn.ended.values()), (churn.ended, churn.messages)
     assert finished >= 20, f"only {finished} tasks finished in {SOAK_SECONDS} s"
     assert end["connections"] <= start["connections"] + 2, (start, end)
     assert end["fds"] <= start["fds"] + 8, (start, end)
     assert end["threads"] <= start["threads"] + 4, (start, end)
+    # One launcher per agent, the same ones throughout (none died), back to no executor, and flat.
+    assert len(zygotes) == 2 and sorted(zygotes_end) == sorted(zygotes), (zygotes, zygotes_end)
+    for pid, before in zygotes.items():
+        after = zygotes_end[pid]
+        assert after["children"] == 0 and after["threads"] == 1, (before, after)
+        assert after["fds"] <= before["fds"], (before, after)
+        assert after["rss_kb"] <= before["rss_kb"] + 2048, (before, after)
     [framework] = [f for f in state["frameworks"] + state["completed_frameworks"] if f["id"] == churn.framework_id]
     assert len(framework["completed_tasks"]) == COMPLETED_CAP
     for controller in ("memory", "cpu", "cpuacct", "cpu,cpuacct"):
