@@ -44,20 +44,31 @@ class ProcStat:
     rss_bytes: int
 
 
-def _read_stat(pid: int, page_size: int) -> ProcStat | None:
+def _read(path: str) -> bytes:
+    """A small /proc file, unbuffered (one open/read/close: this runs for every process)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-        with open(f"/proc/{pid}/statm") as f:
-            statm = f.read().split()
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _read_stat(pid: int, page_size: int, session: int | None = None) -> ProcStat | None:
+    """``pid``'s ProcStat; None when it has exited, or is not in ``session`` when one is given
+    (then its statm is not read)."""
+    try:
+        stat = _read(f"/proc/{pid}/stat")
+        # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+        # fields[0] is field 3 (state): field N of proc(5) is fields[N - 3].
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if session is not None and int(fields[3]) != session:
+            return None
+        statm = _read(f"/proc/{pid}/statm").split()
     except OSError:
         return None  # exited meanwhile
-    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rfind(")") + 2:].split()
-    # fields[0] is field 3 (state): field N of proc(5) is fields[N - 3].
     return ProcStat(
         pid=pid,
-        state=fields[0],
+        state=fields[0].decode(),
         session=int(fields[3]),
         utime_ticks=int(fields[11]) + int(fields[13]),
         stime_ticks=int(fields[12]) + int(fields[14]),
@@ -71,8 +82,8 @@ def session_processes(session: int) -> list[ProcStat]:
     result = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            stat = _read_stat(int(entry), page_size)
-            if stat is not None and stat.session == session:
+            stat = _read_stat(int(entry), page_size, session)
+            if stat is not None:
                 result.append(stat)
     return result
 

@@ -328,9 +328,16 @@ class ExecutorsMixin(Process):
 
 
 def kill_group(proc: Child) -> None:
+    """SIGKILL the executor's session (its process group); the executor alone while it has none
+    yet (a fork of the zygote before its setsid(): it has started nothing then)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except ProcessLookupError:
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    except PermissionError:
         pass
 
 

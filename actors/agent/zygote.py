@@ -75,14 +75,13 @@ def write_proc_environ(env: dict[str, str]) -> None:
     ctypes.memmove(start, block + bytes(end - start - len(block)), end - start)
 
 
-def _become_executor(request: dict[str, Any], in_session: int) -> int:
+def _become_executor(request: dict[str, Any]) -> int:
     """In the forked child: enter the sandbox, session and cgroups; run the command executor.
     The zygote's descriptors are closed under its objects; they live (unused) in the zygote's
     frames below this one until ``os._exit``, so nothing closes those numbers again."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    os.setsid()
-    os.close(in_session)  # the zygote answers with our pid only now: a kill of our session reaches us
+    os.setsid()  # until then the agent's kill of our session falls back to our pid (executors.kill_group)
     for target, path, flags in ((0, os.devnull, os.O_RDONLY),
                                 (1, request["stdout"], os.O_WRONLY | os.O_APPEND | os.O_CREAT),
                                 (2, request["stderr"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)):
@@ -129,14 +128,12 @@ def _enter_cgroups(cgroup_procs: list[str]) -> Callable[[], None]:
 
 
 def _spawn(request: dict[str, Any]) -> int:
-    """Fork the executor; returns its pid once it leads its own session."""
-    in_session_r, in_session_w = os.pipe()
+    """Fork the executor; returns its pid at once (not waiting for the child to be scheduled)."""
     pid = os.fork()
     if pid == 0:
-        os.close(in_session_r)
         status = LAUNCH_FAILED_STATUS
         try:
-            status = _become_executor(request, in_session_w)
+            status = _become_executor(request)
         except SystemExit as e:
             status = e.code if isinstance(e.code, int) else 1
         except BaseException:
@@ -148,9 +145,6 @@ def _spawn(request: dict[str, Any]) -> int:
                 except (OSError, ValueError):
                     pass
             os._exit(status)
-    os.close(in_session_w)
-    os.read(in_session_r, 1)  # EOF: the child called setsid() (or died)
-    os.close(in_session_r)
     return pid
 
 
