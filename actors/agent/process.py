@@ -141,8 +141,6 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
     def initialize(self) -> None:
         self.log.info("agent_started", address=self.node.address, resources=str(self.resources),
                       isolation=self.config.isolation, work_dir=self.config.work_dir, master=self.config.master)
-        if self.emulated is None:
-            self.executor_launcher.start()
         self._recover()  # then registers (recovered executors re-registered or timed out)
         if self.detector is not None:
             self.detector.start()  # the leader comes to _leader_detected

@@ -137,13 +137,22 @@ class Zygote:
                 self._pending.pop(rid, None)
 
     def close(self) -> None:
-        """Close our end: it forks no more and exits once its children are gone."""
+        """Close our end: it forks no more and exits once its children are gone (waited for
+        here when it has none: no zombie is left)."""
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self._thread.join(timeout=5)
         self._sock.close()
+        with self._lock:
+            idle = not self.children
+        if idle:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def _kill(self) -> None:
         self.proc.kill()
@@ -200,7 +209,8 @@ class ExecutorLauncher:
         self.restarts = 0
 
     def start(self) -> None:
-        """Start the zygote in the background (launches wait for it; a later one retries)."""
+        """Start the zygote in the background (the first launch that can use it does: an agent
+        that never runs a command task never pays for one); launches wait for it."""
         if self._enabled:
             self._start_in_background()
 

@@ -109,8 +109,8 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
 
 @needs_cgroups
 def test_a_forked_executor_has_its_own_cgroups_session_sandbox_and_environment(agent: Agent) -> None:
+    task_id, container = agent.running("sleep 60")  # the agent's first command task starts the launcher
     zygote = agent.zygote_pid()
-    task_id, container = agent.running("sleep 60")
     pid = container["executor_pid"]
     cid = container["container_id"]["value"]
     sandbox = container["directory"]
@@ -138,8 +138,9 @@ def test_a_forked_executor_has_its_own_cgroups_session_sandbox_and_environment(a
 
 @needs_cgroups
 def test_a_killed_launcher_is_restarted_and_its_executors_still_end_and_are_reported(agent: Agent) -> None:
-    old = agent.zygote_pid()
     survivor, container = agent.running("sleep 60")
+    old = agent.zygote_pid()
+    assert int(_stat(container["executor_pid"])[1]) == old
     survivor_pid = container["executor_pid"]
     restarts = agent.agent.executor_launcher.restarts
     os.kill(old, signal.SIGKILL)
