@@ -32,6 +32,7 @@ __all__ = [
     "freeze_kill",
     "join_argv",
     "make_dirs",
+    "procs_files",
     "read_int",
     "read_keyed",
     "read_procs",
@@ -59,11 +60,15 @@ _LAUNCHER = (
 )
 
 
+def procs_files(cgroup_dirs: list[str]) -> tuple[str, ...]:
+    """The ``cgroup.procs`` file of each of ``cgroup_dirs``: a pid written there joins it."""
+    return tuple(os.path.join(d, "cgroup.procs") for d in cgroup_dirs)
+
+
 def join_argv(cgroup_dirs: list[str], argv: list[str]) -> list[str]:
     """The argv that joins the cgroups ``cgroup_dirs`` (v1 or v2), then execs ``argv``:
     no ``preexec_fn`` (unsafe in a threaded agent), and start-up memory is charged there."""
-    procs = [os.path.join(d, "cgroup.procs") for d in cgroup_dirs]
-    return ["/bin/sh", "-c", _LAUNCHER, "mesopy-launcher", *procs, "--", *argv]
+    return ["/bin/sh", "-c", _LAUNCHER, "mesopy-launcher", *procs_files(cgroup_dirs), "--", *argv]
 
 
 def _unescape_mount(field: str) -> str:

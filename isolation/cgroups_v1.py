@@ -157,7 +157,7 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
 
     def entry(self, container_id: str) -> Entry | None:
         container = self._get(container_id)
-        return Entry(tuple(os.path.join(d, "cgroup.procs") for d in self._dirs(container.paths)))
+        return Entry(cgroupfs.procs_files(self._dirs(container.paths)))
 
     def isolate(self, container_id: str, pid: int) -> None:
         # The launcher from wrap() already joined the cgroups before exec.

@@ -145,7 +145,7 @@ class CgroupsV2Isolator(RecoveredContainerTable[_Container]):
         return cgroupfs.join_argv([self._get(container_id).path], argv)
 
     def entry(self, container_id: str) -> Entry | None:
-        return Entry((os.path.join(self._get(container_id).path, "cgroup.procs"),))
+        return Entry(cgroupfs.procs_files([self._get(container_id).path]))
 
     def isolate(self, container_id: str, pid: int) -> None:
         container = self._get(container_id)

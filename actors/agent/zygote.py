@@ -14,8 +14,9 @@ SOCK_SEQPACKET socket ``FD`` (the agent's end is ``actors.agent.zygote_client``)
 The forked child becomes the executor exactly as an exec'd one would start: a
 new session, stdin from /dev/null and stdout/stderr appended to the sandbox's
 files, its cgroups joined (``isolation.Entry``: its pid written to each
-``cgroup.procs``; a failure ends it with status 125 as the exec launcher), the
-sandbox as its working directory, only the MESOS_* environment it was given
+``cgroup.procs``, on a thread while it registers; the task's command starts
+only once that is done, and fails when it could not be), the sandbox as its
+working directory, only the MESOS_* environment it was given
 (also in /proc/PID/environ, which agent recovery reads: the zygote starts with
 ``env_space`` bytes of environment that each child rewrites in place), no
 other file descriptors, default signal handlers. Then it runs
@@ -168,15 +169,15 @@ def _send(sock: socket.socket, message: dict[str, Any]) -> None:
         pass  # the agent is gone; its children are still reaped
 
 
-def _answer(sock: socket.socket, data: bytes, children: set[int]) -> None:
+def _answer(sock: socket.socket, data: bytes, children: set[int], space: int) -> None:
     request: Any = None
     try:
         request = json.loads(data)
         if not isinstance(request, dict):
             raise ValueError(f"request must be a JSON object, got {data[:100]!r}")
         block = len(environ_block({str(k): str(v) for k, v in request["env"].items()}))
-        if block > env_space():
-            raise ValueError(f"environment of {block} bytes does not fit in the launcher's {env_space()}")
+        if block > space:
+            raise ValueError(f"environment of {block} bytes does not fit in the launcher's {space}")
         pid = _spawn(request)
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
         _send(sock, {"id": request.get("id") if isinstance(request, dict) else None, "error": str(e)})
@@ -197,8 +198,9 @@ def serve(sock: socket.socket) -> None:
     selector.register(wake_r, selectors.EVENT_READ)
     children: set[int] = set()
     open_ = True
+    space = env_space()
     gc.freeze()  # what was imported stays in shared pages: the collector does not touch it in the children
-    _send(sock, {"ready": os.getpid(), "env_space": env_space()})
+    _send(sock, {"ready": os.getpid(), "env_space": space})
     while open_ or children:
         for key, _ in selector.select(timeout=None if open_ else 1.0):
             if key.fileobj is sock:
@@ -207,7 +209,7 @@ def serve(sock: socket.socket) -> None:
                     open_ = False
                     selector.unregister(sock)
                     continue
-                _answer(sock, data, children)
+                _answer(sock, data, children, space)
             else:
                 try:
                     os.read(wake_r, 4096)

@@ -154,6 +154,12 @@ class Zygote:
                 self.proc.kill()
                 self.proc.wait()
 
+    def take_children(self) -> list[ForkedProcess]:
+        """The children it had not reported ended (once it has died: they are ours to watch now)."""
+        with self._lock:
+            children, self.children = list(self.children.values()), {}
+        return children
+
     def _kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
@@ -260,8 +266,7 @@ class ExecutorLauncher:
             zygote, self._zygote = self._zygote, None
         starting = self._starting
         if starting is not None:
-            starting.join(READY_TIMEOUT)
-        zygote = zygote or self._zygote
+            starting.join(READY_TIMEOUT)  # a zygote it starts now sees _closed and closes itself
         if zygote is not None:
             zygote.close()
 
@@ -305,8 +310,7 @@ class ExecutorLauncher:
         if not current and closed:
             return
         returncode = zygote.proc.wait()
-        with zygote._lock:
-            orphans, zygote.children = list(zygote.children.values()), {}
+        orphans = zygote.take_children()
         log.warning("executor_launcher_exited", pid=zygote.pid, returncode=returncode, executors=len(orphans))
         for child in orphans:  # alive without their parent now: watched by pid, status unknown
             self._reaper.watch_pid(child.pid, child.exited)
