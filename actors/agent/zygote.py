@@ -204,7 +204,10 @@ def serve(sock: socket.socket) -> None:
     while open_ or children:
         for key, _ in selector.select(timeout=None if open_ else 1.0):
             if key.fileobj is sock:
-                data = sock.recv(MAX_MESSAGE)
+                try:
+                    data = sock.recv(MAX_MESSAGE)
+                except OSError:  # ECONNRESET: the agent died (kill -9) with our answers unread
+                    data = b""
                 if not data:
                     open_ = False
                     selector.unregister(sock)
