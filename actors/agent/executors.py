@@ -7,7 +7,6 @@ import hmac
 import os
 import secrets
 import signal
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from actors.agent.environment import executor_environment
 from actors.entitlement import Entitlements
 from actors.agent.launcher import Child, LaunchSpec, Reaper, executor_argv, sandbox_path, wait_status
 from actors.agent.tasks import RECOVERING, REGISTERED, TERMINATING, ExecutorEntry, TaskTableError, id_value
+from actors.agent.zygote_client import ExecutorLauncher
 from actors.agent.users import TASK_USER_VARIABLE, RunAs, executor_user, resolve_run_as, switch_user_argv
 from actors.process import Process
 from isolation import IsolationError, Limitation, Limits
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from actors.agent.config import AgentConfig
     from actors.agent.emulated import EmulatedExecutors
     from actors.agent.tasks import TaskTable
-    from actors.agent.zygote_client import ExecutorLauncher
     from isolation import Isolator
 
 __all__ = ["ExecutorsMixin", "kill_group"]
@@ -71,6 +70,19 @@ class ExecutorsMixin(Process):
         def _checkpoint_registered(self, executor: ExecutorEntry) -> None: ...
 
         def _collect(self, framework_id: str, executor_id: str) -> None: ...
+    def _init_launchers(self, threads: int) -> None:
+        """The reaper of exec'd executors, ``threads`` launch threads (fork/exec off the actor's
+        thread) and the executor launcher (zygote) that forks command executors."""
+        self.reaper = Reaper()
+        self.launcher = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor-launcher")
+        self.executor_launcher = ExecutorLauncher(self.reaper, enabled=self.config.executor_launcher)
+        self._procs = {}
+        self._launching = {}
+
+    def _close_launchers(self) -> None:
+        self.executor_launcher.close()
+        self.reaper.close()
+
     # --- executors -------------------------------------------------------------------
 
     def executor_token_error(self, sender: PID, msg: RegisterExecutor | ReregisterExecutor) -> bool:

@@ -8,7 +8,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from actors.agent.checkpointed import agent_total, keep_checkpointed, load_checkpointed, sync_volume_dirs
@@ -16,8 +15,6 @@ from actors.agent.config import AgentConfig, parse_attributes
 from actors.agent.detect import detect_resources
 from actors.agent.entitlements import agent_entitlements
 from actors.agent.executors import ExecutorsMixin, kill_group
-from actors.agent.launcher import Child, Reaper
-from actors.agent.zygote_client import ExecutorLauncher
 from actors.agent.recovery import RecoveryMixin, load_checkpoint
 from actors.agent.registration import MAX_REGISTRATION_BACKOFF, RegistrationMixin
 from actors.agent.status_updates import PendingUpdate, StatusUpdateManager, is_terminal
@@ -103,11 +100,7 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
             if zk else None
         pin_configured(node, self.master, config.master_public_key)
         self.connected = False
-        self.reaper = Reaper()
-        self.launcher = ThreadPoolExecutor(max_workers=LAUNCHER_THREADS, thread_name_prefix="executor-launcher")
-        self.executor_launcher = ExecutorLauncher(self.reaper, enabled=config.executor_launcher)
-        self._procs: dict[str, Child] = {}
-        self._launching: dict[str, Future[Child]] = {}
+        self._init_launchers(LAUNCHER_THREADS)
         self._backoff = max(config.registration_backoff_factor, 0.01)
         self._register_timer: Timer | None = None
         self._retry_timer: Timer | None = None
@@ -162,8 +155,7 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
                     kill_group(proc)
                 self._cleanup_container(container_id)
             self._stop_recovered(deadline, set(procs))
-        self.executor_launcher.close()
-        self.reaper.close()
+        self._close_launchers()
         self.isolator.close()
         self.log.info("agent_stopped", agent_id=self.agent_id)
 
