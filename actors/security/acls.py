@@ -13,7 +13,15 @@ order; the first whose subject and object both *match* decides: allowed unless
 one of them is NONE or does not contain the request's value. When none
 matches, ``permissive`` (default true) decides. A request without a principal
 (unauthenticated) or without an object is "any" and matches only ANY or NONE
-entities. Pure: no I/O except ``load_acls`` reading the file.
+entities.
+
+For the actions on roles (``HIERARCHICAL``), a value ending in ``/%`` is Mesos'
+recursive role wildcard: ``"eng/%"`` matches every role below ``eng``
+(``eng/web``, ``eng/web/dev``), not ``eng`` itself. As Mesos' local authorizer
+does, each such value becomes an ACL of its own (in the entry's place, before
+the entry's other values), and a role it matches is decided by the entry's
+principals alone. Elsewhere ``/%`` is an ordinary text. Pure: no I/O except
+``load_acls`` reading the file.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACTIONS", "AclError", "Acls", "load_acls", "parse_acls"]
+__all__ = ["ACTIONS", "HIERARCHICAL", "AclError", "Acls", "load_acls", "parse_acls"]
 
 #: action -> (its key in the JSON, its object's key). Subjects are always "principals".
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -39,9 +47,13 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "view_tasks": ("view_tasks", "users"),
     "view_executors": ("view_executors", "users"),
     "view_roles": ("view_roles", "roles"),
+    "get_quotas": ("get_quotas", "roles"),
     "access_sandboxes": ("access_sandboxes", "users"),
     "get_endpoints": ("get_endpoints", "paths"),
 }
+#: The actions whose role objects take Mesos' recursive ``role/%`` wildcards.
+HIERARCHICAL = frozenset({"register_frameworks", "reserve_resources", "create_volumes", "update_quota",
+                          "view_roles", "get_quotas"})
 _KEYS = {key: action for action, (key, _) in ACTIONS.items()}
 MAX_ACLS = 10_000
 
@@ -54,13 +66,18 @@ class AclError(ValueError):
 class _Entity:
     kind: str  # "SOME", "ANY" or "NONE"
     values: frozenset[str] = frozenset()
+    below: str = ""  # a recursive role ACL's "eng/" (from "eng/%"): it matches the roles starting so
 
     def matches(self, value: str | None) -> bool:
+        if self.below:
+            return value is not None and value.startswith(self.below)
         if value is None:
             return self.kind == "ANY"
         return self.kind != "SOME" or value in self.values
 
     def allows(self, value: str | None) -> bool:
+        if self.below:  # matched: a descendant, allowed as by an ANY object
+            return True
         if value is None:
             return self.kind == "ANY"
         return self.kind == "ANY" or (self.kind == "SOME" and value in self.values)
@@ -78,6 +95,18 @@ def _entity(where: str, doc: Any) -> _Entity:
     if kind not in ("ANY", "NONE"):
         raise AclError(f"{where}.type must be ANY or NONE (or give values), got {kind!r:.40}")
     return _Entity(kind)
+
+
+def _recursive(entity: _Entity) -> list[_Entity]:
+    """A role entity split as Mesos' local authorizer splits it: one recursive entity per ``x/%``
+    value (sorted, for a stable order), then the other values together (if any)."""
+    if entity.kind != "SOME":
+        return [entity]
+    wild = sorted(v for v in entity.values if v.endswith("/%"))
+    if not wild:
+        return [entity]
+    rest = entity.values.difference(wild)
+    return [_Entity("SOME", frozenset([v]), below=v[:-1]) for v in wild] + ([_Entity("SOME", rest)] if rest else [])
 
 
 class Acls:
@@ -131,9 +160,11 @@ def parse_acls(text: str, where: str = "--acls") -> Acls:
             here = f"{where}: {key}[{i}]"
             if not isinstance(entry, dict) or "principals" not in entry or object_key not in entry:
                 raise AclError(f"{here} must have 'principals' and '{object_key}'")
-            rules.setdefault(action, []).append(
-                (_entity(f"{here}.principals", entry["principals"]), _entity(f"{here}.{object_key}", entry[object_key])))
-            count += 1
+            subjects = _entity(f"{here}.principals", entry["principals"])
+            objects = _entity(f"{here}.{object_key}", entry[object_key])
+            for part in (_recursive(objects) if action in HIERARCHICAL else [objects]):
+                rules.setdefault(action, []).append((subjects, part))
+                count += 1
     if count > MAX_ACLS:
         raise AclError(f"{where}: {count} ACLs, at most {MAX_ACLS}")
     return Acls(permissive, rules, tuple(unenforced))
