@@ -25,11 +25,18 @@ from actors.master.config import parse_weights
 from actors.master.http_operator import OperatorContext, install_operator_routes
 import actors.master.http_operator_allocation  # noqa: F401  (registers the v1 quota, reservation, volume and drain calls)
 from actors.master.http_scheduler import install_scheduler_route
-from actors.master.http_security import install_http_guard, task_visibility, visible_view
+from actors.master.http_security import (
+    install_http_guard,
+    roles_seen,
+    task_visibility,
+    visible_frameworks,
+    visible_view,
+)
 from actors.master.operator_http import install_allocation_routes
 from actors.master.process import MasterProcess
 from actors.master.usage_history import UsageHistory
 from actors.master.webui import install_webui
+from actors.security.role_visibility import role_viewer
 from actors.security.visibility import viewer
 from actors.version import MESOPY_VERSION, MESOS_VERSION
 from actors.wire_metrics import rejection_metrics
@@ -70,20 +77,29 @@ async def _allocator_answer(future: Future[Any]) -> Any:
 
 
 def _allocation_parts(master: MasterProcess, framework_id: str,
-                      principal: str | None) -> tuple[Any, Future[Any] | None]:
-    """On the master's thread: its view of the framework, and a future of the allocator's
-    (``AllocationBook.explain``); (None, None) for a framework ``principal`` may not see."""
+                      principal: str | None) -> tuple[Any, Future[Any] | None, set[str] | None]:
+    """On the master's thread: its view of the framework, a future of the allocator's
+    (``AllocationBook.explain``) and the frameworks ``principal`` may see (None: all);
+    (None, None, None) for a framework ``principal`` may not see."""
     fw = master.core.frameworks.get(framework_id)
-    seen = viewer(master.core.security.acls, principal)
     ours = views.allocation_view(master.core, framework_id)
-    if ours is None or fw is None or (seen is not None and not seen.framework(str(fw.info.get("user") or ""))):
-        return None, None
-    return ours, _allocator_future(master, lambda core: core.explain(framework_id, master.clock.now()))
+    seen = visible_frameworks(master.core, principal)
+    if ours is None or fw is None or (seen is not None and framework_id not in seen):
+        return None, None, None
+    return ours, _allocator_future(master, lambda core: core.explain(framework_id, master.clock.now())), seen
 
 
 def _shares(core: Any) -> dict[str, Any]:
     """/master/shares (ours, for the web UI): the allocator's dominant share of each framework and role."""
     return {"frameworks": core.shares(), "roles": core.role_shares()}
+
+
+def _shares_seen(master: MasterProcess, principal: str | None, shares: dict[str, Any]) -> dict[str, Any]:
+    """On the master's thread: /master/shares with only the frameworks and roles ``principal`` may see."""
+    frameworks = visible_frameworks(master.core, principal)
+    roles = role_viewer(master.core.security.acls, principal)
+    return {"frameworks": {f: v for f, v in shares["frameworks"].items() if frameworks is None or f in frameworks},
+            "roles": shares["roles"] if roles is None else roles.role_map(shares["roles"])}
 
 
 def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
@@ -113,9 +129,14 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
 
     server.route("/master/state-summary", summary)
     server.route("/master/frameworks", filtered(lambda: views.frameworks_view(master.core, now())))
-    server.route("/master/slaves", view(lambda: views.slaves_view(master.core, now())))
-    server.route("/master/agents", view(lambda: views.slaves_view(master.core, now())))
-    server.route("/master/roles", view(lambda: views.roles_view(master.core, weights)))
+    server.route("/master/slaves", filtered(lambda: views.slaves_view(master.core, now())))
+    server.route("/master/agents", filtered(lambda: views.slaves_view(master.core, now())))
+
+    async def roles(request: HttpRequest) -> HttpReply:  # view_roles; each role's frameworks by view_frameworks
+        return HttpReply(body=await on_actor(master, lambda: encoded(
+            roles_seen(master.core, request.principal, views.roles_view(master.core, weights)))))
+
+    server.route("/master/roles", roles)
     flags = {"flags": {k: str(v) for k, v in vars(master.config).items()}}
     server.route("/master/flags", view(lambda: flags))
 
@@ -136,12 +157,15 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
         fid = request.query.get("framework_id", "")
         if not fid:
             raise HttpError(400, "parameter 'framework_id' is required")
-        ours, theirs = await on_actor(master, lambda: _allocation_parts(master, fid, request.principal))
+        ours, theirs, seen = await on_actor(master, lambda: _allocation_parts(master, fid, request.principal))
         if ours is None or theirs is None:
             raise HttpError(404, f"no framework {fid!r} is registered")
         explained = await _allocator_answer(theirs)
         if explained is None:
             raise HttpError(404, f"the allocator does not know framework {fid!r}")
+        if seen is not None:  # the other frameworks of its roles: those the principal may see
+            explained["siblings"] = {role: [s for s in siblings if s["framework_id"] in seen]
+                                     for role, siblings in explained["siblings"].items()}
         for entry in explained["filters"]:
             entry["until"] += epoch_offset
         return json_reply({"framework": ours, "allocator": explained,
@@ -151,7 +175,8 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     server.route("/master/allocation", allocation)
 
     async def shares(request: HttpRequest) -> HttpReply:
-        return json_reply(await _allocator_answer(await on_actor(master, lambda: _allocator_future(master, _shares))))
+        answer = await _allocator_answer(await on_actor(master, lambda: _allocator_future(master, _shares)))
+        return json_reply(await on_actor(master, lambda: _shares_seen(master, request.principal, answer)))
 
     server.route("/master/shares", shares)
     server.route("/master/tasks", tasks)

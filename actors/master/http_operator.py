@@ -28,7 +28,9 @@ import actors.master.operator_views as ov
 from actors.http_common import decode_call, encoded, on_actor, open_stream
 from actors.master import operator_actions
 from actors.master.http_scheduler import HttpSchedulers, standby_reply
+from actors.master.http_security import quota_seen, roles_seen
 from actors.master.operator_http import teardown
+from actors.security.role_visibility import role_viewer
 from actors.master.scheduler_api import master_info_v1
 from actors.security.visibility import Viewer, viewer
 from actors.v1_api import HEARTBEAT, call_registrar
@@ -114,13 +116,24 @@ def _seen(view: Callable[[MasterCore, Viewer | None], Dict]) -> OperatorCall:
     return lambda ctx, call: view(ctx.core, _viewer(ctx))
 
 
+def _agents_seen(ctx: OperatorContext, agents: Dict) -> Dict:
+    """GET_AGENTS with only the resources of roles the principal may see (view_roles)."""
+    roles = role_viewer(ctx.core.security.acls, ctx.principal)
+    return agents if roles is None else {**agents, "agents": [roles.agent_v1(a) for a in agents["agents"]]}
+
+
+def _state(ctx: OperatorContext, call: Dict) -> Dict:
+    state = ov.get_state(ctx.core, _viewer(ctx))
+    return {**state, "get_agents": _agents_seen(ctx, state["get_agents"])}
+
+
 MASTER_CALLS.update({
-    "GET_STATE": _seen(ov.get_state),
-    "GET_AGENTS": lambda ctx, call: ov.get_agents(ctx.core),
+    "GET_STATE": _state,
+    "GET_AGENTS": lambda ctx, call: _agents_seen(ctx, ov.get_agents(ctx.core)),
     "GET_FRAMEWORKS": _seen(ov.get_frameworks),
     "GET_EXECUTORS": _seen(ov.get_executors),
     "GET_TASKS": _seen(ov.get_tasks),
-    "GET_ROLES": lambda ctx, call: ov.get_roles(ctx.core, ctx.weights),
+    "GET_ROLES": lambda ctx, call: roles_seen(ctx.core, ctx.principal, ov.get_roles(ctx.core, ctx.weights)),
 })
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from actors.master.http_operator import ACCEPTED_CALLS, OperatorContext, master_call
+from actors.master.http_security import quota_seen
 from actors.master.operator_http import OPERATOR_ERRORS, authorize_quota, authorize_resources
 from transport.http import HttpError
 
@@ -64,7 +65,7 @@ def _logged(kind: str, future: Future[Any]) -> None:
 
 @master_call("GET_QUOTA")
 def _get_quota(ctx: OperatorContext, call: Dict) -> Dict:
-    return {"status": ctx.master.get_quota()}
+    return {"status": quota_seen(ctx.core, ctx.principal, ctx.master.get_quota())}
 
 
 @master_call("UPDATE_QUOTA")

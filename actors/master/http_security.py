@@ -1,6 +1,6 @@
 """The master's HTTP security: Basic authentication and get_endpoints on every request (the server's
 guard), ``forbid_unless`` (403 naming the action) for the endpoints that change state, and the views
-filtered by view_frameworks / view_tasks for the asking principal."""
+filtered by view_frameworks / view_tasks / view_roles for the asking principal."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from typing import Any
 
 from actors.http_common import Coalesced, encoded, install_guard
 from actors.master.process import MasterProcess
+from actors.master.core import MasterCore
 from actors.master.model import Task
+from actors.security.acls import Acls
 from actors.security.http_auth import HttpGuard
-from actors.security.visibility import filter_state, may_view_task, restricted
+from actors.security.role_visibility import RoleViewer, role_viewer
+from actors.security.visibility import filter_state, may_view_task, restricted, state_restricted, viewer
 from transport.http import Handler, HttpError, HttpReply, HttpRequest, HttpServer
 
-__all__ = ["forbid_unless", "install_http_guard", "task_visibility", "visible_view"]
+__all__ = ["forbid_unless", "install_http_guard", "quota_seen", "roles_seen", "task_visibility", "visible_frameworks",
+           "visible_view"]
 
 
 def forbid_unless(master: MasterProcess, action: str, principal: str | None, objects: Iterable[str | None]) -> None:
@@ -35,7 +39,7 @@ def visible_view(master: MasterProcess, build: Callable[[], dict[str, Any]]) -> 
     """A handler answering ``build()`` (a state-shaped dict) filtered for the request's principal;
     None when the ACLs let everyone see everything (the plain, coalesced view serves then)."""
     acls = master.core.security.acls
-    if not restricted(acls):
+    if not state_restricted(acls):
         return None
     shared = Coalesced(master, build)  # one build for concurrent requests; filtered per request
 
@@ -53,3 +57,27 @@ def task_visibility(master: MasterProcess, principal: str | None) -> Callable[[T
     users = {fw.framework_id: str(fw.info.get("user") or "")
              for fw in (*core.frameworks.values(), *core.completed_frameworks)}
     return lambda task: may_view_task(acls, principal, users.get(task.framework_id, ""), task.user)
+
+
+def visible_frameworks(core: MasterCore, principal: str | None) -> set[str] | None:
+    """On the master's thread: the ids of the frameworks ``principal`` may see (None: all)."""
+    seen = viewer(core.security.acls, principal)
+    if seen is None:
+        return None
+    return {fw.framework_id for fw in (*core.frameworks.values(), *core.completed_frameworks)
+            if seen.framework(str(fw.info.get("user") or ""))}
+
+
+def roles_seen(core: MasterCore, principal: str | None, doc: dict[str, Any]) -> dict[str, Any]:
+    """On the master's thread: /master/roles or GET_ROLES (``doc``) with only the roles ``principal``
+    may see (view_roles), each naming only the frameworks it may see (view_frameworks)."""
+    roles, frameworks = role_viewer(core.security.acls, principal), visible_frameworks(core, principal)
+    if roles is None and frameworks is None:
+        return doc
+    return (roles or RoleViewer(Acls(), principal)).roles(doc, frameworks)
+
+
+def quota_seen(core: MasterCore, principal: str | None, status: dict[str, Any]) -> dict[str, Any]:
+    """A QuotaStatus with only the roles whose quota ``principal`` may see (get_quotas and view_roles)."""
+    roles = role_viewer(core.security.acls, principal)
+    return status if roles is None else roles.quota_status(status)

@@ -29,7 +29,7 @@ from typing import Any
 
 from actors.http_common import ACTOR_TIMEOUT, on_actor
 from actors.master import frameworks
-from actors.master.http_security import forbid_unless
+from actors.master.http_security import forbid_unless, quota_seen
 from actors.master.process import MasterProcess
 from actors.master.drain import DrainError
 from actors.master.quota_json import QuotaError, parse_quota_body
@@ -132,7 +132,7 @@ def install_allocation_routes(server: HttpServer, master: MasterProcess) -> None
                 raise HttpError(400, "DELETE needs the role: DELETE /quota/<role>")
             forbid_unless(master, "update_quota", request.principal, [role])
             return await call_master(master, lambda: master.remove_quota(role))
-        return await call_master(master, master.get_quota)
+        return await call_master(master, lambda: quota_seen(master.core, request.principal, master.get_quota()))
 
     for path in ("/quota", "/master/quota"):
         server.route(path, quota, methods=("GET", "POST", "DELETE"), prefix=True)

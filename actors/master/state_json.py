@@ -61,6 +61,7 @@ def _framework(core: MasterLedger, fw: Framework) -> Dict:
 
 def _agent(core: MasterLedger, agent: Agent) -> Dict:
     offered: Resources = sum((core.offers[o].resources for o in agent.offers if o in core.offers), EMPTY)
+    reserved = sorted(agent.total.roles() - {"*"})
     return {
         "id": agent.agent_id,
         "pid": agent.pid,
@@ -71,6 +72,12 @@ def _agent(core: MasterLedger, agent: Agent) -> Dict:
         "used_resources": flat_resources(agent.used()),
         "offered_resources": flat_resources(offered),
         "unreserved_resources": flat_resources(agent.total.unreserved()),
+        "reserved_resources": {role: flat_resources(agent.total.reserved(role)) for role in reserved},
+        # Mesos' full resource dicts (for /unreserve and /destroy-volumes), filtered by view_roles
+        "reserved_resources_full": {role: agent.total.reserved(role).to_dicts() for role in reserved},
+        "unreserved_resources_full": agent.total.unreserved().to_dicts(),
+        "used_resources_full": agent.used().to_dicts(),
+        "offered_resources_full": offered.to_dicts(),
         "attributes": {a.get("name"): _attr_value(a) for a in agent.info.get("attributes") or []
                        if isinstance(a, dict)},
         "active": agent.connected,

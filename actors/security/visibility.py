@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.security.acls import Acls
+from actors.security.role_visibility import role_viewer
 
-__all__ = ["Viewer", "filter_frameworks", "filter_state", "may_view_task", "restricted", "viewer"]
+__all__ = ["Viewer", "filter_frameworks", "filter_state", "may_view_task", "restricted", "state_restricted", "viewer"]
 
 Dict = dict[str, Any]
 _TASK_LISTS = ("tasks", "completed_tasks", "unreachable_tasks")
@@ -42,14 +43,17 @@ def filter_frameworks(acls: Acls, principal: str | None, frameworks: list[Dict])
 
 
 def filter_state(acls: Acls, principal: str | None, state: Dict) -> Dict:
-    """``state`` (a /master/state or /master/frameworks dict) as ``principal`` may see it."""
-    if not restricted(acls):
+    """``state`` (a /master/state or /master/frameworks dict) as ``principal`` may see it: its
+    frameworks and tasks (view_frameworks, view_tasks), its agents' reservations and its quota
+    (view_roles, get_quotas: actors/security/role_visibility.py)."""
+    roles = role_viewer(acls, principal)
+    if not restricted(acls) and roles is None:
         return state
     out = dict(state)
     for key in ("frameworks", "completed_frameworks"):
-        if isinstance(state.get(key), list):
+        if restricted(acls) and isinstance(state.get(key), list):
             out[key] = filter_frameworks(acls, principal, state[key])
-    return out
+    return roles.state(out) if roles is not None else out
 
 
 def may_view_task(acls: Acls, principal: str | None, framework_user: str, task_user: str = "") -> bool:
@@ -61,6 +65,11 @@ def may_view_task(acls: Acls, principal: str | None, framework_user: str, task_u
 def restricted(acls: Acls) -> bool:
     """False when every principal sees everything (no filtering needed)."""
     return acls.restricts("view_frameworks") or acls.restricts("view_tasks")
+
+
+def state_restricted(acls: Acls) -> bool:
+    """False when ``filter_state`` shows every principal everything."""
+    return restricted(acls) or role_viewer(acls, None) is not None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ ACLS = {
     "create_volumes": _acl("roles", {"values": ["eng"]}),
     "destroy_volumes": _acl("creator_principals", {"values": ["ops"]}),
     "update_quotas": _acl("roles", {"values": ["eng"]}),
+    "view_roles": _acl("roles", ANY, {"values": ["eng/%"]}),  # alice: every role below eng, not eng itself
 }
 SECRETS = {"alice": "alice-secret", "ops": "ops-secret"}
 OPERATOR = "/api/v1"
@@ -58,7 +59,7 @@ def auth(principal: str | None) -> dict[str, str]:
 
 
 class Sleepy:
-    """A real framework of ``user`` (principal fw-<user>) with one running ``sleep 60`` task."""
+    """A real framework of ``user`` (principal fw-<user>, role eng/<user>) with one running ``sleep 60`` task."""
 
     def __init__(self, master: str, user: str) -> None:
         self.running = threading.Event()
@@ -66,7 +67,7 @@ class Sleepy:
                                      progress=lambda line: self.running.set() if line.endswith("RUNNING") else None)
         self.scheduler = scheduler
         self.driver = MesosSchedulerDriver(scheduler, {"user": user, "name": f"sleep-{user}",
-                                                       "principal": f"fw-{user}"}, master)
+                                                       "principal": f"fw-{user}", "role": f"eng/{user}"}, master)
         self.driver.start()
 
     def stop(self) -> None:
@@ -209,6 +210,47 @@ def test_the_views_and_the_event_stream_show_a_principal_only_its_frameworks(clu
         assert _framework_names(subscribed["get_frameworks"]["frameworks"]) == ["sleep-alice"]
     finally:
         stream.conn.close()
+
+
+def _role_frameworks(roles: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {r["name"]: sorted(f["value"] if isinstance(f, dict) else f for f in r["frameworks"]) for r in roles}
+
+
+def test_role_listings_show_the_roles_view_roles_allows_and_no_hidden_framework(cluster: AclCluster) -> None:
+    alice, bob = (fw.scheduler.framework_id for fw in cluster.frameworks)
+    quota = {"role": "eng", "guarantee": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.2}}]}
+    assert cluster.request("POST", "/quota", "ops", quota)[0] == 200
+    body = {"agent_id": {"value": cluster.agent_id}, "resources": reserved("cpus", 0.25)}
+    assert cluster.call("RESERVE_RESOURCES", "ops", body)[0] == 202
+    wait_until(lambda: "eng" in cluster.get("/master/state", "ops")["slaves"][0]["reserved_resources"],
+               "the reservation in the state")
+    try:
+        everything = {"eng": [], "eng/alice": [alice], "eng/bob": [bob]}
+        for principal, roles in (("ops", everything), ("alice", {"eng/alice": [alice], "eng/bob": []}), (None, {})):
+            assert _role_frameworks(cluster.get("/master/roles", principal)["roles"]) == roles, principal
+            v1 = json.loads(cluster.call("GET_ROLES", principal)[1])["get_roles"]["roles"]
+            assert _role_frameworks(v1) == {r: f for r, f in roles.items() if r != "eng"}, principal  # no quota roles
+            quotas = ["eng"] if principal == "ops" else []
+            v0 = cluster.get("/quota", principal)
+            assert [c["role"] for c in v0.get("configs", [])] == quotas, principal
+            v1 = json.loads(cluster.call("GET_QUOTA", principal)[1])["get_quota"]["status"]
+            assert [c["role"] for c in v1.get("configs", [])] == quotas, principal
+            state = cluster.get("/master/state", principal)
+            assert [c["role"] for c in state["quota"].get("configs", [])] == quotas
+            for agent in (state["slaves"][0], cluster.get("/master/slaves", principal)["slaves"][0]):
+                assert sorted(agent["reserved_resources"]) == quotas, principal
+                assert sorted(agent["reserved_resources_full"]) == quotas
+            status, text = cluster.call("GET_AGENTS", principal)
+            total = json.loads(text)["get_agents"]["agents"][0]["total_resources"]
+            assert ("eng" in {r["role"] for r in total}) is (principal == "ops"), principal
+            shares = cluster.get("/master/shares", principal)
+            assert sorted(shares["roles"]) == sorted(r for r in roles if r != "eng"), principal  # frameworks' roles
+            assert sorted(shares["frameworks"]) == sorted({f for fs in roles.values() for f in fs})
+        siblings = cluster.get(f"/master/allocation?framework_id={alice}", "alice")["allocator"]["siblings"]
+        assert [s["framework_id"] for fs in siblings.values() for s in fs] == [alice]
+    finally:
+        assert cluster.request("DELETE", "/quota/eng", "ops")[0] == 200
+        assert cluster.call("UNRESERVE_RESOURCES", "ops", body)[0] == 202
 
 
 def _sandboxes(cluster: AclCluster) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from actors.security.acls import ACTIONS, HIERARCHICAL, parse_acls
+from actors.security.role_visibility import RoleViewer, role_viewer
 
 
 def acls(action: str, *entries: tuple[Any, Any], permissive: bool = False) -> Any:
@@ -50,3 +51,51 @@ def test_outside_the_role_actions_a_trailing_slash_percent_is_a_plain_value() ->
     a = acls("run_tasks", ("alice", ["eng/%"]))
     assert not a.authorize("run_tasks", "alice", "eng/web")
     assert a.authorize("run_tasks", "alice", "eng/%")
+
+
+def viewer_of(principal: str | None, **keys: Any) -> RoleViewer:
+    doc = {key: [{"principals": {"values": ["alice"]}, "roles": {"values": values}},
+                 {"principals": {"type": "ANY"}, "roles": {"type": "NONE"}}] for key, values in keys.items()}
+    rv = role_viewer(parse_acls(json.dumps(doc)), principal)
+    assert rv is not None
+    return rv
+
+
+def test_role_listings_hide_roles_and_the_frameworks_the_principal_may_not_see() -> None:
+    rv = viewer_of("alice", view_roles=["eng/%"])
+    doc = {"roles": [{"name": "eng", "frameworks": ["f1"]}, {"name": "eng/a", "frameworks": ["f1", "f2"]},
+                     {"name": "eng/b", "frameworks": [{"value": "f2"}, {"value": "f3"}]}]}
+    assert rv.roles(doc, {"f2"}) == {"roles": [{"name": "eng/a", "frameworks": ["f2"]},
+                                               {"name": "eng/b", "frameworks": [{"value": "f2"}]}]}
+    assert [r["frameworks"] for r in rv.roles(doc, None)["roles"]] == [["f1", "f2"], [{"value": "f2"}, {"value": "f3"}]]
+    assert doc["roles"][1]["frameworks"] == ["f1", "f2"]  # the input is not changed
+    assert viewer_of(None, view_roles=["eng/%"]).roles(doc, None)["roles"] == []
+    assert role_viewer(parse_acls("{}"), "alice") is None  # nothing restricted: no filtering
+
+
+def test_quota_entries_need_get_quotas_and_view_roles() -> None:
+    status = {"infos": [{"role": r} for r in ("eng", "eng/a", "ops")],
+              "configs": [{"role": r} for r in ("eng", "eng/a", "ops")]}
+    assert viewer_of("alice", view_roles=["eng/%", "ops"]).quota_status(status) == {
+        "infos": [{"role": "eng/a"}, {"role": "ops"}], "configs": [{"role": "eng/a"}, {"role": "ops"}]}
+    assert viewer_of("alice", get_quotas=["ops"]).quota_status(status)["configs"] == [{"role": "ops"}]
+
+
+def test_a_resource_is_visible_when_every_role_it_names_is() -> None:
+    rv = viewer_of("alice", view_roles=["eng", "eng/%"])
+    assert rv.resource({"name": "cpus", "role": "*"})
+    assert rv.resource({"name": "cpus", "reservations": [{"role": "eng"}, {"role": "eng/a"}]})
+    assert not rv.resource({"name": "cpus", "reservations": [{"role": "eng"}, {"role": "ops"}]})
+    assert not rv.resource({"name": "cpus", "role": "ops"})
+    assert not rv.resource({"name": "cpus", "role": "*", "allocation_info": {"role": "ops"}})
+    agent = {"id": "a1", "reserved_resources": {"eng": {"cpus": 1}, "ops": {"cpus": 2}},
+             "reserved_resources_full": {"eng": [{"name": "cpus", "role": "eng"}], "ops": [{"name": "cpus", "role": "ops"}]},
+             "used_resources_full": [{"name": "cpus", "role": "ops"}, {"name": "mem", "role": "*"}]}
+    state = rv.state({"slaves": [agent], "quota": {"infos": [{"role": "ops"}], "configs": []}})
+    assert state["slaves"][0] == {"id": "a1", "reserved_resources": {"eng": {"cpus": 1}},
+                                  "reserved_resources_full": {"eng": [{"name": "cpus", "role": "eng"}]},
+                                  "used_resources_full": [{"name": "mem", "role": "*"}]}
+    assert state["quota"] == {"infos": [], "configs": []}
+    v1 = rv.agent_v1({"agent_info": {"resources": [{"name": "cpus", "role": "ops"}]}, "total_resources": [
+        {"name": "cpus", "role": "eng/x"}, {"name": "mem", "role": "ops"}], "active": True})
+    assert v1 == {"agent_info": {"resources": []}, "total_resources": [{"name": "cpus", "role": "eng/x"}], "active": True}
