@@ -54,7 +54,8 @@ def secure_setup(directory: str) -> SecureSetup:
     master_flags = {"authenticate_frameworks": True, "authenticate_agents": True, "credentials": credentials,
                     "authenticate_http_readonly": True, "authenticate_http_readwrite": True,
                     "authenticate_http_frameworks": True}
-    agent_flags = {"credential": agent, "authenticate_http_executors": True}
+    agent_flags = {"credential": agent, "authenticate_http_executors": True, "http_credentials": credentials,
+                   "authenticate_http_readonly": True, "authenticate_http_readwrite": True}
     curve = generate_key_pair()
     public_file, _ = write_key_files(directory, "master", curve)
     return SecureSetup(FRAMEWORK_PRINCIPAL, creds[FRAMEWORK_PRINCIPAL], OPERATOR_PRINCIPAL,

@@ -41,8 +41,13 @@ def test_a_secured_local_cluster_runs_an_authenticated_framework() -> None:
         finally:
             driver.stop()
             driver.join(10)
+        operator = (security.operator, security.operator_secret)
         assert _status(cluster.http + "/master/state") == 401
-        assert _status(cluster.http + "/master/state", (security.operator, security.operator_secret)) == 200
+        assert _status(cluster.http + "/master/state", operator) == 200
+        agent = cluster.agent_http(0)  # the agents' HTTP too, with the same credentials
+        assert _status(agent + "/state") == _status(agent + "/metrics/snapshot") == 401
+        assert _status(agent + "/state", (security.operator, "wrong")) == 401
+        assert _status(agent + "/state", operator) == _status(agent + "/metrics/snapshot", operator) == 200
 
 
 def test_a_secured_local_cluster_refuses_a_framework_without_its_secret() -> None:
