@@ -22,6 +22,7 @@ from actors.http_common import (
     route_health_and_metrics,
 )
 from actors.master.config import parse_weights
+from actors.master.http_agent_files import install_agent_files_route
 from actors.master.http_operator import OperatorContext, install_operator_routes
 import actors.master.http_operator_allocation  # noqa: F401  (registers the v1 quota, reservation, volume and drain calls)
 from actors.master.http_scheduler import install_scheduler_route
@@ -220,6 +221,7 @@ def install_master_routes(server: HttpServer, master: MasterProcess) -> None:
     server.every(history.interval, sample)
     server.route("/master/usage", usage)
     install_webui(server)
+    install_agent_files_route(server, master)
     schedulers = install_scheduler_route(server, master)
     install_operator_routes(server, master, OperatorContext(master, weights, snapshot, schedulers))
     install_allocation_routes(server, master)

@@ -275,8 +275,14 @@ def test_sandbox_files_need_access_sandboxes_on_the_executors_user(cluster: AclC
         call = {"type": "READ_FILE", "read_file": {"path": sandboxes["bob"] + "/stdout", "offset": 0}}
         status, text = cluster.request("POST", OPERATOR, principal, call, base=cluster.agent_http)
         assert (status == 200) is allowed, (principal, status, text)
+    # through the master (the web UI's way): the agent checks the same credentials
+    for principal, user, status in (("alice", "alice", 200), ("alice", "bob", 403), ("ops", "bob", 200)):
+        path = f"/agent/{cluster.agent_id}/files/browse?path={sandboxes[user]}"
+        assert cluster.request("GET", path, principal)[0] == status, (principal, user)
+    assert cluster.request("GET", f"/agent/nope/files/browse?path={sandboxes['bob']}", "ops")[0] == 404
+    assert cluster.request("GET", f"/agent/{cluster.agent_id}/state", "ops")[0] == 404  # only /files/browse, read
     metrics = cluster.get("/metrics/snapshot", "ops", base=cluster.agent_http)
-    assert metrics["slave/http_security/readonly/access_sandboxes_refused"] == 4
+    assert metrics["slave/http_security/readonly/access_sandboxes_refused"] == 5
     assert metrics["slave/http_security/readwrite/access_sandboxes_refused"] == 2
 
 

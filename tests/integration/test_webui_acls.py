@@ -2,11 +2,16 @@
 logs in to a real mesopy-master run with ``--authenticate_http_readonly`` and ``--acls`` (HTTP Basic, as
 a person answering the browser's login prompt) and sees only the frameworks and tasks the view ACLs
 let it see; the operator sees both. ``/metrics/snapshot`` refused to it (get_endpoints) does not stop
-the page. Run alone with ``pytest -m browser``."""
+the page. The sandbox viewer reads the agent's files (through the master) with the same login: the
+agent, run with ``--authenticate_http_readonly`` and an ``access_sandboxes`` ACL, shows alice her own
+sandbox and refuses her bob's. Run alone with ``pytest -m browser``."""
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +25,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ACLS = {"view_frameworks": _acl("users", ANY, {"values": ["alice"]}),
         "view_tasks": _acl("users", ANY, {"values": ["alice"]}),
-        "get_endpoints": _acl("paths", ANY)}
+        "get_endpoints": _acl("paths", ANY),
+        "access_sandboxes": _acl("users", ANY, {"values": ["alice"]})}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +42,9 @@ def master(tmp_path_factory: Any) -> Iterator[tuple[str, list[Sleepy]]]:
     try:
         http = str(scripts[0].wait_for("http_ready")["url"]).rstrip("/")
         scripts.append(Script("mesopy-agent", f"--master=127.0.0.1:{port}", "--port=0", "--switch_user=false",
-                              f"--work_dir={tmp_path / 'agent'}", "--resources=cpus:2;mem:1024"))
+                              f"--work_dir={tmp_path / 'agent'}", "--resources=cpus:2;mem:1024",
+                              f"--acls={tmp_path / 'acls.json'}", f"--http_credentials={creds}",
+                              "--authenticate_http_readonly"))
         frameworks = [Sleepy(f"127.0.0.1:{port}", "alice"), Sleepy(f"127.0.0.1:{port}", "bob")]
         for fw in frameworks:
             assert fw.running.wait(30), "the sleep task did not start"
@@ -51,6 +59,18 @@ def master(tmp_path_factory: Any) -> Iterator[tuple[str, list[Sleepy]]]:
 
 def _task_id(fw: Sleepy) -> str:
     return fw.scheduler.task_ids[0]
+
+
+def _sandbox_hash(http: str, fw: Sleepy) -> str:
+    """The UI's address of ``fw``'s task's sandbox page (from the operator's /master/state)."""
+    request = urllib.request.Request(http + "/master/state", headers={
+        "Authorization": "Basic " + base64.b64encode(f"ops:{SECRETS['ops']}".encode()).decode()})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        state = json.load(response)
+    task = next(t for f in state["frameworks"] if f["id"] == fw.scheduler.framework_id for t in f["tasks"])
+    return "#/sandbox?" + urllib.parse.urlencode({"agent": task["slave_id"], "framework": task["framework_id"],
+                                                  "executor": task.get("executor_id") or task["id"],
+                                                  "task": task["id"], "path": "", "file": ""})
 
 
 @pytest.mark.timeout(120)
@@ -73,4 +93,15 @@ def test_a_principal_sees_in_the_ui_only_the_tasks_it_may_see(
         browser.wait_for(f"document.querySelector('[data-framework-id={json.dumps(ids[sees[0]])}]')", "a framework")
         shown = browser.evaluate("[...document.querySelectorAll('[data-framework-id]')].map(r => r.dataset.frameworkId)")
         assert sorted(shown) == sorted(str(ids[user]) for user in sees)
+        # the sandboxes: the agent checks access_sandboxes for the same login
+        for user, fw in (("alice", alice), ("bob", bob)):
+            browser.goto(http + "/?refresh=300" + _sandbox_hash(http, fw))
+            if user in sees:
+                browser.wait_for("document.querySelector('[data-file=stdout]')", f"{user}'s sandbox listing")
+                assert browser.evaluate("document.querySelector('.error').hidden")
+            else:
+                text = browser.wait_for("!document.querySelector('.error').hidden && "
+                                        "document.querySelector('.error').textContent", f"{user}'s sandbox refused")
+                assert "403" in text and "access_sandboxes" in text, text
+                assert browser.evaluate("document.querySelector('[data-file]')") is None
         assert browser.errors == []

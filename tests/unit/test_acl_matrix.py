@@ -1,7 +1,7 @@
 """The ACL matrix on the pure cores: for each action, the object Mesos' local authorizer checks it
 against, allowed and refused; the framework's offer operations dropped and counted when refused;
 the v1 views, event stream, state summary and the agent's state showing only what a principal
-may see; the agent's sandbox owner for access_sandboxes."""
+may see; the agent's sandbox owner for access_sandboxes, and the master's route to an agent's files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from actors.agent.config import AgentConfig, ConfigError
 from actors.agent.files import SandboxFiles
 from actors.agent.tasks import TaskTable
+from actors.master.http_agent_files import agent_files_target
 import actors.master.operator_views as ov
 from actors.master.views import summary_view
 from actors.resources import Resources
@@ -204,3 +205,11 @@ def test_agent_security_flags(tmp_path: Any) -> None:
     creds.write_text(json.dumps({"credentials": [{"principal": "ops", "secret": "s"}]}))
     config = AgentConfig(work_dir=str(tmp_path), http_credentials=str(creds), authenticate_http_readonly=True).validate()
     assert config.http_authenticate() == frozenset({"readonly"}) and set(config.load_security()[0]) == {"ops"}
+
+
+def test_the_masters_agent_files_route_reaches_only_the_agents_browse_and_read() -> None:
+    assert agent_files_target("/agent/a-S0/files/read") == ("a-S0", "/files/read")
+    assert agent_files_target("/agent/a-S0/files/browse") == ("a-S0", "/files/browse")
+    for path in ("/agent/a-S0/files/download", "/agent/a-S0/state", "/agent//files/read", "/agent/a-S0",
+                 "/agent/a-S0/files/read/x", "/master/state"):
+        assert agent_files_target(path) is None, path

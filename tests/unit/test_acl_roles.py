@@ -99,3 +99,4 @@ def test_a_resource_is_visible_when_every_role_it_names_is() -> None:
     v1 = rv.agent_v1({"agent_info": {"resources": [{"name": "cpus", "role": "ops"}]}, "total_resources": [
         {"name": "cpus", "role": "eng/x"}, {"name": "mem", "role": "ops"}], "active": True})
     assert v1 == {"agent_info": {"resources": []}, "total_resources": [{"name": "cpus", "role": "eng/x"}], "active": True}
+

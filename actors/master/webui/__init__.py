@@ -1,6 +1,6 @@
 """The master's web UI: static HTML, JavaScript and CSS shipped in this package
 (no build step, no CDN), served at ``/`` and ``/webui/<file>``. The page reads
-the master's JSON endpoints, and the agents' (CORS) for sandbox files."""
+the master's JSON endpoints; sandbox files through the master (actors/master/http_agent_files.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 // A task's sandbox on its agent: browse its files and follow one with a live tail, like
-// Mesos' file viewer. Reads the agent's own HTTP endpoints (/files/browse, /files/read; CORS).
+// Mesos' file viewer. Reads the agent's /files/browse and /files/read through the master
+// (/agent/<id>/files/...), which passes on the page's own Basic credentials, so the agent's
+// access_sandboxes ACL applies to the person logged in; "download" links to the agent itself.
 import {h, link, table, bytes, when, getJSON, morph} from "./dom.js";
 
 const CHUNK = 64 * 1024;          // bytes per /files/read
@@ -7,10 +9,10 @@ const START_BACK = 64 * 1024;     // a tail starts this far before the end of th
 const KEEP_CHARS = 1024 * 1024;   // the viewer keeps at most this much text
 const POLL_MS = 1000;
 
-// Follows ``path`` on ``agentUrl``, appending what is written to ``pre``.
+// Follows ``path`` at ``filesUrl`` (/agent/<id>), appending what is written to ``pre``.
 class Tail {
-  constructor(agentUrl, path, pre, onError) {
-    this.agentUrl = agentUrl;
+  constructor(filesUrl, path, pre, onError) {
+    this.filesUrl = filesUrl;
     this.path = path;
     this.pre = pre;
     this.onError = onError;
@@ -21,7 +23,7 @@ class Tail {
 
   url(offset, length) {
     const q = new URLSearchParams({path: this.path, offset: String(offset), length: String(length)});
-    return `${this.agentUrl}/files/read?${q}`;
+    return `${this.filesUrl}/files/read?${q}`;
   }
 
   async step() {
@@ -123,6 +125,7 @@ export class SandboxPage {
       h("tr", {}, h("th", {}, "Agent"), h("td", {}, link(`#/agents/${p.agent}`, p.agent))),
       h("tr", {}, h("th", {}, "Directory"), h("td", {}, this.root + (p.path ? "/" + p.path : "")))))]);
     this.agentUrl = agentUrlOf(data.state, p.agent);
+    this.filesUrl = `/agent/${encodeURIComponent(p.agent)}`;
     if (!this.agentUrl) {
       this.showError(new Error(`agent ${p.agent} is not registered or serves no HTTP`));
       return;
@@ -135,7 +138,7 @@ export class SandboxPage {
     const dir = this.root + (this.params.path ? "/" + this.params.path : "");
     let entries;
     try {
-      entries = await getJSON(`${this.agentUrl}/files/browse?${new URLSearchParams({path: dir})}`);
+      entries = await getJSON(`${this.filesUrl}/files/browse?${new URLSearchParams({path: dir})}`);
     } catch (e) {
       this.showError(e);
       return;
@@ -169,7 +172,7 @@ export class SandboxPage {
     this.viewer.textContent = "";
     this.viewer.dataset.path = file;
     this.viewerTitle.textContent = `${file} (following)`;
-    this.tail = new Tail(this.agentUrl, `${this.root}/${file}`, this.viewer, e => this.showError(e));
+    this.tail = new Tail(this.filesUrl, `${this.root}/${file}`, this.viewer, e => this.showError(e));
     this.tail.run();
   }
 
