@@ -7,7 +7,8 @@ RecordIO event stream as the scheduler API's: ``SUBSCRIBED`` with the whole
 state, then ``TASK_ADDED``, ``TASK_UPDATED``, ``AGENT_ADDED``, ``AGENT_REMOVED``,
 ``FRAMEWORK_ADDED``, ``FRAMEWORK_UPDATED``, ``FRAMEWORK_REMOVED`` as the core
 observes them (``MasterLedger.observe``), and ``HEARTBEAT``. The views and the stream
-hold what the request's principal may see (view_frameworks, view_tasks, view_executors).
+hold what the request's principal may see (view_frameworks, view_tasks, view_executors; view_roles
+for the roles, quotas and agents' resources).
 
 The calls are a table, ``MASTER_CALLS``: name -> ``fn(context, call) -> body | None``,
 run on the master's thread (raise HttpError(400, ...) naming a bad field).
@@ -30,7 +31,7 @@ from actors.master import operator_actions
 from actors.master.http_scheduler import HttpSchedulers, standby_reply
 from actors.master.http_security import quota_seen, roles_seen
 from actors.master.operator_http import teardown
-from actors.security.role_visibility import role_viewer
+from actors.security.role_visibility import RoleViewer, role_viewer
 from actors.master.scheduler_api import master_info_v1
 from actors.security.visibility import Viewer, viewer
 from actors.v1_api import HEARTBEAT, call_registrar
@@ -118,7 +119,10 @@ def _seen(view: Callable[[MasterCore, Viewer | None], Dict]) -> OperatorCall:
 
 def _agents_seen(ctx: OperatorContext, agents: Dict) -> Dict:
     """GET_AGENTS with only the resources of roles the principal may see (view_roles)."""
-    roles = role_viewer(ctx.core.security.acls, ctx.principal)
+    return _agents_shown(role_viewer(ctx.core.security.acls, ctx.principal), agents)
+
+
+def _agents_shown(roles: RoleViewer | None, agents: Dict) -> Dict:
     return agents if roles is None else {**agents, "agents": [roles.agent_v1(a) for a in agents["agents"]]}
 
 
@@ -162,20 +166,22 @@ class OperatorSubscribers:
 
     def __init__(self, master: MasterProcess) -> None:
         self.master = master
-        self.streams: dict[int, tuple[EventStream, Viewer | None]] = {}
+        self.streams: dict[int, tuple[EventStream, Viewer | None, RoleViewer | None]] = {}
         self.keys = itertools.count()
         master.core.observers.append(self.observe)
 
-    def add(self, key: int, stream: EventStream, seen: Viewer | None) -> HttpReply | None:
-        """Stream the events ``seen`` may see to ``stream`` from now on, after SUBSCRIBED; a standby's
-        reply instead."""
+    def add(self, key: int, stream: EventStream, seen: Viewer | None, roles: RoleViewer | None) -> HttpReply | None:
+        """Stream the events ``seen`` may see to ``stream`` from now on, after SUBSCRIBED, with
+        only the agents' resources of the roles ``roles`` shows; a standby's reply instead."""
         refused = standby_reply(self.master)
         if refused is not None:
             return refused
         if len(self.streams) >= MAX_OPERATOR_SUBSCRIBERS:
             raise HttpError(503, f"{MAX_OPERATOR_SUBSCRIBERS} operator subscriptions are open already")
-        self.streams[key] = (stream, seen)
-        subscribed = {"get_state": ov.get_state(self.master.core, seen),
+        self.streams[key] = (stream, seen, roles)
+        state = ov.get_state(self.master.core, seen)
+        state["get_agents"] = _agents_shown(roles, state["get_agents"])
+        subscribed = {"get_state": state,
                       "heartbeat_interval_seconds": float(self.master.config.http_heartbeat_interval)}
         stream.push(encode(encoded({"type": "SUBSCRIBED", "subscribed": subscribed})))
         return None
@@ -187,8 +193,13 @@ class OperatorSubscribers:
         event = ov.observed_event(core, kind, record)
         if event is not None:
             data = encode(encoded(event))
-            for stream, seen in self.streams.values():
-                if ov.may_see(core, seen, kind, record):
+            for stream, seen, roles in self.streams.values():
+                if not ov.may_see(core, seen, kind, record):
+                    continue
+                if roles is not None and kind == "agent_added":
+                    agent = roles.agent_v1(event["agent_added"]["agent"])
+                    stream.push(encode(encoded({"type": "AGENT_ADDED", "agent_added": {"agent": agent}})))
+                else:
                     stream.push(data)
 
 
@@ -218,8 +229,9 @@ def install_operator_routes(server: HttpServer, master: MasterProcess, ctx: Oper
         key = next(subscribers.keys)
         stream = EventStream(heartbeat_every=float(master.config.http_heartbeat_interval), heartbeat=heartbeat,
                              on_end=lambda reason: master.run(subscribers.streams.pop, key, None))
-        seen = viewer(master.core.security.acls, request.principal)
-        return await open_stream(master, stream, lambda: subscribers.add(key, stream, seen))
+        acls = master.core.security.acls
+        seen, roles = viewer(acls, request.principal), role_viewer(acls, request.principal)
+        return await open_stream(master, stream, lambda: subscribers.add(key, stream, seen, roles))
 
     for path in ("/api/v1", "/api/v1/operator"):
         server.route(path, operator, methods=("POST",))

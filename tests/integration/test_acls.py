@@ -246,6 +246,12 @@ def test_role_listings_show_the_roles_view_roles_allows_and_no_hidden_framework(
             shares = cluster.get("/master/shares", principal)
             assert sorted(shares["roles"]) == sorted(r for r in roles if r != "eng"), principal  # frameworks' roles
             assert sorted(shares["frameworks"]) == sorted({f for fs in roles.values() for f in fs})
+        stream = Subscription(cluster.http, {"type": "SUBSCRIBE"}, path=OPERATOR, headers=auth("alice"))
+        try:
+            agents = stream.next("SUBSCRIBED")["subscribed"]["get_state"]["get_agents"]["agents"]
+            assert "eng" not in {r["role"] for r in agents[0]["total_resources"]}
+        finally:
+            stream.conn.close()
         siblings = cluster.get(f"/master/allocation?framework_id={alice}", "alice")["allocator"]["siblings"]
         assert [s["framework_id"] for fs in siblings.values() for s in fs] == [alice]
     finally:
