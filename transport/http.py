@@ -101,9 +101,9 @@ FORWARD_CONNECT_SECONDS = 5.0  # to reach the leader
 FORWARD_REPLY_SECONDS = 60.0  # for its reply's headers, and for a whole (not streamed) body
 
 
-async def forward(request: HttpRequest, base_url: str) -> HttpReply:
-    """Proxy ``request`` to the server at ``base_url`` unchanged (method, path, query, body, headers
-    less hop-by-hop ones) and answer with its reply (status, headers, body); an SSE or RecordIO
+async def forward(request: HttpRequest, base_url: str, tls: ssl.SSLContext | None = None) -> HttpReply:
+    """Proxy ``request`` to the server at ``base_url`` (an https one checked with ``tls``) unchanged (method,
+    path, query, body, headers less hop-by-hop ones) and answer with its reply (status, headers, body); an SSE or RecordIO
     stream is relayed as it comes, until either side ends it. Raises HttpError 502 naming
     ``base_url`` when it cannot be reached or does not answer, or when ``request`` was already
     forwarded once (a loop between instances that each think the other leads)."""
@@ -117,7 +117,7 @@ async def forward(request: HttpRequest, base_url: str) -> HttpReply:
     try:
         upstream = await asyncio.wait_for(session.request(
             request.method, url, headers=request_headers(request.headers.items(), base_url),
-            data=request.body or None, allow_redirects=False), FORWARD_REPLY_SECONDS)
+            data=request.body or None, allow_redirects=False, ssl=tls if tls is not None else True), FORWARD_REPLY_SECONDS)
         headers = response_headers(upstream.headers.items())
         ctype = upstream.headers.get("Content-Type", "application/octet-stream")
         if not is_stream(upstream.status, upstream.headers):

@@ -15,6 +15,7 @@ from typing import Any
 from actors.http_common import on_actor
 from actors.master.process import MasterProcess
 from transport.http import HttpError, HttpReply, HttpRequest, HttpServer, forward
+from transport.tls import client_context
 
 __all__ = ["AGENT_FILES_PREFIX", "FILE_PATHS", "agent_files_target", "install_agent_files_route"]
 
@@ -31,24 +32,29 @@ def agent_files_target(path: str) -> tuple[str, str] | None:
     return (agent_id, target) if agent_id and target in FILE_PATHS else None
 
 
-def _agent_base(master: MasterProcess, agent_id: str) -> str | None:
+def _agent_base(master: MasterProcess, agent_id: str, scheme: str) -> str | None:
     """On the master's thread: the registered agent's HTTP base URL (None: unknown, or it serves none)."""
     agent = master.core.agents.get(agent_id)
     address: Any = agent.info.get("address") if agent is not None else None
     if not isinstance(address, dict) or not address.get("port"):
         return None
-    return f"http://{address.get('ip') or address.get('hostname')}:{int(address['port'])}"
+    return f"{scheme}://{address.get('ip') or address.get('hostname')}:{int(address['port'])}"
 
 
 def install_agent_files_route(server: HttpServer, master: MasterProcess) -> None:
+    """Route ``/agent/<agent_id>/files/{browse,read}``. The agents serve the master's scheme (TLS on
+    every port or none); an https agent is checked against LIBPROCESS_SSL_CA_FILE, else the system's CAs."""
+    scheme = server.scheme
+    tls = client_context() if scheme == "https" else None
+
     async def files(request: HttpRequest) -> HttpReply:
         target = agent_files_target(request.path)
         if target is None:
             raise HttpError(404, f"no endpoint {request.path}: use /agent/<agent_id>{' or '.join(FILE_PATHS)}")
         agent_id, path = target
-        base = await on_actor(master, lambda: _agent_base(master, agent_id))
+        base = await on_actor(master, lambda: _agent_base(master, agent_id, scheme))
         if base is None:
             raise HttpError(404, f"agent {agent_id!r} is not registered or serves no HTTP")
-        return await forward(replace(request, path=path), base)
+        return await forward(replace(request, path=path), base, tls)
 
     server.route(AGENT_FILES_PREFIX.rstrip("/"), files, prefix=True)

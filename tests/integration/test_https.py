@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 def test_https_endpoints_answer_over_tls_only(scripts: list[Script], tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("LIBPROCESS_SSL_CA_FILE", str(cert))  # what our clients trust (as Mesos'), the master too
     tls = (f"--ssl_cert_file={cert}", f"--ssl_key_file={key}")
     port, http_port = free_port(), free_port()
     master = Script("mesopy-master", f"--port={port}", f"--http_port={http_port}", *tls)
@@ -43,10 +44,15 @@ def test_https_endpoints_answer_over_tls_only(scripts: list[Script], tmp_path: P
         assert json.loads(response.read())["master_hostname"]
     cli = run_script("mesopy", f"--master={base}", f"--ssl_ca_file={cert}", "--json", "agents")
     assert cli.returncode == 0 and len(json.loads(cli.stdout)) == 1, cli.stderr
-    monkeypatch.setenv("LIBPROCESS_SSL_CA_FILE", str(cert))  # what the v1 client trusts (as Mesos' clients)
     status, _, body = post(base, {"type": "GET_HEALTH"}, path="/api/v1",
                            headers={"Content-Type": "application/json", "Accept": "application/json"})
     assert status == 200 and json.loads(body)["get_health"]["healthy"]
+    with urllib.request.urlopen(base + "/master/state", timeout=10, context=context) as response:
+        agent_id = json.loads(response.read())["slaves"][0]["id"]
+    sandboxes = f"/files/browse?path={tmp_path / 'a1'}"  # the web UI's way to an agent's files: over https too
+    direct = post(agent_url.rstrip("/"), b"", {}, path=sandboxes, method="GET")
+    proxied = post(base, b"", {}, path=f"/agent/{agent_id}{sandboxes}", method="GET")
+    assert proxied[0] == direct[0] != 502 and proxied[2] == direct[2], (proxied, direct)
 
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):  # the system's CAs: not ours
         urllib.request.urlopen(base + "/master/state", timeout=10, context=ssl.create_default_context())
