@@ -31,8 +31,8 @@ from actors.master import operator_actions
 from actors.master.http_scheduler import HttpSchedulers, standby_reply
 from actors.master.http_security import quota_seen, roles_seen
 from actors.master.operator_http import teardown
-from actors.security.role_visibility import RoleViewer, role_viewer
 from actors.master.scheduler_api import master_info_v1
+from actors.security.role_visibility import RoleViewer, role_viewer
 from actors.security.visibility import Viewer, viewer
 from actors.v1_api import HEARTBEAT, call_registrar
 from actors.version import MESOS_VERSION
@@ -117,23 +117,23 @@ def _seen(view: Callable[[MasterCore, Viewer | None], Dict]) -> OperatorCall:
     return lambda ctx, call: view(ctx.core, _viewer(ctx))
 
 
-def _agents_seen(ctx: OperatorContext, agents: Dict) -> Dict:
-    """GET_AGENTS with only the resources of roles the principal may see (view_roles)."""
-    return _agents_shown(role_viewer(ctx.core.security.acls, ctx.principal), agents)
-
-
 def _agents_shown(roles: RoleViewer | None, agents: Dict) -> Dict:
+    """GET_AGENTS (``agents``) with only the resources of the roles ``roles`` shows (None: all)."""
     return agents if roles is None else {**agents, "agents": [roles.agent_v1(a) for a in agents["agents"]]}
+
+
+def _role_viewer(ctx: OperatorContext) -> RoleViewer | None:
+    return role_viewer(ctx.core.security.acls, ctx.principal)
 
 
 def _state(ctx: OperatorContext, call: Dict) -> Dict:
     state = ov.get_state(ctx.core, _viewer(ctx))
-    return {**state, "get_agents": _agents_seen(ctx, state["get_agents"])}
+    return {**state, "get_agents": _agents_shown(_role_viewer(ctx), state["get_agents"])}
 
 
 MASTER_CALLS.update({
     "GET_STATE": _state,
-    "GET_AGENTS": lambda ctx, call: _agents_seen(ctx, ov.get_agents(ctx.core)),
+    "GET_AGENTS": lambda ctx, call: _agents_shown(_role_viewer(ctx), ov.get_agents(ctx.core)),
     "GET_FRAMEWORKS": _seen(ov.get_frameworks),
     "GET_EXECUTORS": _seen(ov.get_executors),
     "GET_TASKS": _seen(ov.get_tasks),

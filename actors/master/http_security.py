@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from actors.http_common import Coalesced, encoded, install_guard
-from actors.master.process import MasterProcess
 from actors.master.core import MasterCore
+from actors.master.process import MasterProcess
 from actors.master.model import Task
 from actors.security.acls import Acls
 from actors.security.http_auth import HttpGuard

@@ -20,7 +20,7 @@ recursive role wildcard: ``"eng/%"`` matches every role below ``eng``
 (``eng/web``, ``eng/web/dev``), not ``eng`` itself. As Mesos' local authorizer
 does, each such value becomes an ACL of its own (in the entry's place, before
 the entry's other values), and a role it matches is decided by the entry's
-principals alone. Elsewhere ``/%`` is an ordinary text. Pure: no I/O except
+principals alone. Elsewhere ``/%`` is ordinary text. Pure: no I/O except
 ``load_acls`` reading the file.
 """
 
