@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from actors.ha.store_keys import check_key, decode_key, encode_key
-from frameworks.state import DirectoryStore, StateStore, StoreError, open_store
+from frameworks.state import DirectoryStore, StateStore, StoreError, open_store, write_batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -150,3 +150,82 @@ def test_kill_9_of_a_writer_mid_put_leaves_the_old_or_the_new_value(tmp_path: Pa
         finally:
             store.close()
     assert len(seen) > 1  # the kills landed at different points
+
+
+def test_write_many_applies_changes_in_order_durably(tmp_path: Path) -> None:
+    store = DirectoryStore(str(tmp_path / "state"))
+    try:
+        store.put("tasks/old", b"old")
+        store.write_many([("tasks/a", b"1"), ("tasks/b", b"2"), ("tasks/a", b"3"), ("tasks/old", None),
+                          ("tasks/c", b"x"), ("tasks/c", None), ("never/written", None)])
+        assert store.keys() == ["tasks/a", "tasks/b"] and store.get("tasks/a") == b"3"
+        store.write_many([])
+        with pytest.raises(TypeError, match="tasks/z"):
+            store.write_many([("tasks/z", "text")])  # type: ignore[list-item]
+        with pytest.raises(ValueError, match="state key"):
+            store.write_many([("/bad", b"x")])
+        assert store.keys() == ["tasks/a", "tasks/b"]  # a refused batch changes nothing
+        assert not [n for n in os.listdir(tmp_path / "state") if n.endswith(".tmp")]
+    finally:
+        store.close()
+    again = DirectoryStore(str(tmp_path / "state"))
+    try:
+        assert again.get("tasks/a") == b"3" and again.get("tasks/b") == b"2" and again.get("tasks/old") is None
+    finally:
+        again.close()
+
+
+def test_write_batch_falls_back_to_put_and_delete_in_order() -> None:
+    calls: list[tuple[str, str, bytes | None]] = []
+
+    class OneByOne:  # a StateStore without write_many (as the ZooKeeper store)
+        def put(self, key: str, value: bytes) -> None:
+            calls.append(("put", key, value))
+
+        def delete(self, key: str) -> None:
+            calls.append(("delete", key, None))
+
+    write_batch(OneByOne(), [("a", b"1"), ("a", None), ("b", b"2")])  # type: ignore[arg-type]
+    assert calls == [("put", "a", b"1"), ("delete", "a", None), ("put", "b", b"2")]
+
+
+_BATCH_WRITER = """
+import hashlib, sys
+from frameworks.state import DirectoryStore
+store = DirectoryStore(sys.argv[1])
+i = 0
+while True:
+    batch = []
+    for key in ("tasks/a", "tasks/b", "tasks/c"):
+        payload = (f"{i}:" + key * 2000).encode()
+        batch.append((key, hashlib.sha256(payload).hexdigest().encode() + b"|" + payload))
+    store.write_many(batch)
+    if i == 3:
+        print("ready", flush=True)
+    i += 1
+"""
+
+
+def test_kill_9_mid_write_many_leaves_each_key_old_or_new(tmp_path: Path) -> None:
+    rng = random.Random(17)
+    directory = str(tmp_path / "state")
+    for _ in range(5):
+        child = subprocess.Popen([sys.executable, "-c", _BATCH_WRITER, directory], cwd=ROOT, stdout=subprocess.PIPE,
+                                 text=True, env={**os.environ, "PYTHONPATH": ROOT})
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        threading.Event().wait(rng.uniform(0.0, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.wait(5)
+        child.stdout.close()
+        store = DirectoryStore(directory)
+        try:
+            assert store.keys() == ["tasks/a", "tasks/b", "tasks/c"]
+            for key in store.keys():
+                value = store.get(key)
+                assert value is not None
+                digest, _, payload = value.partition(b"|")
+                assert hashlib.sha256(payload).hexdigest().encode() == digest, f"{key}: a torn value"
+                assert int(payload.split(b":", 1)[0]) >= 3
+        finally:
+            store.close()
