@@ -41,7 +41,8 @@ def _dump(value: Any) -> bytes:
 class MarathonCore:
     def __init__(self) -> None:
         self.apps: dict[str, dict[str, Any]] = {}
-        self.tasks: dict[str, TaskRecord] = {}
+        self.tasks: dict[str, TaskRecord] = {}  # change through _add_task / _drop_task only
+        self._tasks_of: dict[str, dict[str, TaskRecord]] = {}  # app id -> its tasks (no scan per status)
         self.deployments: dict[str, Deployment] = {}
         self.delays = LaunchDelays()
         self.failures: dict[str, dict[str, Any]] = {}  # app id -> lastTaskFailure
@@ -60,11 +61,21 @@ class MarathonCore:
             if key.startswith("apps/"):
                 self.apps[value["id"]] = value
             elif key.startswith("tasks/"):
-                task = TaskRecord.from_record(value)
-                self.tasks[task.id] = task
+                self._add_task(TaskRecord.from_record(value))
             elif key.startswith("deployments/"):
                 deployment = Deployment.from_record(value)
                 self.deployments[deployment.id] = deployment
+
+    def _add_task(self, task: TaskRecord) -> None:
+        self.tasks[task.id] = task
+        self._tasks_of.setdefault(task.app_id, {})[task.id] = task
+
+    def _drop_task(self, task: TaskRecord) -> None:
+        del self.tasks[task.id]
+        of_app = self._tasks_of.get(task.app_id, {})
+        of_app.pop(task.id, None)
+        if not of_app:
+            self._tasks_of.pop(task.app_id, None)
 
     def _save_app(self, app: dict[str, Any]) -> None:
         self.outbox.append(Save("apps" + app["id"], _dump(app)))
@@ -232,7 +243,7 @@ class MarathonCore:
         self.outbox.append(Kill(task.id, task.agent_id))
 
     def alive(self, app_id: str) -> list[TaskRecord]:
-        return [t for t in self.tasks.values() if t.app_id == app_id and t.alive]
+        return [t for t in self._tasks_of.get(app_id, {}).values() if t.alive]
 
     def _restarting(self, app_id: str) -> Deployment | None:
         return next((d for d in self.deployments_of(app_id) if d.action == "RestartApplication"), None)
@@ -276,7 +287,7 @@ class MarathonCore:
                                       app["versionInfo"]["lastConfigChangeAt"], str(offer["agent_id"]["value"]),
                                       space.hostname, dict(space.placement[1]), match.host_ports,
                                       [int(p["port"]) for p in app["portDefinitions"]], staged_at=now)
-                    self.tasks[task.id] = task
+                    self._add_task(task)
                     placed.append(task.placement)
                     self._save_task(task)
                     tasks.append(task_info(app, task.id, offer, match, task.service_ports))
@@ -323,7 +334,7 @@ class MarathonCore:
 
     def _task_ended(self, task: TaskRecord, app: dict[str, Any] | None, state: str,
                     status: Mapping[str, Any], now: float) -> None:
-        del self.tasks[task.id]
+        self._drop_task(task)
         self.outbox.append(Remove("tasks/" + task.id))
         if app is None:
             return

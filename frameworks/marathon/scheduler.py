@@ -1,6 +1,6 @@
 """The SDK shell around MarathonCore: a ``frameworks.Scheduler`` whose callbacks, API calls and
-a ticker thread all drive the core under one lock, then carry out its effects in order (each
-store write durable before the launch, reply or acknowledgement that depends on it)."""
+a ticker thread all drive the core under one lock, then carry out its effects: the store writes
+first, as one durable batch, then the launches, kills, replies and events that depend on them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from frameworks.interface import Scheduler
 from frameworks.marathon.core import MarathonCore
 from frameworks.marathon.effects import Decline, Event, Kill, Launch, Reconcile, Remove, Revive, Save
 from frameworks.marathon.events import EventBus
-from frameworks.state import StateStore
+from frameworks.state import StateStore, write_batch
 
 __all__ = ["RECONCILE_SECONDS", "TICK_SECONDS", "MarathonScheduler"]
 
@@ -53,13 +53,15 @@ class MarathonScheduler(Scheduler):
                 self._flush()
 
     def _flush(self) -> None:
+        """Carry out the core's effects: first every store change, in one durable batch (one
+        flush for a whole offer round of launches, not one per task), then the rest in order."""
         effects, self.core.outbox = self.core.outbox, []
+        write_batch(self.store, [(e.key, e.value if isinstance(e, Save) else None)
+                                 for e in effects if isinstance(e, Save | Remove)])
         revive = False
         for effect in effects:
-            if isinstance(effect, Save):
-                self.store.put(effect.key, effect.value)
-            elif isinstance(effect, Remove):
-                self.store.delete(effect.key)
+            if isinstance(effect, Save | Remove):
+                continue
             elif isinstance(effect, Event):
                 self.events.publish(effect.data)
             elif self.driver is None:
