@@ -12,14 +12,15 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from frameworks.marathon.appdef import normalize_id
+from frameworks.marathon.bulk import update_apps
 from frameworks.marathon.core import MarathonCore
 from frameworks.marathon.deployments import Deployment
 from frameworks.marathon.errors import AppNotFound, MarathonError, ValidationError
 from frameworks.marathon.scheduler import MarathonScheduler
-from frameworks.marathon.views import app_json, deployment_json, group_json, queue_json, task_json
+from frameworks.marathon.views import app_json, definition_json, deployment_json, group_json, queue_json, task_json
 from frameworks.leadership import Leadership
 from transport.http import HttpReply, HttpRequest, HttpServer, forward, json_reply
 
@@ -117,6 +118,11 @@ class MarathonApi:
             reply = json_reply(app_json(core, app), 201)
             reply.headers["Location"] = f"/v2/apps{app['id']}"
             return reply
+        if request.method == "PUT":
+            deployments = update_apps(core, _body(request), now, force=_flag(request, "force"))
+            for d in deployments:
+                self._api_event(core, now, request, d.app_id)
+            return _deployed(deployments[0])  # one deployment per app (all of one version): the first
         wanted_id, cmd = request.query.get("id", ""), request.query.get("cmd", "")
         embed = _embeds(request)
         apps = [a for a in sorted(core.apps.values(), key=lambda a: a["id"])
@@ -139,6 +145,9 @@ class MarathonApi:
                 return _deployed(deployment)
             checks = bool(core.apps[app_id]["healthChecks"])
             return json_reply({"task": task_json(killed[0], checks)})
+        app_path, found, version = tail.rpartition("/versions")
+        if found and app_path.strip("/") and version[:1] in ("", "/") and normalize_id(app_path) in core.apps:
+            return self._versions(request, core.apps[normalize_id(app_path)], unquote(version.strip("/")), core)
         for suffix in ("/restart", "/tasks"):
             if tail.endswith(suffix) and normalize_id(tail[:-len(suffix)]) in core.apps:
                 app_id = normalize_id(tail[:-len(suffix)])
@@ -165,6 +174,16 @@ class MarathonApi:
             raise AppNotFound(f"no endpoint {request.method} {request.path}")
         self._api_event(core, now, request, app_id)
         return _deployed(deployment)
+
+    def _versions(self, request: HttpRequest, app: dict[str, Any], version: str, core: MarathonCore) -> HttpReply:
+        if request.method != "GET":
+            raise AppNotFound(f"no endpoint {request.method} {request.path}")
+        if not version:
+            return json_reply({"versions": core.versions.listing(app)})
+        found = core.versions.at(app, version)
+        if found is None:
+            raise AppNotFound(f"App '{app['id']}' does not exist in version {version}")
+        return json_reply(definition_json(found))
 
     def _api_event(self, core: MarathonCore, now: float, request: HttpRequest, app_id: str) -> None:
         app = core.apps.get(app_id)
@@ -208,9 +227,7 @@ class MarathonApi:
 
     def queue(self, request: HttpRequest, core: MarathonCore, now: float) -> HttpReply:
         if request.method == "DELETE" and request.path.endswith("/delay"):
-            app_id = normalize_id(request.path[len("/v2/queue"):-len("/delay")])
-            core.app(app_id)
-            core.delays.reset(app_id)
+            core.reset_delay(normalize_id(request.path[len("/v2/queue"):-len("/delay")]))
             return HttpReply(status=204)
         return json_reply(queue_json(core, now))
 
@@ -266,7 +283,7 @@ def install_routes(server: HttpServer, info: ApiInfo, leadership: Leadership) ->
     """Marathon's v2 API on ``server``, answered by the leader of ``leadership``."""
     api = MarathonApi(info, leadership)
     w = api.wrap
-    server.route("/v2/apps", w(api.apps), ("GET", "POST"))
+    server.route("/v2/apps", w(api.apps), ("GET", "POST", "PUT"))
     server.route("/v2/apps/", w(api.app), _WRITE, prefix=True)
     server.route("/v2/tasks", w(api.tasks))
     server.route("/v2/tasks/delete", w(api.tasks_delete), ("POST",))

@@ -5,8 +5,7 @@ instances in offers, follows status updates, and on each ``tick`` moves deployme
 keeps every app at its ``instances``. What it needs done is appended to ``outbox``
 (frameworks/marathon/effects.py); every change is saved there before anything that depends on
 it. Store keys: ``apps/<id>``, ``tasks/<task id>`` (saved at launch and when Marathon kills
-it; states come back by reconciliation), ``deployments/<id>``, ``framework_id``.
-"""
+it; states come back by reconciliation), ``deployments/<id>``, ``versions/<app id>``, ``framework_id``."""
 
 from __future__ import annotations
 
@@ -22,9 +21,10 @@ from frameworks.marathon.backoff import LaunchDelays
 from frameworks.marathon.deployments import Deployment, plan_steps, rolling_step
 from frameworks.marathon.effects import Decline, Effect, Event, Kill, Launch, Reconcile, Remove, Revive, Save
 from frameworks.marathon.errors import AppNotFound, Conflict
-from frameworks.marathon.instances import TaskRecord, iso_time, task_id_for
+from frameworks.marathon.instances import TaskRecord, TaskTable, iso_time, task_id_for
 from frameworks.marathon.offers import OfferSpace, task_info
 from frameworks.marathon.placement import order_for_kill, service_ports_for
+from frameworks.marathon.versions import AppVersions
 
 __all__ = ["MarathonCore"]
 
@@ -41,11 +41,11 @@ def _dump(value: Any) -> bytes:
 class MarathonCore:
     def __init__(self) -> None:
         self.apps: dict[str, dict[str, Any]] = {}
-        self.tasks: dict[str, TaskRecord] = {}  # change through _add_task / _drop_task only
-        self._tasks_of: dict[str, dict[str, TaskRecord]] = {}  # app id -> its tasks (no scan per status)
+        self.tasks = TaskTable()
         self.deployments: dict[str, Deployment] = {}
         self.delays = LaunchDelays()
         self.failures: dict[str, dict[str, Any]] = {}  # app id -> lastTaskFailure
+        self.versions = AppVersions()
         self.framework_id: str | None = None
         self.outbox: list[Effect] = []
 
@@ -61,24 +61,16 @@ class MarathonCore:
             if key.startswith("apps/"):
                 self.apps[value["id"]] = value
             elif key.startswith("tasks/"):
-                self._add_task(TaskRecord.from_record(value))
+                self.tasks.add(TaskRecord.from_record(value))
+            elif key.startswith("versions/"):
+                self.versions.load(value)
             elif key.startswith("deployments/"):
                 deployment = Deployment.from_record(value)
                 self.deployments[deployment.id] = deployment
 
-    def _add_task(self, task: TaskRecord) -> None:
-        self.tasks[task.id] = task
-        self._tasks_of.setdefault(task.app_id, {})[task.id] = task
-
-    def _drop_task(self, task: TaskRecord) -> None:
-        del self.tasks[task.id]
-        of_app = self._tasks_of.get(task.app_id, {})
-        of_app.pop(task.id, None)
-        if not of_app:
-            self._tasks_of.pop(task.app_id, None)
-
     def _save_app(self, app: dict[str, Any]) -> None:
         self.outbox.append(Save("apps" + app["id"], _dump(app)))
+        self.outbox.append(Save(*self.versions.record(app)))
 
     def _save_task(self, task: TaskRecord) -> None:
         self.outbox.append(Save("tasks/" + task.id, _dump(task.to_record())))
@@ -108,15 +100,19 @@ class MarathonCore:
     # --- API changes ----------------------------------------------------------------
 
     def app(self, app_id: str) -> dict[str, Any]:
-        app = self.apps.get(app_id)
-        if app is None:
+        if app_id not in self.apps:
             raise AppNotFound(f"App '{app_id}' does not exist")
-        return app
+        return self.apps[app_id]
+
+    def reset_delay(self, app_id: str) -> None:
+        """``DELETE /v2/queue/{appId}/delay``: the app may launch at once (offers revived)."""
+        self.delays.reset(self.app(app_id)["id"])
+        self.outbox.append(Revive())
 
     def deployments_of(self, app_id: str) -> list[Deployment]:
         return [d for d in self.deployments.values() if d.app_id == app_id]
 
-    def _check_free(self, app_id: str, force: bool, now: float) -> None:
+    def check_free(self, app_id: str, force: bool, now: float) -> None:
         busy = self.deployments_of(app_id)
         if busy and not force:
             raise Conflict(f"App is locked by one or more deployments. Override with the option '?force=true'. "
@@ -137,57 +133,73 @@ class MarathonCore:
 
     def _stamp(self, app: dict[str, Any], now: float, config_changed: bool,
                previous: Mapping[str, Any] | None) -> None:
+        """``app`` is the app's definition from ``now`` on: stamped with its version, kept, saved."""
         version = iso_time(now)
-        app["version"] = version
         last_config = version if config_changed or previous is None else previous["versionInfo"]["lastConfigChangeAt"]
-        app["versionInfo"] = {"lastScalingAt": version, "lastConfigChangeAt": last_config}
+        app["version"], app["versionInfo"] = version, {"lastScalingAt": version, "lastConfigChangeAt": last_config}
+        self.apps[app["id"]] = app
+        self._save_app(app)
 
     def create_app(self, body: Any, now: float) -> tuple[dict[str, Any], Deployment]:
+        return self.create(self.new_app(body), now)
+
+    def new_app(self, body: Any) -> dict[str, Any]:
         app = parse_app(body)
         if app["id"] in self.apps:
             raise Conflict(f"An app with id [{app['id']}] already exists.")
         clash = [a for a in self.apps if a.startswith(app["id"] + "/") or a in group_ids(app["id"])]
         if clash:
             raise Conflict(f"{app['id']} is a group of {clash[0]} or lies under it: an id is an app or a group")
+        return app
+
+    def create(self, app: dict[str, Any], now: float) -> tuple[dict[str, Any], Deployment]:
         app["portDefinitions"] = service_ports_for(app["portDefinitions"], self.apps.values())
         self._stamp(app, now, True, None)
-        self.apps[app["id"]] = app
-        self._save_app(app)
         return app, self._deploy(app["id"], None, app, now, app["version"])
 
     def update_app(self, app_id: str, body: Any, now: float, *, partial: bool, force: bool) -> Deployment:
-        """PUT (``partial=False``: the body replaces the definition) or PATCH; PUT of an unknown id creates it."""
+        """PUT (``partial=False``: the body replaces the definition; ``{"version": v}``: back to
+        the definition of version v) or PATCH; PUT of an unknown id creates it."""
         previous = self.apps.get(app_id)
         if previous is None:
             if partial:
                 raise AppNotFound(f"App '{app_id}' does not exist")
             return self.create_app({**body, "id": app_id} if isinstance(body, dict) else body, now)[1]
+        app = self.updated(previous, body, partial)
+        self.check_free(app_id, force, now)
+        return self.change(previous, app, now)
+
+    def updated(self, previous: dict[str, Any], body: Any, partial: bool) -> dict[str, Any]:
+        """The definition ``body`` makes of ``previous`` (nothing changes yet)."""
+        app_id = previous["id"]
+        if isinstance(body, dict) and "version" in body and set(body) <= {"id", "version"}:
+            version, body = str(body["version"]), self.versions.at(previous, str(body["version"]))
+            if body is None:
+                raise AppNotFound(f"App '{app_id}' does not exist in version {version}")
         base = previous if partial or (isinstance(body, dict) and set(body) <= {"instances", "id"}) else None
-        app = parse_app(body, base=base, app_id=app_id)
+        return parse_app(body, base=base, app_id=app_id)
+
+    def change(self, previous: dict[str, Any], app: dict[str, Any], now: float) -> Deployment:
+        app_id = app["id"]
         app["portDefinitions"] = service_ports_for(app["portDefinitions"],
                                                    [a for a in self.apps.values() if a["id"] != app_id],
                                                    previous["portDefinitions"])
-        self._check_free(app_id, force, now)
         changed = config_of(app) != config_of(previous)
         self._stamp(app, now, changed, previous)
-        self.apps[app_id] = app
-        self._save_app(app)
         if changed:
             self.delays.reset(app_id)
         return self._deploy(app_id, previous, app, now, app["version"], restart=changed)
 
     def restart_app(self, app_id: str, now: float, *, force: bool) -> Deployment:
         previous = self.app(app_id)
-        self._check_free(app_id, force, now)
+        self.check_free(app_id, force, now)
         app = json.loads(_dump(previous))
         self._stamp(app, now, True, previous)
-        self.apps[app_id] = app
-        self._save_app(app)
         return self._deploy(app_id, previous, app, now, app["version"], restart=True)
 
     def delete_app(self, app_id: str, now: float, *, force: bool) -> Deployment:
         previous = self.app(app_id)
-        self._check_free(app_id, force, now)
+        self.check_free(app_id, force, now)
         return self._deploy(app_id, previous, None, now, iso_time(now))
 
     def kill_tasks(self, task_ids: list[str], now: float, *, scale: bool) -> tuple[list[TaskRecord], Deployment | None]:
@@ -220,8 +232,6 @@ class MarathonCore:
         app = json.loads(_dump(original))
         restart = current is None or config_of(current) != config_of(original)
         self._stamp(app, now, restart, current)
-        self.apps[app_id] = app
-        self._save_app(app)
         return self._deploy(app_id, current, app, now, app["version"], restart=restart)
 
     def _end_deployment(self, deployment: Deployment, now: float, kind: str) -> None:
@@ -243,7 +253,7 @@ class MarathonCore:
         self.outbox.append(Kill(task.id, task.agent_id))
 
     def alive(self, app_id: str) -> list[TaskRecord]:
-        return [t for t in self._tasks_of.get(app_id, {}).values() if t.alive]
+        return [t for t in self.tasks.of_app(app_id) if t.alive]
 
     def _restarting(self, app_id: str) -> Deployment | None:
         return next((d for d in self.deployments_of(app_id) if d.action == "RestartApplication"), None)
@@ -287,7 +297,7 @@ class MarathonCore:
                                       app["versionInfo"]["lastConfigChangeAt"], str(offer["agent_id"]["value"]),
                                       space.hostname, dict(space.placement[1]), match.host_ports,
                                       [int(p["port"]) for p in app["portDefinitions"]], staged_at=now)
-                    self._add_task(task)
+                    self.tasks.add(task)
                     placed.append(task.placement)
                     self._save_task(task)
                     tasks.append(task_info(app, task.id, offer, match, task.service_ports))
@@ -334,7 +344,7 @@ class MarathonCore:
 
     def _task_ended(self, task: TaskRecord, app: dict[str, Any] | None, state: str,
                     status: Mapping[str, Any], now: float) -> None:
-        self._drop_task(task)
+        self.tasks.drop(task)
         self.outbox.append(Remove("tasks/" + task.id))
         if app is None:
             return
@@ -374,6 +384,7 @@ class MarathonCore:
             self.delays.reset(app_id)
             self.failures.pop(app_id, None)
             self.outbox.append(Remove("apps" + app_id))
+            self.outbox.append(Remove(self.versions.forget(app_id)))
             self.event("app_terminated_event", now, appId=app_id)
         elif action in ("ScaleApplication", "RestartApplication"):
             app = self.apps.get(app_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from frameworks.marathon.constraints import Placement
 
-__all__ = ["ALIVE_STATES", "TERMINAL_STATES", "TaskRecord", "iso_time", "task_id_for"]
+__all__ = ["ALIVE_STATES", "TERMINAL_STATES", "TaskRecord", "TaskTable", "iso_time", "task_id_for"]
 
 TERMINAL_STATES = frozenset({
     "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED", "TASK_GONE",
@@ -67,3 +67,26 @@ class TaskRecord:
     def from_record(cls, record: Mapping[str, Any]) -> TaskRecord:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in record.items() if k in known})
+
+
+class TaskTable(dict[str, TaskRecord]):
+    """The tasks by id, and by app (``of_app``: no scan of every task per status update).
+    Read it as a dict; change it through ``add`` and ``drop`` only (they keep the index)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._of_app: dict[str, dict[str, TaskRecord]] = {}
+
+    def add(self, task: TaskRecord) -> None:
+        self[task.id] = task
+        self._of_app.setdefault(task.app_id, {})[task.id] = task
+
+    def drop(self, task: TaskRecord) -> None:
+        del self[task.id]
+        of_app = self._of_app.get(task.app_id, {})
+        of_app.pop(task.id, None)
+        if not of_app:
+            self._of_app.pop(task.app_id, None)
+
+    def of_app(self, app_id: str) -> list[TaskRecord]:
+        return list(self._of_app.get(app_id, {}).values())

@@ -10,7 +10,7 @@ from frameworks.marathon.core import MarathonCore
 from frameworks.marathon.deployments import Deployment
 from frameworks.marathon.instances import TaskRecord, iso_time
 
-__all__ = ["app_json", "deployment_json", "group_json", "queue_json", "task_json"]
+__all__ = ["app_json", "definition_json", "deployment_json", "group_json", "queue_json", "task_json"]
 
 _STAGED = ("TASK_STAGING", "TASK_STARTING")
 
@@ -33,10 +33,14 @@ def task_json(task: TaskRecord, has_checks: bool) -> dict[str, Any]:
     return out
 
 
+def definition_json(app: Mapping[str, Any]) -> dict[str, Any]:
+    """An app's definition (as ``/v2/apps/{appId}/versions/{version}`` answers it)."""
+    return {**app, "ports": [int(d["port"]) for d in app["portDefinitions"]]}
+
+
 def app_json(core: MarathonCore, app: Mapping[str, Any], embed: Collection[str] = ()) -> dict[str, Any]:
     """An app with its counts and deployments, and its tasks / last failure when embedded."""
-    out = dict(app)
-    out["ports"] = [int(d["port"]) for d in app["portDefinitions"]]
+    out = definition_json(app)
     checks = bool(app["healthChecks"])
     live = core.alive(app["id"])
     out["tasksStaged"] = sum(t.state in _STAGED for t in live)
