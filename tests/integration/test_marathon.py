@@ -127,6 +127,35 @@ def test_real_client_bad_definitions_and_duplicates(cluster: MarathonCluster) ->
     client.delete_app("/client/app", force=True)
 
 
+def test_real_client_versions_many_groups_and_delay(cluster: MarathonCluster) -> None:
+    from marathon.models import MarathonApp
+
+    client = _client(cluster)
+    result = client.update_apps([MarathonApp(id="/many/a", cmd="sleep 1000", cpus=0.1, mem=16, instances=1),
+                                 MarathonApp(id="/many/b", cmd="exit 1", cpus=0.1, mem=16, instances=1,
+                                             backoff_seconds=600)])
+    assert result["deploymentId"] and result["version"]
+    wait_until(lambda: client.get_app("/many/a").tasks_running == 1, "/many/a running")
+    group = client.get_group("/many")
+    assert group.id == "/many" and sorted(a.id for a in group.apps) == ["/many/a", "/many/b"]
+    client.update_app("/many/a", MarathonApp(cmd="sleep 2000", cpus=0.1, mem=16, instances=1), force=True)
+    versions = client.list_versions("/many/a")
+    assert len(versions) == 2 and versions == sorted(versions, reverse=True)
+    assert client.get_version("/many/a", versions[1]).cmd == "sleep 1000"
+    assert client.get_version("/many/a", versions[0]).cmd == "sleep 2000"
+    status, body = cluster.call("GET", "/v2/apps/many/a/versions/2001-01-01T00:00:00.000Z")
+    assert status == 404 and "2001" in body["message"], body
+    # /many/b fails at once and then waits out a 600 s delay; resetting it launches again now
+    wait_until(lambda: client.get_app("/many/b").last_task_failure is not None, "/many/b failed once")
+    queued = [q for q in cluster.call("GET", "/v2/queue")[1]["queue"] if q["app"]["id"] == "/many/b"]
+    assert queued and queued[0]["delay"]["overdue"] is False, queued
+    failed = client.get_app("/many/b").last_task_failure.task_id
+    client.reset_delay("/many/b")
+    wait_until(lambda: client.get_app("/many/b").last_task_failure.task_id != failed, "/many/b launched again")
+    for app_id in ("/many/a", "/many/b"):
+        client.delete_app(app_id, force=True)
+
+
 def test_events_stream(cluster: MarathonCluster) -> None:
     seen: list[dict[str, Any]] = []
     done = threading.Event()
