@@ -18,7 +18,7 @@ import structlog
 
 from frameworks.marathon.appdef import config_of, group_ids, parse_app
 from frameworks.marathon.backoff import LaunchDelays
-from frameworks.marathon.deployments import Deployment, plan_steps, rolling_step
+from frameworks.marathon.deployments import Deployment, plan_json, plan_steps, rolling_step
 from frameworks.marathon.effects import Decline, Effect, Event, Kill, Launch, Reconcile, Remove, Revive, Save
 from frameworks.marathon.errors import AppNotFound, Conflict
 from frameworks.marathon.instances import TaskRecord, TaskTable, iso_time, task_id_for
@@ -126,7 +126,7 @@ class MarathonCore:
                                 plan_steps(original, target, restart), started_at=now)
         self.deployments[deployment.id] = deployment
         self._save_deployment(deployment)
-        self.event("deployment_info", now, plan=self.plan_json(deployment),
+        self.event("deployment_info", now, plan=plan_json(deployment),
                     currentStep={"actions": [{"action": deployment.action, "app": app_id}]})
         self.outbox.append(Revive())
         return deployment
@@ -237,13 +237,7 @@ class MarathonCore:
     def _end_deployment(self, deployment: Deployment, now: float, kind: str) -> None:
         self.deployments.pop(deployment.id, None)
         self.outbox.append(Remove("deployments/" + deployment.id))
-        self.event(kind, now, id=deployment.id, plan=self.plan_json(deployment))
-
-    def plan_json(self, d: Deployment) -> dict[str, Any]:
-        return {"id": d.id, "version": d.version,
-                "steps": [{"actions": [{"action": a, "app": d.app_id} for a in step]} for step in d.steps],
-                "original": {"id": "/", "apps": [d.original] if d.original else []},
-                "target": {"id": "/", "apps": [d.target] if d.target else []}}
+        self.event(kind, now, id=deployment.id, plan=plan_json(deployment))
 
     # --- tasks ------------------------------------------------------------------------
 
@@ -392,9 +386,9 @@ class MarathonCore:
                 return
             checks, config = bool(app["healthChecks"]), app["versionInfo"]["lastConfigChangeAt"]
             live = self.alive(app_id)
-            ready = [t for t in live if t.ready(checks) and not t.killing
-                     and (action == "ScaleApplication" or t.config_version == config)]
-            if len(live) != int(app["instances"]) or len(ready) != len(live):
+            if len(live) != int(app["instances"]) or not all(  # stops at the first not ready (each status)
+                    t.ready(checks) and not t.killing and (action == "ScaleApplication" or t.config_version == config)
+                    for t in live):
                 return
         if deployment.advance():
             self._end_deployment(deployment, now, "deployment_success")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Deployment", "RollingStep", "plan_steps", "rolling_step"]
+__all__ = ["Deployment", "RollingStep", "plan_json", "plan_steps", "rolling_step"]
 
 
 def plan_steps(original: Mapping[str, Any] | None, target: Mapping[str, Any] | None,
@@ -94,3 +94,11 @@ def rolling_step(instances: int, strategy: Mapping[str, Any], *, old_alive: int,
     room = max_capacity - (old_alive - kill) - new_alive
     start = max(0, min(instances - new_alive, room))
     return RollingStep(kill, start)
+
+
+def plan_json(d: Deployment) -> dict[str, Any]:
+    """The deployment's plan as Marathon's events carry it (``deployment_info``, ...)."""
+    return {"id": d.id, "version": d.version,
+            "steps": [{"actions": [{"action": a, "app": d.app_id} for a in step]} for step in d.steps],
+            "original": {"id": "/", "apps": [d.original] if d.original else []},
+            "target": {"id": "/", "apps": [d.target] if d.target else []}}
