@@ -9,13 +9,16 @@ task, so the figures are the frameworks' and the master's, not fork/exec's), all
 ALLOCATION_INTERVAL s; each side gets a fresh cluster of the same shape.
 
 - ``deploy_s``: POST /v2/apps of N instances (cpus 0.1, mem 16, no ports, ``sleep``) -> GET
-  /v2/apps/<id> says ``tasksRunning == N`` and no deployment is left (polled every POLL_S);
+  /v2/apps?id=<id> (the counts, not the N tasks) says ``tasksRunning == N`` and no deployment
+  is left (polled every POLL_S);
 - ``replace_s``: DELETE /v2/apps/<id>/tasks/<one task> (not scaled; the app has
   ``backoffSeconds: 0``, so Marathon's launch backoff is not in the figure) -> N running again
   with a new task in place of the killed one;
 - baseline, a bare MesosSchedulerDriver framework in this process launching the same N tasks
-  on its offers: ``driver_deploy_s`` (start -> N TASK_RUNNING) and ``driver_replace_s``
-  (killTask -> the replacement's TASK_RUNNING);
+  on its offers, registered as mesopy-marathon registers (``checkpoint: true``: the agents
+  checkpoint its tasks and status updates, as they do Marathon's): ``driver_deploy_s``
+  (start -> N TASK_RUNNING) and ``driver_replace_s`` (killTask -> the replacement's
+  TASK_RUNNING);
 - ``deploy_ratio`` = deploy_s / driver_deploy_s, ``replace_ratio`` = replace_s / driver_replace_s.
 """
 
@@ -121,19 +124,24 @@ def measure_marathon(n: int) -> tuple[float, float]:
             def app_view() -> dict[str, Any]:
                 return dict(_call(f"{base}/v2/apps{app_id}?embed=apps.tasks")[1]["app"])
 
-            def deployed() -> dict[str, Any] | None:
-                view = app_view()
-                return view if view["tasksRunning"] == n and not view["deployments"] else None
+            def counts() -> dict[str, Any]:  # without the N tasks: the poll must not be the load
+                return next(a for a in _call(f"{base}/v2/apps?id={app_id}")[1]["apps"] if a["id"] == app_id)
 
-            view = _until(f"{n} instances running", deployed)
+            def deployed() -> bool:
+                view = counts()
+                return view["tasksRunning"] == n and not view["deployments"]
+
+            _until(f"{n} instances running", deployed)
             deploy_s = time.monotonic() - started
-            victim = view["tasks"][0]["id"]
+            victim = app_view()["tasks"][0]["id"]
             started = time.monotonic()
             status, body = _call(f"{base}/v2/apps{app_id}/tasks/{victim}", "DELETE")
             if status != 200:
                 raise RuntimeError(f"DELETE of task {victim} answered {status}: {body}")
 
             def replaced() -> bool:
+                if counts()["tasksRunning"] != n:
+                    return False
                 view = app_view()
                 running = [t for t in view["tasks"] if t["state"] == "TASK_RUNNING"]
                 return len(running) == n and victim not in {t["id"] for t in view["tasks"]}
@@ -197,7 +205,7 @@ def measure_driver(n: int) -> tuple[float, float]:
     """(deploy_s, replace_s) of the same ``n`` tasks through a bare driver framework."""
     with _cluster() as cluster:
         bare = _Bare(n)
-        driver = MesosSchedulerDriver(bare, {"user": "", "name": "bare"}, cluster.master)
+        driver = MesosSchedulerDriver(bare, {"user": "", "name": "bare", "checkpoint": True}, cluster.master)
         started = time.monotonic()
         driver.start()
         try:
