@@ -13,9 +13,10 @@ process owns a state directory at a time (an flock on ``.lock``).
 
 ``write_batch(store, changes)`` makes many changes durable at once (a key to bytes, or to
 None: delete): the directory store writes every temporary file, flushes them with one
-``syncfs`` (Linux; one fsync per file elsewhere), renames them and fsyncs the directory once,
-so a batch of N keys costs two flushes instead of 2N. Each key is still old or new after a
-crash (a batch is not atomic across keys); any other store applies the changes one by one.
+``syncfs`` (Linux, a batch of SYNCFS_MIN_FILES or more; else one fsync per file), renames
+them and fsyncs the directory once: a batch of N keys costs two flushes, not 2N. Each key
+is still old or new after a crash (a batch is not atomic across keys); any other store
+applies the changes one by one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from actors.agent.checkpoint_io import atomic_write
 from actors.ha import StoreError, ZooKeeperStore
 from actors.ha.store_keys import check_key, decode_key, encode_key
 
-__all__ = ["DirectoryStore", "StateStore", "StoreError", "open_store", "write_batch"]
+__all__ = ["SYNCFS_MIN_FILES", "DirectoryStore", "StateStore", "StoreError", "open_store", "write_batch"]
 
 _SUFFIX = ".v"  # a key's file: <encoded key>.v; its temporary (atomic_write's) <encoded key>.v.tmp
 
@@ -46,6 +47,7 @@ def _load_syncfs() -> Callable[[int], int] | None:
 
 
 _SYNCFS = _load_syncfs()
+SYNCFS_MIN_FILES = 8  # a smaller batch fsyncs each of its files
 
 
 @runtime_checkable
@@ -136,7 +138,9 @@ class DirectoryStore:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
-            if written and not _syncfs(written[0]):
+            # syncfs writes back every dirty file of the file system (others' too): worth it
+            # only for a batch that would otherwise cost many fsyncs
+            if len(written) < SYNCFS_MIN_FILES or not _syncfs(written[0]):
                 for fd in written:
                     os.fsync(fd)
         finally:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from actors.ha.store_keys import check_key, decode_key, encode_key
-from frameworks.state import DirectoryStore, StateStore, StoreError, open_store, write_batch
+from frameworks.state import SYNCFS_MIN_FILES, DirectoryStore, StateStore, StoreError, open_store, write_batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -160,6 +160,10 @@ def test_write_many_applies_changes_in_order_durably(tmp_path: Path) -> None:
                           ("tasks/c", b"x"), ("tasks/c", None), ("never/written", None)])
         assert store.keys() == ["tasks/a", "tasks/b"] and store.get("tasks/a") == b"3"
         store.write_many([])
+        store.write_many([(f"many/{n}", b"%d" % n) for n in range(SYNCFS_MIN_FILES * 2)])
+        assert [store.get(f"many/{n}") for n in range(SYNCFS_MIN_FILES * 2)] == [
+            b"%d" % n for n in range(SYNCFS_MIN_FILES * 2)]
+        store.write_many([(f"many/{n}", None) for n in range(SYNCFS_MIN_FILES * 2)])
         with pytest.raises(TypeError, match="tasks/z"):
             store.write_many([("tasks/z", "text")])  # type: ignore[list-item]
         with pytest.raises(ValueError, match="state key"):
@@ -196,7 +200,7 @@ store = DirectoryStore(sys.argv[1])
 i = 0
 while True:
     batch = []
-    for key in ("tasks/a", "tasks/b", "tasks/c"):
+    for key in [f"tasks/{n}" for n in range(10)]:  # >= SYNCFS_MIN_FILES: one syncfs
         payload = (f"{i}:" + key * 2000).encode()
         batch.append((key, hashlib.sha256(payload).hexdigest().encode() + b"|" + payload))
     store.write_many(batch)
@@ -209,7 +213,7 @@ while True:
 def test_kill_9_mid_write_many_leaves_each_key_old_or_new(tmp_path: Path) -> None:
     rng = random.Random(17)
     directory = str(tmp_path / "state")
-    for _ in range(5):
+    for _ in range(3):
         child = subprocess.Popen([sys.executable, "-c", _BATCH_WRITER, directory], cwd=ROOT, stdout=subprocess.PIPE,
                                  text=True, env={**os.environ, "PYTHONPATH": ROOT})
         assert child.stdout is not None
@@ -220,7 +224,7 @@ def test_kill_9_mid_write_many_leaves_each_key_old_or_new(tmp_path: Path) -> Non
         child.stdout.close()
         store = DirectoryStore(directory)
         try:
-            assert store.keys() == ["tasks/a", "tasks/b", "tasks/c"]
+            assert store.keys() == sorted(f"tasks/{n}" for n in range(10))
             for key in store.keys():
                 value = store.get(key)
                 assert value is not None
