@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -61,7 +61,9 @@ class TaskRecord:
         return self.state == "TASK_RUNNING" and (self.healthy is True or not has_checks)
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, for the store (shallow: values shared with the task; dataclasses.asdict's
+        deep copy cost more than the rest of an offer round)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> TaskRecord:
