@@ -124,19 +124,24 @@ while True:
 """
 
 
+def _kill_9_at_random(writer: str, directory: str, rng: random.Random) -> None:
+    """Start ``writer`` on ``directory``; once it is writing, kill -9 it at a random instant."""
+    child = subprocess.Popen([sys.executable, "-c", writer, directory], cwd=ROOT, stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    assert child.stdout is not None
+    assert child.stdout.readline() == "ready\n"
+    threading.Event().wait(rng.uniform(0.0, 0.05))  # a random instant of its write loop
+    child.send_signal(signal.SIGKILL)
+    child.wait(5)
+    child.stdout.close()
+
+
 def test_kill_9_of_a_writer_mid_put_leaves_the_old_or_the_new_value(tmp_path: Path) -> None:
     rng = random.Random(20261202)
     directory = str(tmp_path / "state")
     seen = set()
     for _ in range(8):
-        child = subprocess.Popen([sys.executable, "-c", _WRITER, directory], cwd=ROOT, stdout=subprocess.PIPE,
-                                 text=True, env={**os.environ, "PYTHONPATH": ROOT})
-        assert child.stdout is not None
-        assert child.stdout.readline() == "ready\n"
-        threading.Event().wait(rng.uniform(0.0, 0.05))  # a random instant of its put loop
-        child.send_signal(signal.SIGKILL)
-        child.wait(5)
-        child.stdout.close()
+        _kill_9_at_random(_WRITER, directory, rng)
         store = DirectoryStore(directory)  # the dead writer's lock is gone with it
         try:
             value = store.get("apps/prod/web")
@@ -214,14 +219,7 @@ def test_kill_9_mid_write_many_leaves_each_key_old_or_new(tmp_path: Path) -> Non
     rng = random.Random(17)
     directory = str(tmp_path / "state")
     for _ in range(3):
-        child = subprocess.Popen([sys.executable, "-c", _BATCH_WRITER, directory], cwd=ROOT, stdout=subprocess.PIPE,
-                                 text=True, env={**os.environ, "PYTHONPATH": ROOT})
-        assert child.stdout is not None
-        assert child.stdout.readline() == "ready\n"
-        threading.Event().wait(rng.uniform(0.0, 0.05))
-        child.send_signal(signal.SIGKILL)
-        child.wait(5)
-        child.stdout.close()
+        _kill_9_at_random(_BATCH_WRITER, directory, rng)
         store = DirectoryStore(directory)
         try:
             assert store.keys() == sorted(f"tasks/{n}" for n in range(10))
