@@ -23,8 +23,10 @@ def update_apps(core: MarathonCore, bodies: Any, now: float, *, force: bool) -> 
     for i, body in enumerate(bodies):
         try:
             app_id = normalize_id(body.get("id") if isinstance(body, dict) else None)
-            if any(app["id"] == app_id for _, app in planned):
-                raise ValidationError([("/id", f"{app_id} is given more than once")])
+            other = next((a["id"] for _, a in planned if a["id"] == app_id or a["id"].startswith(app_id + "/")
+                          or app_id.startswith(a["id"] + "/")), None)
+            if other is not None:
+                raise ValidationError([("/id", f"{app_id} is given twice, or is a group of {other} or under it")])
             previous = core.apps.get(app_id)
             planned.append((previous, core.new_app(body) if previous is None
                             else core.updated(previous, body, partial=False)))

@@ -1,5 +1,6 @@
 """The version history of each app (pure): every definition an app had (create, change, scale,
-restart, rollback), newest last, at most MAX_VERSIONS per app (Marathon's --zk_max_versions),
+restart, rollback), newest last, at most MAX_VERSIONS per app (Marathon's --zk_max_versions)
+and MAX_HISTORY_BYTES stored,
 for ``GET /v2/apps/{appId}/versions[/{version}]`` and ``PUT /v2/apps/{appId}`` with
 ``{"version": ...}`` (back to that definition). Kept under the store key ``versions<app id>``
 (one JSON value per app: ``{"id": ..., "versions": [...]}``), removed with the app."""
@@ -10,9 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_VERSIONS", "AppVersions"]
+__all__ = ["MAX_HISTORY_BYTES", "MAX_VERSIONS", "AppVersions"]
 
 MAX_VERSIONS = 50
+MAX_HISTORY_BYTES = 256 * 1024  # one app's stored history; the oldest versions go first
 
 
 def _key(app_id: str) -> str:
@@ -36,9 +38,14 @@ class AppVersions:
         history = [v for v in self._by_app.get(app["id"], []) if v["version"] != app["version"]]
         history.append(json.loads(raw))
         del history[:-MAX_VERSIONS]
+        while True:  # and within MAX_HISTORY_BYTES (a ZooKeeper node holds 1 MB at most)
+            raw_value = json.dumps({"id": app["id"], "versions": history}, sort_keys=True,
+                                   separators=(",", ":")).encode()
+            if len(raw_value) <= MAX_HISTORY_BYTES or len(history) == 1:
+                break
+            del history[: max(1, len(history) // 4)]
         self._by_app[app["id"]] = history
-        value = {"id": app["id"], "versions": history}
-        return _key(app["id"]), json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+        return _key(app["id"]), raw_value
 
     def forget(self, app_id: str) -> str:
         """The app is gone: its history too; the store key to remove."""

@@ -8,9 +8,9 @@ import pytest
 
 from frameworks.marathon.bulk import update_apps
 from frameworks.marathon.core import MarathonCore
-from frameworks.marathon.effects import Revive
+from frameworks.marathon.effects import Revive, Save
 from frameworks.marathon.errors import AppNotFound, Conflict, ValidationError
-from frameworks.marathon.versions import MAX_VERSIONS
+from frameworks.marathon.versions import MAX_HISTORY_BYTES, MAX_VERSIONS
 from tests.unit.test_marathon_core import Harness, h  # noqa: F401  (the fixture)
 
 APP = {"id": "/g/a", "cmd": "x", "cpus": 0.1, "mem": 32}
@@ -47,6 +47,12 @@ def test_versions_listed_newest_first_bounded_and_restored(h: Harness) -> None:
     assert h.core.apps["/g/a"]["cmd"] == "x" and d.action == "RestartApplication"
     with pytest.raises(AppNotFound, match="does not exist in version 1999"):
         h.core.update_app("/g/a", {"version": "1999-01-01T00:00:00.000Z"}, h.now, partial=False, force=True)
+    big = {**APP, "env": {"BLOB": "x" * 60_000}}  # 50 of these would not fit in a ZooKeeper node
+    for i in range(10):
+        h.now += 1
+        h.core.update_app("/g/a", {**big, "instances": i + 1}, h.now, partial=False, force=True)
+    saved = [e for e in h.drain() if isinstance(e, Save) and e.key == "versions/g/a"][-1]
+    assert len(saved.value) <= MAX_HISTORY_BYTES and 1 < len(h.core.versions.listing(h.core.apps["/g/a"])) < 10
     h.core.delete_app("/g/a", h.now, force=True)
     h.tick()
     assert "/g/a" not in h.core.apps and not [k for k in h.store if k.startswith("versions/")]
@@ -60,7 +66,8 @@ def test_put_many_creates_and_changes_all_or_none(h: Harness) -> None:
     with pytest.raises(ValidationError) as caught:
         update_apps(h.core, [{"id": "/g/b", "cmd": "z"}, {"id": "/g/a", "cpus": -1}], h.now, force=True)
     assert caught.value.details[0][0] == "/(1)/cpus"
-    for bad in ([], {"id": "/g/a"}, [{"id": "/g/c", "cmd": "z"}, {"id": "g/c", "cmd": "z"}]):
+    for bad in ([], {"id": "/g/a"}, [{"id": "/g/c", "cmd": "z"}, {"id": "g/c", "cmd": "z"}],
+                [{"id": "/g/c", "cmd": "z"}, {"id": "/g/c/d", "cmd": "z"}]):
         with pytest.raises(ValidationError):
             update_apps(h.core, bad, h.now, force=True)
     assert set(h.core.apps) == {"/g/a"}  # nothing changed by the refused ones
