@@ -19,15 +19,14 @@ import structlog
 
 from actors.agent.config import AgentConfig
 from actors.clock import Clock, ManualClock
+from actors.local_client import ClusterClient, spawn_cluster_client
 from actors.local_flags import split_flags
 from actors.local_masters import LocalMasters, zk_url_of
 from actors.master.config import MasterConfig
 from actors.node import Node
-from actors.process import Process
 from actors.quiescence import Activity
 from actors.security.local import secure_setup
 from transport.http import HttpServer
-from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
 __all__ = ["DEFAULT_AGENT_RESOURCES", "EXECUTOR_MODES", "LocalClusterRunner", "find_sandbox_file", "make_clock",
@@ -61,14 +60,6 @@ def make_clock(clock: str | Clock) -> Clock | None:
     if clock == "manual":
         return ManualClock(activity=Activity())
     raise ValueError(f"clock must be 'real', 'manual' or a Clock, got {clock!r}")
-
-
-class _Client(Process):
-    """The cluster's own process, used to ask the master for its state."""
-
-    def __init__(self, node: Node, name: str, holder: list[_Client]) -> None:
-        super().__init__(node, name)
-        holder.append(self)
 
 
 class LocalClusterRunner:
@@ -153,7 +144,7 @@ class LocalClusterRunner:
         self._http_port = http_port
         self._master_http: HttpServer | None = None
         self._agent_https: list[HttpServer | None] = [None] * agents
-        self._client: _Client | None = None
+        self._client: ClusterClient | None = None
         # With zk: every master on a node of its own, electing; the agents follow the leader.
         self.masters = LocalMasters(masters, self.master_config, clock=self.clock, http=http,
                                     ask=lambda pid, t: self._ask_state(self._client, pid, t),
@@ -187,9 +178,8 @@ class LocalClusterRunner:
         self._started = True
         try:
             address = self.master
-            holder: list[_Client] = []
-            _Client.spawn(self.node, "local-cluster", holder)
-            self._client = holder[0]
+            self._client = spawn_cluster_client(self.node, None if self.security is None else
+                                                (self.security.operator, self.security.operator_secret))
             if self.masters is not None:
                 self.masters.start()
                 self.masters.leader(timeout=self.master_config.zk_session_timeout * 3)
@@ -357,15 +347,10 @@ class LocalClusterRunner:
         return self._ask_state(self._client, self.master_pid, timeout)
 
     @staticmethod
-    def _ask_state(client: Process | None, pid: PID, timeout: float) -> dict[str, Any]:
+    def _ask_state(client: ClusterClient | None, pid: PID, timeout: float) -> dict[str, Any]:
         if client is None:
             raise RuntimeError("the local cluster is not started")
-        if client.node.public_key:  # our masters share the cluster node's key pair
-            client.node.pin(pid.address, client.node.public_key)
-        reply = client.request(pid, MasterStateRequest(), timeout=timeout).result(timeout + 1)
-        if not isinstance(reply, MasterState):
-            raise RuntimeError(f"master answered {type(reply).__name__}, not MasterState")
-        return dict(reply.state)
+        return client.state(pid, timeout)
 
     def registered_agents(self) -> int:
         """How many agents the master has registered and active."""

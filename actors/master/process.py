@@ -298,7 +298,7 @@ class MasterProcess(Process):
     def _on_state_request(self, sender: PID, msg: MasterStateRequest) -> MasterState | RequestFailed:
         security = self.core.security
         principal = None
-        if security.enabled and not self.node.is_local(sender):  # our own node (LocalCluster) is trusted
+        if security.enabled:  # every peer, our own node's too (LocalCluster's client authenticates)
             principal = security.principal(str(sender))
             if principal is None:
                 security.refused.refuse(str(sender), "MasterStateRequest", "not_authenticated")

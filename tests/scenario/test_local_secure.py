@@ -8,9 +8,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
+
+from actors.errors import RemoteError
+from actors.local_client import spawn_cluster_client
 from frameworks import MesosSchedulerDriver
 from frameworks.command import CommandScheduler
-from frameworks.testing import LocalCluster
+from frameworks.testing import LocalCluster, ZooKeeperServer
+from transport.messages import MasterStateRequest
 
 
 def _status(url: str, auth: tuple[str, str] | None = None) -> int:
@@ -70,3 +75,25 @@ def test_a_secured_local_cluster_refuses_a_framework_without_its_secret() -> Non
             driver.stop()
         assert "is not authenticated" in errors[0]
         assert cluster.state()["frameworks"] == []
+
+
+def test_a_secured_cluster_of_electing_masters_starts_and_follows_a_new_leader() -> None:
+    """The cluster's own state requests authenticate with each master, as any client must."""
+    with ZooKeeperServer() as zk, LocalCluster(secure=True, masters=2, zk=zk, zk_session_timeout=2.0,
+                                                start_timeout=20.0) as cluster:
+        first = cluster.leader()
+        assert cluster.state()["leading"] is True and len(cluster.state()["slaves"]) == 1
+        cluster.stop_master(first)
+        second = cluster.leader(timeout=20.0)
+        assert second != first and cluster.wait_for_agents(1, timeout=20.0)  # asked the new leader: authenticated
+
+
+def test_a_process_of_the_secured_clusters_own_node_is_not_trusted_without_authenticating() -> None:
+    with LocalCluster(secure=True) as cluster:
+        stranger = spawn_cluster_client(cluster.node, None, "stranger")
+        with pytest.raises(RemoteError, match="needs an authenticated peer"):
+            stranger.request(cluster.master_pid, MasterStateRequest(), timeout=5.0).result(6.0)
+        wrong = spawn_cluster_client(cluster.node, ("operator", "not-the-secret"), "impostor")
+        with pytest.raises(RuntimeError, match="refused authentication as 'operator'"):
+            wrong.state(cluster.master_pid, 5.0)
+        assert len(cluster.state()["slaves"]) == 1
