@@ -3,7 +3,8 @@
 - From the current master only: registration answers (and a standby's
   redirect), pings, RunTask,
   KillTask, ShutdownFramework, ShutdownExecutor, ShutdownAgent, UpdateFramework,
-  status update acknowledgements, framework messages for executors and CheckpointResources.
+  status update acknowledgements, framework messages for executors, CheckpointResources and
+  ReconcileTasks (the tasks the master misses in a re-registration).
 - From the registered executor only (the pid that registered as that
   framework's executor): its status updates and its messages to the framework.
 - From anyone: executor registrations (checked against the launching
@@ -24,7 +25,7 @@ __all__ = ["FROM_EXECUTOR", "FROM_MASTER", "agent_entitlements"]
 FROM_MASTER: tuple[type, ...] = (
     m.AgentRegistered, m.AgentReregistered, m.PingAgent, m.RunTask, m.KillTask, m.ShutdownFramework,
     m.ShutdownAgent, m.UpdateFramework, m.StatusUpdateAcknowledgement, m.FrameworkToExecutor, m.MasterRedirect,
-    m.ShutdownExecutor, m.CheckpointResources,
+    m.ShutdownExecutor, m.CheckpointResources, m.ReconcileTasks,
 )
 FROM_EXECUTOR: tuple[type, ...] = (m.StatusUpdate, m.ExecutorToFramework)
 

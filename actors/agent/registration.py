@@ -15,6 +15,7 @@ from transport.messages import (
     MasterRedirect,
     PingAgent,
     PongAgent,
+    ReconcileTasks,
     RegisterAgent,
     ReregisterAgent,
 )
@@ -59,6 +60,10 @@ class RegistrationMixin(AuthenticatingMixin):
         raise NotImplementedError
 
     def _arm_retry(self) -> None:
+        raise NotImplementedError
+
+    def _agent_update(self, framework_id: str, task_id: str, executor_id: str, state: str, reason: str,
+                      message: str) -> None:
         raise NotImplementedError
 
     def _checkpoint_agent(self) -> None:
@@ -128,6 +133,15 @@ class RegistrationMixin(AuthenticatingMixin):
         for update in self.updates.resume(self.clock.now()):
             self._forward(update)
         self._arm_retry()
+
+    def _reconcile(self, sender: PID, msg: ReconcileTasks) -> None:
+        """The master misses these tasks in our report: each we do not know ends, through the
+        status update manager (a terminal update it already has makes this one a dropped duplicate)."""
+        task_ids = [str((s.get("task_id") or {}).get("value") or "") for s in msg.statuses if isinstance(s, dict)]
+        for task_id, state in self.table.unknown(msg.framework_id, [t for t in task_ids if t]):
+            self.log.info("task_unknown_on_reconciliation", task_id=task_id, framework_id=msg.framework_id)
+            self._agent_update(msg.framework_id, task_id, "", state, "REASON_RECONCILIATION",
+                               "Reconciliation: task unknown to the agent")
 
     def _disconnected(self) -> None:
         self.connected = False

@@ -133,6 +133,15 @@ class TaskTable:
                 return executor.tasks[task_id]
         return None
 
+    def unknown(self, framework_id: str, task_ids: list[str]) -> list[tuple[str, str]]:
+        """The master's reconciliation: (task id, state to report) for each of ``task_ids`` not here:
+        TASK_DROPPED for a partition-aware framework, else TASK_LOST (Mesos' reconcileTasks)."""
+        entry = self.frameworks.get(framework_id)
+        caps = (entry.info.get("capabilities") or []) if entry is not None else []
+        aware = any(isinstance(c, dict) and c.get("type") == "PARTITION_AWARE" for c in caps)
+        return [(tid, "TASK_DROPPED" if aware else "TASK_LOST") for tid in dict.fromkeys(task_ids)
+                if self.find_task(framework_id, tid) is None]
+
     def executor_of_task(self, framework_id: str, task_id: str) -> ExecutorEntry | None:
         for executor in self.framework_executors(framework_id):
             if task_id in executor.tasks:

@@ -240,14 +240,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
             core.frameworks[fw.framework_id] = fw
         agent.tasks[key] = fw.tasks[task.task_id] = task
         log.info("task_recovered", task_id=task.task_id, framework_id=task.framework_id, agent_id=aid)
-    for key, task in list(agent.tasks.items()):
-        if key not in reported and task.state not in TERMINAL_STATES:
-            fw = core.frameworks.get(task.framework_id)
-            state = "TASK_DROPPED" if fw is not None and fw.partition_aware else "TASK_LOST"
-            status = core.make_status(task.task_id, state, reason="REASON_TASK_UNKNOWN",
-                                      message="Task is unknown to the agent", agent_id=aid, now=now)
-            core.update_task(task, status, now, out, recover=False)
-            core.send_status(task.framework_id, status, out)
+    _reconcile_missing(agent, reported, sender, out)
     _add(core, agent, now, out)
     for task in reappeared:  # as Mesos: the framework hears the task's state again, from the master
         status = core.make_status(task.task_id, task.state, reason="REASON_AGENT_REREGISTERED",
@@ -271,6 +264,22 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
         if fw is not None and fw.connected:
             out.append(Send(sender, m.UpdateFramework(framework_id=fid, framework_pid=fw.pid)))
     log.info("agent_reregistered", agent_id=aid, pid=sender, tasks=len(agent.tasks), was_unreachable=was_unreachable)
+
+
+def _reconcile_missing(agent: Agent, reported: set[tuple[str, str]], sender: str, out: list[Effect]) -> None:
+    """Tasks we know on the agent that its report leaves out: a launch lost (the agent failed over)
+    or one that crossed the report on the wire (the agent has it). Only the agent can tell, so as
+    Mesos it is asked (ReconcileTasks) and answers, through its status update manager, TASK_LOST
+    (TASK_DROPPED when partition-aware) for those it does not know: one terminal update, from it."""
+    missing: dict[str, list[Dict]] = {}
+    for (fid, tid), task in agent.tasks.items():
+        if (fid, tid) not in reported and task.state not in TERMINAL_STATES:
+            missing.setdefault(fid, []).append({"task_id": {"value": tid}, "state": task.state,
+                                                "agent_id": {"value": agent.agent_id}})
+    for fid, statuses in sorted(missing.items()):
+        log.info("tasks_reconciled_with_agent", agent_id=agent.agent_id, framework_id=fid,
+                 task_ids=[id_value(s["task_id"]) for s in statuses])
+        out.append(Send(sender, m.ReconcileTasks(framework_id=fid, statuses=statuses)))
 
 
 def unregister(core: MasterLedger, sender: str, msg: m.UnregisterAgent, now: float, out: list[Effect]) -> None:

@@ -77,3 +77,23 @@ def test_task_table_resources_and_terminal_updates() -> None:
     assert table.container_resources(executor).scalar("mem") == 32
     table.complete("f", "t1")
     assert executor.tasks == {}
+
+
+def test_reconciliation_names_only_the_tasks_the_agent_does_not_know() -> None:
+    table = TaskTable()
+    table.add_framework("f", {"name": "x"}, "scheduler@h:1")
+    table.add_framework("aware", {"name": "y", "capabilities": [{"type": "PARTITION_AWARE"}]}, "scheduler@h:2")
+    table.add_task("f", _task("here"), "c1")
+    assert table.unknown("f", ["here", "gone", "gone"]) == [("gone", "TASK_LOST")]
+    assert table.unknown("aware", ["gone"]) == [("gone", "TASK_DROPPED")]
+    assert table.unknown("never-seen", ["t"]) == [("t", "TASK_LOST")]
+
+
+def test_a_reconciliation_answer_after_a_terminal_update_is_dropped() -> None:
+    from actors.agent.status_updates import StatusUpdateManager
+
+    updates = StatusUpdateManager()
+    finished = {"task_id": {"value": "t"}, "state": "TASK_FINISHED", "uuid": b"1" * 16}
+    assert updates.update("f", finished, 0.0)[0]
+    lost = {"task_id": {"value": "t"}, "state": "TASK_LOST", "uuid": b"2" * 16}
+    assert updates.update("f", lost, 0.0) == (False, [])  # one terminal state per task

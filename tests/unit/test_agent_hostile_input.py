@@ -34,6 +34,7 @@ def _from_master() -> list[Message]:
         m.FrameworkToExecutor(agent_id="a", framework_id="f", executor_id="e", data=b""),
         m.MasterRedirect(leader="master@127.0.0.1:5050"), m.CheckpointResources(resources=[]),
         m.ShutdownExecutor(framework_id="f", executor_id="t", agent_id="a"),
+        m.ReconcileTasks(framework_id="f", statuses=[{"task_id": {"value": "t"}, "state": "TASK_RUNNING"}]),
     ]
 
 

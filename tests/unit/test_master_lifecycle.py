@@ -124,13 +124,34 @@ def test_agent_reregistration_keeps_tasks_even_after_master_restart() -> None:
     assert offer["resources"][0]["scalar"]["value"] == 3.0  # the running task's cpu is not offered
 
 
-def test_reregistering_agent_missing_a_task_loses_it() -> None:
-    h, _fid, aid = running(checkpoint=True)
+def test_reregistering_agent_missing_a_task_is_asked_about_it_and_its_answer_is_the_one_terminal() -> None:
+    h, fid, aid = running(checkpoint=True)
     h.exited(AGENT)
     assert not h.core.agents[aid].connected
     out = h.send(AGENT, m.ReregisterAgent(agent={"id": {"value": aid}, "resources": []}, tasks=[]))
+    assert not of_type(out, m.StatusUpdate, FW)  # the master does not decide: only the agent knows
+    (reconcile,) = of_type(out, m.ReconcileTasks, AGENT)
+    assert reconcile.framework_id == fid and [s["task_id"]["value"] for s in reconcile.statuses] == ["t1"]
+    out = update(h, fid, aid, "t1", "TASK_LOST")  # the agent does not know it: its status update manager says so
     (upd,) = of_type(out, m.StatusUpdate, FW)
-    assert upd.status["state"] == "TASK_LOST" and upd.status["reason"] == "REASON_TASK_UNKNOWN"
+    assert upd.status["state"] == "TASK_LOST"
+
+
+def test_a_launch_crossing_a_duplicate_reregistration_is_not_reported_lost() -> None:
+    """RunTask sent after the agent sent a (retried) ReregisterAgent that cannot list it: the
+    task is on the agent, so its own terminal update must be the only one."""
+    h, fid, aid = running("t1", "t2", checkpoint=True)
+    reported = [{"task_id": {"value": "t1"}, "framework_id": {"value": fid}, "state": "TASK_RUNNING",
+                 "resources": task_info("t1", 1, 128)["resources"]}]
+    reregister = m.ReregisterAgent(agent={"id": {"value": aid}, "resources": h.core.agents[aid].total.to_dicts()},
+                                   tasks=reported, frameworks=[{"id": {"value": fid}, "name": "fw"}])
+    h.send(AGENT, reregister)
+    out = h.send(AGENT, reregister)  # the retry, written before t2's RunTask reached the agent
+    assert not of_type(out, m.StatusUpdate, FW)
+    assert [s["task_id"]["value"] for r in of_type(out, m.ReconcileTasks, AGENT) for s in r.statuses] == ["t2"]
+    assert h.core.frameworks[fid].tasks["t2"].state == "TASK_STAGING"
+    (upd,) = of_type(update(h, fid, aid, "t2", "TASK_FINISHED"), m.StatusUpdate, FW)
+    assert upd.status["state"] == "TASK_FINISHED"
 
 
 def test_agent_exit_only_disconnects_missed_pings_remove_it() -> None:
