@@ -19,7 +19,7 @@ import structlog
 
 from actors.agent.config import AgentConfig
 from actors.clock import Clock, ManualClock
-from actors.local_client import ClusterClient, spawn_cluster_client
+from actors.local_client import ClusterClient, cluster_credential, spawn_cluster_client
 from actors.local_flags import split_flags
 from actors.local_masters import LocalMasters, zk_url_of
 from actors.master.config import MasterConfig
@@ -178,8 +178,8 @@ class LocalClusterRunner:
         self._started = True
         try:
             address = self.master
-            self._client = spawn_cluster_client(self.node, None if self.security is None else
-                                                (self.security.operator, self.security.operator_secret))
+            operator = None if self.security is None else (self.security.operator, self.security.operator_secret)
+            self._client = spawn_cluster_client(self.node, cluster_credential(self.master_config, operator))
             if self.masters is not None:
                 self.masters.start()
                 self.masters.leader(timeout=self.master_config.zk_session_timeout * 3)

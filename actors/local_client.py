@@ -1,11 +1,11 @@
 """The local cluster's own process, asking its masters for their state (``LocalCluster.state()``,
-``.leader()``): a client like any other, so with security on it authenticates with each master
-(the HMAC exchange of actors/security/exchange.py, as the operator principal) before its first MasterStateRequest to it.
+``.leader()``): a client like any other, so with security on it authenticates (the HMAC exchange of
+actors/security/exchange.py) with each master that refuses its MasterStateRequest as
+unauthenticated, then asks again. A standby answers who leads without that (it authenticates no one).
 
-One ``Authenticatee`` (the pure core) per master pid asked, the newest ``MAX_MASTERS`` kept (a
-restarted master has a new port, so a new pid). A master that no longer knows us (it refuses the
-request as unauthenticated) is authenticated with again, once per request.
-"""
+One ``Authenticatee`` (the pure core) per master pid, the newest ``MAX_MASTERS`` kept (a restarted
+master has a new port, so a new pid); a master that forgot us refuses again and is authenticated
+with again, once per request."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from actors.errors import RemoteError
+from actors.master.config import MasterConfig
 from actors.node import Node
 from actors.process import Process
 from actors.security.client import Authenticatee
@@ -26,7 +27,7 @@ from transport.messages import (
 )
 from transport.pid import PID
 
-__all__ = ["MAX_MASTERS", "ClusterClient", "spawn_cluster_client"]
+__all__ = ["MAX_MASTERS", "ClusterClient", "cluster_credential", "spawn_cluster_client"]
 
 MAX_MASTERS = 32
 _UNAUTHENTICATED = "needs an authenticated peer"
@@ -51,14 +52,14 @@ class ClusterClient(Process):
         if self.node.public_key:  # our masters share the cluster node's key pair
             self.node.pin(master.address, self.node.public_key)
         for attempt in (1, 2):
-            if self._credential is not None:
+            if attempt == 2:  # refused as unauthenticated: authenticate, then ask again
                 self.authenticate(master).result(timeout)
             try:
                 reply = self.request(master, MasterStateRequest(), timeout=timeout).result(timeout + 1)
             except RemoteError as e:
                 if self._credential is None or _UNAUTHENTICATED not in str(e) or attempt == 2:
                     raise
-                self.run(self._forget, str(master))  # the master forgot us (it failed over, say): again
+                self.run(self._forget, str(master))  # new to us, or it forgot us
                 continue
             if not isinstance(reply, MasterState):
                 raise RuntimeError(f"master answered {type(reply).__name__}, not MasterState")
@@ -136,3 +137,13 @@ def spawn_cluster_client(node: Node, credential: tuple[str, str] | None,
     holder: list[ClusterClient] = []
     ClusterClient.spawn(node, name, holder, credential)
     return holder[0]
+
+
+def cluster_credential(config: MasterConfig, operator: tuple[str, str] | None) -> tuple[str, str] | None:
+    """What the cluster's client authenticates as: ``operator`` (a secure cluster's generated one),
+    else the first principal of the masters' ``--credentials`` file given as a flag, else none."""
+    if operator is not None:
+        return operator
+    credentials, _ = config.load_security()
+    first = next(iter(credentials.values()), None)
+    return (first.principal, first.secret) if first is not None else None

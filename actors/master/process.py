@@ -300,6 +300,9 @@ class MasterProcess(Process):
         principal = None
         if security.enabled:  # every peer, our own node's too (LocalCluster's client authenticates)
             principal = security.principal(str(sender))
+            if principal is None and self.leadership is not None and not self.leadership.leading:
+                # a standby (it authenticates no one): only who leads, as ZooKeeper tells anyone
+                return MasterState(state=self.leadership.state())
             if principal is None:
                 security.refused.refuse(str(sender), "MasterStateRequest", "not_authenticated")
                 return RequestFailed(error="the master's state needs an authenticated peer (security is on)")
