@@ -301,8 +301,7 @@ class MasterProcess(Process):
         if security.enabled:  # every peer, our own node's too (LocalCluster's client authenticates)
             principal = security.principal(str(sender))
             if principal is None and self.leadership is not None and not self.leadership.leading:
-                # a standby (it authenticates no one): only who leads, as ZooKeeper tells anyone
-                return MasterState(state=self.leadership.state())
+                return MasterState(state=self.leadership.state())  # a standby: who leads, as ZooKeeper tells
             if principal is None:
                 security.refused.refuse(str(sender), "MasterStateRequest", "not_authenticated")
                 return RequestFailed(error="the master's state needs an authenticated peer (security is on)")
