@@ -100,8 +100,12 @@ class ClusterClient(Process):
 
     def _settle(self, master: str, error: Exception | None) -> None:
         for future in self._waiting.pop(master, []):
-            if not future.done():
-                future.set_exception(error) if error is not None else future.set_result(None)
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(None)
 
     def _challenge(self, sender: PID, msg: AuthenticationChallenge) -> None:
         login = self._logins.get(str(sender))
