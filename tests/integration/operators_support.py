@@ -175,11 +175,22 @@ class StateClient:
 
 
 def kill_executors_under(directory: str) -> None:
-    """SIGKILL the sessions of executors whose sandbox is under ``directory`` (orphans of a killed agent)."""
-    for pid in pids_with_env("MESOS_DIRECTORY=" + directory):
+    """SIGKILL the sessions of executors whose sandbox is under ``directory`` (orphans of a killed agent),
+    every process in them: the command executor starts each task in its own process group."""
+    marked = [pid for pid in pids_with_env("MESOS_DIRECTORY=" + directory) if pid != os.getpid()]
+    sessions = set()
+    for pid in marked:
         try:
-            sid = os.getsid(pid)
-            if sid != os.getsid(0):  # never our own session
-                os.killpg(sid, signal.SIGKILL)
+            sessions.add(os.getsid(pid))
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    sessions.discard(os.getsid(0))  # never our own session
+    if not sessions:
+        return
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.getsid(int(entry)) in sessions:
+                os.kill(int(entry), signal.SIGKILL)
         except OSError:
             pass
