@@ -58,17 +58,25 @@ class HttpCluster:
     def __init__(self, work_dir: str, *master_flags: str) -> None:
         self.work_dir = work_dir
         self.scripts: list[Script] = []
+        self.runs: list[subprocess.Popen[str]] = []
+        self.go_files: list[str] = []
+        try:
+            self._boot(master_flags)
+        except BaseException:
+            self.close()  # what started before a failed start-up does not outlive it
+            raise
+
+    def _boot(self, master_flags: tuple[str, ...]) -> None:
         port = free_port()
         self.master = f"127.0.0.1:{port}"
         master = self._start("mesopy-master", f"--port={port}", "--http_port=0", "--allocation_interval=0.1",
                              *master_flags)
         self.http = master.wait_for("http_ready")["url"].rstrip("/")
         agent = self._start("mesopy-agent", f"--master={self.master}", "--port=0", "--http_port=0",
-                            f"--work_dir={work_dir}/agent", "--resources=cpus:2;mem:1024;disk:512;ports:[31000-32000]")
+                            f"--work_dir={self.work_dir}/agent",
+                            "--resources=cpus:2;mem:1024;disk:512;ports:[31000-32000]")
         self.agent_http = agent.wait_for("http_ready")["url"].rstrip("/")
         wait_until(lambda: get_json(self.http + "/metrics/snapshot")["master/slaves_active"] == 1, "agent registered")
-        self.runs: list[subprocess.Popen[str]] = []
-        self.go_files: list[str] = []
 
     def _start(self, name: str, *args: str) -> Script:
         script = Script(name, *args)

@@ -38,6 +38,13 @@ class MarathonCluster:
         self.work_dir = work_dir
         self.marathon_flags = marathon_flags
         self.scripts: list[Script] = []
+        try:
+            self._boot(agents)
+        except BaseException:
+            self.close()  # what started before a failed start-up does not outlive it
+            raise
+
+    def _boot(self, agents: int) -> None:
         port = free_port()
         self.master = f"127.0.0.1:{port}"
         master = self._start("mesopy-master", f"--port={port}", "--http_port=0", "--allocation_interval=0.1",
@@ -48,7 +55,7 @@ class MarathonCluster:
         for i in range(agents):
             self.agents.append(self._start(
                 "mesopy-agent", f"--master={self.master}", "--port=0", "--http_port=0", f"--hostname=host-{i}",
-                f"--work_dir={work_dir}/agent-{i}",
+                f"--work_dir={self.work_dir}/agent-{i}",
                 f"--resources=cpus:2;mem:1024;disk:512;ports:[{base + 10 * i}-{base + 10 * i + 9}]"))
         wait_until(lambda: get_json(self.master_http + "/metrics/snapshot")["master/slaves_active"] == agents,
                    "agents registered")

@@ -59,11 +59,12 @@ def auth(principal: str | None) -> dict[str, str]:
 
 
 class Sleepy:
-    """A real framework of ``user`` (principal fw-<user>, role eng/<user>) with one running ``sleep 60`` task."""
+    """A real framework of ``user`` (principal fw-<user>, role eng/<user>) with one running ``sleep 600``
+    task (one that outlives a module run on a loaded machine: the views tested show it running)."""
 
     def __init__(self, master: str, user: str) -> None:
         self.running = threading.Event()
-        scheduler = CommandScheduler("sleep 60", "cpus:0.1;mem:32", name=f"sleep-{user}",
+        scheduler = CommandScheduler("sleep 600", "cpus:0.1;mem:32", name=f"sleep-{user}",
                                      progress=lambda line: self.running.set() if line.endswith("RUNNING") else None)
         self.scheduler = scheduler
         self.driver = MesosSchedulerDriver(scheduler, {"user": user, "name": f"sleep-{user}",
@@ -82,18 +83,27 @@ class AclCluster:
         acls = tmp / "acls.json"
         acls.write_text(json.dumps(ACLS))
         self.tmp = tmp
+        self.scripts: list[Script] = []
+        self.frameworks: list[Sleepy] = []
+        try:
+            self._boot(creds, acls)
+        except BaseException:
+            self.close()  # what started before a failed start-up does not outlive it
+            raise
+
+    def _boot(self, creds: Any, acls: Any) -> None:
         port = free_port()
         self.address = f"127.0.0.1:{port}"
-        self.scripts = [Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1",
-                               f"--credentials={creds}", f"--acls={acls}")]
+        self.scripts.append(Script("mesopy-master", f"--port={port}", "--allocation_interval=0.1",
+                                   f"--credentials={creds}", f"--acls={acls}"))
         self.http = self.scripts[0].wait_for("http_ready")["url"].rstrip("/")
-        agent = Script("mesopy-agent", f"--master={self.address}", "--port=0", f"--work_dir={tmp / 'agent'}",
+        agent = Script("mesopy-agent", f"--master={self.address}", "--port=0", f"--work_dir={self.tmp / 'agent'}",
                        "--resources=cpus:2;mem:1024;disk:1000", "--switch_user=false",
                        f"--acls={acls}", f"--http_credentials={creds}")
         self.scripts.append(agent)
         self.agent_http = agent.wait_for("http_ready")["url"].rstrip("/")
         agent.wait_for("agent_registered")
-        self.frameworks = [Sleepy(self.address, "alice"), Sleepy(self.address, "bob")]
+        self.frameworks.extend(Sleepy(self.address, user) for user in ("alice", "bob"))
         for fw in self.frameworks:
             assert fw.running.wait(30), "the sleep task did not start"
         self.agent_id = self.get("/master/state", "ops")["slaves"][0]["id"]

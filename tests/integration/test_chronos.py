@@ -35,8 +35,12 @@ class Chronos:
         script = Script("mesopy-chronos", f"--master={self.master}", f"--state_dir={self.state_dir}",
                         "--http_address=127.0.0.1", f"--http_port={self.port}", "--failover_timeout=300",
                         "--mesos_task_disk=0", "--mesos_task_mem=32")
-        script.wait_for("http_ready")
-        script.wait_for("chronos_registered")
+        try:
+            script.wait_for("http_ready")
+            script.wait_for("chronos_registered")
+        except BaseException:
+            script.kill()  # not yet the fixture's to kill
+            raise
         return script
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:

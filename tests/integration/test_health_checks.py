@@ -76,13 +76,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HttpClus
     work = tmp_path_factory.mktemp("health")
     cluster = HttpCluster(str(work))
     scheduler = Launcher()
-    driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "health-checks"}, cluster.master)
-    driver.start()
     try:
-        yield cluster, scheduler, driver
+        driver = MesosSchedulerDriver(scheduler, {"user": "", "name": "health-checks"}, cluster.master)
+        driver.start()
+        try:
+            yield cluster, scheduler, driver
+        finally:
+            driver.stop()
+            driver.join(10)
     finally:
-        driver.stop()
-        driver.join(10)
         cluster.close()
 
 
