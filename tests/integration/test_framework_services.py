@@ -110,7 +110,7 @@ def test_the_standby_is_elected_when_the_leaders_process_is_killed(zk: ZooKeeper
         assert standby.leader() == {"host": "127.0.0.1", "http_port": 8081}
         child.send_signal(signal.SIGKILL)  # its session lives on until it times out; then its znode goes
         child.wait(5)
-        assert events.get(timeout=10) == "elected"
+        assert events.get(timeout=30) == "elected"  # a session expiry seen by a java server on a loaded machine
         assert standby.is_leader and standby.leader() == {"host": "127.0.0.1", "http_port": 8082}
     finally:
         if child.poll() is None:
@@ -129,7 +129,7 @@ def test_without_zookeeper_the_sole_instance_leads_at_start() -> None:
     assert not lead.is_leader and lead.leader() is None
     lead.start()
     try:
-        assert events.get(timeout=5) == "elected" and lead.is_leader and lead.leader() == {"host": "h"}
+        assert events.get(timeout=20) == "elected" and lead.is_leader and lead.leader() == {"host": "h"}
     finally:
         lead.stop()
 
@@ -140,9 +140,9 @@ def test_a_leader_cut_off_from_zookeeper_is_told_it_lost() -> None:
         lead = Leadership(server.url("/svc"), {"host": "h"}, session_timeout=1.0,
                           on_elected=lambda: events.put("elected"), on_lost=events.put).start()
         try:
-            assert events.get(timeout=5) == "elected"
+            assert events.get(timeout=20) == "elected"
             server.stop_server(0)
-            assert "ZooKeeper" in events.get(timeout=10) and not lead.is_leader
+            assert "ZooKeeper" in events.get(timeout=30) and not lead.is_leader
         finally:
             lead.stop()
 
@@ -221,7 +221,7 @@ def test_forward_relays_an_event_stream_until_the_client_goes(proxied: tuple[_Le
     conn.request("GET", "/v2/events", headers={"Accept": "text/event-stream"})
     response = conn.getresponse()
     assert response.status == 200 and response.getheader("Content-Type", "").startswith("text/event-stream")
-    stream = leader.streams.get(timeout=5)
+    stream = leader.streams.get(timeout=20)
     stream.push(b"event: deployment_success\ndata: {\"id\": 1}\n\n")
     assert response.readline() == b"event: deployment_success\n"
     assert response.readline() == b'data: {"id": 1}\n'

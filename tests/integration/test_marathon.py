@@ -205,7 +205,7 @@ def test_kill_9_and_restart_loses_no_task(cluster: MarathonCluster) -> None:
 SERVER = {"cmd": "touch ok && exec python3 -m http.server $PORT0 --bind 127.0.0.1", "cpus": 0.1, "mem": 32,
           "backoffSeconds": 0.2,
           "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/ok", "portIndex": 0, "gracePeriodSeconds": 10,
-                            "intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": 2,
+                            "intervalSeconds": 1, "timeoutSeconds": 5, "maxConsecutiveFailures": 2,
                             "delaySeconds": 0}]}
 
 
