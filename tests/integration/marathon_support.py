@@ -60,8 +60,8 @@ class MarathonCluster:
         wait_until(lambda: get_json(self.master_http + "/metrics/snapshot")["master/slaves_active"] == agents,
                    "agents registered")
         self.marathon: Script | None = None
-        self.http_port = free_port()
-        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.http_port = 0
+        self.url = ""
         self.start_marathon()
 
     def _start(self, name: str, *args: str) -> Script:
@@ -69,18 +69,17 @@ class MarathonCluster:
         self.scripts.append(script)
         return script
 
-    def start_marathon(self, http_port: int | None = None, leader: bool = True) -> Script:
-        """A mesopy-marathon (on ``http_port``, else the cluster's); with ``leader`` it is made
-        ``self.marathon`` and awaited until registered, else until it serves."""
-        script = self._start("mesopy-marathon", f"--master={self.master}",
-                             f"--http_port={http_port or self.http_port}", "--http_address=127.0.0.1",
-                             "--hostname=127.0.0.1", f"--state_dir={self.work_dir}/marathon-state",
-                             *self.marathon_flags)
-        script.wait_for("marathon_ready", timeout=20)
+    def start_marathon(self, leader: bool = True) -> str:
+        """A mesopy-marathon on a port it picks (no free-port race); its URL. With ``leader`` it is made
+        ``self.marathon`` (``url``, ``http_port``) and awaited until registered, else until it serves."""
+        script = self._start("mesopy-marathon", f"--master={self.master}", "--http_port=0",
+                             "--http_address=127.0.0.1", "--hostname=127.0.0.1",
+                             f"--state_dir={self.work_dir}/marathon-state", *self.marathon_flags)
+        url = str(script.wait_for("marathon_ready", timeout=20)["url"]).rstrip("/")
         if leader:
             script.wait_for("marathon_registered", timeout=20)
-            self.marathon = script
-        return script
+            self.marathon, self.url, self.http_port = script, url, int(url.rsplit(":", 1)[1])
+        return url
 
     def kill_agent(self, i: int) -> None:
         """kill -9 agent ``i`` and everything it ran (the host is gone)."""

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.integration.chronos_support import call, start_master_and_agent
-from tests.integration.operators_support import Script, free_port, kill_executors_under, run_script
+from tests.integration.operators_support import Script, kill_executors_under, run_script
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +27,17 @@ pytestmark = pytest.mark.integration
 class Chronos:
     def __init__(self, master: str, state_dir: Path, out: Path) -> None:
         self.master, self.state_dir, self.out = master, state_dir, out
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port, self.url = 0, ""
         self.script = self.start()
 
     def start(self) -> Script:
+        """mesopy-chronos on a port it picks (no free-port race), registered; ``port`` and ``url`` are its."""
         script = Script("mesopy-chronos", f"--master={self.master}", f"--state_dir={self.state_dir}",
-                        "--http_address=127.0.0.1", f"--http_port={self.port}", "--failover_timeout=300",
+                        "--http_address=127.0.0.1", "--http_port=0", "--failover_timeout=300",
                         "--mesos_task_disk=0", "--mesos_task_mem=32")
         try:
-            script.wait_for("http_ready")
+            self.url = str(script.wait_for("http_ready")["url"]).rstrip("/")
+            self.port = int(self.url.rsplit(":", 1)[1])
             script.wait_for("chronos_registered")
         except BaseException:
             script.kill()  # not yet the fixture's to kill

@@ -11,7 +11,7 @@ import pytest
 
 from actors.ha import ZooKeeperServer
 from tests.integration.chronos_support import call, start_master_and_agent
-from tests.integration.operators_support import Script, free_port
+from tests.integration.operators_support import Script
 
 pytestmark = pytest.mark.integration
 
@@ -19,18 +19,19 @@ pytestmark = pytest.mark.integration
 def test_one_leader_the_other_forwards_and_takes_over_after_kill_9(scripts: list[Script], tmp_path: Path) -> None:
     with ZooKeeperServer() as zk:
         master = start_master_and_agent(scripts, tmp_path / "agent")
-        http_ports = [free_port(), free_port()]
+        http_ports: list[int] = []
 
-        def instance(http_port: int) -> Script:
+        def instance() -> Script:
+            """One more mesopy-chronos on a port it picks (no free-port race), serving."""
             script = Script("mesopy-chronos", f"--master={master}", f"--zk={zk.url('/chronos')}", "--zk_timeout=3000",
-                            "--http_address=127.0.0.1", f"--http_port={http_port}", "--mesos_task_disk=0")
+                            "--http_address=127.0.0.1", "--http_port=0", "--mesos_task_disk=0")
             scripts.append(script)
-            script.wait_for("http_ready")
+            http_ports.append(int(str(script.wait_for("http_ready")["url"]).rstrip("/").rsplit(":", 1)[1]))
             return script
 
-        first = instance(http_ports[0])
+        first = instance()
         framework_id = first.wait_for("chronos_registered")["framework_id"]
-        second = instance(http_ports[1])
+        second = instance()
         assert call(f"http://127.0.0.1:{http_ports[1]}", "GET", "/leader") == (200, {"leader": f"127.0.0.1:{http_ports[0]}"})
         out = tmp_path / "out"
         job = {"name": "ha", "command": f"echo ran >> {out}", "schedule": "R/2030-01-01T00:00:00Z/P1D"}

@@ -12,7 +12,6 @@ import pytest
 from actors.ha import ZooKeeperServer
 from tests.integration.http_support import get_json, wait_until
 from tests.integration.marathon_support import MarathonCluster
-from tests.integration.operators_support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +26,8 @@ def test_standby_forwards_and_takes_over(zk: ZooKeeperServer, tmp_path: Any) -> 
     cluster = MarathonCluster(str(tmp_path), 1, f"--zk={zk.url('/marathon')}", "--zk_session_timeout=2000")
     try:
         leader_url = cluster.url
-        standby_port = free_port()
-        cluster.start_marathon(standby_port, leader=False)
-        standby_url = f"http://127.0.0.1:{standby_port}"
+        standby_url = cluster.start_marathon(leader=False)
+        standby_port = int(standby_url.rsplit(":", 1)[1])
         assert get_json(standby_url + "/v2/leader") == {"leader": f"127.0.0.1:{cluster.http_port}"}
         cluster.url = standby_url  # every call below goes through the standby
         status, body = cluster.call("POST", "/v2/apps", {"id": "/ha/app", "cmd": "sleep 1000", "cpus": 0.1,
