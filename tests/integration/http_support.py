@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tests.integration.operators_support import ROOT, Script, free_port, kill_executors_under
+from tests.integration.operators_support import ROOT, Script, free_port, kill_executors_under, start_or_close
 
 __all__ = ["HttpCluster", "fetch", "get_json", "wait_until"]
 
@@ -60,11 +60,7 @@ class HttpCluster:
         self.scripts: list[Script] = []
         self.runs: list[subprocess.Popen[str]] = []
         self.go_files: list[str] = []
-        try:
-            self._boot(master_flags)
-        except BaseException:
-            self.close()  # what started before a failed start-up does not outlive it
-            raise
+        start_or_close(lambda: self._boot(master_flags), self.close)
 
     def _boot(self, master_flags: tuple[str, ...]) -> None:
         port = free_port()

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.integration.containment_support import pids_with_env
 from tests.integration.http_support import get_json, wait_until
-from tests.integration.operators_support import Script, free_port, kill_executors_under
+from tests.integration.operators_support import Script, free_port, kill_executors_under, start_or_close
 
 __all__ = ["MarathonCluster", "kill_task_processes"]
 
@@ -38,11 +38,7 @@ class MarathonCluster:
         self.work_dir = work_dir
         self.marathon_flags = marathon_flags
         self.scripts: list[Script] = []
-        try:
-            self._boot(agents)
-        except BaseException:
-            self.close()  # what started before a failed start-up does not outlive it
-            raise
+        start_or_close(lambda: self._boot(agents), self.close)
 
     def _boot(self, agents: int) -> None:
         port = free_port()

@@ -20,7 +20,8 @@ from tests.integration.containment_support import pids_with_env
 from transport.messages import MasterState, MasterStateRequest
 from transport.pid import PID
 
-__all__ = ["ROOT", "JsonEvents", "Script", "StateClient", "free_port", "free_port_pair", "kill_executors_under", "run_script"]
+__all__ = ["ROOT", "JsonEvents", "Script", "StateClient", "free_port", "free_port_pair", "kill_executors_under",
+           "run_script", "start_or_close"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -172,6 +173,15 @@ class StateClient:
 
     def close(self) -> None:
         self.node.stop()
+
+
+def start_or_close(start: Callable[[], None], close: Callable[[], None]) -> None:
+    """``start()`` a cluster; if that fails (a wait_for timed out), ``close()`` what it had started, then raise."""
+    try:
+        start()
+    except BaseException:
+        close()
+        raise
 
 
 def kill_executors_under(directory: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from frameworks import MesosSchedulerDriver
 from frameworks.command import CommandScheduler
 from tests.integration.http_support import wait_until
-from tests.integration.operators_support import Script, free_port, kill_executors_under
+from tests.integration.operators_support import Script, free_port, kill_executors_under, start_or_close
 from tests.integration.v1_client import JSON_HEADERS, Subscription, post
 
 pytestmark = pytest.mark.integration
@@ -85,11 +85,7 @@ class AclCluster:
         self.tmp = tmp
         self.scripts: list[Script] = []
         self.frameworks: list[Sleepy] = []
-        try:
-            self._boot(creds, acls)
-        except BaseException:
-            self.close()  # what started before a failed start-up does not outlive it
-            raise
+        start_or_close(lambda: self._boot(creds, acls), self.close)
 
     def _boot(self, creds: Any, acls: Any) -> None:
         port = free_port()
