@@ -186,6 +186,15 @@ def _answer(sock: socket.socket, data: bytes, children: set[int], space: int) ->
     _send(sock, {"id": request["id"], "pid": pid})
 
 
+def _release_streams() -> None:
+    """Once the agent is gone, let go of its stdout/stderr: whoever reads them (a supervisor, a test)
+    must see them close when the agent dies, not when its last checkpointed executor ends."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def serve(sock: socket.socket) -> None:
     """Fork on each request until the agent's end closes and no child is left."""
     wake_r, wake_w = os.pipe()
@@ -211,6 +220,7 @@ def serve(sock: socket.socket) -> None:
                 if not data:
                     open_ = False
                     selector.unregister(sock)
+                    _release_streams()
                     continue
                 _answer(sock, data, children, space)
             else:
