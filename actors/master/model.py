@@ -131,7 +131,7 @@ def task_user(info: Any) -> str:
     return ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     task_id: str
     framework_id: str
@@ -181,7 +181,7 @@ class ExecutorRecord(NamedTuple):
     role: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Offer:
     offer_id: str
     framework_id: str
@@ -191,7 +191,7 @@ class Offer:
     expires: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Framework:
     framework_id: str
     info: Dict
@@ -233,7 +233,7 @@ class Framework:
             kept.popleft()
 
 
-@dataclass
+@dataclass(slots=True)
 class Agent:
     agent_id: str
     info: Dict
