@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.bounds import AttributesError, check_attributes
-from actors.master.compact import compact_task_info
+from actors.master.compact import compact_agent_resources, compact_task_info
 from actors.master import unreachable
 from actors.master.model import (
     TERMINAL_STATES,
@@ -64,6 +64,7 @@ def _attributes(info: Dict) -> Any:
 
 
 def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
+    agent.info["resources"] = compact_agent_resources(agent.info.get("resources"))
     rejoined(agent, out)  # its reservations and volumes
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
@@ -142,7 +143,7 @@ def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
     task.statuses = [without_data(s) for s in statuses if isinstance(s, dict)][-MAX_STATUSES_PER_TASK:] \
         if isinstance(statuses, list) else []
     if not task.statuses:
-        task.statuses.append(core.make_status(tid, state, agent_id=aid))
+        task.record_status(core.make_status(tid, state, agent_id=aid))
     return task
 
 
@@ -247,7 +248,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
         status = core.make_status(task.task_id, task.state, reason="REASON_AGENT_REREGISTERED",
                                   message=f"Agent {agent.hostname} reregistered", agent_id=aid,
                                   executor_id=task.executor_id, now=now)
-        task.statuses.append(status)
+        task.record_status(status)
         core.observe("task_updated", task)
         core.send_status(task.framework_id, status, out)
     for fid in sorted(shutdown):

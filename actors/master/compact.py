@@ -9,9 +9,13 @@ before still works; it is merely no longer shared with later equal ones).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Generic, Hashable, TypeVar
 
-__all__ = ["DEFAULT_INTERN_LIMIT", "Interner", "compact_task_info"]
+from actors.reservations import stack_of
+from actors.volumes import volume_ids
+
+__all__ = ["DEFAULT_INTERN_LIMIT", "Interner", "compact_agent_resources", "compact_task_info"]
 
 DEFAULT_INTERN_LIMIT = 4096
 T = TypeVar("T", bound=Hashable)
@@ -62,3 +66,11 @@ def compact_task_info(info: dict[str, Any]) -> dict[str, Any]:
     if isinstance(user, str) and user:
         out["command"] = {"user": user}
     return out
+
+
+def compact_agent_resources(items: Any) -> list[Any]:
+    """Of an agent's resource dicts as it (re)registered, what the master reads again: the dynamically
+    reserved ones and the persistent volumes (``operations.rejoined``). Its total is ``Agent.total``."""
+    if not isinstance(items, list):
+        return []
+    return [d for d in items if isinstance(d, Mapping) and (stack_of(d) or volume_ids([d]))]

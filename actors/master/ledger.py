@@ -186,7 +186,7 @@ class MasterLedger:
         state = state or status.get("state")
         if isinstance(state, str) and state:
             task.state = state
-        task.statuses.append(status)
+        task.record_status(status)
         self.observe("task_updated", task)
         if was_terminal or task.state not in TERMINAL_STATES:
             return

@@ -131,6 +131,9 @@ def task_user(info: Any) -> str:
     return ""
 
 
+_SHARED_STATUS_KEYS = ("task_id", "agent_id", "executor_id")
+
+
 @dataclass(slots=True)
 class Task:
     task_id: str
@@ -154,6 +157,18 @@ class Task:
     def user(self) -> str:
         """The user its command runs as when the TaskInfo names one ("" : the framework's user)."""
         return task_user(self.info)
+
+    def record_status(self, status: Dict) -> None:
+        """Keep ``status`` (a copy the master made: its own keys may be set). Its task, agent and
+        executor ids, when equal to the previous status', become that one's objects: a task's
+        statuses hold each id once (compact records)."""
+        if self.statuses:
+            last = self.statuses[-1]
+            for key in _SHARED_STATUS_KEYS:
+                value = status.get(key)
+                if value is not None and value == last.get(key):
+                    status[key] = last[key]
+        self.statuses.append(status)
 
     def to_dict(self) -> Dict:
         out = {

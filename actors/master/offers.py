@@ -233,7 +233,7 @@ def _launch(core: MasterLedger, sender: str, fw: Framework, agent: Agent, role: 
     task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(info.get("name", "")),
                 resources=core.shared_resources.intern(res), executor_id=eid, info=compact_task_info(task_dict),
                 role=role)
-    task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
+    task.record_status(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
     fw.tasks[tid] = task
     agent.tasks[(fid, tid)] = task
     core.observe("task_added", task)

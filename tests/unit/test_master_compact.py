@@ -8,7 +8,7 @@ import pytest
 from actors.master.compact import Interner, compact_task_info
 from actors.master.model import Agent, Task
 from actors.resources import Resources
-from tests.unit.master_helpers import FW, Harness, launch, task_info
+from tests.unit.master_helpers import AGENT, FW, Harness, launch, task_info, update
 from transport import messages as m
 
 
@@ -51,3 +51,24 @@ def test_agents_and_tasks_alike_share_one_resources_and_keep_no_command() -> Non
     state = h.core.state(h.now)
     (fw_state,) = state["frameworks"]
     assert sorted(t["resources"]["cpus"] for t in fw_state["tasks"]) == [1.0, 1.0]
+
+
+def test_an_agent_keeps_only_its_reserved_resources_and_volumes_and_a_task_each_id_once() -> None:
+    h = Harness()
+    fid = h.framework(FW)
+    reserved = {"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}, "role": "eng",
+                "reservations": [{"type": "DYNAMIC", "role": "eng", "principal": "p"}]}
+    items = Resources.parse("cpus:4;mem:4096").to_dicts() + [reserved]
+    out = h.send(AGENT, m.RegisterAgent(agent={"hostname": "h9", "resources": items}))
+    (reply,) = [e.message for e in out if isinstance(getattr(e, "message", None), m.AgentRegistered)]
+    agent = h.core.agents[reply.agent_id]
+    assert agent.info["resources"] == [reserved]  # the unreserved ones are in agent.total only
+    assert "eng" in agent.reservations.by_role and agent.total.scalar("cpus") == 5.0
+    (offer,) = h.offers(FW)
+    h.send(FW, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]],
+                              operations=launch(task_info("t1", 1, 128))))
+    (task,) = h.core.frameworks[fid].tasks.values()
+    update(h, fid, reply.agent_id, "t1", "TASK_RUNNING")
+    staging, running = task.statuses
+    assert running["state"] == "TASK_RUNNING" and running["task_id"] is staging["task_id"]
+    assert running["agent_id"] is staging["agent_id"]
