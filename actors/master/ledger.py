@@ -232,7 +232,7 @@ class MasterLedger:
                 out.append(Send(fw.pid, m.RescindResourceOffer(offer_id=offer.offer_id)))
         agent = self.agents.get(offer.agent_id)
         if agent is not None:
-            agent.offers.discard(offer.offer_id)
+            agent.offers.pop(offer.offer_id, None)
             if agent.volumes:
                 release(agent, offer=offer.offer_id)
         if recover:

@@ -259,7 +259,7 @@ class Agent:
     tasks: dict[tuple[str, str], Task] = field(default_factory=dict)
     executors: dict[tuple[str, str], Resources] = field(default_factory=dict)
     executor_infos: dict[tuple[str, str], ExecutorRecord] = field(default_factory=dict)  # same keys, or fewer
-    offers: set[str] = field(default_factory=set)
+    offers: dict[str, None] = field(default_factory=dict)  # its offers' ids, in order (a set costs 3x)
     reservations: DynamicReservations = field(default_factory=DynamicReservations)  # dynamic ones, with stacks
     volumes: dict[str, Volume] = field(default_factory=dict)  # persistent volumes by persistence id
     deactivated: bool = False  # offered nothing (DEACTIVATE_AGENT, DRAIN_AGENT)

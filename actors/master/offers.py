@@ -108,7 +108,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
                 core.offers[offer.offer_id] = offer
                 fw.offers.add(offer.offer_id)
                 fw.last_offer = (now, aid, offer.offer_id)
-                agent.offers.add(offer.offer_id)
+                agent.offers[offer.offer_id] = None
                 host, _, port = agent.pid.rpartition("@")[2].rpartition(":")
                 batch.append({
                     "id": {"value": offer.offer_id},
