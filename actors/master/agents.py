@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actors.bounds import AttributesError, check_attributes
+from actors.master.compact import compact_agent_resources, compact_task_info
 from actors.master import unreachable
 from actors.master.model import (
     TERMINAL_STATES,
@@ -63,6 +64,7 @@ def _attributes(info: Dict) -> Any:
 
 
 def _add(core: MasterLedger, agent: Agent, now: float, out: list[Effect]) -> None:
+    agent.info["resources"] = compact_agent_resources(agent.info.get("resources"))
     rejoined(agent, out)  # its reservations and volumes
     core.agents[agent.agent_id] = agent
     core.agent_pids[agent.pid] = agent.agent_id
@@ -84,7 +86,7 @@ def register(core: MasterLedger, sender: str, msg: m.RegisterAgent, now: float, 
     agent: it is removed, and this one gets a new id."""
     info = dict(msg.agent) if isinstance(msg.agent, dict) else {}
     try:
-        total = _total(info)
+        total = core.shared_resources.intern(_total(info))
     except ResourcesError as e:
         out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
         return
@@ -136,12 +138,12 @@ def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
     state = raw_state if isinstance(raw_state, str) and raw_state else "TASK_STAGING"
     executor_id = id_value(data.get("executor_id")) or id_value((data.get("executor") or {}).get("executor_id"))
     task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(data.get("name", "")), resources=res,
-                state=state, executor_id=executor_id, info=without_data(data), role=allocation_role(data))
+                state=state, executor_id=executor_id, info=compact_task_info(data), role=allocation_role(data))
     statuses = data.get("statuses")
     task.statuses = [without_data(s) for s in statuses if isinstance(s, dict)][-MAX_STATUSES_PER_TASK:] \
         if isinstance(statuses, list) else []
     if not task.statuses:
-        task.statuses.append(core.make_status(tid, state, agent_id=aid))
+        task.record_status(core.make_status(tid, state, agent_id=aid))
     return task
 
 
@@ -171,7 +173,7 @@ def reregister(core: MasterLedger, sender: str, msg: m.ReregisterAgent, now: flo
         out.append(Send(sender, m.ShutdownAgent(message=f"Agent {aid} is not in the registry; register afresh")))
         return
     try:
-        total = _total(info)
+        total = core.shared_resources.intern(_total(info))
     except ResourcesError as e:
         out.append(Send(sender, m.ShutdownAgent(message=f"Invalid agent resources: {e}")))
         return
@@ -246,7 +248,7 @@ def _reregistered(core: MasterLedger, sender: str, msg: m.ReregisterAgent, info:
         status = core.make_status(task.task_id, task.state, reason="REASON_AGENT_REREGISTERED",
                                   message=f"Agent {agent.hostname} reregistered", agent_id=aid,
                                   executor_id=task.executor_id, now=now)
-        task.statuses.append(status)
+        task.record_status(status)
         core.observe("task_updated", task)
         core.send_status(task.framework_id, status, out)
     for fid in sorted(shutdown):

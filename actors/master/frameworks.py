@@ -246,7 +246,7 @@ def remove(core: MasterLedger, fw: Framework, now: float, out: list[Effect]) -> 
             del agent.tasks[(fid, task.task_id)]
             if task.state not in TERMINAL_STATES:
                 task.state = "TASK_KILLED"
-                task.statuses.append(core.make_status(task.task_id, "TASK_KILLED", reason="REASON_FRAMEWORK_REMOVED",
+                task.record_status(core.make_status(task.task_id, "TASK_KILLED", reason="REASON_FRAMEWORK_REMOVED",
                                                       message="Framework removed", agent_id=agent.agent_id, now=now))
             fw.add_completed(task, core.config)
         agent.drop_executors(fid)

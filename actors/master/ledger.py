@@ -20,6 +20,7 @@ import structlog
 
 from actors.allocator.quota import Quota
 from actors.master.admission import Admission
+from actors.master.compact import Interner
 from actors.master.config import MasterConfig, parse_roles
 from actors.master.entitlements import master_entitlements
 from actors.master.framework_ids import FrameworkIds
@@ -27,6 +28,7 @@ from actors.master.registrar import Registrar
 from actors.master.registry import AgentRecord
 from actors.master.security import MasterSecurity
 from actors.master.volumes import release
+from actors.resources import Resources
 from actors.master.model import (
     TERMINAL_STATES,
     Agent,
@@ -78,6 +80,8 @@ class MasterLedger:
         self.readmitting: set[str] = set()  # ids of re-registering agents
         self.marking_unreachable: set[str] = set()  # ids
         self.offers: dict[str, Offer] = {}
+        # One Resources object per distinct agent total and task allocation (actors/master/compact.py).
+        self.shared_resources: Interner[Resources] = Interner()
         self.quotas: dict[str, Quota] = {}  # role -> quota (actors/master/quota.py)
         self.terminal_counts: dict[str, int] = {}  # tasks ended, by state, since start (for metrics)
         self._next_agent = 0
@@ -182,7 +186,7 @@ class MasterLedger:
         state = state or status.get("state")
         if isinstance(state, str) and state:
             task.state = state
-        task.statuses.append(status)
+        task.record_status(status)
         self.observe("task_updated", task)
         if was_terminal or task.state not in TERMINAL_STATES:
             return
@@ -228,7 +232,7 @@ class MasterLedger:
                 out.append(Send(fw.pid, m.RescindResourceOffer(offer_id=offer.offer_id)))
         agent = self.agents.get(offer.agent_id)
         if agent is not None:
-            agent.offers.discard(offer.offer_id)
+            agent.offers.pop(offer.offer_id, None)
             if agent.volumes:
                 release(agent, offer=offer.offer_id)
         if recover:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from actors.master.compact import compact_task_info
 from actors.master.model import Agent, Effect, Framework, Offer, Send, Task, ToAllocator, id_value, task_user
 from actors.master.operations import OFFER_OPERATIONS, ReservationError, apply_offer_operation, checkpoint
 from actors.master.volumes import (
@@ -21,7 +22,6 @@ from actors.master.volumes import (
     offer_dicts,
     volume_disk,
 )
-from actors.master.tasks import without_data
 from actors.master.validation import TaskInvalid, TaskUnauthorized, check_executor, executor_record, validate_task
 from actors.resources import EMPTY, Resources
 from actors.roles import is_subrole
@@ -108,7 +108,7 @@ def make_offers(core: MasterLedger, allocation: dict[str, dict[str, Any]], now: 
                 core.offers[offer.offer_id] = offer
                 fw.offers.add(offer.offer_id)
                 fw.last_offer = (now, aid, offer.offer_id)
-                agent.offers.add(offer.offer_id)
+                agent.offers[offer.offer_id] = None
                 host, _, port = agent.pid.rpartition("@")[2].rpartition(":")
                 batch.append({
                     "id": {"value": offer.offer_id},
@@ -231,8 +231,9 @@ def _launch(core: MasterLedger, sender: str, fw: Framework, agent: Agent, role: 
         agent.executor_infos[(fid, eid)] = executor_record(task_dict["executor"], exec_res, role)
     task_dict["agent_id"] = {"value": aid}
     task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(info.get("name", "")),
-                resources=res, executor_id=eid, info=without_data(task_dict), role=role)
-    task.statuses.append(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
+                resources=core.shared_resources.intern(res), executor_id=eid, info=compact_task_info(task_dict),
+                role=role)
+    task.record_status(core.make_status(tid, "TASK_STAGING", agent_id=aid, now=now))
     fw.tasks[tid] = task
     agent.tasks[(fid, tid)] = task
     core.observe("task_added", task)

@@ -10,7 +10,7 @@ frameworks, tasks and executors the asking principal may see (``may_see``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from actors.master.model import Agent, Framework, Task, role_usage
@@ -49,7 +49,7 @@ def task_v1(task: Task) -> Dict:
     return out
 
 
-def _offered(core: MasterCore, offer_ids: set[str]) -> Resources:
+def _offered(core: MasterCore, offer_ids: Iterable[str]) -> Resources:
     return sum((core.offers[o].resources for o in offer_ids if o in core.offers), EMPTY)
 
 

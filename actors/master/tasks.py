@@ -78,7 +78,7 @@ def _terminal_update_arrived(fw: Framework, agent_id: str, tid: str, status: Dic
             task.awaiting_end = False
             task.unacknowledged = uuid
             task.state = str(status.get("state"))
-            task.statuses.append(status)
+            task.record_status(status)
             del task.statuses[:-MAX_STATUSES_PER_TASK]
             return
 

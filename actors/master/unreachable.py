@@ -75,7 +75,7 @@ def _take_out(core: MasterLedger, agent: Agent, when: float, now: float, out: li
                                   executor_id=task.executor_id, now=now)
         status["unreachable_time"] = when
         task.state = state
-        task.statuses.append(status)
+        task.record_status(status)
         core.observe("task_updated", task)
         if state == "TASK_LOST":
             core.terminal_counts[state] = core.terminal_counts.get(state, 0) + 1

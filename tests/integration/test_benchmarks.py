@@ -1,6 +1,6 @@
-"""Every benchmark runs, as the README shows it, with ``--quick --json``: it
-exits 0 within a time bound and its last line is one JSON object with its
-figures' stable keys. A smoke run: no figure is judged."""
+"""Every benchmark runs with ``--quick --json``, through the summary (``python -m benchmarks --quick
+--json``, as the README shows it): each exits 0 within a time bound, its last line is one JSON object
+with its figures' stable keys, and the summary table has its rows. A smoke run: no figure is judged."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from benchmarks.summary import BENCHMARKS
 from tests.integration.operators_support import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.bench]
@@ -43,14 +44,16 @@ KEYS = {
     "recovery": {"sizes", "fresh_start_s", "recovery_s", "executor_reconnected_s", "recovery_vs_fresh"},
     "marathon": {"sizes", "deploy_s", "replace_s", "driver_deploy_s", "driver_replace_s", "deploy_ratio",
                  "replace_ratio"},
+    "master_memory": {"master_bytes_per_agent", "master_bytes_per_task", "raw_agent_info_bytes",
+                      "raw_task_info_bytes", "master_memory_agents", "master_memory_tasks"},
 }
 
 
 def _benchmarks() -> list[str]:
-    """The runnable benchmarks: the modules of benchmarks/ that define main()."""
+    """The runnable benchmarks: the modules of benchmarks/ that define main() (not the summary's)."""
     names = []
     for entry in sorted(os.listdir(os.path.join(ROOT, "benchmarks"))):
-        if entry.endswith(".py"):
+        if entry.endswith(".py") and not entry.startswith("_"):
             with open(os.path.join(ROOT, "benchmarks", entry)) as f:
                 if re.search(r"^def main\(", f.read(), re.MULTILINE):
                     names.append(entry[:-3])
@@ -71,27 +74,39 @@ def _readme_commands() -> dict[str, list[str]]:
     return commands
 
 
-def test_every_benchmark_is_in_the_readme_and_has_its_keys_listed() -> None:
+def test_every_benchmark_is_in_the_readme_the_summary_and_has_its_keys_listed() -> None:
     found = _benchmarks()
     assert found, "no benchmark found"
-    assert sorted(_readme_commands()) == found
+    commands = _readme_commands()
+    assert commands.pop("benchmarks")[1:] == ["-m", "benchmarks"]  # the summary of them all
+    assert sorted(commands) == found
     assert sorted(KEYS) == found
+    assert sorted(BENCHMARKS) == found
 
 
-@pytest.mark.timeout(BOUND_S + 30)
-@pytest.mark.parametrize("name", _benchmarks())
-def test_benchmark_quick_run_completes_and_prints_its_json(name: str) -> None:
-    argv = [*_readme_commands()[name], "--quick", "--json"]
+@pytest.mark.timeout(len(KEYS) * BOUND_S + 60)
+def test_summary_quick_run_runs_every_benchmark_and_prints_its_json() -> None:
+    argv = [sys.executable, "-m", "benchmarks", "--quick", "--json", "--timeout", str(BOUND_S)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESOPY_")}
-    try:
-        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BOUND_S)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError(f"{' '.join(argv)} did not finish within {BOUND_S} s; "
-                             f"stderr: {e.stderr!r:.2000}") from None
-    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}; stderr:\n{result.stderr[-3000:]}"
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=len(KEYS) * BOUND_S + 30)
+    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}; stdout:\n{result.stdout[-3000:]}" \
+                                   f"\nstderr:\n{result.stderr[-3000:]}"
     lines = result.stdout.strip().splitlines()
     assert lines, f"no output; stderr:\n{result.stderr[-3000:]}"
-    figures = json.loads(lines[-1])
-    assert isinstance(figures, dict)
-    missing = KEYS[name] - set(figures)
-    assert not missing, f"{name}: keys missing from its JSON line: {sorted(missing)}"
+    out = json.loads(lines[-1])
+    assert out["failed"] == {}
+    for name, keys in KEYS.items():
+        missing = keys - set(out["benchmarks"][name])
+        assert not missing, f"{name}: keys missing from its JSON line: {sorted(missing)}"
+    shown = {row["figure"].split(":", 1)[0] for row in out["summary"]}
+    assert shown == set(KEYS), f"benchmarks without a summary row: {sorted(set(KEYS) - shown)}"
+    table = "\n".join(lines[:-1])
+    assert table.startswith("figure") and all(row["figure"] in table for row in out["summary"])
+
+
+def test_summary_rejects_an_unknown_benchmark_in_one_line() -> None:
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "transport,nosuch"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "unknown benchmark 'nosuch'" in result.stderr

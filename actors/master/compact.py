@@ -1,0 +1,76 @@
+"""Compact records: one shared object for values that many records hold alike.
+
+A homogeneous cluster has thousands of agents with the same total and tasks with
+the same resources; the master keeps one ``Resources`` (immutable, hashable) for
+each distinct value instead of a copy per record. The table is bounded: past
+``limit`` distinct values it is emptied and starts again (a value interned
+before still works; it is merely no longer shared with later equal ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, Hashable, TypeVar
+
+from actors.reservations import stack_of
+from actors.volumes import volume_ids
+
+__all__ = ["DEFAULT_INTERN_LIMIT", "Interner", "compact_agent_resources", "compact_task_info"]
+
+DEFAULT_INTERN_LIMIT = 4096
+T = TypeVar("T", bound=Hashable)
+
+
+class Interner(Generic[T]):
+    """``intern(value)``: the first value seen equal to ``value``, or ``value`` itself."""
+
+    __slots__ = ("_limit", "_table")
+
+    def __init__(self, limit: int = DEFAULT_INTERN_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError(f"the intern limit must be >= 1, got {limit}")
+        self._limit = limit
+        self._table: dict[T, T] = {}
+
+    def intern(self, value: T) -> T:
+        table = self._table
+        known = table.get(value)
+        if known is not None:
+            return known
+        if len(table) >= self._limit:
+            table.clear()
+        table[value] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+# What the master reads of a TaskInfo it keeps (``Task.info``): the persistent volumes in its
+# resources and its executor's, the executor, ``kill_policy``, ``labels``, ``discovery``, ``container``,
+# ``health_check``, ``user`` and ``command.user``. Its ids, name and resources are the Task's own fields,
+# its command line and ``data`` are carried to the agent and not kept (Mesos' Task holds no command either);
+# an agent's report of a task brings its ``statuses``, kept in ``Task.statuses``.
+_NOT_KEPT = frozenset({"data", "resources", "command", "task_id", "name", "agent_id", "statuses"})
+
+
+def compact_task_info(info: dict[str, Any]) -> dict[str, Any]:
+    """The part of a TaskInfo dict the master keeps for a task (see above)."""
+    out = {k: v for k, v in info.items() if k not in _NOT_KEPT}
+    items = info.get("resources")
+    volumes = [d for d in items if isinstance(d, dict) and "disk" in d] if isinstance(items, list) else []
+    if volumes:
+        out["resources"] = volumes
+    command = info.get("command")
+    user = command.get("user") if isinstance(command, dict) else None
+    if isinstance(user, str) and user:
+        out["command"] = {"user": user}
+    return out
+
+
+def compact_agent_resources(items: Any) -> list[Any]:
+    """Of an agent's resource dicts as it (re)registered, what the master reads again: the dynamically
+    reserved ones and the persistent volumes (``operations.rejoined``). Its total is ``Agent.total``."""
+    if not isinstance(items, list):
+        return []
+    return [d for d in items if isinstance(d, Mapping) and (stack_of(d) or volume_ids([d]))]

@@ -1,0 +1,74 @@
+"""The master's records are compact: equal resources are one object, a kept TaskInfo holds only
+what the master reads, and the records have no per-instance __dict__."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.master.compact import Interner, compact_task_info
+from actors.master.model import Agent, Task
+from actors.resources import Resources
+from tests.unit.master_helpers import AGENT, FW, Harness, launch, task_info, update
+from transport import messages as m
+
+
+def test_interner_shares_equal_values_and_stays_bounded() -> None:
+    table: Interner[Resources] = Interner(limit=2)
+    a, b = Resources.parse("cpus:1;mem:32"), Resources.parse("cpus:1;mem:32")
+    assert a is not b and table.intern(a) is a and table.intern(b) is a
+    table.intern(Resources.parse("cpus:2"))
+    table.intern(Resources.parse("cpus:3"))  # a third distinct value empties the table first
+    assert len(table) == 1
+    with pytest.raises(ValueError, match="-1"):
+        Interner(limit=-1)
+
+
+def test_compact_task_info_keeps_what_the_master_reads() -> None:
+    volume = {"name": "disk", "type": "SCALAR", "scalar": {"value": 10}, "disk": {"persistence": {"id": "v1"}}}
+    info = task_info("t1", kill_policy={"grace_period": {"nanoseconds": 5}}, labels={"labels": []}, data=b"x")
+    info["resources"].append(volume)
+    info["command"]["user"] = "alice"
+    kept = compact_task_info(info)
+    assert kept == {"kill_policy": {"grace_period": {"nanoseconds": 5}}, "labels": {"labels": []},
+                    "resources": [volume], "command": {"user": "alice"}}
+    assert compact_task_info(task_info("t2")) == {}
+
+
+def test_agents_and_tasks_alike_share_one_resources_and_keep_no_command() -> None:
+    h = Harness()
+    fid = h.framework(FW)
+    agents = [h.agent(f"agent({i})@127.0.0.1:5051", "cpus:4;mem:4096") for i in range(2)]
+    assert h.core.agents[agents[0]].total is h.core.agents[agents[1]].total
+    offers = h.offers(FW)
+    for k, offer in enumerate(offers):
+        h.send(FW, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]],
+                                  operations=launch(task_info(f"t{k}", 1, 128))))
+    tasks = list(h.core.frameworks[fid].tasks.values())
+    assert len(tasks) == 2 and tasks[0].resources is tasks[1].resources
+    assert all("command" not in t.info and "resources" not in t.info for t in tasks)
+    assert not hasattr(tasks[0], "__dict__") and not hasattr(h.core.agents[agents[0]], "__dict__")
+    assert Task.__slots__ and Agent.__slots__
+    state = h.core.state(h.now)
+    (fw_state,) = state["frameworks"]
+    assert sorted(t["resources"]["cpus"] for t in fw_state["tasks"]) == [1.0, 1.0]
+
+
+def test_an_agent_keeps_only_its_reserved_resources_and_volumes_and_a_task_each_id_once() -> None:
+    h = Harness()
+    fid = h.framework(FW)
+    reserved = {"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}, "role": "eng",
+                "reservations": [{"type": "DYNAMIC", "role": "eng", "principal": "p"}]}
+    items = Resources.parse("cpus:4;mem:4096").to_dicts() + [reserved]
+    out = h.send(AGENT, m.RegisterAgent(agent={"hostname": "h9", "resources": items}))
+    (reply,) = [e.message for e in out if isinstance(getattr(e, "message", None), m.AgentRegistered)]
+    agent = h.core.agents[reply.agent_id]
+    assert agent.info["resources"] == [reserved]  # the unreserved ones are in agent.total only
+    assert "eng" in agent.reservations.by_role and agent.total.scalar("cpus") == 5.0
+    (offer,) = h.offers(FW)
+    h.send(FW, m.AcceptOffers(framework_id=fid, offer_ids=[offer["id"]["value"]],
+                              operations=launch(task_info("t1", 1, 128))))
+    (task,) = h.core.frameworks[fid].tasks.values()
+    update(h, fid, reply.agent_id, "t1", "TASK_RUNNING")
+    staging, running = task.statuses
+    assert running["state"] == "TASK_RUNNING" and running["task_id"] is staging["task_id"]
+    assert running["agent_id"] is staging["agent_id"]
