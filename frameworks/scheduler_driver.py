@@ -42,6 +42,7 @@ from actors.scheduler.state import (
     normalize_tasks,
 )
 from actors.scheduler.shapes import bytes_from, check_not_protobuf, dict_class, plain, shaper
+from frameworks.master_address import parse_master
 from frameworks.interface import (
     DRIVER_ABORTED,
     DRIVER_NOT_STARTED,
@@ -52,8 +53,7 @@ from frameworks.interface import (
 )
 from actors.ha.election import zk_url
 from transport.curve import load_public_key
-from transport.errors import PIDError
-from transport.pid import PID, parse_address
+from transport.pid import PID
 
 __all__ = ["MesosSchedulerDriver", "parse_master"]
 
@@ -74,24 +74,6 @@ def _halt_all() -> None:
         if process is not None:
             process.halt()
             process.finished.wait(1.0)
-
-
-def parse_master(master: Any) -> PID:
-    """``"host:port"`` (or ``"master@host:port"``) -> the master's pid; ValueError naming bad text."""
-    if not isinstance(master, str) or not master.strip():
-        raise ValueError(f"master must be 'host:port', got {master!r}")
-    text = master.strip()
-    try:
-        if "@" in text:
-            return PID.parse(text)
-        if ":" not in text:
-            text += ":5050"  # pymesos' default for a bare host name
-        host, port = parse_address(text)
-    except PIDError as e:
-        raise ValueError(f"master {text!r} must be host:port ({e})") from None
-    if host == "localhost":
-        host = "127.0.0.1"
-    return PID("master", host, port)
 
 
 class _Hooks:
@@ -266,15 +248,9 @@ class MesosSchedulerDriver:
             pin_configured(node, self._master_pid, self.master_public_key)
             self._core = DriverCore(dict(self.framework_info), self.implicit_acknowledgements)
             SchedulerProcess.spawn(
-                node,
-                f"scheduler({uuid.uuid4().hex[:8]})",
-                scheduler=self.sched,
-                driver=self,
-                hooks=_Hooks(self),
-                core=self._core,
-                master=self._master_pid, zk=self._zk,
-                principal=self.principal or self.framework_info.get("principal"), secret=self.secret,
-            )
+                node, f"scheduler({uuid.uuid4().hex[:8]})", scheduler=self.sched, driver=self, hooks=_Hooks(self),
+                core=self._core, master=self._master_pid, zk=self._zk,
+                principal=self.principal or self.framework_info.get("principal"), secret=self.secret)
         except BaseException:
             with self._cond:
                 self._status = DRIVER_ABORTED

@@ -178,14 +178,8 @@ class SchedulerProcess(AuthenticatingMixin, Process):
         msg = self.core.registration()
         backoff = self.core.next_backoff()
         event = "framework_registering" if self.core.attempts == 1 else "framework_registration_retry"
-        self.log.info(
-            event,
-            master=str(self.master),
-            message=type(msg).__name__,
-            attempt=self.core.attempts,
-            next_retry_in=backoff,
-            framework_id=self.core.framework_id or None,
-        )
+        self.log.info(event, master=str(self.master), message=type(msg).__name__, attempt=self.core.attempts,
+                      next_retry_in=backoff, framework_id=self.core.framework_id or None)
         self._timer = self.delay(backoff, self._attempt)
         self.send(self.master, msg)
 
@@ -318,9 +312,7 @@ class SchedulerProcess(AuthenticatingMixin, Process):
 
     def _executor_lost(self, sender: PID, msg: ExitedExecutor) -> None:
         if self._connected_from_master(sender, msg):
-            self._callback(
-                "executorLost", {"value": msg.executor_id}, {"value": msg.agent_id}, msg.status
-            )
+            self._callback("executorLost", {"value": msg.executor_id}, {"value": msg.agent_id}, msg.status)
 
     def _error(self, sender: PID, msg: FrameworkError) -> None:
         if not self._from_master(sender, msg):
