@@ -12,7 +12,8 @@ import pytest
 
 from isolation import cgroupfs
 
-__all__ = ["HIERARCHY", "alive", "cgroup_root", "leftover_cgroups", "processes_with_env", "reap_all", "wait_dead"]
+__all__ = ["HIERARCHY", "alive", "cgroup_root", "leftover_cgroups", "processes_with_env", "reap_all", "remove_cgroups",
+           "wait_dead"]
 
 HIERARCHY = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer", "devices", "blkio")
@@ -84,6 +85,18 @@ def leftover_cgroups(root: str) -> list[str]:
     return out
 
 
+def remove_cgroups(root: str) -> None:
+    """Remove ``root`` and ``<root>_posix`` from every v1 hierarchy, their processes killed: each frozen
+    freezer cgroup (an agent kill -9'd between its freeze and its thaw) is thawed first, so they can die."""
+    for controller in V1_CONTROLLERS:
+        for top in (root, f"{root}_posix"):
+            base = os.path.join(HIERARCHY, controller, top)
+            for dirpath, _dirnames, files in os.walk(base):
+                if "freezer.state" in files:
+                    cgroupfs.write_value(os.path.join(dirpath, "freezer.state"), "THAWED")
+            cgroupfs.destroy_cgroup(base)
+
+
 @pytest.fixture
 def cgroup_root() -> Iterator[str]:
     """A cgroups root of this test's own; afterwards nothing may be left under it."""
@@ -92,7 +105,5 @@ def cgroup_root() -> Iterator[str]:
     root = f"mesopy-test-{uuid.uuid4().hex[:12]}"
     yield root
     left = leftover_cgroups(root)
-    for controller in V1_CONTROLLERS:
-        for top in (root, f"{root}_posix"):
-            cgroupfs.destroy_cgroup(os.path.join(HIERARCHY, controller, top))
+    remove_cgroups(root)
     assert left == [], f"cgroups left behind: {left}"

@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 
 from actors.node import Node
-from tests.integration.containment_support import alive
+from tests.integration.containment_support import alive, remove_cgroups
 from tests.integration.operators_support import Script, free_port, kill_executors_under, run_script
 from tests.integration.test_master_restart import Recorder
 
@@ -97,7 +98,19 @@ def _executor_pid(status: dict[str, Any]) -> int:
 
 
 @pytest.fixture
-def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+def cgroups_root(scripts: list[Script]) -> Iterator[str]:
+    """A ``--cgroups_root`` of the test's own: at the end its agents are killed and the cgroups they
+    made (a container's freezer left frozen by a kill -9 mid freeze-kill-thaw too) thawed and removed."""
+    root = f"mesopy-test-{uuid.uuid4().hex[:12]}"
+    yield root
+    for script in scripts:
+        script.kill()
+    remove_cgroups(root)
+
+
+@pytest.fixture
+def cluster(scripts: list[Script], cgroups_root: str, tmp_path: Path,
+            request: pytest.FixtureRequest) -> Iterator[Cluster]:
     from frameworks import MesosSchedulerDriver
 
     checkpoint, *extra = getattr(request, "param", (True,))  # the framework's checkpoint flag, agent flags
@@ -109,7 +122,7 @@ def cluster(scripts: list[Script], tmp_path: Path, request: pytest.FixtureReques
     work_dir = tmp_path / "agent"
     flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={work_dir}",
              "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
-             "--executor_reregistration_timeout=5secs", *extra)
+             "--executor_reregistration_timeout=5secs", f"--cgroups_root={cgroups_root}", *extra)
     agent = Script("mesopy-agent", *flags)
     scripts.append(agent)
     agent.wait_for("agent_registered", reregistered=False)
@@ -309,7 +322,7 @@ class Burst(Recorder):
 
 
 @pytest.mark.timeout(400)
-def test_kill_9_at_random_moments_during_a_burst_loses_no_terminal_update(scripts: list[Script],
+def test_kill_9_at_random_moments_during_a_burst_loses_no_terminal_update(scripts: list[Script], cgroups_root: str,
                                                                         tmp_path: Path) -> None:
     from frameworks import MesosSchedulerDriver
 
@@ -321,7 +334,8 @@ def test_kill_9_at_random_moments_during_a_burst_loses_no_terminal_update(script
     master.wait_for("master_started", address=address)
     flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={tmp_path / 'agent'}",
              "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
-             "--status_update_retry_interval=1secs", "--executor_reregistration_timeout=10secs")
+             "--status_update_retry_interval=1secs", "--executor_reregistration_timeout=10secs",
+             f"--cgroups_root={cgroups_root}")
     agent = Script("mesopy-agent", *flags)
     scripts.append(agent)
     agent.wait_for("agent_registered", reregistered=False)
