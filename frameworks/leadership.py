@@ -63,6 +63,11 @@ class Leadership:
         with self._lock:
             return None if self._leader is None else dict(self._leader)
 
+    def leader_address(self) -> str | None:
+        """The leading instance's ``host:http_port`` (its REST API); None while no leader is known."""
+        leader = self.leader()
+        return f"{leader['host']}:{leader['http_port']}" if leader else None
+
     def start(self, connect_timeout: float = 15.0) -> Leadership:
         """Join the election (RuntimeError naming the servers if ZooKeeper cannot be reached)."""
         self._worker = threading.Thread(target=self._run_calls, name="leadership", daemon=True)

@@ -19,8 +19,8 @@ from frameworks.chronos.job import JobDefaults
 from frameworks.chronos.scheduler import ChronosScheduler, framework_info
 from frameworks.chronos.service import ChronosService
 from frameworks.leadership import Leadership
+from frameworks.serving import bind_http_or_exit, start_leadership_or_exit
 from frameworks.state import StateStore, open_store
-from transport.errors import TransportError
 
 __all__ = ["PROG", "ChronosConfig", "main"]
 
@@ -161,13 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = parse_or_exit(PROG, ChronosConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
     done = threading.Event()
     signals = StopSignals(done)
-    from transport.http import HttpServer
-
-    try:
-        http = HttpServer.bind(config.http_address, config.http_port, name="chronos-http")
-    except TransportError as e:
-        print(f"{PROG}: --http_port: {e}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
+    http = bind_http_or_exit(PROG, config.http_address, config.http_port, "chronos-http")
     host = _advertised(config)
     url = http.url(host)
     try:
@@ -181,20 +175,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     leadership = Leadership(config.zk or None, {"host": host, "http_port": http.port},
                             on_elected=instance.elected, on_lost=instance.lost,
                             session_timeout=config.zk_timeout / 1000.0)
-
-    def leader() -> str | None:
-        me = leadership.leader()
-        return f"{me['host']}:{me['http_port']}" if me else None
-
-    ChronosApi(lambda: instance.service, leader, f"{host}:{http.port}").install(http)
+    ChronosApi(lambda: instance.service, leadership.leader_address, f"{host}:{http.port}").install(http)
     http.start()
-    try:
-        leadership.start()
-    except RuntimeError as e:  # ZooKeeper cannot be reached
-        print(f"{PROG}: --zk: {e}", file=sys.stderr, flush=True)
+
+    def cleanup() -> None:  # ZooKeeper cannot be reached
         http.stop()
         store.close()
-        raise SystemExit(1) from None
+    start_leadership_or_exit(PROG, leadership, cleanup)
     announce_http(PROG, http, host)
     signal_name = signals.wait()
     log.info("chronos_stopping", signal=signal_name, reason=instance.reason)

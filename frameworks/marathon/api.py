@@ -86,8 +86,7 @@ class MarathonApi:
         return self._scheduler
 
     def leader(self) -> str | None:
-        leader = self.leadership.leader()
-        return f"{leader['host']}:{leader['http_port']}" if leader else None
+        return self.leadership.leader_address()
 
     def lead(self, route: Route) -> Route:
         """``route`` here while this instance leads; else the leader's answer."""

@@ -18,9 +18,8 @@ from frameworks.marathon.events import EventBus
 from frameworks.marathon.scheduler import MarathonScheduler
 from frameworks.marathon.ui import WEBUI_DIR, install_ui
 from frameworks.leadership import Leadership
+from frameworks.serving import bind_http_or_exit, start_leadership_or_exit
 from frameworks.state import StateStore, open_store
-from transport.errors import AddressInUse, TransportError
-from transport.http import HttpServer
 
 __all__ = ["PROG", "MarathonConfig", "main"]
 
@@ -94,14 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = parse_or_exit(PROG, MarathonConfig, args, description=DESCRIPTION, examples=EXAMPLES).config
     signals = StopSignals()
     hostname = config.hostname or socket.gethostname()
-    try:
-        http = HttpServer.bind(config.http_address, config.http_port, name="marathon-http")
-    except AddressInUse as e:
-        print(f"{PROG}: --http_port: {e}; pick another with --http_port", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
-    except TransportError as e:
-        print(f"{PROG}: --http_address/--http_port: {e}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
+    http = bind_http_or_exit(PROG, config.http_address, config.http_port, "marathon-http")
     url = http.url(hostname)
     info = ApiInfo(config.master, config.zk or None, hostname, http.port, config.framework_name,
                    config.failover_timeout, config.mesos_user or getpass.getuser(), config.mesos_role, WEBUI_DIR)
@@ -132,12 +124,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     api = install_routes(http, info, leadership)
     install_ui(http)
     http.start()
-    try:
-        leadership.start()
-    except RuntimeError as e:
-        print(f"{PROG}: --zk: {e}", file=sys.stderr, flush=True)
-        stop_within("http", http.stop)
-        raise SystemExit(1) from None
+    start_leadership_or_exit(PROG, leadership, lambda: stop_within("http", http.stop))
     print(f"{PROG}: REST API and UI at {url}/", flush=True)
     log.info("marathon_ready", url=url + "/", zk=config.zk or None)
     signal_name = signals.wait()
