@@ -122,7 +122,7 @@ def cluster(scripts: list[Script], cgroups_root: str, tmp_path: Path,
     work_dir = tmp_path / "agent"
     flags = (f"--master={address}", f"--port={free_port()}", f"--work_dir={work_dir}",
              "--resources=cpus:1;mem:512;disk:512", "--registration_backoff_factor=0.05",
-             "--executor_reregistration_timeout=5secs", f"--cgroups_root={cgroups_root}", *extra)
+             "--executor_reregistration_timeout=15secs", f"--cgroups_root={cgroups_root}", *extra)
     agent = Script("mesopy-agent", *flags)
     scripts.append(agent)
     agent.wait_for("agent_registered", reregistered=False)
