@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,8 +79,13 @@ def test_subscribe_sees_a_task_life_in_order_and_an_operator_teardown(cluster: H
         added = events.next("FRAMEWORK_ADDED")["framework_added"]["framework"]
         assert added["framework_info"]["id"] == fid and added["framework_info"]["name"] == "watched"
         offer = scheduler.next("OFFERS")["offers"]["offers"][0]
+        # The task ends only when told: a task that ends at once can reach the master as a RUNNING update
+        # whose latest_state is already FINISHED (the agent's stream holds the rest until acknowledged).
+        go = os.path.join(cluster.work_dir, "go-watched-task")
+        cluster.go_files.append(go)  # touched by close() if this test fails first
+        command = f"while [ ! -e {go} ]; do sleep 0.05; done"
         scheduler.call({"type": "ACCEPT", "accept": {"offer_ids": [offer["id"]], "operations": [
-            {"type": "LAUNCH", "launch": {"task_infos": [task_info("watched-task", offer["agent_id"], "true")]}}]}})
+            {"type": "LAUNCH", "launch": {"task_infos": [task_info("watched-task", offer["agent_id"], command)]}}]}})
         task = events.next("TASK_ADDED")["task_added"]["task"]
         assert (task["task_id"]["value"], task["state"], task["framework_id"]) == ("watched-task", "TASK_STAGING", fid)
         seen: list[str] = []
@@ -92,6 +98,8 @@ def test_subscribe_sees_a_task_life_in_order_and_an_operator_teardown(cluster: H
             assert updated["framework_id"] == fid and updated["status"]["task_id"]["value"] == "watched-task"
             assert updated["status"]["state"] == status["state"]  # the same update, in the same order
             seen.append(updated["status"]["state"])
+            if seen[-1] == "TASK_RUNNING":
+                open(go, "a").close()
         assert seen == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
         # ``state`` is the task's latest: FINISHED by then (the agent says so with a resent update).
         assert updated["state"] == "TASK_FINISHED"
