@@ -46,6 +46,7 @@ import urllib.request  # noqa: E402
 from typing import Any  # noqa: E402
 
 from actors.logs import configure_logging  # noqa: E402
+from benchmarks.cli import sizes_type  # noqa: E402
 from frameworks import MesosSchedulerDriver, Scheduler  # noqa: E402
 from frameworks.testing import LocalCluster  # noqa: E402
 
@@ -236,19 +237,10 @@ def measure(sizes: tuple[int, ...]) -> dict[str, Any]:
     return report
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 100,1000, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be >= 1, got {text!r}")
-    return sizes
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--instances", type=_sizes, default=None,
+    parser.add_argument("--instances", type=sizes_type("--instances"), default=None,
                         help=f"app sizes (default {','.join(map(str, SIZES))})")
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES} only (a smoke run)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")

@@ -42,6 +42,7 @@ from typing import IO, Any  # noqa: E402
 
 from actors.logs import configure_logging  # noqa: E402
 from actors.node import Node  # noqa: E402
+from benchmarks.cli import sizes_type  # noqa: E402
 from frameworks import MesosSchedulerDriver, Scheduler  # noqa: E402
 
 __all__ = ["KEYS", "main", "measure"]
@@ -236,19 +237,10 @@ def measure(sizes: list[int]) -> dict[str, Any]:
     return report
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--tasks must be comma-separated integers, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"--tasks sizes must be >= 1, got {text!r}")
-    return sizes
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--tasks", type=_sizes, default=None,
+    parser.add_argument("--tasks", type=sizes_type("--tasks"), default=None,
                         help=f"running tasks per size (default {','.join(map(str, SIZES))})")
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES} only (a smoke run)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
