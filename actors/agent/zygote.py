@@ -104,8 +104,11 @@ def _become_executor(request: dict[str, Any]) -> int:
 def _enter_cgroups(cgroup_procs: list[str]) -> Callable[[], None]:
     """Join the cgroups on a thread (a cgroup v1 move waits ~10-20 ms for an RCU grace period:
     it overlaps the executor's registration); the returned call waits for it, OSError naming
-    the cgroup when it failed. The command executor calls it before the task's command starts."""
+    the cgroup when it failed. The command executor calls it before the task's command starts.
+    With no cgroup to join (posix isolation) no thread is started: each costs the executor CPU."""
     errors: list[str] = []
+    if not cgroup_procs:
+        return _nothing_to_join
 
     def join() -> None:
         for procs in cgroup_procs:
@@ -126,6 +129,10 @@ def _enter_cgroups(cgroup_procs: list[str]) -> Callable[[], None]:
             raise OSError(errors[0])
 
     return entered
+
+
+def _nothing_to_join() -> None:
+    """``_enter_cgroups``' wait when there is no cgroup to join."""
 
 
 def _spawn(request: dict[str, Any]) -> int:
