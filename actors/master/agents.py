@@ -140,8 +140,9 @@ def _task_from(core: MasterLedger, aid: str, data: Any) -> Task | None:
     task = Task(task_id=tid, framework_id=fid, agent_id=aid, name=str(data.get("name", "")), resources=res,
                 state=state, executor_id=executor_id, info=compact_task_info(data), role=allocation_role(data))
     statuses = data.get("statuses")
-    task.statuses = [without_data(s) for s in statuses if isinstance(s, dict)][-MAX_STATUSES_PER_TASK:] \
-        if isinstance(statuses, list) else []
+    reported = [s for s in statuses if isinstance(s, dict)] if isinstance(statuses, list) else []
+    for status in reported[-MAX_STATUSES_PER_TASK:]:
+        task.record_status(without_data(status))
     if not task.statuses:
         task.record_status(core.make_status(tid, state, agent_id=aid))
     return task

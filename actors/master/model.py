@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from actors.master.config import MasterConfig
+from actors.master.task_status import TaskStatusRecord, compact_status
 from actors.reservations import DynamicReservations
 from actors.resources import EMPTY, Resources
 from actors.volumes import Volume
@@ -131,9 +132,6 @@ def task_user(info: Any) -> str:
     return ""
 
 
-_SHARED_STATUS_KEYS = ("task_id", "agent_id", "executor_id")
-
-
 @dataclass(slots=True)
 class Task:
     task_id: str
@@ -143,7 +141,7 @@ class Task:
     resources: Resources
     state: str = "TASK_STAGING"
     executor_id: str = ""
-    statuses: list[Dict] = field(default_factory=list)
+    statuses: list[TaskStatusRecord] = field(default_factory=list)
     info: Dict = field(default_factory=dict)
     # The uuid of the terminal update until the framework acknowledges it: till then
     # reconciliation still answers the task's state, as Mesos keeps such a task.
@@ -159,16 +157,13 @@ class Task:
         return task_user(self.info)
 
     def record_status(self, status: Dict) -> None:
-        """Keep ``status`` (a copy the master made: its own keys may be set). Its task, agent and
-        executor ids, when equal to the previous status', become that one's objects: a task's
-        statuses hold each id once (compact records)."""
+        """Keep ``status`` as a compact record (:mod:`actors.master.task_status`): its ids equal to the
+        task's own or the previous status' are held as those strings (a task holds each id once)."""
+        ids: tuple[str, ...] = (self.task_id, self.agent_id, self.executor_id)
         if self.statuses:
             last = self.statuses[-1]
-            for key in _SHARED_STATUS_KEYS:
-                value = status.get(key)
-                if value is not None and value == last.get(key):
-                    status[key] = last[key]
-        self.statuses.append(status)
+            ids += tuple(i for i in (last.id_of("agent_id"), last.id_of("executor_id")) if i)
+        self.statuses.append(compact_status(status, ids))
 
     def to_dict(self) -> Dict:
         out = {

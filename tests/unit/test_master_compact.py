@@ -3,10 +3,14 @@ what the master reads, and the records have no per-instance __dict__."""
 
 from __future__ import annotations
 
+import copy
+import sys
+
 import pytest
 
 from actors.master.compact import Interner, compact_task_info
 from actors.master.model import Agent, Task
+from actors.master.task_status import TaskStatusRecord
 from actors.resources import Resources
 from tests.unit.master_helpers import AGENT, FW, Harness, launch, task_info, update
 from transport import messages as m
@@ -70,5 +74,25 @@ def test_an_agent_keeps_only_its_reserved_resources_and_volumes_and_a_task_each_
     (task,) = h.core.frameworks[fid].tasks.values()
     update(h, fid, reply.agent_id, "t1", "TASK_RUNNING")
     staging, running = task.statuses
-    assert running["state"] == "TASK_RUNNING" and running["task_id"] is staging["task_id"]
-    assert running["agent_id"] is staging["agent_id"]
+    assert running["state"] == "TASK_RUNNING" and running["task_id"] == staging["task_id"] == {"value": "t1"}
+    for status in (staging, running):  # each id is the task's own string, held bare
+        assert status.id_of("task_id") is task.task_id and status.id_of("agent_id") is task.agent_id
+
+
+def test_a_kept_status_is_a_slotted_record_that_reads_back_as_the_status_it_was_made_of() -> None:
+    reported = {"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "agent_id": {"value": "a1"},
+                "labels": {"labels": [{"key": "k"}]}, "executor_id": {"value": "e", "extra": 1},
+                "timestamp": 12.5, "uuid": b"\x00\x01", "healthy": True, "source": "SOURCE_EXECUTOR"}
+    task = Task(task_id="t1", framework_id="f", agent_id="a1", name="", resources=Resources.parse("cpus:1"))
+    task.record_status(copy.deepcopy(reported))
+    task.record_status({"task_id": {"value": "t1"}, "state": "TASK_FINISHED", "agent_id": {"value": "a1"}})
+    (kept, finished) = task.statuses
+    assert isinstance(kept, TaskStatusRecord) and not hasattr(kept, "__dict__")
+    assert kept.to_dict() == reported and list(kept.items()) == list(reported.items())  # same keys, same order
+    assert kept == reported and "uuid" in kept and "data" not in kept and kept.get("reason") is None
+    assert kept["task_id"] is not kept["task_id"]  # a fresh v1 dict each read: the record is never changed
+    assert kept.id_of("executor_id") is None and kept["executor_id"] == {"value": "e", "extra": 1}
+    assert finished.to_dict() == {"task_id": {"value": "t1"}, "state": "TASK_FINISHED", "agent_id": {"value": "a1"}}
+    assert kept.id_of("agent_id") is finished.id_of("agent_id") is task.agent_id
+    # the record holds no dict: its bytes are its slots (a dict status held 3 more per id)
+    assert sys.getsizeof(kept) + sys.getsizeof(kept._rest) < sys.getsizeof(reported)
