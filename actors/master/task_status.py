@@ -3,9 +3,10 @@
 The master keeps a few statuses per task (``Task.statuses``); as dicts they were most of
 a running task's bytes (an outer dict and an ``{"value": id}`` dict per id). A
 :class:`TaskStatusRecord` holds the common fields in slots: the ids as bare strings (the
-task's own objects where equal), the state and source shared between records, the
-timestamp and the ``uuid`` bytes only where present; the other fields in a tuple. Its
-keys' order is a shared :class:`_Shape`, so reading it (``items()``, ``to_dict()``)
+task's own objects where equal), the timestamp and the ``uuid`` bytes only where present,
+the other fields in a tuple. Its keys' order, and its state, source and reason (words of
+a small vocabulary), are in a :class:`_Shape` that statuses alike share, so reading it
+(``items()``, ``to_dict()``)
 gives back a dict equal to the status it was made from, in the same order: the v1 shapes
 endpoints and callbacks show are built only when one reads it.
 """
@@ -13,40 +14,48 @@ endpoints and callbacks show are built only when one reads it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Union
 
-from actors.master.compact import DEFAULT_INTERN_LIMIT, Interner
+from actors.master.compact import DEFAULT_INTERN_LIMIT
 
 __all__ = ["TaskStatusRecord", "compact_status"]
 
-# Fields held in a slot: (status key, slot). Ids only when the plain ``{"value": str}`` shape.
+# Fields held in a slot. Ids only when of the plain ``{"value": str}`` shape, held bare.
 _ID_SLOTS = {"task_id": "_task_id", "agent_id": "_agent_id", "executor_id": "_executor_id"}
-_VALUE_SLOTS = {"state": "_state", "source": "_source", "timestamp": "_timestamp", "uuid": "_uuid"}
+_VALUE_SLOTS = {"timestamp": "_timestamp", "uuid": "_uuid"}
+# Fields whose text value is held by the shape.
+_WORDS = frozenset({"state", "source", "reason"})
+
+# How a key is held: True in its slot, False in ``_rest``, a str: that word (in the shape).
+_Layout = tuple[tuple[str, Union[bool, str]], ...]
+# Where a shape finds a key: a slot's name, an index in ``_rest``, or (its word,).
+_Where = Union[str, int, tuple[str]]
 
 
 class _Shape:
-    """The keys of statuses alike, in order, and where each is held: a slot name or an index in ``_rest``."""
+    """The keys of statuses alike, in order, where each is held, and their words."""
 
     __slots__ = ("keys", "where")
 
-    def __init__(self, layout: tuple[tuple[str, bool], ...]) -> None:
+    def __init__(self, layout: _Layout) -> None:
         self.keys = tuple(key for key, _ in layout)
-        where: dict[str, str | int] = {}
+        where: dict[str, _Where] = {}
         rest = 0
-        for key, slotted in layout:
-            if slotted:
+        for key, held in layout:
+            if held is True:
                 where[key] = _ID_SLOTS.get(key) or _VALUE_SLOTS[key]
-            else:
+            elif held is False:
                 where[key], rest = rest, rest + 1
+            else:
+                where[key] = (held,)
         self.where = where
 
 
-# Shared between records, bounded as an Interner: past the limit the table starts again.
-_shapes: dict[tuple[tuple[str, bool], ...], _Shape] = {}
-_words: Interner[str] = Interner()
+# Shared between records; bounded as an Interner (past the limit the table starts again).
+_shapes: dict[_Layout, _Shape] = {}
 
 
-def _shape(layout: tuple[tuple[str, bool], ...]) -> _Shape:
+def _shape(layout: _Layout) -> _Shape:
     shape = _shapes.get(layout)
     if shape is None:
         if len(_shapes) >= DEFAULT_INTERN_LIMIT:
@@ -66,16 +75,13 @@ def _plain_id(value: Any) -> str | None:
 class TaskStatusRecord(Mapping[str, Any]):
     """A kept TaskStatus (see the module docstring); ``to_dict()`` is the status as a fresh dict."""
 
-    __slots__ = ("_shape", "_task_id", "_agent_id", "_executor_id", "_state", "_source", "_timestamp",
-                 "_uuid", "_rest")
+    __slots__ = ("_shape", "_task_id", "_agent_id", "_executor_id", "_timestamp", "_uuid", "_rest")
 
     def __init__(self, shape: _Shape, slots: dict[str, Any], rest: tuple[Any, ...]) -> None:
         self._shape = shape
         self._task_id = slots.get("_task_id")
         self._agent_id = slots.get("_agent_id")
         self._executor_id = slots.get("_executor_id")
-        self._state = slots.get("_state")
-        self._source = slots.get("_source")
         self._timestamp = slots.get("_timestamp")
         self._uuid = slots.get("_uuid")
         self._rest = rest
@@ -86,6 +92,8 @@ class TaskStatusRecord(Mapping[str, Any]):
             raise KeyError(key)
         if isinstance(where, int):
             return self._rest[where]
+        if isinstance(where, tuple):
+            return where[0]
         value = getattr(self, where)
         return {"value": value} if key in _ID_SLOTS else value
 
@@ -112,21 +120,22 @@ class TaskStatusRecord(Mapping[str, Any]):
 
 def compact_status(status: Mapping[str, Any], ids: tuple[str, ...] = ()) -> TaskStatusRecord:
     """``status`` as a record; an id equal to one of ``ids`` is held as that string object."""
-    layout: list[tuple[str, bool]] = []
+    layout: list[tuple[str, bool | str]] = []
     slots: dict[str, Any] = {}
     rest: list[Any] = []
     for key, value in status.items():
-        slot = _ID_SLOTS.get(key)
-        if slot is not None:
+        held: bool | str = False
+        if key in _ID_SLOTS:
             plain = _plain_id(value)
             if plain is not None:
-                slots[slot] = next((known for known in ids if known == plain), plain)
-                layout.append((key, True))
-                continue
+                slots[_ID_SLOTS[key]] = next((known for known in ids if known == plain), plain)
+                held = True
         elif key in _VALUE_SLOTS:
-            slots[_VALUE_SLOTS[key]] = _words.intern(value) if type(value) is str and key != "uuid" else value
-            layout.append((key, True))
-            continue
-        layout.append((key, False))
-        rest.append(value)
+            slots[_VALUE_SLOTS[key]] = value
+            held = True
+        elif key in _WORDS and type(value) is str:
+            held = value
+        if held is False:
+            rest.append(value)
+        layout.append((key, held))
     return TaskStatusRecord(_shape(tuple(layout)), slots, tuple(rest))

@@ -10,7 +10,7 @@ import pytest
 
 from actors.master.compact import Interner, compact_task_info
 from actors.master.model import Agent, Task
-from actors.master.task_status import TaskStatusRecord
+from actors.master.task_status import TaskStatusRecord, compact_status
 from actors.resources import Resources
 from tests.unit.master_helpers import AGENT, FW, Harness, launch, task_info, update
 from transport import messages as m
@@ -94,5 +94,8 @@ def test_a_kept_status_is_a_slotted_record_that_reads_back_as_the_status_it_was_
     assert kept.id_of("executor_id") is None and kept["executor_id"] == {"value": "e", "extra": 1}
     assert finished.to_dict() == {"task_id": {"value": "t1"}, "state": "TASK_FINISHED", "agent_id": {"value": "a1"}}
     assert kept.id_of("agent_id") is finished.id_of("agent_id") is task.agent_id
+    # statuses alike (same keys, state, source, reason) share one shape: a record holds no word of its own
+    assert compact_status(copy.deepcopy(reported))._shape is compact_status(copy.deepcopy(reported))._shape
+    assert compact_status(dict(reported, state="TASK_KILLED"))["state"] == "TASK_KILLED"
     # the record holds no dict: its bytes are its slots (a dict status held 3 more per id)
     assert sys.getsizeof(kept) + sys.getsizeof(kept._rest) < sys.getsizeof(reported)
