@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.integration.containment_support import remove_cgroups
 from tests.integration.operators_support import Script, kill_executors_under
 
 
@@ -18,3 +20,14 @@ def scripts(tmp_path: Any) -> Iterator[list[Script]]:
     for script in started:
         script.kill()
     kill_executors_under(str(tmp_path))
+
+
+@pytest.fixture
+def cgroups_root(scripts: list[Script]) -> Iterator[str]:
+    """A ``--cgroups_root`` of the test's own: at the end its agents are killed and the cgroups they
+    made (a container's freezer left frozen by a kill -9 mid freeze-kill-thaw too) thawed and removed."""
+    root = f"mesopy-test-{uuid.uuid4().hex[:12]}"
+    yield root
+    for script in scripts:
+        script.kill()
+    remove_cgroups(root)
