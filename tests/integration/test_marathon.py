@@ -227,7 +227,7 @@ def test_http_health_check_unhealthy_task_is_replaced(cluster: MarathonCluster) 
         a = cluster.app("/health/web")
         fresh = [t for t in a["tasks"] if t["id"] != task["id"]]
         return a if fresh and a["tasksHealthy"] == 1 and len(a["tasks"]) == 1 else None
-    after = wait_until(replaced, "the unhealthy task killed and replaced", 30)
+    after = wait_until(replaced, "the unhealthy task killed and replaced", 60)
     assert after["lastTaskFailure"]["taskId"] == task["id"]
     cluster.call("DELETE", "/v2/apps/health/web?force=true")
 
