@@ -52,7 +52,8 @@ class Claims:
     def __init__(self, proofs: Proofs[Envelope], own_address: Callable[[], str], *,
                  bound_address: Callable[[], str] = lambda: "", counters: Counters,
                  log_budget: LogBudget, send_control: SendControl, deliver: Deliver, reject: Reject,
-                 on_proven: Callable[[str, bytes], None] = lambda address, key: None) -> None:
+                 on_proven: Callable[[str, bytes], None] = lambda address, key: None,
+                 read_news: Callable[[str], None] = lambda address: None) -> None:
         self.proofs = proofs
         self._own_address = own_address
         self._bound_address = bound_address  # where we are bound, if peers may reach us there too
@@ -62,6 +63,9 @@ class Claims:
         self._deliver = deliver
         self._reject = reject
         self._on_proven = on_proven  # (address, the CURVE key it proved to hold)
+        # Applies the unread news of our connection to an address (``PeerWatch.read_news``): a
+        # challenge must not go out on a connection that news already received will close.
+        self._read_news = read_news
         # routing id of each open DEALER of ours -> (its peer address, the peer's CURVE key or b"")
         self.owners: dict[bytes, tuple[str, bytes]] = {}
 
@@ -102,7 +106,8 @@ class Claims:
         left = proofs.hold(challenge, ok, size)
         if left:
             self.spoofed(address, len(left), "unproven", identity)
-        if new:
+        if new:  # the predecessor's death, read late, would drop the DEALER carrying the challenge
+            self._read_news(address)
             frame = b"%s %s %s %s" % (PROVE, own.encode(), challenge.token, identity.hex().encode())
             bound = self._bound_address()
             if bound and bound != own:  # the asked may know us by that name (a wildcard bind, say)

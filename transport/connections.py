@@ -94,11 +94,13 @@ class Connections:
             self._added.append(pair)
 
     def detach(self, dealer: zmq.Socket) -> None:
-        """Stop monitoring ``dealer`` (about to be closed); its monitor is closed at the I/O thread's next turn."""
+        """Stop monitoring ``dealer`` (about to be closed); its monitor is closed at the I/O thread's
+        next turn, and what is left unread there is not news of its address any more."""
         with self._lock:
             pair = self._of.pop(id(dealer), None)
             if pair is None:
                 return
+            self._address.pop(pair, None)
             self._removed.append(pair)
         try:
             dealer.monitor(None, 0)
@@ -123,18 +125,28 @@ class Connections:
                 self._polled.discard(pair)
             pair.close(0)
 
+    def flush(self, address: str) -> None:
+        """On the I/O thread: hand on now every event waiting on the monitor of ``address``'s DEALER,
+        polled yet or not (a monitor attached by another thread is polled from the I/O thread's
+        next turn, up to a heartbeat later)."""
+        with self._lock:
+            pairs = [pair for pair, to in self._address.items() if to == address]
+        for pair in pairs:
+            self.read(pair)
+
     def owns(self, sock: object) -> bool:
         return sock in self._polled
 
     def read(self, pair: zmq.Socket) -> None:
-        """On the I/O thread: hand every event waiting on ``pair`` to ``on_event``."""
-        address = self._address.get(pair)
+        """On the I/O thread: hand every event waiting on ``pair`` to ``on_event`` (none once its
+        DEALER is detached: an event may close it)."""
         while True:
             try:
                 event = recv_monitor_message(pair, zmq.NOBLOCK)
             except (zmq.Again, zmq.ZMQError):
                 return
             kind = _KINDS.get(int(event["event"]))
+            address = self._address.get(pair)
             if kind is not None and address is not None:
                 self._on_event(address, kind)
 

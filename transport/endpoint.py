@@ -113,7 +113,7 @@ class Endpoint:
         self._watch = PeerWatch(lambda: self.address, self.incarnation, heartbeat_interval, heartbeat_timeout,
                                 counters=self.counters, send_control=self._send_control,
                                 drop_connection=self._drop_connection, on_peer_lost=on_peer_lost,
-                                proofs=proofs)
+                                proofs=proofs, read_news=lambda address: self._dealers.connections.flush(address))
         self._inbound = Inbound(lambda: self.address, self.incarnation, self._watch, proofs,
                                 bound_address=self._bound_address, counters=self.counters,
                                 max_frame_bytes=max_frame_bytes, send_control=self._send_control,

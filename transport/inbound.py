@@ -49,7 +49,7 @@ class Inbound:
         self.log_budget = LogBudget(first=10)
         self.claims = Claims(proofs, address, bound_address=bound_address, counters=counters, log_budget=self.log_budget,
                              send_control=send_control, deliver=self._deliver, reject=self.reject,
-                             on_proven=on_proven)
+                             on_proven=on_proven, read_news=watch.read_news)
 
     def receive(self, identity: bytes, frames: list[bytes], key: bytes | None = None) -> None:
         """One message from connection ``identity``; ``key``: the CURVE key it authenticated with

@@ -38,8 +38,13 @@ _CHECK_GAP = 0.1  # seconds between checks of one address
 class PeerWatch:
     def __init__(self, address: Callable[[], str], incarnation: str, interval: float, timeout: float, *,
                  counters: Counters, send_control: SendControl, drop_connection: Callable[[str], None],
-                 on_peer_lost: Callable[[str], None], proofs: Proofs[Envelope] | None = None) -> None:
+                 on_peer_lost: Callable[[str], None], proofs: Proofs[Envelope] | None = None,
+                 read_news: Callable[[str], None] = lambda address: None) -> None:
         self._address = address
+        # Hands on (to connection()) the kernel's news of our connection to an address that has
+        # come in but not been read yet: the endpoint reads it on its own turn, maybe after frames
+        # that came later on another socket.
+        self._read_news = read_news
         self._incarnation = incarnation
         self._counters = counters
         self._send_control = send_control
@@ -71,8 +76,21 @@ class PeerWatch:
     def ended(self, incarnation: str) -> bool:
         return self._incarnations.ended(incarnation)
 
+    def read_news(self, address: str) -> None:
+        """Apply now the kernel's news of our connection to ``address`` that has come in and not
+        been read (the endpoint reads it on its own turn, maybe after frames that came later on
+        another socket): before what a newcomer there sends is acted upon."""
+        self._read_news(address)
+
     def learn(self, address: str, incarnation: str) -> None:
-        """``incarnation`` speaks at ``address``; if it replaces another, that one is lost, now."""
+        """``incarnation`` speaks at ``address``; if it replaces another, that one is lost, now.
+
+        Before a new incarnation is known there, the kernel's news of our connection to
+        ``address`` that has already come in is read: a refusal in it is about the process that
+        was connected before (a predecessor killed while we connected), so it must end that one,
+        not the successor whose frame is being read."""
+        if self._incarnations.of(address) != incarnation:
+            self.read_news(address)
         replaced = self._incarnations.learn(address, incarnation)
         if replaced:
             with self._lock:
