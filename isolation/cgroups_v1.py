@@ -116,6 +116,9 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
         super().__init__()
         self._watcher = OomWatcher(self._on_oom) if "memory" in self.mounts else None
         self._clk_tck = os.sysconf("SC_CLK_TCK")
+        # Containers whose freezer cgroup ``cleanup`` found and left empty, for a posix part that
+        # would otherwise look through every process for their session (create_isolator sets it).
+        self.emptied: set[str] | None = None
         log.info("cgroups_isolator_started", root=self.root, mounts=self.mounts, enable_cfs=enable_cfs)
 
     # -- paths -------------------------------------------------------------
@@ -182,6 +185,15 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
             self._watcher.unregister(container_id)  # before rmdir, which signals the eventfd
         self._destroy(container_id, paths)
 
+    def take_emptied(self, container_id: str) -> bool:
+        """Whether the last ``cleanup`` of ``container_id`` found its freezer cgroup and left it
+        empty (asked once: the answer is forgotten); False unless ``emptied`` is being kept."""
+        with self._lock:
+            if self.emptied is None or container_id not in self.emptied:
+                return False
+            self.emptied.discard(container_id)
+            return True
+
     def recover(self, known: set[str]) -> list[str]:
         orphans: set[str] = set()
         found: set[str] = set()
@@ -231,6 +243,7 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
     def _destroy(self, container_id: str, paths: dict[str, str]) -> None:
         errors: list[str] = []
         if "freezer" in paths:  # first: nothing forks or escapes while the rest is killed
+            frozen = os.path.isdir(paths["freezer"])
             try:
                 killed = cgroupfs.freeze_kill(paths["freezer"])
             except IsolationError as exc:
@@ -238,6 +251,9 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
             else:
                 if killed:
                     log.info("container_frozen_and_killed", container_id=container_id, pids=killed)
+                if frozen and self.emptied is not None:
+                    with self._lock:
+                        self.emptied.add(container_id)
         for path in self._dirs(paths):
             existed = os.path.isdir(path)
             try:
