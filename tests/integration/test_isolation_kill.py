@@ -84,7 +84,12 @@ def test_the_posix_part_reads_proc_only_when_the_freezer_could_not_empty_the_con
 
     scans: list[int] = []
     real_scan = posix.session_processes
-    monkeypatch.setattr(posix, "session_processes", lambda session: scans.append(session) or real_scan(session))
+
+    def scan(session: int) -> list[posix.ProcStat]:
+        scans.append(session)
+        return real_scan(session)
+
+    monkeypatch.setattr(posix, "session_processes", scan)
     iso = create_isolator("posix", cgroups_root=cgroup_root)
     try:
         for cid in ("emptied", "stuck"):
