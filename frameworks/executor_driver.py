@@ -29,6 +29,7 @@ from actors.executor.process import (
     ExecutorSettings,
     spawn_executor_process,
 )
+from actors.clock import Timer
 from actors.node import Node
 from actors.flags import parse_duration
 from actors.scheduler.shapes import b64_text, bytes_from, check_not_protobuf, plain, shaper
@@ -130,7 +131,7 @@ class MesosExecutorDriver:
         self._node: Node | None = None
         self._process: ExecutorProcess | None = None
         self._thread: threading.Thread | None = None
-        self._deadline: threading.Timer | None = None
+        self._deadline: Timer | None = None
         self.settings: ExecutorSettings | None = None
 
     # --- life cycle -------------------------------------------------------------
@@ -155,9 +156,9 @@ class MesosExecutorDriver:
             self._thread = threading.Thread(target=self._callbacks, args=(self._queue,), name="executor-driver",
                                             daemon=True)
             self._thread.start()
-            self._deadline = threading.Timer(self.timeout, self._registration_deadline, args=(self._process,))
-            self._deadline.daemon = True
-            self._deadline.start()
+            # On the node's clock (its timer thread runs anyway: the registration retries), not a thread of its own.
+            process = self._process
+            self._deadline = self._node.clock.call_later(self.timeout, lambda: self._registration_deadline(process))
             return self._status
 
     def stop(self) -> Status:
