@@ -284,7 +284,7 @@ def main(entered: Callable[[], None] | None = None, join: Callable[[], None] | N
     executor.start_runner(join)
     driver = MesosExecutorDriver(executor)
     try:
-        status = driver.run()
+        status = driver.run_on_this_thread()  # its callbacks on this thread: it has nothing else to do
     except ValueError as e:
         print(f"mesopy command executor: {e}", file=sys.stderr)
         return 2
