@@ -21,7 +21,10 @@ Raw baselines measured in the same run: sequential starts of a bare Python
 interpreter (``Popen([python, "-c", "pass"]).wait()``) and of ``/bin/true``;
 the same number of bare interpreters started at once (the concurrency of the
 command workload); and the import floor of the command executor
-(``python -c "import actors.executor.command"``).
+(``python -c "import actors.executor.command"``). ``cpu_per_task_ms`` is the CPU
+of the command workload per task (master, agent and scheduler in this process;
+the zygote; its forked executors with their commands, as the zygote reaps them):
+on a shared machine it moves with the load far less than the rates do.
 
     python -m benchmarks.agent [--quick] [--command-tasks 20] [--executor-tasks 200] [--json]
 """
@@ -150,6 +153,71 @@ def _workload(driver: MesosSchedulerDriver, scheduler: BenchScheduler, tasks: li
                                     "p99": round(_percentile(latency, 0.99), 4)}}
 
 
+def _zygote_pid() -> int | None:
+    """The pid of this process's executor launcher (actors/agent/zygote.py), if one runs."""
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                parent = f.read().rsplit(b")", 1)[1].split()[1].decode()
+        except OSError:
+            continue
+        if parent == me and b"actors.agent.zygote" in cmdline:
+            return int(entry)
+    return None
+
+
+def _cpu_of(pid: int) -> tuple[float, float]:
+    """(own, reaped children's) CPU seconds of ``pid`` (/proc/PID/stat utime+stime, cutime+cstime)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def _children_of(pid: int) -> bool:
+    """Whether ``pid`` has a child (a forked executor not yet reaped)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                if f.read().split():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _cpu_per_task(driver: MesosSchedulerDriver, scheduler: BenchScheduler, tasks: list[dict[str, Any]],
+                  offer: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float] | None]:
+    """``_workload`` of command tasks, with the CPU it took per task: this process (master, agent,
+    scheduler driver), the zygote itself, and its forked executors (their own CPU and their
+    commands', summed by the zygote as it reaps them: measured once every one has exited)."""
+    zygote = _zygote_pid()
+    cluster = time.process_time()
+    before = _cpu_of(zygote) if zygote is not None else None
+    figures = _workload(driver, scheduler, tasks, offer, None)
+    if zygote is None or before is None:
+        return figures, None
+    deadline = time.monotonic() + IDLE_TIMEOUT
+    while _children_of(zygote) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cluster = time.process_time() - cluster
+    after = _cpu_of(zygote)
+    n = len(tasks)
+    per = {"cluster": 1000 * cluster / n, "zygote": 1000 * (after[0] - before[0]) / n,
+           "executors": 1000 * (after[1] - before[1]) / n}
+    per["total"] = sum(per.values())
+    return figures, {k: round(v, 2) for k, v in per.items()}
+
+
 def _executor_running(executor_id: str) -> bool:
     """Whether a live process's environment names ``executor_id`` (forked executors rewrite theirs)."""
     marker = f"MESOS_EXECUTOR_ID={executor_id}".encode()
@@ -193,7 +261,9 @@ def run_cluster(command_tasks: int, executor_tasks: int,
             warm_up = _workload(driver, scheduler, [command_task("warm-up", offer["agent_id"])], offer, None)
             offer = scheduler.take_offer()
             tasks = [command_task(f"cmd-{i}", offer["agent_id"]) for i in range(command_tasks)]
-            command = _workload(driver, scheduler, tasks, offer, None)
+            command, cpu = _cpu_per_task(driver, scheduler, tasks, offer)
+            if cpu is not None:
+                command["cpu_per_task_ms"] = cpu
             offer = scheduler.take_offer()
             tasks = [echo_task(f"echo-{i}", offer["agent_id"], "bench") for i in range(executor_tasks)]
             custom = _workload(driver, scheduler, tasks, offer, "bench")
@@ -246,10 +316,16 @@ def main(argv: list[str] | None = None) -> int:
         "command_vs_bin_true": round(command["tasks_per_s"] / baseline["bin_true_per_s"], 4),
         "cpus": os.cpu_count(),
     }
+    if "cpu_per_task_ms" in command:  # CPU, not wall time: what a shared machine's load moves least
+        report["cpu_per_task_ms"] = command["cpu_per_task_ms"]
     for name, figures in (("command tasks", command), ("custom executor", custom)):
         lat = figures["launch_to_running_s"]
         print(f"{name:16} {figures['tasks']:4d} tasks {figures['tasks_per_s']:8.2f} tasks/s   "
               f"launch->RUNNING median {lat['median']:.3f} s  p99 {lat['p99']:.3f} s")
+    if "cpu_per_task_ms" in report:
+        cpu = report["cpu_per_task_ms"]
+        print(f"command tasks' CPU per task: {cpu['total']:.1f} ms (master+agent+scheduler {cpu['cluster']:.1f}, "
+              f"zygote {cpu['zygote']:.1f}, executors with their commands {cpu['executors']:.1f})")
     print(f"one task at a time {single['runs']:4d} runs   launch->RUNNING median {single['median']:.4f} s  "
           f"p99 {single['p99']:.4f} s  min {single['min']:.4f} s")
     print(f"baseline: python -c pass {baseline['python_pass_per_s']:.2f}/s sequential, "

@@ -59,6 +59,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("agent", "launch -> TASK_RUNNING median, s", "launch_to_running_s.median"),
     Spec("agent", "one task launch -> TASK_RUNNING median, s", "one_task_launch_to_running_s"),
     Spec("agent", "custom executor tasks/s", "tasks_per_s_custom"),
+    Spec("agent", "CPU per command task, ms (all processes)", "cpu_per_task_ms.total"),
     Spec("http", "/master/state median, ms", "state_latency_ms", "raw_same_size_latency_ms"),
     Spec("http", "launches/s under HTTP load", "launch_per_s_under_http", "launch_per_s_idle"),
     Spec("http", "GETs/s under launches", "gets_per_s_under_launch", "raw_gets_per_s"),

@@ -8,8 +8,10 @@ After ``shutdown`` (asked by the agent, or the agent gone for good) the driver
 stops by itself.
 
 mesopy extensions: ``wait_for_acknowledgements(timeout)`` (used by the command
-executor to exit only once its terminal update is acknowledged) and
-``kill_policy(task_id)`` (the kill policy a KillTask carried, if any).
+executor to exit only once its terminal update is acknowledged),
+``kill_policy(task_id)`` (the kill policy a KillTask carried, if any) and
+``run_on_this_thread()`` (``run()`` with the callbacks on the caller's thread:
+the command executor's, one thread less per executor).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from actors.executor.process import (
     ExecutorSettings,
     spawn_executor_process,
 )
+from actors.clock import Timer
 from actors.node import Node
 from actors.flags import parse_duration
 from actors.scheduler.shapes import b64_text, bytes_from, check_not_protobuf, plain, shaper
@@ -130,13 +133,16 @@ class MesosExecutorDriver:
         self._node: Node | None = None
         self._process: ExecutorProcess | None = None
         self._thread: threading.Thread | None = None
-        self._deadline: threading.Timer | None = None
+        self._deadline: Timer | None = None
         self.settings: ExecutorSettings | None = None
 
     # --- life cycle -------------------------------------------------------------
 
     def start(self) -> Status:
         """Register with the agent; a stopped or aborted driver starts again (a new registration)."""
+        return self._start(callback_thread=True)
+
+    def _start(self, callback_thread: bool) -> Status:
         with self._lock:
             if self._status == DRIVER_RUNNING:
                 return self._status
@@ -152,12 +158,14 @@ class MesosExecutorDriver:
             self._status = DRIVER_RUNNING
             # The actor object: its run(), waits and kill_policies are thread-safe.
             self._process = spawn_executor_process(self._node, self.settings, self._enqueue, self._finished)
-            self._thread = threading.Thread(target=self._callbacks, args=(self._queue,), name="executor-driver",
-                                            daemon=True)
-            self._thread.start()
-            self._deadline = threading.Timer(self.timeout, self._registration_deadline, args=(self._process,))
-            self._deadline.daemon = True
-            self._deadline.start()
+            self._thread = None
+            if callback_thread:
+                self._thread = threading.Thread(target=self._callbacks, args=(self._queue,), name="executor-driver",
+                                                daemon=True)
+                self._thread.start()
+            # On the node's clock (its timer thread runs anyway: the registration retries), not a thread of its own.
+            process = self._process
+            self._deadline = self._node.clock.call_later(self.timeout, lambda: self._registration_deadline(process))
             return self._status
 
     def stop(self) -> Status:
@@ -179,6 +187,20 @@ class MesosExecutorDriver:
     def run(self) -> Status:
         status = self.start()
         return self.join() if status == DRIVER_RUNNING else status
+
+    def run_on_this_thread(self) -> Status:
+        """``run()`` with the callbacks on the calling thread instead of a thread of their own
+        (mesopy: the command executor's main thread has nothing else to do); it returns once the
+        driver has ended and the callback then running has returned."""
+        with self._lock:
+            running = self._status == DRIVER_RUNNING
+        if running:
+            return self.join()
+        status = self._start(callback_thread=False)
+        if status != DRIVER_RUNNING:
+            return status
+        self._callbacks(self._queue)
+        return self.join()
 
     @property
     def aborted(self) -> bool:

@@ -9,6 +9,7 @@ names) into an isolator.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import structlog
@@ -156,6 +157,7 @@ def create_isolator(
                                "pids_max": pids_max, "destroy_orphans": bool(cgroups) or own_root,
                                "prune_root": own_root}
     parts: list[tuple[Isolator, frozenset[str]]] = []
+    tracker: CgroupsIsolator | None = None
     freezer: str | None = None  # where each container's cgroup.procs is, for network/ports
     if subsystems and is_cgroup2(cgroups_hierarchy):
         v1_only = sorted(subsystems & {"devices", "blkio"})
@@ -171,7 +173,11 @@ def create_isolator(
         if "freezer" in tracker.mounts:
             freezer = os.path.join(tracker.mounts["freezer"], tracker.root)
     if posix or not cgroups:
-        parts.append((PosixIsolator(), posix if cgroups else frozenset({"cpu", "mem"})))
+        emptied: Callable[[str], bool] | None = None
+        if tracker is not None and "freezer" in tracker.mounts:
+            tracker.emptied = set()  # its cleanup says which containers the freezer emptied
+            emptied = tracker.take_emptied
+        parts.append((PosixIsolator(emptied), posix if cgroups else frozenset({"cpu", "mem"})))
     if "disk/du" in others:
         parts.append((DiskIsolator(disk_watch_interval, enforce_disk_quota), frozenset({"disk"})))
     if "network/ports" in others:

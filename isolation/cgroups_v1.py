@@ -116,6 +116,9 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
         super().__init__()
         self._watcher = OomWatcher(self._on_oom) if "memory" in self.mounts else None
         self._clk_tck = os.sysconf("SC_CLK_TCK")
+        # Containers whose freezer cgroup ``cleanup`` found and left empty, for a posix part that
+        # would otherwise look through every process for their session (create_isolator sets it).
+        self.emptied: set[str] | None = None
         log.info("cgroups_isolator_started", root=self.root, mounts=self.mounts, enable_cfs=enable_cfs)
 
     # -- paths -------------------------------------------------------------
@@ -180,7 +183,18 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
         paths = container.paths if container is not None else self._paths(container_id)
         if self._watcher is not None:
             self._watcher.unregister(container_id)  # before rmdir, which signals the eventfd
-        self._destroy(container_id, paths)
+        if self._destroy(container_id, paths) and self.emptied is not None:  # not when it raised
+            with self._lock:
+                self.emptied.add(container_id)
+
+    def take_emptied(self, container_id: str) -> bool:
+        """Whether the last ``cleanup`` of ``container_id`` found its freezer cgroup and left it
+        empty (asked once: the answer is forgotten); False unless ``emptied`` is being kept."""
+        with self._lock:
+            if self.emptied is None or container_id not in self.emptied:
+                return False
+            self.emptied.discard(container_id)
+            return True
 
     def recover(self, known: set[str]) -> list[str]:
         orphans: set[str] = set()
@@ -228,9 +242,12 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
             self._watcher.register(container_id, paths["memory"])
         log.info("container_recovered", container_id=container_id, paths=self._dirs(paths))
 
-    def _destroy(self, container_id: str, paths: dict[str, str]) -> None:
+    def _destroy(self, container_id: str, paths: dict[str, str]) -> bool:
+        """Kill and remove the container's cgroups; whether its freezer cgroup was there and emptied."""
         errors: list[str] = []
+        emptied = False
         if "freezer" in paths:  # first: nothing forks or escapes while the rest is killed
+            frozen = os.path.isdir(paths["freezer"])
             try:
                 killed = cgroupfs.freeze_kill(paths["freezer"])
             except IsolationError as exc:
@@ -238,6 +255,7 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
             else:
                 if killed:
                     log.info("container_frozen_and_killed", container_id=container_id, pids=killed)
+                emptied = frozen
         for path in self._dirs(paths):
             existed = os.path.isdir(path)
             try:
@@ -252,6 +270,7 @@ class CgroupsIsolator(RecoveredContainerTable[_Container]):
         if errors:
             log.error("cgroup_cleanup_failed", container_id=container_id, errors=errors)
             raise IsolationError(f"cleanup of container {container_id!r} failed: {'; '.join(errors)}")
+        return emptied
 
     # -- limits ------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -95,12 +96,17 @@ class _Container:
 
 
 class PosixIsolator(TrackedContainerTable[_Container], Isolator):
-    """Runs executors without resource limits; reports their usage from /proc."""
+    """Runs executors without resource limits; reports their usage from /proc.
+
+    ``emptied(container_id)``: whether another part of the agent's isolator (the freezer
+    tracking) has just killed every process of that container, so that ``cleanup`` need not
+    read every process in /proc for its session (it still does when that part could not)."""
 
     name = "posix"
 
-    def __init__(self) -> None:
+    def __init__(self, emptied: Callable[[str], bool] | None = None) -> None:
         super().__init__()
+        self._emptied = emptied
         self._clk_tck = os.sysconf("SC_CLK_TCK")
         log.warning("posix_isolation_no_limits", detail="tasks run without cpu or memory limits (posix isolator)")
 
@@ -137,8 +143,9 @@ class PosixIsolator(TrackedContainerTable[_Container], Isolator):
         """SIGKILL what is left of the container's session, then forget it."""
         with self._lock:
             container = self._containers.pop(container_id, None)
-        if container is None or container.pid is None:
-            return
+        emptied = self._emptied is not None and self._emptied(container_id)  # asked always: it forgets
+        if container is None or container.pid is None or emptied:
+            return  # emptied: its freezer cgroup held the whole session (it inherits the cgroup)
         for round_no in range(_KILL_ROUNDS):
             procs = [p for p in session_processes(container.pid) if p.state != "Z"]
             if not procs:

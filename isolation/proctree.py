@@ -152,6 +152,8 @@ def kill_tree(pid: int, signum: int = 9) -> list[int]:
     (bounded), reaping those re-parented to this process (``pid`` is this
     process, a subreaper). Returns the pids signalled."""
     killed: set[int] = set()
+    if pid == os.getpid() and _walk(pid) == {}:  # nothing below us at all (the usual end): no more walks
+        return []
     for round_no in range(_KILL_ROUNDS):
         if pid == os.getpid():
             _reap_own_zombies()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import structlog
 
 from actors.agent.users import RunAs
+from actors.logs import LOG_FORMAT_ENV, LOG_LEVEL_ENV
 from isolation.base import Entry
 
 __all__ = ["Child", "LaunchSpec", "Reaper", "executor_argv", "launch_executor", "link_latest", "prepare_sandbox",
@@ -86,10 +87,15 @@ def link_latest(directory: str) -> None:
     os.replace(staging, link)
 
 
+# The agent's own MESOPY_* settings that its executors share: how they log.
+_SHARED_SETTINGS = frozenset({LOG_LEVEL_ENV, LOG_FORMAT_ENV})
+
+
 def process_environment(extra: dict[str, str]) -> dict[str, str]:
-    """An executor's whole environment: the agent's without its MESOS_*/MESOPY_* variables,
+    """An executor's whole environment: the agent's without its MESOS_*/MESOPY_* variables
+    (but for MESOPY_LOG_LEVEL and MESOPY_LOG_FORMAT: executors log as their agent does),
     mesopy on PYTHONPATH, then ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "MESOPY_")) or k in _SHARED_SETTINGS}
     python_path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = _REPO_ROOT + (os.pathsep + python_path if python_path else "")
     env.update(extra)

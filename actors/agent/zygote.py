@@ -14,8 +14,8 @@ SOCK_SEQPACKET socket ``FD`` (the agent's end is ``actors.agent.zygote_client``)
 The forked child becomes the executor exactly as an exec'd one would start: a
 new session, stdin from /dev/null and stdout/stderr appended to the sandbox's
 files, its cgroups joined (``isolation.Entry``: its pid written to each
-``cgroup.procs``, on a thread while it registers; the task's command starts
-only once that is done, and fails when it could not be), the sandbox as its
+``cgroup.procs``, while it registers, on the thread that will start the task's
+command; the command starts only once that is done, and fails when it could not be), the sandbox as its
 working directory, only the MESOS_* environment it was given
 (also in /proc/PID/environ, which agent recovery reads: the zygote starts with
 ``env_space`` bytes of environment that each child rewrites in place), no
@@ -37,10 +37,9 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ENV_SPACE", "ENV_SPACE_VARIABLE", "environ_block", "main", "write_proc_environ"]
+__all__ = ["ENV_SPACE", "ENV_SPACE_VARIABLE", "CgroupJoin", "environ_block", "main", "write_proc_environ"]
 
 ENV_SPACE_VARIABLE = "MESOPY_ZYGOTE_ENV_SPACE"  # padding that reserves room for the children's environments
 ENV_SPACE = 64 * 1024
@@ -90,7 +89,7 @@ def _become_executor(request: dict[str, Any]) -> int:
         os.dup2(fd, target)
         os.close(fd)
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    entered = _enter_cgroups([str(p) for p in request["cgroup_procs"]])
+    entry = CgroupJoin([str(p) for p in request["cgroup_procs"]])
     os.chdir(request["directory"])
     env = {str(k): str(v) for k, v in request["env"].items()}
     os.environ.clear()
@@ -98,41 +97,41 @@ def _become_executor(request: dict[str, Any]) -> int:
     write_proc_environ(env)
     sys.argv = [sys.executable, "-m", "actors.executor.command"]
     from actors.executor import command
-    return command.main(entered)
+    return command.main(entry, entry.join)
 
 
-def _enter_cgroups(cgroup_procs: list[str]) -> Callable[[], None]:
-    """Join the cgroups on a thread (a cgroup v1 move waits ~10-20 ms for an RCU grace period:
-    it overlaps the executor's registration); the returned call waits for it, OSError naming
-    the cgroup when it failed. The command executor calls it before the task's command starts.
-    With no cgroup to join (posix isolation) no thread is started: each costs the executor CPU."""
-    errors: list[str] = []
-    if not cgroup_procs:
-        return _nothing_to_join
+class CgroupJoin:
+    """This process's move into its cgroups (its pid written to each ``cgroup.procs``).
+    ``join()`` runs on the thread that will start the task's command, started early by the
+    command executor (a cgroup v1 move waits ~10-20 ms for an RCU grace period: it overlaps the
+    executor's registration, and costs no thread of its own). Calling the object (the command
+    executor's ``entered``) waits for the join; OSError naming the cgroup when it failed."""
 
-    def join() -> None:
-        for procs in cgroup_procs:
-            try:
-                with open(procs, "w") as f:
-                    f.write(str(os.getpid()))
-            except OSError as e:
-                errors.append(f"cannot join cgroup {os.path.dirname(procs)}: {e}")
-                print(f"mesopy-launcher: {errors[-1]}", file=sys.stderr, flush=True)
-                return
+    def __init__(self, cgroup_procs: list[str]) -> None:
+        self._procs = cgroup_procs
+        self._errors: list[str] = []
+        self._done = threading.Event()
 
-    thread = threading.Thread(target=join, name="cgroup-join", daemon=True)
-    thread.start()
+    def join(self) -> None:
+        try:
+            for procs in self._procs:
+                try:
+                    with open(procs, "w") as f:
+                        f.write(str(os.getpid()))
+                except OSError as e:
+                    self._errors.append(f"cannot join cgroup {os.path.dirname(procs)}: {e}")
+                    print(f"mesopy-launcher: {self._errors[-1]}", file=sys.stderr, flush=True)
+                    return
+        except BaseException as e:  # never a task outside its cgroups because the join broke
+            self._errors.append(f"cannot join cgroups: {type(e).__name__}: {e}")
+            raise
+        finally:
+            self._done.set()
 
-    def entered() -> None:
-        thread.join()
-        if errors:
-            raise OSError(errors[0])
-
-    return entered
-
-
-def _nothing_to_join() -> None:
-    """``_enter_cgroups``' wait when there is no cgroup to join."""
+    def __call__(self) -> None:
+        self._done.wait()
+        if self._errors:
+            raise OSError(self._errors[0])
 
 
 def _spawn(request: dict[str, Any]) -> int:

@@ -28,6 +28,7 @@ before the terminal update.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -90,6 +91,9 @@ class CommandExecutor(Executor):
         self._lock = threading.Lock()
         self._kill_timer: threading.Timer | None = None
         self._waiter: threading.Thread | None = None  # runs the command and reports how it ended
+        self._runner: threading.Thread | None = None  # started early by start_runner: the waiter to be
+        self._launches: queue.SimpleQueue[tuple[Any, dict[str, Any], dict[str, str], HealthCheck | None]] = \
+            queue.SimpleQueue()
         self.whole_tree = False  # True when this process is the task's subreaper (main() sets it)
         self.monitor: HealthMonitor | None = None
         self.killed_by_health_check = False
@@ -126,9 +130,25 @@ class CommandExecutor(Executor):
             env[str(variable.get("name"))] = str(variable.get("value", ""))
         # The thread that waits for the command exists before the command does: under a
         # pids limit a fork bomb may leave no room to start a thread afterwards.
+        if self._runner is not None:  # started with the executor (start_runner): it takes the task now
+            self._waiter = self._runner
+            self._launches.put((driver, command, env, check))
+            return
         self._waiter = threading.Thread(target=self._run, args=(driver, command, env, check), name="command-wait",
                                         daemon=True)
         self._waiter.start()
+
+    def start_runner(self, before: Callable[[], None] | None = None) -> None:
+        """Start now the thread that will run the task's command (``launchTask`` hands it the
+        task), running ``before`` on it first: a forked executor's cgroup join (actors/agent/zygote.py),
+        which so overlaps the registration without a thread of its own."""
+        self._runner = threading.Thread(target=self._await_launch, args=(before,), name="command-wait", daemon=True)
+        self._runner.start()
+
+    def _await_launch(self, before: Callable[[], None] | None) -> None:
+        if before is not None:
+            before()
+        self._run(*self._launches.get())
 
     def _run(self, driver: Any, command: dict[str, Any], env: dict[str, str], check: HealthCheck | None) -> None:
         try:
@@ -248,8 +268,9 @@ def _as_user(run_as: RunAs | None, argv: list[str]) -> list[str]:
     return argv if run_as is None else switch_user_argv(run_as, argv)
 
 
-def main(entered: Callable[[], None] | None = None) -> int:
-    """Run the executor until its driver stops; ``entered`` as CommandExecutor's."""
+def main(entered: Callable[[], None] | None = None, join: Callable[[], None] | None = None) -> int:
+    """Run the executor until its driver stops; ``entered`` as CommandExecutor's, ``join`` (what
+    makes ``entered`` return) run first on the thread that will start the command."""
     configure_logging("console", os.environ.get("MESOPY_LOG_LEVEL", "info"))
     try:
         # Mesos' form ("5secs") or plain seconds
@@ -260,9 +281,10 @@ def main(entered: Callable[[], None] | None = None) -> int:
         return 2
     executor = CommandExecutor(default_grace, shutdown_grace, entered)
     executor.whole_tree = become_subreaper()
+    executor.start_runner(join)
     driver = MesosExecutorDriver(executor)
     try:
-        status = driver.run()
+        status = driver.run_on_this_thread()  # its callbacks on this thread: it has nothing else to do
     except ValueError as e:
         print(f"mesopy command executor: {e}", file=sys.stderr)
         return 2

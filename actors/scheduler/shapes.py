@@ -62,8 +62,16 @@ def bytes_from(value: Any, what: str) -> bytes:
     raise ValueError(f"{what} must be bytes or base64 text, got {type(value).__name__} {value!r}")
 
 
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+
+
 def for_callback(value: Any, dict_cls: type[dict[Any, Any]] = dict) -> Any:
     """A deep copy in v1 JSON shapes: mappings -> ``dict_cls``, tuples -> lists, bytes -> base64 text."""
+    kind = type(value)
+    if kind in _AS_THEY_ARE:  # the common leaves first: no ABC isinstance check for them
+        return value
+    if kind is dict and dict_cls is dict:
+        return {k: for_callback(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return dict_cls((k, for_callback(v, dict_cls)) for k, v in value.items())
     if isinstance(value, (list, tuple)):

@@ -31,7 +31,7 @@ KEYS = {
                   "allocation_variant_baseline_s",
                   "offers_per_s", "launch_overhead_s", "agent_registration_s", "raw_dealer_router_msg_s"},
     "agent": {"tasks_per_s", "launch_to_running_s", "tasks_per_s_custom", "launch_to_running_s_custom",
-              "baseline", "command_vs_python_pass", "one_task_launch_to_running_s"},
+              "baseline", "command_vs_python_pass", "one_task_launch_to_running_s", "cpu_per_task_ms"},
     "failover": {"sizes", "session_timeout_s", "raw_session_expiry_s", "registration_s", "election_s",
                  "agents_reregistration_s", "framework_reregistration_s", "failover_s", "failover_vs_raw",
                  "reregistration_vs_registration"},

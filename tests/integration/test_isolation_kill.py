@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from isolation import REASON_CONTAINER_LIMITATION, CgroupsIsolator, CompositeIsolator, Limits, create_isolator
+from isolation.errors import IsolationError
 from isolation import proctree
 from isolation.base import Isolator
 from tests.integration.containment_support import HIERARCHY, alive, cgroup_root, reap_all, wait_dead
@@ -34,6 +35,7 @@ DAEMONIZE = (  # prints the daemon's pid once the middle process is gone: two pr
     "print(os.read(r, 32).decode(), flush=True)\n"
     "time.sleep(600)\n"
 )
+READY_THEN_WAIT = "import time\nprint('ready', flush=True)\ntime.sleep(600)\n"
 FORK_BOMB = "for i in $(seq 2000); do sleep 60 & done"  # bounded by count, never unbounded
 
 
@@ -71,6 +73,42 @@ def test_freezer_kill_reaches_a_setsid_double_forked_daemon(cgroup_root: str) ->
         assert not os.path.exists(freezer)
     finally:
         reap_all([daemon, proc.pid])
+        iso.close()
+
+
+def test_the_posix_part_reads_proc_only_when_the_freezer_could_not_empty_the_container(
+        cgroup_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The freezer empties the container: the session kill does not read every process in /proc.
+    When the freezer fails, the posix part still kills the session."""
+    from isolation import cgroupfs, posix
+
+    scans: list[int] = []
+    real_scan = posix.session_processes
+
+    def scan(session: int) -> list[posix.ProcStat]:
+        scans.append(session)
+        return real_scan(session)
+
+    monkeypatch.setattr(posix, "session_processes", scan)
+    iso = create_isolator("posix", cgroups_root=cgroup_root)
+    try:
+        for cid in ("emptied", "stuck"):
+            iso.prepare(cid, Limits(cpus=1.0, mem_mb=64))
+        held = _start(iso, "emptied", [sys.executable, "-c", READY_THEN_WAIT])
+        assert held.stdout is not None and held.stdout.readline() == "ready\n"  # in its cgroup now
+        iso.cleanup("emptied")
+        assert held.wait(timeout=10) == -9 and scans == []
+        stuck = _start(iso, "stuck", [sys.executable, "-c", READY_THEN_WAIT])
+        assert stuck.stdout is not None and stuck.stdout.readline() == "ready\n"
+        with monkeypatch.context() as m:
+            def refuse(path: str) -> list[int]:
+                raise IsolationError(f"cannot freeze {path}")
+            m.setattr(cgroupfs, "freeze_kill", refuse)
+            with pytest.raises(IsolationError):
+                iso.cleanup("stuck")
+        assert stuck.wait(timeout=10) == -9 and scans == [stuck.pid]
+        iso.cleanup("stuck")  # the freezer works again: its cgroup goes
+    finally:
         iso.close()
 
 

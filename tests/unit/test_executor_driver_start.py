@@ -63,3 +63,31 @@ def test_callbacks_arriving_while_the_driver_starts_run_once_it_has_its_process(
         driver._queue.put(executor_driver._STOP)
         if driver._node is not None:
             driver._node.stop()
+
+
+def test_run_on_this_thread_runs_the_callbacks_on_the_caller_and_returns_once_stopped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command executor's way: no callback thread; the caller's thread runs them, in order."""
+    seen: list[tuple[str, int]] = []
+
+    class Here(Executor):  # type: ignore[misc]
+        def registered(self, driver: Any, executor_info: Any, framework_info: Any, agent_info: Any) -> None:
+            seen.append(("registered", threading.get_ident()))
+
+        def launchTask(self, driver: Any, task: Any) -> None:
+            seen.append(("launchTask", threading.get_ident()))
+
+    class Process(_FakeProcess):
+        connected = False
+
+    def spawn(node: Any, settings: Any, callback: Any, finished: Any) -> _FakeProcess:
+        callback("registered", {}, {}, {})
+        callback("launchTask", {"task_id": {"value": "t1"}})
+        callback(None)  # the process finished: the driver stops
+        return Process()
+
+    monkeypatch.setattr(executor_driver, "spawn_executor_process", spawn)
+    driver = MesosExecutorDriver(Here(), environ=ENVIRON)
+    assert driver.run_on_this_thread() == "DRIVER_STOPPED"
+    assert seen == [("registered", threading.get_ident()), ("launchTask", threading.get_ident())]
+    assert driver._thread is None  # no callback thread was made

@@ -13,6 +13,7 @@ from isolation import IsolationValueError, Limits
 from isolation.cgroups_v2 import is_cgroup2
 from isolation.devices import DEFAULT_ALLOWED, parse_allowed
 from isolation.ports import format_ranges, listening_ports
+from isolation import proctree
 from isolation.proctree import descendants
 from isolation.v1_controllers import pids_limitation, read_usage
 
@@ -83,6 +84,31 @@ def test_descendants_include_grandchildren() -> None:
         proc.kill()
         proc.wait()
         os.kill(grandchild, 9)
+
+
+def test_kill_tree_of_a_process_with_nothing_below_it_walks_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    walks: list[int] = []
+    real = proctree._walk
+
+    def walk(pid: int) -> dict[int, tuple[int, str]] | None:
+        walks.append(pid)
+        return real(pid)
+
+    monkeypatch.setattr(proctree, "_walk", walk)
+    if descendants(os.getpid(), include_zombies=True):
+        pytest.skip("this test process has children (a plugin's?)")
+    walks.clear()
+    assert proctree.kill_tree(os.getpid()) == [] and walks == [os.getpid()]
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        walks.clear()
+        assert proctree.kill_tree(os.getpid()) == [proc.pid]  # one below it: killed and reaped as before
+        assert len(walks) > 1
+        with pytest.raises(ChildProcessError):
+            os.waitpid(proc.pid, os.WNOHANG)
+    finally:
+        if proc.returncode is None and proc.poll() is None:
+            proc.kill()
 
 
 def test_the_executors_own_directories_under_tmp_are_kept_in_a_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
