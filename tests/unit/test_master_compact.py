@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from actors.master.compact import Interner, compact_task_info
+from actors.master.compact import NO_TASK_INFO, Interner, compact_task_info
 from actors.master.model import Agent, Task
 from actors.master.task_status import TaskStatusRecord, compact_status
 from actors.resources import Resources
@@ -36,6 +36,16 @@ def test_compact_task_info_keeps_what_the_master_reads() -> None:
     assert kept == {"kill_policy": {"grace_period": {"nanoseconds": 5}}, "labels": {"labels": []},
                     "resources": [volume], "command": {"user": "alice"}}
     assert compact_task_info(task_info("t2")) == {}
+
+
+def test_tasks_that_keep_nothing_of_their_task_info_share_one_read_only_empty_mapping() -> None:
+    assert compact_task_info(task_info("t1")) is compact_task_info(task_info("t2")) is NO_TASK_INFO
+    with pytest.raises(TypeError):
+        NO_TASK_INFO["labels"] = {}  # type: ignore[index]
+    bare = Task(task_id="t", framework_id="f", agent_id="a", name="", resources=Resources.parse("cpus:1"))
+    assert bare.info is NO_TASK_INFO and bare.user == ""
+    kept = compact_task_info(task_info("t3", labels={"labels": []}))
+    assert kept == {"labels": {"labels": []}} and kept is not NO_TASK_INFO
 
 
 def test_agents_and_tasks_alike_share_one_resources_and_keep_no_command() -> None:
