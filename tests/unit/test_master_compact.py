@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from actors.master.compact import NO_TASK_INFO, Interner, compact_task_info
-from actors.master.model import Agent, Task
+from actors.master.model import Agent, Send, Task
 from actors.master.task_status import TaskStatusRecord, compact_status
 from actors.resources import Resources
 from tests.unit.master_helpers import AGENT, FW, Harness, launch, task_info, update
@@ -74,7 +74,7 @@ def test_an_agent_keeps_only_its_reserved_resources_and_volumes_and_a_task_each_
                 "reservations": [{"type": "DYNAMIC", "role": "eng", "principal": "p"}]}
     items = Resources.parse("cpus:4;mem:4096").to_dicts() + [reserved]
     out = h.send(AGENT, m.RegisterAgent(agent={"hostname": "h9", "resources": items}))
-    (reply,) = [e.message for e in out if isinstance(getattr(e, "message", None), m.AgentRegistered)]
+    (reply,) = [e.message for e in out if isinstance(e, Send) and isinstance(e.message, m.AgentRegistered)]
     agent = h.core.agents[reply.agent_id]
     assert agent.info["resources"] == [reserved]  # the unreserved ones are in agent.total only
     assert "eng" in agent.reservations.by_role and agent.total.scalar("cpus") == 5.0
