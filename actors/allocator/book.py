@@ -14,7 +14,9 @@ from typing import Any
 
 from actors.allocator.errors import AllocatorError
 from actors.allocator.quota import Quota
+from actors.allocator.refusals import AgentFilters, add_filter, iter_filters, live
 from actors.allocator.sorter import DRFSorter, dominant_share
+from actors.interning import Interner
 from actors.resources import EMPTY, Resources, is_allocatable
 from actors.roles import is_subrole
 
@@ -52,8 +54,10 @@ class AllocationBook:
         # framework -> agent -> role -> allocated; also for frameworks not (yet) added
         self._alloc: dict[str, dict[str, dict[str, Resources]]] = {}
         self._agent_fws: dict[str, set[str]] = {}  # agent -> frameworks holding some of it
-        # framework -> role -> agent -> [(refused resources, expiry)]
-        self._filters: dict[str, dict[str, dict[str, list[tuple[Resources, float]]]]] = {}
+        # framework -> role -> agent -> (refused resources, expiry), or a list of them when several
+        # (actors.allocator.refusals); equal refused resources are one object (``_refused``)
+        self._filters: dict[str, dict[str, AgentFilters]] = {}
+        self._refused: Interner[Resources] = Interner()
         self._avail: dict[str, None] = {}  # agents with allocatable resources (ordered set)
         self._sorter = DRFSorter()
         self._quotas: dict[str, Quota] = {}  # role -> quota (guarantees, limits)
@@ -68,16 +72,11 @@ class AllocationBook:
         per_agent = per_role.get(role) if per_role else None
         if not per_agent:
             return False
-        flist = per_agent.get(agent_id)
-        if not flist:
-            return False
-        live = [f for f in flist if f[1] > now]
-        if len(live) != len(flist):
-            if live:
-                per_agent[agent_id] = live
-            else:
-                del per_agent[agent_id]
-        return any(refused.contains(offer) for refused, _ in live)
+        return any(refused.contains(offer) for refused, _ in live(per_agent, agent_id, now))
+
+    def _add_filter(self, framework_id: str, role: str, agent_id: str, refused: Resources, expiry: float) -> None:
+        per_role = self._filters.setdefault(framework_id, {})
+        add_filter(per_role.setdefault(role, {}), agent_id, self._refused.intern(refused), expiry)
 
     # ------------------------------------------------------- allocation records
     def _attribute(self, framework_id: str, res: Resources) -> dict[str, Resources]:
@@ -190,8 +189,7 @@ class AllocationBook:
             return None
         filters = [{"agent_id": aid, "role": role, "resources": str(res), "until": until}
                     for role, per_agent in (self._filters.get(framework_id) or {}).items()
-                    for aid, flist in per_agent.items()
-                    for res, until in flist if until > now]
+                    for aid, (res, until) in iter_filters(per_agent) if until > now]
         shares = self.shares()
         siblings = {role: sorted(({"framework_id": fid, "share": shares.get(fid, 0.0)}
                                   for fid, other in self._frameworks.items() if role in other.roles),
