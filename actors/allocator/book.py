@@ -53,7 +53,9 @@ class AllocationBook:
         self._agents: dict[str, AgentState] = {}
         # framework -> agent -> role -> allocated; also for frameworks not (yet) added
         self._alloc: dict[str, dict[str, dict[str, Resources]]] = {}
-        self._agent_fws: dict[str, set[str]] = {}  # agent -> frameworks holding some of it
+        # agent -> frameworks holding some of it, in the order they came: a tuple (a set was 216 bytes
+        # even for one, and kept the size it once had), absent when none
+        self._agent_fws: dict[str, tuple[str, ...]] = {}
         # framework -> role -> agent -> (refused resources, expiry), or a list of them when several
         # (actors.allocator.refusals); equal refused resources are one object (``_refused``)
         self._filters: dict[str, dict[str, AgentFilters]] = {}
@@ -110,7 +112,21 @@ class AllocationBook:
             if known:
                 self._sorter.allocate(framework_id, role, part.quantities())
         if res:
-            self._agent_fws.setdefault(agent_id, set()).add(framework_id)
+            self._hold(agent_id, framework_id)
+
+    def _hold(self, agent_id: str, framework_id: str) -> None:
+        """Record that the framework holds some of the agent."""
+        fws = self._agent_fws.get(agent_id, ())
+        if framework_id not in fws:
+            self._agent_fws[agent_id] = (*fws, framework_id)
+
+    def _let_go(self, agent_id: str, framework_id: str) -> None:
+        """Record that the framework holds nothing of the agent any more."""
+        rest = tuple(f for f in self._agent_fws.get(agent_id, ()) if f != framework_id)
+        if rest:
+            self._agent_fws[agent_id] = rest
+        else:
+            self._agent_fws.pop(agent_id, None)
 
     def _untrack(self, framework_id: str, agent_id: str, role: str, res: Resources, known: bool) -> None:
         per_agent = self._alloc[framework_id]
@@ -122,7 +138,7 @@ class AllocationBook:
             del by_role[role]
             if not by_role:
                 del per_agent[agent_id]
-                self._agent_fws[agent_id].discard(framework_id)
+                self._let_go(agent_id, framework_id)
                 if not per_agent:
                     del self._alloc[framework_id]
         if known:
