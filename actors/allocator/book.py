@@ -57,9 +57,11 @@ class AllocationBook:
         # even for one, and kept the size it once had), absent when none
         self._agent_fws: dict[str, tuple[str, ...]] = {}
         # framework -> role -> agent -> (refused resources, expiry), or a list of them when several
-        # (actors.allocator.refusals); equal refused resources are one object (``_refused``)
+        # (actors.allocator.refusals); equal refused resources are one object (``_shared``)
         self._filters: dict[str, dict[str, AgentFilters]] = {}
-        self._refused: Interner[Resources] = Interner()
+        # One object for equal values kept long: refused resources, and what the recovery path leaves
+        # on an agent and allocated to a framework there (homogeneous agents running alike hold alike)
+        self._shared: Interner[Resources] = Interner()
         self._avail: dict[str, None] = {}  # agents with allocatable resources (ordered set)
         self._sorter = DRFSorter()
         self._quotas: dict[str, Quota] = {}  # role -> quota (guarantees, limits)
@@ -78,7 +80,7 @@ class AllocationBook:
 
     def _add_filter(self, framework_id: str, role: str, agent_id: str, refused: Resources, expiry: float) -> None:
         per_role = self._filters.setdefault(framework_id, {})
-        add_filter(per_role.setdefault(role, {}), agent_id, self._refused.intern(refused), expiry)
+        add_filter(per_role.setdefault(role, {}), agent_id, self._shared.intern(refused), expiry)
 
     # ------------------------------------------------------- allocation records
     def _attribute(self, framework_id: str, res: Resources) -> dict[str, Resources]:
@@ -133,7 +135,7 @@ class AllocationBook:
         by_role = per_agent[agent_id]
         left = by_role[role] - res
         if left:
-            by_role[role] = left
+            by_role[role] = self._shared.intern(left)
         else:
             del by_role[role]
             if not by_role:
@@ -172,7 +174,7 @@ class AllocationBook:
     def _release(self, framework_id: str, agent_id: str, res: Resources) -> None:
         agent = self._agents.get(agent_id)
         if agent is not None and res:
-            agent.available = agent.available + res
+            agent.available = self._shared.intern(agent.available + res)
             self._refresh(agent_id)
 
     def _refresh(self, agent_id: str) -> None:

@@ -1,5 +1,6 @@
 """The allocator's book is compact: the frameworks holding an agent are a tuple that shrinks
-back as they let go (a set kept the size it once had), and the entry goes with the last one."""
+back as they let go (a set kept the size it once had), and the entry goes with the last one;
+what recovery leaves on alike agents, and allocated there, is one Resources for all."""
 
 from __future__ import annotations
 
@@ -30,3 +31,20 @@ def test_the_frameworks_holding_an_agent_are_a_tuple_kept_in_step_with_the_alloc
     al.add_agent("b", R("cpus:1;mem:64"), used={"f2": R("cpus:1;mem:64")})
     al.remove_agent("b")
     assert "b" not in al._agent_fws and al.allocated("f2") == {}
+
+
+def test_alike_agents_left_alike_by_recovery_share_their_available_and_allocated_resources() -> None:
+    al = AllocatorCore()
+    al.add_framework("fw", ["*"])
+    for aid in ("a1", "a2"):
+        al.add_agent(aid, R("cpus:4;mem:4096;ports:[31000-32000]"))
+    offers = al.allocate(0.0)["fw"]
+    for aid in ("a1", "a2"):  # the framework launches <1, 512> on each and gives the rest back
+        al.recover_resources("fw", aid, offers[aid] - R("cpus:1;mem:512"), refuse_seconds=0.0, now=0.0)
+    a1, a2 = al._agents["a1"], al._agents["a2"]
+    assert a1.available == a2.available == R("cpus:3;mem:3584;ports:[31000-32000]")
+    assert a1.available is a2.available  # one object for the two
+    held = [al._alloc["fw"][aid]["*"] for aid in ("a1", "a2")]
+    assert held[0] == R("cpus:1;mem:512") and held[0] is held[1]
+    assert al.allocate(1.0) == {"fw": {aid: R("cpus:3;mem:3584;ports:[31000-32000]") for aid in ("a1", "a2")}}
+    assert al.allocated("fw") == {aid: R("cpus:4;mem:4096;ports:[31000-32000]") for aid in ("a1", "a2")}
