@@ -14,7 +14,9 @@ from typing import Any
 
 from actors.allocator.errors import AllocatorError
 from actors.allocator.quota import Quota
+from actors.allocator.refusals import AgentFilters, add_filter, iter_filters, live
 from actors.allocator.sorter import DRFSorter, dominant_share
+from actors.interning import Interner
 from actors.resources import EMPTY, Resources, is_allocatable
 from actors.roles import is_subrole
 
@@ -51,9 +53,15 @@ class AllocationBook:
         self._agents: dict[str, AgentState] = {}
         # framework -> agent -> role -> allocated; also for frameworks not (yet) added
         self._alloc: dict[str, dict[str, dict[str, Resources]]] = {}
-        self._agent_fws: dict[str, set[str]] = {}  # agent -> frameworks holding some of it
-        # framework -> role -> agent -> [(refused resources, expiry)]
-        self._filters: dict[str, dict[str, dict[str, list[tuple[Resources, float]]]]] = {}
+        # agent -> frameworks holding some of it, in the order they came: a tuple (a set was 216 bytes
+        # even for one, and kept the size it once had), absent when none
+        self._agent_fws: dict[str, tuple[str, ...]] = {}
+        # framework -> role -> agent -> (refused resources, expiry), or a list of them when several
+        # (actors.allocator.refusals); equal refused resources are one object (``_shared``)
+        self._filters: dict[str, dict[str, AgentFilters]] = {}
+        # One object for equal values kept long: refused resources, and what the recovery path leaves
+        # on an agent and allocated to a framework there (homogeneous agents running alike hold alike)
+        self._shared: Interner[Resources] = Interner()
         self._avail: dict[str, None] = {}  # agents with allocatable resources (ordered set)
         self._sorter = DRFSorter()
         self._quotas: dict[str, Quota] = {}  # role -> quota (guarantees, limits)
@@ -68,16 +76,11 @@ class AllocationBook:
         per_agent = per_role.get(role) if per_role else None
         if not per_agent:
             return False
-        flist = per_agent.get(agent_id)
-        if not flist:
-            return False
-        live = [f for f in flist if f[1] > now]
-        if len(live) != len(flist):
-            if live:
-                per_agent[agent_id] = live
-            else:
-                del per_agent[agent_id]
-        return any(refused.contains(offer) for refused, _ in live)
+        return any(refused.contains(offer) for refused, _ in live(per_agent, agent_id, now))
+
+    def _add_filter(self, framework_id: str, role: str, agent_id: str, refused: Resources, expiry: float) -> None:
+        per_role = self._filters.setdefault(framework_id, {})
+        add_filter(per_role.setdefault(role, {}), agent_id, self._shared.intern(refused), expiry)
 
     # ------------------------------------------------------- allocation records
     def _attribute(self, framework_id: str, res: Resources) -> dict[str, Resources]:
@@ -111,19 +114,33 @@ class AllocationBook:
             if known:
                 self._sorter.allocate(framework_id, role, part.quantities())
         if res:
-            self._agent_fws.setdefault(agent_id, set()).add(framework_id)
+            self._hold(agent_id, framework_id)
+
+    def _hold(self, agent_id: str, framework_id: str) -> None:
+        """Record that the framework holds some of the agent."""
+        fws = self._agent_fws.get(agent_id, ())
+        if framework_id not in fws:
+            self._agent_fws[agent_id] = (*fws, framework_id)
+
+    def _let_go(self, agent_id: str, framework_id: str) -> None:
+        """Record that the framework holds nothing of the agent any more."""
+        rest = tuple(f for f in self._agent_fws.get(agent_id, ()) if f != framework_id)
+        if rest:
+            self._agent_fws[agent_id] = rest
+        else:
+            self._agent_fws.pop(agent_id, None)
 
     def _untrack(self, framework_id: str, agent_id: str, role: str, res: Resources, known: bool) -> None:
         per_agent = self._alloc[framework_id]
         by_role = per_agent[agent_id]
         left = by_role[role] - res
         if left:
-            by_role[role] = left
+            by_role[role] = self._shared.intern(left)
         else:
             del by_role[role]
             if not by_role:
                 del per_agent[agent_id]
-                self._agent_fws[agent_id].discard(framework_id)
+                self._let_go(agent_id, framework_id)
                 if not per_agent:
                     del self._alloc[framework_id]
         if known:
@@ -157,7 +174,7 @@ class AllocationBook:
     def _release(self, framework_id: str, agent_id: str, res: Resources) -> None:
         agent = self._agents.get(agent_id)
         if agent is not None and res:
-            agent.available = agent.available + res
+            agent.available = self._shared.intern(agent.available + res)
             self._refresh(agent_id)
 
     def _refresh(self, agent_id: str) -> None:
@@ -190,8 +207,7 @@ class AllocationBook:
             return None
         filters = [{"agent_id": aid, "role": role, "resources": str(res), "until": until}
                     for role, per_agent in (self._filters.get(framework_id) or {}).items()
-                    for aid, flist in per_agent.items()
-                    for res, until in flist if until > now]
+                    for aid, (res, until) in iter_filters(per_agent) if until > now]
         shares = self.shares()
         siblings = {role: sorted(({"framework_id": fid, "share": shares.get(fid, 0.0)}
                                   for fid, other in self._frameworks.items() if role in other.roles),

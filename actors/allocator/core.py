@@ -331,9 +331,8 @@ class AllocatorCore(AllocationCycle):
             refuse_seconds = self.default_refuse_seconds
         if refuse_seconds > 0:
             expiry = now + min(float(refuse_seconds), MAX_REFUSE_SECONDS)
-            per_role = self._filters.setdefault(framework_id, {})
             for r in [role] if role is not None else taken_from:
-                per_role.setdefault(r, {}).setdefault(agent_id, []).append((resources, expiry))
+                self._add_filter(framework_id, r, agent_id, resources, expiry)
 
     # ---------------------------------------------------------------- ordering
     def _role_entry(self, path: str, virtual: bool) -> tuple[Any, ...]:

@@ -139,10 +139,9 @@ class AllocationCycle(AllocationBook):
                 by_role = by_agent.get(aid)
                 if by_role is None:
                     by_role = by_agent[aid] = {}
-                    fws = agent_fws.get(aid)
-                    if fws is None:
-                        fws = agent_fws[aid] = set()
-                    fws.add(chosen)
+                    fws = agent_fws.get(aid, ())
+                    if chosen not in fws:
+                        agent_fws[aid] = (*fws, chosen)
                 prev = by_role.get(role)
                 by_role[role] = offer if prev is None else prev + offer
                 allocate_q(chosen, role, offer.quantities())

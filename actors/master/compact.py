@@ -2,49 +2,22 @@
 
 A homogeneous cluster has thousands of agents with the same total and tasks with
 the same resources; the master keeps one ``Resources`` (immutable, hashable) for
-each distinct value instead of a copy per record. The table is bounded: past
-``limit`` distinct values it is emptied and starts again (a value interned
-before still works; it is merely no longer shared with later equal ones).
+each distinct value instead of a copy per record (:class:`Interner`, from
+:mod:`actors.interning`, which the allocator uses too). What a task keeps of its
+TaskInfo and an agent of its registered resources are chosen here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, Hashable, TypeVar
+from types import MappingProxyType
+from typing import Any
 
+from actors.interning import DEFAULT_INTERN_LIMIT, Interner
 from actors.reservations import stack_of
 from actors.volumes import volume_ids
 
-__all__ = ["DEFAULT_INTERN_LIMIT", "Interner", "compact_agent_resources", "compact_task_info"]
-
-DEFAULT_INTERN_LIMIT = 4096
-T = TypeVar("T", bound=Hashable)
-
-
-class Interner(Generic[T]):
-    """``intern(value)``: the first value seen equal to ``value``, or ``value`` itself."""
-
-    __slots__ = ("_limit", "_table")
-
-    def __init__(self, limit: int = DEFAULT_INTERN_LIMIT) -> None:
-        if limit < 1:
-            raise ValueError(f"the intern limit must be >= 1, got {limit}")
-        self._limit = limit
-        self._table: dict[T, T] = {}
-
-    def intern(self, value: T) -> T:
-        table = self._table
-        known = table.get(value)
-        if known is not None:
-            return known
-        if len(table) >= self._limit:
-            table.clear()
-        table[value] = value
-        return value
-
-    def __len__(self) -> int:
-        return len(self._table)
-
+__all__ = ["DEFAULT_INTERN_LIMIT", "NO_TASK_INFO", "Interner", "compact_agent_resources", "compact_task_info"]
 
 # What the master reads of a TaskInfo it keeps (``Task.info``): the persistent volumes in its
 # resources and its executor's, the executor, ``kill_policy``, ``labels``, ``discovery``, ``container``,
@@ -53,9 +26,14 @@ class Interner(Generic[T]):
 # an agent's report of a task brings its ``statuses``, kept in ``Task.statuses``.
 _NOT_KEPT = frozenset({"data", "resources", "command", "task_id", "name", "agent_id", "statuses"})
 
+# What a task keeps when nothing of its TaskInfo is left (most command tasks): one read-only empty
+# mapping that every such task shares (an empty dict apiece was 64 bytes a task).
+NO_TASK_INFO: Mapping[str, Any] = MappingProxyType({})
 
-def compact_task_info(info: dict[str, Any]) -> dict[str, Any]:
-    """The part of a TaskInfo dict the master keeps for a task (see above)."""
+
+def compact_task_info(info: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The part of a TaskInfo dict the master keeps for a task (see above); :data:`NO_TASK_INFO`
+    when that is nothing. Read-only: the master never writes a kept TaskInfo."""
     out = {k: v for k, v in info.items() if k not in _NOT_KEPT}
     items = info.get("resources")
     volumes = [d for d in items if isinstance(d, dict) and "disk" in d] if isinstance(items, list) else []
@@ -65,7 +43,7 @@ def compact_task_info(info: dict[str, Any]) -> dict[str, Any]:
     user = command.get("user") if isinstance(command, dict) else None
     if isinstance(user, str) and user:
         out["command"] = {"user": user}
-    return out
+    return out or NO_TASK_INFO
 
 
 def compact_agent_resources(items: Any) -> list[Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -78,7 +79,7 @@ def deactivate(core: MasterLedger, agent_id: str, now: float, out: list[Effect])
     log.info("agent_deactivated", agent_id=agent_id)
 
 
-def _task_grace(info: Dict, cap: float | None) -> Dict:
+def _task_grace(info: Mapping[str, Any], cap: float | None) -> Dict:
     """The kill policy of a drain's kill: the task's grace period, capped; a task without one
     has the agents' default (``--task_kill_grace_period``'s, 3 s), capped."""
     if cap is None:

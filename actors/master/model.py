@@ -6,10 +6,11 @@ Plain mutable objects owned by :class:`actors.master.core.MasterCore`; no I/O.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from actors.master.compact import NO_TASK_INFO
 from actors.master.config import MasterConfig
 from actors.master.task_status import TaskStatusRecord, compact_status
 from actors.reservations import DynamicReservations
@@ -122,10 +123,10 @@ def is_partition_aware(info: Dict) -> bool:
 
 def task_user(info: Any) -> str:
     """The user a TaskInfo's command (or its executor's) names, "" if none."""
-    if not isinstance(info, dict):
+    if not isinstance(info, Mapping):
         return ""
     for holder in (info, info.get("executor")):
-        command = holder.get("command") if isinstance(holder, dict) else None
+        command = holder.get("command") if isinstance(holder, Mapping) else None
         user = command.get("user") if isinstance(command, dict) else None
         if isinstance(user, str) and user:
             return user
@@ -141,8 +142,11 @@ class Task:
     resources: Resources
     state: str = "TASK_STAGING"
     executor_id: str = ""
-    statuses: list[TaskStatusRecord] = field(default_factory=list)
-    info: Dict = field(default_factory=dict)
+    # Its statuses, oldest first: a tuple (a list was 32 bytes more for the two of a running task),
+    # replaced as a whole by ``record_status`` and by trimming.
+    statuses: tuple[TaskStatusRecord, ...] = ()
+    # What is kept of its TaskInfo (:func:`actors.master.compact.compact_task_info`), read-only.
+    info: Mapping[str, Any] = field(default_factory=lambda: NO_TASK_INFO)
     # The uuid of the terminal update until the framework acknowledges it: till then
     # reconciliation still answers the task's state, as Mesos keeps such a task.
     unacknowledged: bytes = b""
@@ -163,7 +167,7 @@ class Task:
         if self.statuses:
             last = self.statuses[-1]
             ids += tuple(i for i in (last.id_of("agent_id"), last.id_of("executor_id")) if i)
-        self.statuses.append(compact_status(status, ids))
+        self.statuses = (*self.statuses, compact_status(status, ids))
 
     def to_dict(self) -> Dict:
         out = {

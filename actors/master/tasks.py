@@ -53,7 +53,7 @@ def status_update(core: MasterLedger, sender: str, msg: m.StatusUpdate, now: flo
         # A resent update whose task has ended since: free its resources now (Mesos' latest_state).
         latest = msg.latest_state if msg.latest_state in TERMINAL_STATES else None
         core.update_task(task, without_data(status), now, out, state=latest)
-        del task.statuses[:-MAX_STATUSES_PER_TASK]
+        task.statuses = task.statuses[-MAX_STATUSES_PER_TASK:]
         if not ended_before and task.state in TERMINAL_STATES:
             if status.get("state") in TERMINAL_STATES:
                 task.unacknowledged = msg.uuid
@@ -79,7 +79,7 @@ def _terminal_update_arrived(fw: Framework, agent_id: str, tid: str, status: Dic
             task.unacknowledged = uuid
             task.state = str(status.get("state"))
             task.record_status(status)
-            del task.statuses[:-MAX_STATUSES_PER_TASK]
+            task.statuses = task.statuses[-MAX_STATUSES_PER_TASK:]
             return
 
 

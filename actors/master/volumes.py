@@ -13,6 +13,7 @@ volume is free again, offered back to its role with its id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -127,7 +128,7 @@ def claim_volumes(agent: Agent, task: Dict, need: Resources, remaining: Resource
 def mark_used(agent: Agent) -> None:
     """After (re)registration: the volumes the agent's live tasks name are in use by them."""
     for (fid, tid), task in agent.tasks.items():
-        items = [d for holder in (task.info, task.info.get("executor") or {}) if isinstance(holder, dict)
+        items = [d for holder in (task.info, task.info.get("executor") or {}) if isinstance(holder, Mapping)
                  for d in holder.get("resources") or []]
         for pid in volume_ids(items):
             if pid in agent.volumes:

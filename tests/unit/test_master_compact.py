@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from actors.master.compact import Interner, compact_task_info
-from actors.master.model import Agent, Task
+from actors.master.compact import NO_TASK_INFO, Interner, compact_task_info
+from actors.master.model import Agent, Send, Task
 from actors.master.task_status import TaskStatusRecord, compact_status
 from actors.resources import Resources
 from tests.unit.master_helpers import AGENT, FW, Harness, launch, task_info, update
@@ -38,6 +38,16 @@ def test_compact_task_info_keeps_what_the_master_reads() -> None:
     assert compact_task_info(task_info("t2")) == {}
 
 
+def test_tasks_that_keep_nothing_of_their_task_info_share_one_read_only_empty_mapping() -> None:
+    assert compact_task_info(task_info("t1")) is compact_task_info(task_info("t2")) is NO_TASK_INFO
+    with pytest.raises(TypeError):
+        NO_TASK_INFO["labels"] = {}  # type: ignore[index]
+    bare = Task(task_id="t", framework_id="f", agent_id="a", name="", resources=Resources.parse("cpus:1"))
+    assert bare.info is NO_TASK_INFO and bare.user == ""
+    kept = compact_task_info(task_info("t3", labels={"labels": []}))
+    assert kept == {"labels": {"labels": []}} and kept is not NO_TASK_INFO
+
+
 def test_agents_and_tasks_alike_share_one_resources_and_keep_no_command() -> None:
     h = Harness()
     fid = h.framework(FW)
@@ -64,7 +74,7 @@ def test_an_agent_keeps_only_its_reserved_resources_and_volumes_and_a_task_each_
                 "reservations": [{"type": "DYNAMIC", "role": "eng", "principal": "p"}]}
     items = Resources.parse("cpus:4;mem:4096").to_dicts() + [reserved]
     out = h.send(AGENT, m.RegisterAgent(agent={"hostname": "h9", "resources": items}))
-    (reply,) = [e.message for e in out if isinstance(getattr(e, "message", None), m.AgentRegistered)]
+    (reply,) = [e.message for e in out if isinstance(e, Send) and isinstance(e.message, m.AgentRegistered)]
     agent = h.core.agents[reply.agent_id]
     assert agent.info["resources"] == [reserved]  # the unreserved ones are in agent.total only
     assert "eng" in agent.reservations.by_role and agent.total.scalar("cpus") == 5.0
