@@ -41,7 +41,7 @@ from transport.addresses import WILDCARD_IPS, advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.connections import Dealers, NoServerKey, Zap, generate_key_pair, user_id
+from transport.connections import Dealers, NoServerKey, Zap, generate_key_pair, recv_parts, send_parts, user_id
 from transport.curve import CurveKeys
 from transport.inbound import Inbound
 from transport.liveness import stamp
@@ -305,7 +305,7 @@ class Endpoint:
     def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes], to: str) -> bool:
         """Send one frame of packed envelopes for incarnation ``to`` ("" any); send lock held."""
         try:
-            sock.send_multipart([stamp(to), join_frame(items)] if to else [join_frame(items)], zmq.NOBLOCK)
+            send_parts(sock, stamp(to), join_frame(items)) if to else send_parts(sock, join_frame(items))
         except zmq.Again:
             self._count_drop(address, len(items), "peer_queue_full")
             return False
@@ -344,7 +344,7 @@ class Endpoint:
         key: bytes | None = None
         try:
             if self.curve is None:
-                identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
+                identity, *frames = recv_parts(self._router)
             else:
                 parts = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
                 key = user_id(parts[-1])
