@@ -17,7 +17,7 @@ import structlog
 from actors.clock import Clock, RealClock
 from actors.errors import NameTaken
 from actors.filters import _filters, apply_filters
-from actors.mailbox import DEFAULT_MAILBOX_LIMIT, REFUSABLE, Addressee, Mailbag, PeerExitedNotice
+from actors.mailbox import DEFAULT_MAILBOX_LIMIT, REFUSABLE, Addressee, Mailbag, PeerExitedNotice, try_turn
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, decode_frame, encode_envelope, join_frame
 from transport.counters import Counters
 from transport.curve import CurveKeys
@@ -184,30 +184,42 @@ class Node:
             return
         self._post(env.receiver.name, [env])
 
-    def _post(self, name: str, envs: list[Envelope]) -> None:
+    def _post(self, name: str, envs: list[Envelope], wire: bool = False) -> None:
         """Join the bag at the tail of the process's mailbox, or tell it a new bag.
 
         A lone response for a process that has handled everything posted to it
         before completes its future here, on this thread: nothing sent earlier
-        can be overtaken, and the waiter is spared a hop through the mailbox.
+        can be overtaken, and the waiter is spared a hop through the mailbox. So
+        are ``wire`` envelopes all for inline handlers, handled here in the turn.
         """
         if not envs:
             return
         process = self._processes.get(name)
         if process is not None and not process.actor_stopped.is_set():
             inbox: Any = process.actor_inbox  # a queue.Queue of pykka envelopes (ThreadingActor)
+            inline = False
             with inbox.mutex:  # the actor pops under this lock: a bag still queued is not being read
                 last = getattr(inbox.queue[-1], "message", None) if inbox.queue else None
                 if type(last) is Mailbag:
                     last.extend(envs)
                     process.posted += len(envs)
                     return
-                direct = len(envs) == 1 and envs[0].correlation < 0 and process.posted == process.handled
+                idle = process.posted == process.handled
+                direct = idle and len(envs) == 1 and envs[0].correlation < 0
                 if not direct:
+                    # Idle, nothing queued, the turn free (the actor's thread waits for an item):
+                    # nothing sent earlier is ahead, and nothing of the process runs meanwhile.
+                    inline = (wire and idle and not inbox.queue and process.takes_inline(envs)
+                              and try_turn(inbox))
                     process.posted += len(envs)
             if direct:
                 process.complete(envs[0])
                 return
+            if inline:
+                if not process.actor_stopped.is_set():  # stopped while we took the turn: no more handling
+                    process.handle_inline(envs)
+                    return
+                inbox.turn.release()
             try:
                 process.actor_ref.tell(Mailbag(envs))
                 return
@@ -241,7 +253,7 @@ class Node:
             kind = type(env.message)
             if kind is Link or kind is Exited or (_filters and apply_filters(env)):
                 if run:
-                    self._post(name, run)
+                    self._post(name, run, wire=True)
                 run = []
                 if kind is Link or kind is Exited:
                     self._from_wire(env)
@@ -250,12 +262,12 @@ class Node:
                 continue
             if env.receiver.name != name:
                 if run:
-                    self._post(name, self._admitted(name, run))
+                    self._post(name, self._admitted(name, run), wire=True)
                 run = []
                 name = env.receiver.name
             run.append(env)
         if run:
-            self._post(name, self._admitted(name, run))
+            self._post(name, self._admitted(name, run), wire=True)
 
     def _from_wire(self, env: Envelope) -> None:
         msg = env.message

@@ -3,12 +3,20 @@
 A subclass installs one handler per message type (``install``); a handler is
 called on the actor's thread with ``(sender, message)``. For a request the
 handler's return value (a Message, or a Future of one) is the response.
+
+A handler installed ``inline=True`` may instead be called on the node's I/O thread,
+when a frame from the wire holding only messages for inline handlers finds the
+process with nothing queued and nothing being handled: it then runs at once,
+holding the process's turn (``actors.mailbox.TurnInbox``), so never beside
+anything else of the process, and skips the hand-off to the actor's thread.
+Only for handlers that are short and never block (no waiting on futures,
+locks held by others, files or sockets): while one runs, nothing else of the
+node reaches the wire.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable, NamedTuple, TypeVar
@@ -18,7 +26,7 @@ import structlog
 
 from actors.clock import Timer
 from actors.errors import PeerExited, ProcessStopped, RemoteError, RequestTimeout
-from actors.mailbox import Mailbag, PeerExitedNotice
+from actors.mailbox import Mailbag, PeerExitedNotice, TurnInbox
 from actors.node import Node
 from transport.codec import Envelope
 from transport.counters import Counters
@@ -30,6 +38,7 @@ __all__ = ["Process", "Handler"]
 
 M = TypeVar("M", bound=Message)
 _PRUNE_MIN = 64  # timers a process holds before it looks for cancelled ones to drop
+_INLINE_MAX = 16  # envelopes of one frame the I/O thread handles inline, at most
 Handler = Callable[[PID, Any], Any]
 
 
@@ -59,6 +68,7 @@ class Process(pykka.ThreadingActor):
         self.clock = node.clock
         self.counters = Counters()
         self._handlers: dict[type[Message], Handler] = {}
+        self._inline: set[type[Message]] = set()  # types whose handler may run on the I/O thread
         self._links: set[PID] = set()
         self._monitored: set[PID] = set()
         self._pending: dict[int, _Request] = {}
@@ -98,9 +108,10 @@ class Process(pykka.ThreadingActor):
     # --- pykka plumbing ------------------------------------------------------
 
     def _create_actor_inbox(self) -> Any:  # type: ignore[override]  # pykka's hook, a staticmethod there
-        """A plain queue, or one reporting to the activity of a cluster on a manual clock."""
+        """A queue with a turn lock, or one reporting to the activity of a cluster on a manual
+        clock (that one has no turn: its order is the activity's, nothing runs inline)."""
         activity = getattr(self.node.clock, "activity", None)
-        return queue.Queue() if activity is None else activity.inbox(self._name)
+        return TurnInbox() if activity is None else activity.inbox(self._name)
 
     def on_start(self) -> None:
         begin = getattr(self.actor_inbox, "begin", None)
@@ -161,9 +172,36 @@ class Process(pykka.ThreadingActor):
 
     # --- messaging -----------------------------------------------------------
 
-    def install(self, message_type: type[M], handler: Callable[[PID, M], Any]) -> None:
-        """Call ``handler(sender, message)`` for each ``message_type`` received."""
+    def install(self, message_type: type[M], handler: Callable[[PID, M], Any], inline: bool = False) -> None:
+        """Call ``handler(sender, message)`` for each ``message_type`` received.
+
+        ``inline``: the handler is short and never blocks, so the node's I/O thread may run
+        it when the process is idle (see the module's docs); otherwise it runs on the
+        actor's thread as every other handler does."""
         self._handlers[message_type] = handler
+        if inline:
+            self._inline.add(message_type)
+        else:
+            self._inline.discard(message_type)
+
+    def takes_inline(self, envs: list[Envelope]) -> bool:
+        """Whether ``envs`` (one frame's, for this process) are all for inline handlers."""
+        inline = self._inline
+        if not inline or len(envs) > _INLINE_MAX:
+            return False
+        for env in envs:
+            if env.correlation < 0 or type(env.message) not in inline:
+                return False
+        return True
+
+    def handle_inline(self, envs: list[Envelope]) -> None:
+        """Handle ``envs`` on this thread; the caller holds the turn, given back here."""
+        try:
+            for env in envs:
+                self._handle(env)
+        finally:
+            self.handled += len(envs)
+            self.actor_inbox.turn.release()  # type: ignore[attr-defined]  # a TurnInbox: try_turn found its turn
 
     def send(self, to: PID, msg: Message) -> None:
         """Fire and forget: at most once, in order per sender/receiver pair."""
@@ -281,13 +319,21 @@ class Process(pykka.ThreadingActor):
     def delay(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run ``fn(*args)`` on this actor's thread after ``seconds`` of the node's clock."""
 
+        mine: list[Timer | None] = []  # the timer, or None once fired: the clock's thread may fire it
+        # before call_later has returned it here (a delay of 0 from another thread)
+
         def fire() -> None:
             with self._timers_lock:
-                self._timers.discard(timer)
+                if mine and mine[0] is not None:
+                    self._timers.discard(mine[0])
+                mine[:] = [None]
             self.run(fn, *args)
 
         timer = self.clock.call_later(seconds, fire)
         with self._timers_lock:
+            if mine:  # fired already
+                return timer
+            mine.append(timer)
             self._timers.add(timer)
             if len(self._timers) > self._timers_prune_at:  # a timer cancelled never fires: drop those
                 self._timers = {t for t in self._timers if not t.cancelled}

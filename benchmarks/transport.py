@@ -10,7 +10,10 @@ processes (multiprocessing, spawn), and printed with the ratio ours / raw:
                    processes; msg/s from the first send until the receiver has
                    counted all N and its one reply is back.
   request/response raw REQ/REP round trips  vs  sequential Process.request between
-                   actors in two OS processes; median and p99 in microseconds.
+                   actors in two OS processes; median and p99 in microseconds. The
+                   answering handler is installed inline (it runs on the I/O thread
+                   when the actor is idle); ``request_response_mailbox_*``: the same
+                   with the handler on the actor's thread, as handlers run by default.
   local send       pykka tell of a tiny object into a bare ThreadingActor  vs
                    Process.send into a local Process; msg/s until all N handled.
   encrypted        the remote one-way and request/response figures of ours again with
@@ -162,13 +165,13 @@ def _runtime_classes() -> dict[str, type]:
     class Sink(Process):
         """Counts Echo; answers the request that announces N; tells the sender when all N came."""
 
-        def __init__(self, node: Node, name: str) -> None:
+        def __init__(self, node: Node, name: str, inline: bool = False) -> None:
             super().__init__(node, name)
             _MADE.append(self)
             self.expected = -1
             self.count = 0
             self.done = threading.Event()
-            self.install(Echo, self.on_echo)
+            self.install(Echo, self.on_echo, inline=inline)  # short, never blocks: may run on the I/O thread
 
         def on_echo(self, sender: PID, msg: Echo) -> Echo | None:
             if msg.payload == b"expect":
@@ -201,8 +204,8 @@ def _quiet() -> None:
 _MADE: list[Any] = []  # each runtime process built here, for its starter to pick up
 
 
-def _spawn(cls: Any, node: Any, name: str) -> Any:
-    cls.spawn(node, name)  # pykka builds the instance on this thread
+def _spawn(cls: Any, node: Any, name: str, *args: Any) -> Any:
+    cls.spawn(node, name, *args)  # pykka builds the instance on this thread
     return _MADE.pop()
 
 
@@ -213,10 +216,10 @@ def _node(encrypted: bool) -> Any:
     return Node(curve=generate_key_pair() if encrypted else None).start()
 
 
-def ours_sink(conn: Conn, encrypted: bool = False) -> None:
+def ours_sink(conn: Conn, encrypted: bool = False, inline: bool = False) -> None:
     _quiet()
     node = _node(encrypted)
-    sink = _spawn(_runtime_classes()["Sink"], node, "sink")
+    sink = _spawn(_runtime_classes()["Sink"], node, "sink", inline)
     conn.send(f"{sink.pid} {node.public_key.decode()}".strip())  # the pid, and the key to pin if encrypted
     conn.recv()  # until the sender is finished
     node.stop()
@@ -349,7 +352,9 @@ def measure(quick: bool) -> dict[str, float]:
         latencies = {"raw_req_rep": _pair(raw_rep, (), raw_req, (n_rr,))}
         for prefix, encrypted in (("", False), ("encrypted_", True)):  # CURVE on both nodes, or not
             keep(f"{prefix}remote_send_msg_s", _pair(ours_sink, (encrypted,), ours_source, (n_send, "send")))
-            latencies[f"{prefix}request_response"] = _pair(ours_sink, (encrypted,), ours_source, (n_rr, "request"))
+            latencies[f"{prefix}request_response"] = _pair(ours_sink, (encrypted, True), ours_source,
+                                                           (n_rr, "request"))
+        latencies["request_response_mailbox"] = _pair(ours_sink, (False, False), ours_source, (n_rr, "request"))
         for name, result in latencies.items():
             keep(f"{name}_median_us", result["median_us"])
             keep(f"{name}_p99_us", result["p99_us"])
@@ -367,6 +372,8 @@ ROWS = [
     ("request/response median (us)", "request_response_median_us", "raw_req_rep_median_us",
      "request_response_median_ratio", "<= 2"),
     ("request/response p99 (us)", "request_response_p99_us", "raw_req_rep_p99_us", "request_response_p99_ratio", ""),
+    ("request/response, mailbox median (us)", "request_response_mailbox_median_us", "raw_req_rep_median_us",
+     "request_response_mailbox_median_ratio", ""),
     ("local send (msg/s)", "local_send_msg_s", "raw_pykka_tell_msg_s", "local_send_ratio", ">= 0.7"),
 ]
 ROWS += [(f"CURVE {label}", f"encrypted_{ours}", ours, f"encrypted_{ratio}", "(raw: ours plain)")

@@ -35,7 +35,7 @@ from transport.curve import CurveKeys, KeyBook
 from transport.liveness import routing_id
 from transport.peers import Closed, PeerTable
 
-__all__ = ["Connections", "Dealers", "NoServerKey", "Zap", "generate_key_pair", "user_id"]
+__all__ = ["Connections", "Dealers", "NoServerKey", "Zap", "generate_key_pair", "recv_parts", "send_parts", "user_id"]
 
 log = structlog.get_logger("transport.endpoint")
 
@@ -44,6 +44,30 @@ _KINDS: dict[int, str] = {zmq.EVENT_CONNECTED: "connected", zmq.EVENT_DISCONNECT
           zmq.EVENT_CONNECT_RETRIED: "retried"}
 
 OnEvent = Callable[[str, str], None]  # (peer address, "connected" | "disconnected" | "retried")
+
+# pyzmq's send_multipart/recv_multipart as plain calls with int flags: its Flag enums cost an enum
+# construction per part (``SNDMORE | flags``, RCVMORE), a few microseconds a message.
+_NOBLOCK = int(zmq.NOBLOCK)
+_MORE = int(zmq.SNDMORE) | _NOBLOCK
+_RCVMORE = int(zmq.RCVMORE)
+
+
+def send_parts(sock: zmq.Socket, first: bytes, last: bytes | None = None) -> None:
+    """Send one message of one or two parts without blocking (zmq.Again if the queue is full: a
+    message is queued whole or not at all)."""
+    if last is None:
+        sock.send(first, _NOBLOCK)
+    else:
+        sock.send(first, _MORE)
+        sock.send(last, _NOBLOCK)
+
+
+def recv_parts(sock: zmq.Socket) -> list[bytes]:
+    """Every part of the next message, without blocking (zmq.Again if there is none)."""
+    parts = [sock.recv(_NOBLOCK)]
+    while sock.get(_RCVMORE):
+        parts.append(sock.recv(_NOBLOCK))
+    return parts
 
 
 class Connections:

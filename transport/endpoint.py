@@ -5,8 +5,8 @@ DEALER carries our frames to that peer's ROUTER (``transport.peers`` closes the
 idle ones and caps their number). The ROUTER is used by the I/O thread alone;
 DEALERs only send, each send under one lock. Other threads queue packed
 envelopes for the I/O thread, which batches them into frames of many envelopes
-per peer; a sender that finds the queue empty and has sent nothing for a moment
-sends its frame on the DEALER itself (order per sender and receiver holds).
+per peer; a sender that finds the queue empty, outside a burst of sends, sends
+its frame on the DEALER itself (order per sender and receiver holds).
 Nothing is dropped silently: ROUTER_MANDATORY, non-blocking sends into bounded
 queues, a counter and a log event for every drop or rejected frame.
 Heartbeats and incarnations are ``transport.watch``'s, fed by a socket monitor on
@@ -25,6 +25,7 @@ under its peer's key, pinned (``pin``) or learnt from a proven connection (``tra
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import os
 import sys
@@ -40,7 +41,7 @@ from transport.addresses import WILDCARD_IPS, advertised_ip
 from transport.codec import DEFAULT_MAX_FRAME_BYTES, Envelope, join_frame, split_batches
 from transport.counters import Counters
 from transport.errors import AddressInUse, DecodeError, TransportError
-from transport.connections import Dealers, NoServerKey, Zap, generate_key_pair, user_id
+from transport.connections import Dealers, NoServerKey, Zap, generate_key_pair, recv_parts, send_parts, user_id
 from transport.curve import CurveKeys
 from transport.inbound import Inbound
 from transport.liveness import stamp
@@ -52,7 +53,8 @@ __all__ = ["Endpoint", "AddressInUse", "EXIT_TRANSPORT_FAILED", "exit_process", 
 log = structlog.get_logger(__name__)
 
 _BATCH_BYTES = 256 * 1024
-_DIRECT_GAP = 0.0001  # seconds since the previous send for a send to skip the queue
+_DIRECT_GAP = 0.0001  # seconds between sends that make them a burst
+_DIRECT_BURST = 2  # sends of a burst that still skip the queue: the rest are batched by the I/O thread
 EXIT_TRANSPORT_FAILED = 70  # the exit status of a process whose I/O thread failed (EX_SOFTWARE)
 
 
@@ -122,6 +124,8 @@ class Endpoint:
         self._outbox: collections.deque[tuple[str, str, bytes]] = collections.deque()  # (peer, its incarnation, envelope)
         self._send_lock = threading.Lock()  # held for every use of a DEALER
         self._last_send = 0.0
+        self._burst = 0  # sends so far, each within _DIRECT_GAP of the previous (any thread: a hint)
+        self._io_thread = 0  # the I/O thread's ident: what it queues itself is flushed without a wake
         self._next_beat = 0.0  # when the I/O thread next has heartbeat work
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -218,9 +222,10 @@ class Endpoint:
             self.counters.incr("dropped", "stopped")
             return False
         now = time.monotonic()
-        idle, self._last_send = now - self._last_send > _DIRECT_GAP, now
+        burst = self._burst + 1 if now - self._last_send <= _DIRECT_GAP else 0
+        self._burst, self._last_send = burst, now
         to = self._watch.of(address)  # the process meant: fixed now, whoever binds there later
-        if idle and not self._outbox and self._send_lock.acquire(blocking=False):
+        if burst < _DIRECT_BURST and not self._outbox and self._send_lock.acquire(blocking=False):
             try:  # nothing queued can be overtaken: the I/O thread flushes under this lock
                 if not self._outbox and not self._closed:
                     sock = self._dealers.table.use(address, now)
@@ -233,8 +238,8 @@ class Endpoint:
             log.warning("message_dropped", reason="queue_full", peer=address, limit=self._queue_limit)
             return False
         self._outbox.append((address, to, packed))
-        if not self._wake_pending:
-            self._wake()
+        if not self._wake_pending and threading.get_ident() != self._io_thread:
+            self._wake()  # the I/O thread flushes what it queued itself before it polls again
         return True
 
     def watch(self, address: str) -> None:
@@ -249,10 +254,8 @@ class Endpoint:
         if self._closed:
             return
         self._wake_pending = True
-        try:
+        with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_w, b"x")
-        except (BlockingIOError, OSError):
-            pass
 
     # --- the I/O thread ---------------------------------------------------
 
@@ -263,6 +266,7 @@ class Endpoint:
         if self._zap is not None:
             poller.register(self._zap.sock, zmq.POLLIN)
         router = self._router
+        self._io_thread = threading.get_ident()
         try:  # lean: after a frame is handed to an actor, the GIL is free again once we poll
             while not self._stopping:
                 now = time.monotonic()
@@ -272,7 +276,8 @@ class Endpoint:
                         self._dealers.idle(now)
                     self._inbound.claims.expire(now)
                 self._dealers.connections.sync(poller)
-                for sock, _ in poller.poll(max(0, int((self._next_beat - now) * 1000) + 1)):
+                wait = 0 if self._outbox else max(0, int((self._next_beat - now) * 1000) + 1)  # ours, unwoken
+                for sock, _ in poller.poll(wait):
                     if sock is router:
                         self._receive_router()
                     elif self._dealers.connections.owns(sock):
@@ -294,15 +299,13 @@ class Endpoint:
 
     def _drain_wake(self) -> None:
         self._wake_pending = False
-        try:  # one read: anything left makes the next poll return at once
+        with contextlib.suppress(BlockingIOError):  # one read: anything left makes the next poll return at once
             os.read(self._wake_r, 65536)
-        except BlockingIOError:
-            pass
 
     def _send_frame(self, address: str, sock: zmq.Socket, items: list[bytes], to: str) -> bool:
         """Send one frame of packed envelopes for incarnation ``to`` ("" any); send lock held."""
         try:
-            sock.send_multipart([stamp(to), join_frame(items)] if to else [join_frame(items)], zmq.NOBLOCK)
+            send_parts(sock, stamp(to), join_frame(items)) if to else send_parts(sock, join_frame(items))
         except zmq.Again:
             self._count_drop(address, len(items), "peer_queue_full")
             return False
@@ -341,7 +344,7 @@ class Endpoint:
         key: bytes | None = None
         try:
             if self.curve is None:
-                identity, *frames = self._router.recv_multipart(zmq.NOBLOCK, copy=True)
+                identity, *frames = recv_parts(self._router)
             else:
                 parts = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
                 key = user_id(parts[-1])
@@ -393,7 +396,5 @@ class Endpoint:
                 self._zap.sock.close(0)
             self._context.term()
         for fd in (self._wake_r, self._wake_w):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -119,7 +119,7 @@ class AgentProcess(RecoveryMixin, RegistrationMixin, ExecutorsMixin):
             (ReregisterExecutor, self._reregister_executor), (ResourceUsageRequest, self._usage),
             (MasterRedirect, self._redirected), (CheckpointResources, self._checkpoint_resources),
         ):
-            self.install(kind, self.entitlements.guard(handler))
+            self.install(kind, self.entitlements.guard(handler), inline=kind is PingAgent)  # see _ping
         credential = load_credential(config.credential) if config.credential else None
         self._install_authentication(credential.principal if credential else None,
                                      credential.secret if credential else None)

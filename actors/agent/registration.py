@@ -192,8 +192,14 @@ class RegistrationMixin(AuthenticatingMixin):
         self._disconnected()
 
     def _ping(self, sender: PID, msg: PingAgent) -> None:
+        """Installed inline (the I/O thread answers it when we are idle): short and never blocking;
+        a master that no longer knows us (re-registering snapshots every task) is left to our thread."""
         self._last_master_ping = self.clock.now()
         self.send(sender, PongAgent())
         if not msg.connected and self.connected:
+            self.run(self._unknown_to_master)
+
+    def _unknown_to_master(self) -> None:
+        if self.connected:
             self.log.warning("master_does_not_know_agent", agent_id=self.agent_id)
             self._disconnected()
