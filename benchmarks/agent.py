@@ -44,6 +44,7 @@ from typing import Any
 from actors.logs import configure_logging
 from frameworks import MesosSchedulerDriver, Scheduler
 from frameworks.testing import LocalCluster
+from isolation.proctree import descendants
 
 __all__ = ["main"]
 
@@ -179,22 +180,6 @@ def _cpu_of(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
-def _children_of(pid: int) -> bool:
-    """Whether ``pid`` has a child (a forked executor not yet reaped)."""
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                if f.read().split():
-                    return True
-        except OSError:
-            continue
-    return False
-
-
 def _cpu_per_task(driver: MesosSchedulerDriver, scheduler: BenchScheduler, tasks: list[dict[str, Any]],
                   offer: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float] | None]:
     """``_workload`` of command tasks, with the CPU it took per task: this process (master, agent,
@@ -207,7 +192,7 @@ def _cpu_per_task(driver: MesosSchedulerDriver, scheduler: BenchScheduler, tasks
     if zygote is None or before is None:
         return figures, None
     deadline = time.monotonic() + IDLE_TIMEOUT
-    while _children_of(zygote) and time.monotonic() < deadline:
+    while descendants(zygote, include_zombies=True) and time.monotonic() < deadline:
         time.sleep(0.01)
     cluster = time.process_time() - cluster
     after = _cpu_of(zygote)
