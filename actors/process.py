@@ -319,21 +319,13 @@ class Process(pykka.ThreadingActor):
     def delay(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run ``fn(*args)`` on this actor's thread after ``seconds`` of the node's clock."""
 
-        mine: list[Timer | None] = []  # the timer, or None once fired: the clock's thread may fire it
-        # before call_later has returned it here (a delay of 0 from another thread)
-
         def fire() -> None:
-            with self._timers_lock:
-                if mine and mine[0] is not None:
-                    self._timers.discard(mine[0])
-                mine[:] = [None]
+            with self._timers_lock:  # after delay() has recorded ``timer``: it holds the lock until then
+                self._timers.discard(timer)
             self.run(fn, *args)
 
-        timer = self.clock.call_later(seconds, fire)
-        with self._timers_lock:
-            if mine:  # fired already
-                return timer
-            mine.append(timer)
+        with self._timers_lock:  # the clock's thread may fire a delay of 0 before call_later returns
+            timer = self.clock.call_later(seconds, fire)
             self._timers.add(timer)
             if len(self._timers) > self._timers_prune_at:  # a timer cancelled never fires: drop those
                 self._timers = {t for t in self._timers if not t.cancelled}

@@ -104,3 +104,39 @@ def test_timers_cancelled_before_they_fire_are_released() -> None:
         gc.collect()
         left = sum(ref() is not None for ref in alive)
         assert left <= 200, f"{left} of 1000 cancelled timers still held"
+
+
+def test_delays_of_zero_from_another_thread_all_run_and_leave_no_timer_behind() -> None:
+    # The clock's thread may fire a delay of 0 before call_later has returned it to delay().
+    import sys
+    import threading
+
+    made: list[Process] = []
+
+    class Delayer(Process):
+        def initialize(self) -> None:
+            made.append(self)
+
+    with Node() as node:
+        Delayer.spawn(node, "delayer").proxy().pid.get()  # started
+        (process,) = made
+        ran: list[int] = []
+        done = threading.Event()
+        count = 2000
+
+        def note(i: int) -> None:
+            ran.append(i)
+            if len(ran) == count:
+                done.set()
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as CPython can: into the window, if there is one
+        try:
+            for i in range(count):
+                process.delay(0, note, i)
+        finally:
+            sys.setswitchinterval(interval)
+        assert done.wait(10), f"{len(ran)} of {count} delays ran"
+        assert sorted(ran) == list(range(count))
+        with process._timers_lock:
+            assert not process._timers
