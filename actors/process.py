@@ -157,11 +157,7 @@ class Process(pykka.ThreadingActor):
     def on_receive(self, item: Any) -> Any:
         kind = type(item)
         if kind is Mailbag:  # envelopes from the node, in order
-            try:
-                for env in item:
-                    self._handle(env)
-            finally:
-                self.handled += len(item)
+            self._handle_all(item)
         elif kind is _Call:
             item.fn(*item.args)
         elif kind is PeerExitedNotice:
@@ -197,11 +193,17 @@ class Process(pykka.ThreadingActor):
     def handle_inline(self, envs: list[Envelope]) -> None:
         """Handle ``envs`` on this thread; the caller holds the turn, given back here."""
         try:
+            self._handle_all(envs)
+        finally:
+            self.actor_inbox.turn.release()  # type: ignore[attr-defined]  # a TurnInbox: try_turn found its turn
+
+    def _handle_all(self, envs: list[Envelope]) -> None:
+        """Handle the envelopes the node posted, in order; each counts as handled even if it failed."""
+        try:
             for env in envs:
                 self._handle(env)
         finally:
             self.handled += len(envs)
-            self.actor_inbox.turn.release()  # type: ignore[attr-defined]  # a TurnInbox: try_turn found its turn
 
     def send(self, to: PID, msg: Message) -> None:
         """Fire and forget: at most once, in order per sender/receiver pair."""

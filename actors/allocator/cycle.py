@@ -79,7 +79,7 @@ class AllocationCycle(AllocationBook):
         root = tree[""]
         pop, push, mn, node_kind, rekey = heapq.heappop, heapq.heappush, self._min, roletree.NODE, roletree.rekey
         affected = roletree.affected
-        filters, frameworks, alloc, agent_fws = self._filters, self._frameworks, self._alloc, self._agent_fws
+        filters, frameworks, alloc, hold = self._filters, self._frameworks, self._alloc, self._hold
         allocate_q = self._sorter.allocate
         for aid in order:
             if aid not in self._avail:
@@ -139,9 +139,7 @@ class AllocationCycle(AllocationBook):
                 by_role = by_agent.get(aid)
                 if by_role is None:
                     by_role = by_agent[aid] = {}
-                    fws = agent_fws.get(aid, ())
-                    if chosen not in fws:
-                        agent_fws[aid] = (*fws, chosen)
+                    hold(aid, chosen)
                 prev = by_role.get(role)
                 by_role[role] = offer if prev is None else prev + offer
                 allocate_q(chosen, role, offer.quantities())
